@@ -1,0 +1,241 @@
+package dev.latent.core;
+
+import java.lang.ref.Cleaner;
+import java.util.concurrent.atomic.AtomicLong;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.indexer.FloatRawIndexer;
+
+/**
+ * A dense row-major float32 matrix in native (off-heap) memory: {@code rows × cols}, row {@code r}
+ * starting at element {@code r * cols}. Sizes are 64-bit, so one matrix may hold more than 2 GiB.
+ *
+ * <p><b>Ownership.</b> A matrix made by {@link #allocate} owns its memory and frees it exactly once,
+ * on {@link #close()} (a {@link Cleaner} frees it if the owner forgets, but do not rely on that).
+ * A {@link #rowsView(long, long) view} borrows its parent's memory, frees nothing, and must not be
+ * used after the parent is closed. Use after close throws {@link IllegalStateException}.
+ *
+ * <p><b>Thread safety.</b> Any number of threads may read concurrently. Writes must not race with
+ * reads or writes of the same elements; {@link #close()} must not race with any other use.
+ */
+public final class FloatMatrix implements AutoCloseable {
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    /** Frees the allocation once, whether from close() or from the cleaner. */
+    private static final class Allocation implements Runnable {
+        private final AtomicLong address;
+
+        Allocation(long address) {
+            this.address = new AtomicLong(address);
+        }
+
+        long address() {
+            return address.get();
+        }
+
+        @Override
+        public void run() {
+            long a = address.getAndSet(0);
+            if (a != 0) {
+                Pointer.free(new Pointer() { { address = a; } });
+            }
+        }
+    }
+
+    private final long rows;
+    private final int cols;
+    private final Allocation allocation;   // shared with views; owner closes it
+    private final long offsetElements;     // first element of this matrix inside the allocation
+    private final boolean owner;
+    private final Cleaner.Cleanable cleanable;
+    private volatile boolean closed;
+
+    private FloatMatrix(long rows, int cols, Allocation allocation, long offsetElements, boolean owner) {
+        this.rows = rows;
+        this.cols = cols;
+        this.allocation = allocation;
+        this.offsetElements = offsetElements;
+        this.owner = owner;
+        this.cleanable = owner ? CLEANER.register(this, allocation) : null;
+    }
+
+    /** Allocates a zero-filled {@code rows × cols} matrix. */
+    public static FloatMatrix allocate(long rows, int cols) {
+        if (rows < 0) {
+            throw new IllegalArgumentException("rows must be >= 0, got " + rows);
+        }
+        if (cols <= 0) {
+            throw new IllegalArgumentException("cols (dimension) must be > 0, got " + cols);
+        }
+        long elements = Math.multiplyExact(rows, (long) cols);
+        long bytes = Math.max(4L, Math.multiplyExact(elements, 4L));
+        Pointer p = Pointer.calloc(1, bytes);
+        if (p == null || p.isNull()) {
+            throw new OutOfMemoryError("cannot allocate " + bytes + " bytes of native memory for a "
+                    + rows + " x " + cols + " float matrix");
+        }
+        return new FloatMatrix(rows, cols, new Allocation(p.address()), 0, true);
+    }
+
+    /** Copies a Java array (all rows of equal length) into a new native matrix. */
+    public static FloatMatrix of(float[][] data) {
+        if (data.length == 0) {
+            throw new IllegalArgumentException("cannot build a matrix from zero rows without a dimension");
+        }
+        int d = data[0].length;
+        FloatMatrix m = allocate(data.length, d);
+        for (int r = 0; r < data.length; r++) {
+            if (data[r].length != d) {
+                m.close();
+                throw new IllegalArgumentException("row " + r + " has dimension " + data[r].length
+                        + ", expected " + d);
+            }
+            m.setRow(r, data[r]);
+        }
+        return m;
+    }
+
+    /** Copies a flat row-major array of {@code rows * cols} floats into a new native matrix. */
+    public static FloatMatrix of(float[] flat, int cols) {
+        if (cols <= 0 || flat.length % cols != 0) {
+            throw new IllegalArgumentException("array of length " + flat.length
+                    + " is not a whole number of rows of dimension " + cols);
+        }
+        FloatMatrix m = allocate(flat.length / cols, cols);
+        m.indexer().put(0, flat, 0, flat.length);
+        return m;
+    }
+
+    public long rows() {
+        return rows;
+    }
+
+    public int cols() {
+        return cols;
+    }
+
+    /** Number of float elements, {@code rows * cols}. */
+    public long size() {
+        return rows * cols;
+    }
+
+    /** Native address of element (0, 0). Valid until the owning matrix is closed. */
+    public long address() {
+        checkOpen();
+        return allocation.address() + offsetElements * 4L;
+    }
+
+    /** A fresh JavaCPP pointer to element (0, 0), capacity {@link #size()}; it does not own memory. */
+    public FloatPointer pointer() {
+        long a = address();
+        long n = size();
+        return new FloatPointer(new Pointer() { { address = a; } }).capacity(n).limit(n);
+    }
+
+    private FloatRawIndexer indexer() {
+        return new FloatRawIndexer(pointer());
+    }
+
+    public float get(long row, int col) {
+        checkIndex(row, col);
+        return indexer().get(row * cols + col);
+    }
+
+    public void set(long row, int col, float value) {
+        checkIndex(row, col);
+        indexer().put(row * cols + col, value);
+    }
+
+    /** Copies row {@code row} into {@code dst} (length at least {@link #cols()}). */
+    public float[] getRow(long row, float[] dst) {
+        checkIndex(row, 0);
+        indexer().get(row * cols, dst, 0, cols);
+        return dst;
+    }
+
+    /** Copies row {@code row} into a new array. */
+    public float[] getRow(long row) {
+        return getRow(row, new float[cols]);
+    }
+
+    /** Overwrites row {@code row} with {@code src} (length exactly {@link #cols()}). */
+    public void setRow(long row, float[] src) {
+        if (src.length != cols) {
+            throw new IllegalArgumentException("row has dimension " + src.length + ", expected " + cols);
+        }
+        checkIndex(row, 0);
+        indexer().put(row * cols, src, 0, cols);
+    }
+
+    /** Copies {@code count} rows starting at {@code fromRow} into a flat row-major array. */
+    public float[] copyRows(long fromRow, int count) {
+        if (fromRow < 0 || count < 0 || fromRow + count > rows) {
+            throw new IndexOutOfBoundsException("rows [" + fromRow + ", " + (fromRow + count)
+                    + ") outside a matrix of " + rows + " rows");
+        }
+        float[] out = new float[Math.multiplyExact(count, cols)];
+        indexer().get(fromRow * cols, out, 0, out.length);
+        return out;
+    }
+
+    /** Copies the whole matrix to the heap (fails above {@code Integer.MAX_VALUE} rows). */
+    public float[][] toArray() {
+        if (rows > Integer.MAX_VALUE) {
+            throw new IllegalStateException("matrix of " + rows + " rows does not fit a Java array");
+        }
+        float[][] out = new float[(int) rows][];
+        FloatRawIndexer ix = indexer();
+        for (int r = 0; r < rows; r++) {
+            out[r] = new float[cols];
+            ix.get((long) r * cols, out[r], 0, cols);
+        }
+        return out;
+    }
+
+    /** A non-owning view of rows {@code [from, to)}; valid while this matrix is open. */
+    public FloatMatrix rowsView(long from, long to) {
+        checkOpen();
+        if (from < 0 || to < from || to > rows) {
+            throw new IndexOutOfBoundsException("rows [" + from + ", " + to + ") outside a matrix of "
+                    + rows + " rows");
+        }
+        return new FloatMatrix(to - from, cols, allocation, offsetElements + from * cols, false);
+    }
+
+    /** True for a matrix that owns its memory (not a view). */
+    public boolean isOwner() {
+        return owner;
+    }
+
+    public boolean isClosed() {
+        return closed || allocation.address() == 0;
+    }
+
+    private void checkOpen() {
+        if (isClosed()) {
+            throw new IllegalStateException("FloatMatrix is closed");
+        }
+    }
+
+    private void checkIndex(long row, int col) {
+        checkOpen();
+        if (row < 0 || row >= rows || col < 0 || col >= cols) {
+            throw new IndexOutOfBoundsException("(" + row + ", " + col + ") outside a "
+                    + rows + " x " + cols + " matrix");
+        }
+    }
+
+    /** Frees the memory if this matrix owns it; a view only marks itself closed. Idempotent. */
+    @Override
+    public void close() {
+        closed = true;
+        if (owner) {
+            cleanable.clean();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "FloatMatrix[" + rows + " x " + cols + (owner ? "" : ", view") + (isClosed() ? ", closed" : "") + "]";
+    }
+}
