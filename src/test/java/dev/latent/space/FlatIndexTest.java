@@ -356,6 +356,88 @@ class FlatIndexTest {
         }
     }
 
+    @Test
+    void filesLargerThanOneTransferChunkRoundTrip() throws IOException {
+        // 40,000 x 100 floats = 16 MB: several 8 MiB chunks on write and read.
+        int n = 40_000, d = 100;
+        Random rnd = new Random(21);
+        float[] flat = new float[n * d];
+        for (int i = 0; i < flat.length; i++) {
+            flat[i] = (float) rnd.nextGaussian();
+        }
+        long[] ids = new long[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = (long) i * i;
+        }
+        Path file = dir.resolve("big.lidx");
+        Path npy = dir.resolve("big.npy");
+        try (FlatIndex index = new FlatIndex(d, Metric.INNER_PRODUCT, backend()); FloatMatrix m = FloatMatrix.of(flat, d)) {
+            index.add(ids, m);
+            index.save(file);
+            index.exportNpy(npy);
+        }
+        try (FlatIndex back = FlatIndex.load(file, backend()); FloatMatrix fromNpy = Npy.read(npy)) {
+            assertArrayEquals(ids, back.ids());
+            assertArrayEquals(flat, fromNpy.copyRows(0, n));
+            for (int i : new int[] {0, 20_970, 20_971, n - 1}) {
+                assertArrayEquals(Arrays.copyOfRange(flat, i * d, (i + 1) * d), back.vector(ids[i]), "row " + i);
+            }
+        }
+    }
+
+    @Test
+    void concurrentSearchesWhileAdding() throws Exception {
+        int d = 8;
+        Random rnd = new Random(9);
+        try (FlatIndex index = new FlatIndex(d, Metric.L2, backend())) {
+            try (FloatMatrix m = FloatMatrix.of(randomRows(rnd, 100, d))) {
+                long[] ids = new long[100];
+                for (int i = 0; i < 100; i++) {
+                    ids[i] = i;
+                }
+                index.add(ids, m);
+            }
+            float[] probe = index.vector(42);
+            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread[] readers = new Thread[3];
+            for (int t = 0; t < readers.length; t++) {
+                readers[t] = new Thread(() -> {
+                    try {
+                        for (int i = 0; i < 200; i++) {
+                            Neighbors nb = index.search(probe, 1);
+                            if (nb.id(0, 0) != 42) {
+                                throw new AssertionError("nearest of row 42 is " + nb.id(0, 0));
+                            }
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                });
+                readers[t].start();
+            }
+            for (int b = 0; b < 20; b++) {
+                float[][] rows = randomRows(rnd, 50, d);
+                for (float[] r : rows) {
+                    r[0] += 100;   // far from the probe, so the answer never changes
+                }
+                long[] ids = new long[50];
+                for (int i = 0; i < 50; i++) {
+                    ids[i] = 1000 + b * 50 + i;
+                }
+                try (FloatMatrix m = FloatMatrix.of(rows)) {
+                    index.add(ids, m);
+                }
+            }
+            for (Thread t : readers) {
+                t.join();
+            }
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            assertEquals(1100, index.size());
+        }
+    }
+
     private static void flipByte(Path file, long pos) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             ByteBuffer b = ByteBuffer.allocate(1);
