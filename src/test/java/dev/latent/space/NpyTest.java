@@ -126,7 +126,7 @@ class NpyTest {
 
     @Test
     void numpyReadsWhatWeWrite() throws Exception {
-        Assumptions.assumeTrue(numpyAvailable(), "python3 with numpy not available");
+        Assumptions.assumeTrue(NpyTestSupport.numpyAvailable(), "python3 with numpy not available");
         Path p = dir.resolve("ours.npy");
         try (FloatMatrix m = FloatMatrix.of(new float[][] {{1.5f, -2f, 3f}, {4f, 5f, 6.25f}})) {
             Npy.write(p, m);
@@ -138,15 +138,5 @@ class NpyTest {
         String out = new String(pr.getInputStream().readAllBytes());
         assertTrue(pr.waitFor(60, TimeUnit.SECONDS));
         assertEquals(0, pr.exitValue(), out);
-    }
-
-    static boolean numpyAvailable() {
-        try {
-            Process p = new ProcessBuilder("python3", "-c", "import numpy").redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException | InterruptedException e) {
-            return false;
-        }
     }
 }
