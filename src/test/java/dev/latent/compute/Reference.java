@@ -1,7 +1,6 @@
 package dev.latent.compute;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.latent.core.FloatMatrix;
@@ -102,7 +101,7 @@ final class Reference {
     /**
      * Checks {@code got} against the reference {@code ref} (same query block, same k or a
      * larger one whose prefix is used): same count, valid distinct ids, each score within
-     * tolerance of its exact value, exactly tied rows in ascending id order, and at every
+     * tolerance of its exact value, exactly tied rows with equal scores in ascending id order, and at every
      * rank where the ids differ, exact scores equal within tolerance (a near-tie).
      */
     static void assertSameTopK(String ctx, FloatMatrix queries, FloatMatrix db, long[] subset, Metric metric,
@@ -118,38 +117,49 @@ final class Reference {
                 allowed.add(r);
             }
         }
+        float[][] rowsOf = db.toArray();
         for (int qi = 0; qi < got.queries(); qi++) {
             float[] q = queries.getRow(qi);
             Set<Long> seen = new HashSet<>();
             for (int r = 0; r < count; r++) {
-                String at = ctx + ", query " + qi + ", rank " + r;
                 long id = got.id(qi, r);
                 long refId = ref.id(qi, r);
-                assertTrue(id >= 0 && id < db.rows(), at + ": id " + id + " out of range");
-                assertTrue(allowed == null || allowed.contains(id), at + ": id " + id + " is not in the subset");
-                assertTrue(seen.add(id), at + ": id " + id + " repeated");
-                float[] x = db.getRow(id);
+                if (id < 0 || id >= db.rows()) {
+                    fail(at(ctx, qi, r) + ": id " + id + " out of range");
+                }
+                if (allowed != null && !allowed.contains(id)) {
+                    fail(at(ctx, qi, r) + ": id " + id + " is not in the subset");
+                }
+                if (!seen.add(id)) {
+                    fail(at(ctx, qi, r) + ": id " + id + " repeated");
+                }
+                float[] x = rowsOf[(int) id];
                 double exactGot = exact(metric, q, x);
                 double t = tol(metric, q, x);
                 float score = got.score(qi, r);
                 if (Math.abs(score - exactGot) > t) {
-                    fail(at + ": score " + score + " for id " + id + ", exact " + exactGot + ", tolerance " + t);
+                    fail(at(ctx, qi, r) + ": score " + score + " for id " + id + ", exact " + exactGot + ", tolerance " + t);
                 }
-                if (r > 0 && got.id(qi, r - 1) > id && exact(metric, q, db.getRow(got.id(qi, r - 1))) == exactGot) {
-                    fail(at + ": exactly tied rows not in ascending id order (" + got.id(qi, r - 1)
+                if (r > 0 && got.id(qi, r - 1) > id && got.score(qi, r - 1) == score
+                        && exact(metric, q, rowsOf[(int) got.id(qi, r - 1)]) == exactGot) {
+                    fail(at(ctx, qi, r) + ": exactly tied rows not in ascending id order (" + got.id(qi, r - 1)
                             + " before " + id + ", score " + score + ")");
                 }
                 if (id != refId) {
-                    float[] xr = db.getRow(refId);
+                    float[] xr = rowsOf[(int) refId];
                     double exactRef = exact(metric, q, xr);
                     double tt = Math.max(t, tol(metric, q, xr)) * 2;
                     if (Math.abs(exactGot - exactRef) > tt) {
-                        fail(at + ": id " + id + " (exact " + exactGot + ") where the reference has id " + refId
+                        fail(at(ctx, qi, r) + ": id " + id + " (exact " + exactGot + ") where the reference has id " + refId
                                 + " (exact " + exactRef + "), difference beyond tolerance " + tt);
                     }
                 }
             }
         }
+    }
+
+    private static String at(String ctx, int query, int rank) {
+        return ctx + ", query " + query + ", rank " + rank;
     }
 
     /** Exact equality of ids (for inputs whose scores are exact in float32). */
