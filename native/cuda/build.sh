@@ -26,6 +26,15 @@ if [ "${LATENT_CUDA_DEBUG:-0}" = "1" ]; then
 fi
 
 report="$work/cuda-resources.txt"
+# Up to date: same nvcc and flags, library newer than every source here.
+stamp="$work/cuda/stamp"
+config="$("$nvcc_bin" --version | tail -1) ${flags[*]} ${gencode[*]}"
+if [ -f "$out/liblatentcuda.so" ] && [ -f "$report" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$config" ] \
+   && [ -z "$(find "$here" -newer "$out/liblatentcuda.so" -print -quit)" ]; then
+  echo "[latent cuda] $out/liblatentcuda.so is up to date"
+  exit 0
+fi
+rm -f "$stamp"
 : > "$report"
 objects=()
 start=$(date +%s)
@@ -66,6 +75,7 @@ fi
 } > "$report.summary"
 cat "$report.summary" >> "$report"
 rm -f "$report.summary"
+echo "$config" > "$stamp"
 echo "[latent cuda] built $out/liblatentcuda.so in $(( $(date +%s) - start )) s; resource report: $report"
 if grep -E "bytes spill (stores|loads)" "$report" | grep -qvE " 0 bytes spill stores, 0 bytes spill loads"; then
   echo "[latent cuda] WARNING: register spills, see $report" >&2
