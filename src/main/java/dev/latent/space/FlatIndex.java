@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.latent.compute.Backend;
+import dev.latent.compute.Backends;
 import dev.latent.compute.PreparedDatabase;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
@@ -106,17 +107,9 @@ public final class FlatIndex implements AutoCloseable {
         this.idToRow = new IdMap(16);
     }
 
-    /** The process-wide backend, looked up by name so that this class does not pin its selection logic. */
+    /** The process-wide backend, chosen once (see {@link Backends#get()}). */
     static Backend defaultBackend() {
-        try {
-            return (Backend) Class.forName("dev.latent.compute.Backends").getMethod("get").invoke(null);
-        } catch (ReflectiveOperationException e) {
-            Throwable c = e.getCause() != null ? e.getCause() : e;
-            if (c instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new IllegalStateException("no compute backend available: " + c, c);
-        }
+        return Backends.get();
     }
 
     public int dimension() {
