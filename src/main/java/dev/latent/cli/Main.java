@@ -32,6 +32,9 @@ public final class Main implements Runnable {
     /** Exit code for a usage error (bad option, missing argument). */
     public static final int USAGE = 2;
 
+    /** Held strongly: java.util.logging forgets the level of a logger that is garbage collected. */
+    private static final Logger LATENT_LOG = Logger.getLogger("dev.latent");
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -106,7 +109,11 @@ public final class Main implements Runnable {
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
             System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s: %5$s%6$s%n");
         }
-        Logger root = Logger.getLogger("dev.latent");
+        if (System.getProperty("slf4j.internal.verbosity") == null) {
+            // The tokenizer library logs through SLF4J; without a provider SLF4J warns on every start.
+            System.setProperty("slf4j.internal.verbosity", verbose ? "WARN" : "ERROR");
+        }
+        Logger root = LATENT_LOG;
         for (Handler h : root.getHandlers()) {
             root.removeHandler(h);
         }
