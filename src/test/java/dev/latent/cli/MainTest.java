@@ -102,15 +102,13 @@ class MainTest {
                 got.get(o.get("query").asInt()).add(o.get("id").asLong());
             }
             for (int q = 0; q < nq; q++) {
-                final int qi = q;
+                double[] s = new double[n];
                 List<Integer> order = new ArrayList<>();
                 for (int i = 0; i < n; i++) {
+                    s[i] = score(qs[q], db[i], metric);
                     order.add(i);
                 }
-                order.sort((a, b) -> {
-                    double sa = score(qs[qi], db[a], metric), sb2 = score(qs[qi], db[b], metric);
-                    return metric.higherIsNearer() ? Double.compare(sb2, sa) : Double.compare(sa, sb2);
-                });
+                order.sort((a, b) -> metric.higherIsNearer() ? Double.compare(s[b], s[a]) : Double.compare(s[a], s[b]));
                 Set<Long> want = order.subList(0, k).stream().map(i -> ids[i]).collect(Collectors.toSet());
                 assertEquals(want, got.get(q), "recall@" + k + " must be 1.0: metric " + metric + " query " + q + " seed " + seed);
             }
