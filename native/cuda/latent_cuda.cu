@@ -20,6 +20,8 @@
 
 #include "latent_check.h"
 #include "latent_kernels.cuh"
+#include "latent_norms.cuh"
+#include "latent_plan.h"
 #include "latent_topk.cuh"
 
 namespace latent {
@@ -54,8 +56,6 @@ constexpr long long kBatchBytes = 32LL << 20;
 constexpr long long kDistanceBlockFloats = 4LL << 20;
 /// Bytes of each of the two pinned buffers used to upload a database.
 constexpr size_t kUploadPiece = 16u << 20;
-/// Candidates one merge block reads (fan-in = max(8, this / k) lists).
-constexpr long long kMergeCandidates = 16384;
 
 /// Device memory grown on demand; freed by release() or the destructor.
 template <typename T>
@@ -314,15 +314,11 @@ const TopkBucket& bucketFor(int k) {
 /// Top-k of one query batch already on the device (db.queries, db.qTerms) into db.hostScores/Ids.
 cudaError_t topkBatch(Database& db, const TopkBucket& bucket, int blocksPerSm, long long qb, int k,
                       const uint32_t* subset, long long candidates) {
-  const long long qTiles = ceilDiv(qb, bucket.queriesPerBlock);
-  // Enough blocks for two full waves: chunks along the candidates when there are few query tiles.
-  const long long target = 2LL * db.multiprocessors * std::max(blocksPerSm, 1);
-  long long chunks = qTiles >= target ? 1 : ceilDiv(target, qTiles);
-  const long long minChunk = std::max<long long>(4LL * bucket.rowsPerTile, 4LL * k);
-  long long chunkRows = std::max(ceilDiv(candidates, chunks), minChunk);
-  chunkRows = ceilDiv(chunkRows, bucket.rowsPerTile) * bucket.rowsPerTile;
-  chunks = ceilDiv(candidates, chunkRows);
-
+  const TopkPlan plan = planTopk(qb, candidates, k, bucket.queriesPerBlock, bucket.rowsPerTile,
+                                 db.multiprocessors, blocksPerSm);
+  const long long qTiles = plan.queryTiles;
+  const long long chunks = plan.chunks;
+  const long long chunkRows = plan.chunkRows;
   LATENT_CUDA_CHECK(db.keysA.reserve(static_cast<size_t>(qb * chunks * k)));
   LATENT_CUDA_CHECK(db.rowsA.reserve(static_cast<size_t>(qb * chunks * k)));
   ChunkArgs c{};
@@ -334,7 +330,7 @@ cudaError_t topkBatch(Database& db, const TopkBucket& bucket, int blocksPerSm, l
   c.dbTerm = db.terms.ptr;
   c.subset = subset;
   c.nCand = static_cast<uint32_t>(candidates);
-  c.chunkRows = static_cast<uint32_t>(std::min<long long>(chunkRows, kMaxRows + 1));
+  c.chunkRows = static_cast<uint32_t>(chunkRows);
   c.metric = db.metric;
   c.k = k;
   c.outKey = db.keysA.ptr;
@@ -344,7 +340,7 @@ cudaError_t topkBatch(Database& db, const TopkBucket& bucket, int blocksPerSm, l
 
   // Merge passes: each block reduces `fanIn` lists of k to one, until one list per query remains;
   // the last pass writes scores and ids.
-  const long long fanIn = std::max<long long>(8, kMergeCandidates / k);
+  const long long fanIn = plan.fanIn;
   long long lists = chunks;
   bool inA = true;
   do {
@@ -470,37 +466,6 @@ void recordError(int code, const char* what, const char* file, int line) {
                 cudaGetErrorString(static_cast<cudaError_t>(code)));
   if (verbose()) {
     std::fprintf(stderr, "[latent cuda] %s\n", lastError);
-  }
-}
-
-/// Norm terms of `n` rows of dimension d, one warp per row: 1/|x| (cosine), |x|² (L2 and inner
-/// product). Under cosine, the lowest zero row (if any) is folded into *zeroRow with atomicMin.
-__global__ void __launch_bounds__(kThreads) normTermsKernel(const float* __restrict__ rows, long long n, int d,
-                                                            int metric, float* __restrict__ terms,
-                                                            unsigned long long* zeroRow) {
-  const int lane = threadIdx.x % kWarpSize;
-  const long long warpsInGrid = static_cast<long long>(gridDim.x) * kWarps;
-  for (long long r = static_cast<long long>(blockIdx.x) * kWarps + threadIdx.x / kWarpSize; r < n;
-       r += warpsInGrid) {
-    const float* x = rows + static_cast<size_t>(r) * d;
-    float s = 0.0f;
-    for (int c = lane; c < d; c += kWarpSize) {
-      s = fmaf(x[c], x[c], s);
-    }
-#pragma unroll
-    for (int off = kWarpSize / 2; off > 0; off >>= 1) {
-      s += __shfl_xor_sync(0xFFFFFFFFu, s, off);
-    }
-    if (lane == 0) {
-      if (metric == kCosine) {
-        if (s == 0.0f && zeroRow != nullptr) {
-          atomicMin(zeroRow, static_cast<unsigned long long>(r));
-        }
-        terms[r] = s > 0.0f ? 1.0f / sqrtf(s) : 0.0f;
-      } else {
-        terms[r] = s;
-      }
-    }
   }
 }
 

@@ -15,7 +15,9 @@
 #pragma once
 
 #include <cstdint>
+#ifndef LATENT_CUDA_HOST_SIM
 #include <cuda_runtime.h>
+#endif
 
 namespace latent {
 
@@ -29,6 +31,14 @@ constexpr int kTileD = 32;
 constexpr uint32_t kNoRow = 0xFFFFFFFFu;
 
 enum MetricCode : int { kInnerProduct = 0, kCosine = 1, kL2 = 2 };
+
+#ifndef LATENT_CUDA_HOST_SIM
+/// Start of the block's dynamic shared memory (the host simulator in sim/ supplies its own).
+__device__ __forceinline__ uint32_t* dynamicSmem() {
+  extern __shared__ uint32_t latentDynamicSmem[];
+  return latentDynamicSmem;
+}
+#endif
 
 __device__ __forceinline__ float positiveInfinity() { return __int_as_float(0x7f800000); }
 
@@ -346,7 +356,7 @@ template <int K, int B, int TQ, int TN>
 __global__ void __launch_bounds__(kThreads) topkChunkKernel(ChunkArgs a) {
   using S = TileShape<TQ, TN>;
   using Sel = Selection<K, B, TQ, TN>;
-  extern __shared__ uint32_t smem[];
+  uint32_t* smem = dynamicSmem();
   Sel sel;
   uint32_t* p = sel.carve(smem);
   uint32_t* rowIds = p;
@@ -435,7 +445,7 @@ template <int K, int B, int TQ, int TN>
 __global__ void __launch_bounds__(kThreads) topkMergeKernel(MergeArgs a) {
   using S = TileShape<TQ, TN>;
   using Sel = Selection<K, B, TQ, TN>;
-  extern __shared__ uint32_t smem[];
+  uint32_t* smem = dynamicSmem();
   Sel sel;
   sel.carve(smem);
 

@@ -84,7 +84,7 @@ public final class CudaBackend implements Backend {
             }
             try {
                 Loader.load(CudaNative.class);
-            } catch (UnsatisfiedLinkError | RuntimeException e) {
+            } catch (LinkageError | RuntimeException e) {
                 return failed(new BackendUnavailableException(
                         "CUDA JNI binding (jniCudaNative) failed to load: " + e.getMessage(), 0, e));
             }

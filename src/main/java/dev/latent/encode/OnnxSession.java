@@ -117,8 +117,9 @@ final class OnnxSession implements AutoCloseable {
         } else {
             options = options(intraOpThreads, concurrentRuns);
             try {
-                OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions();
-                options.AppendExecutionProvider_CUDA(cuda);
+                try (OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions()) {
+                    options.AppendExecutionProvider_CUDA(cuda); // copies the options; device 0, defaults
+                }
                 session = newSession(env, files, options);
                 provider = "CUDA";
                 reason = request == Provider.CUDA ? "requested" : "CUDA provider in this build and a device accepted the session";

@@ -43,6 +43,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * ONNX Runtime intra-op thread each (up to four workers; more cores give each worker more threads), all
  * sharing one session: on a 2-core machine that beat one run with 2 intra-op threads.
  *
+ * <p><b>int8 models.</b> Dynamically quantised exports choose one activation scale per tensor, that is per
+ * batch, so an int8 vector depends slightly on which other texts share its batch (cosine about 0.99 to the
+ * same text encoded alone); float32 exports give the same vector whatever the batch.
+ *
  * <p><b>Truncation.</b> A text longer than the model's {@link #maxLength()} tokens (special tokens included)
  * is truncated to its first {@code maxLength} tokens.
  *
@@ -99,11 +103,12 @@ public final class TextEncoder implements AutoCloseable {
         }
         this.session = s;
         boolean gpu = "CUDA".equals(s.provider());
-        this.workerCount = w;
+        // On a GPU the runs share one device stream; two workers are enough to overlap host work with it.
+        this.workerCount = gpu && b.workers <= 0 ? Math.min(w, 2) : w;
         this.maxBatchSize = b.maxBatchSize > 0 ? b.maxBatchSize : (gpu ? 256 : 32);
         this.tokenBudget = b.tokenBudget > 0 ? b.tokenBudget : (gpu ? 256 * 128 : 32 * 128);
         AtomicInteger n = new AtomicInteger();
-        this.workers = Executors.newFixedThreadPool(w, r -> {
+        this.workers = Executors.newFixedThreadPool(workerCount, r -> {
             Thread t = new Thread(r, "latent-encode-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
