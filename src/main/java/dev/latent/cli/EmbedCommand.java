@@ -83,6 +83,12 @@ final class EmbedCommand implements Callable<Integer> {
             String n = output.getFileName().toString();
             ids = output.resolveSibling((n.endsWith(".npy") ? n.substring(0, n.length() - 4) : n) + ".ids");
         }
+        for (Path out : new Path[] {output, ids, indexFile}) {
+            Path parent = out == null ? null : out.toAbsolutePath().getParent();
+            if (parent != null && !java.nio.file.Files.isDirectory(parent)) {
+                throw new java.io.IOException("cannot write " + out + ": directory " + parent + " does not exist");
+            }
+        }
         Embedding.Scan scan = Embedding.scan(corpus);
         try (TextEncoder enc = model.open(null)) {
             FlatIndex index = indexFile == null ? null : new FlatIndex(enc.dimension(), m);

@@ -124,6 +124,25 @@ class EmbedSearchTest {
     }
 
     @Test
+    void aFailureAfterEncodingLeavesNoOutputs() throws Exception {
+        Path corpus = jsonl("f.jsonl", false);
+        Path npy = dir.resolve("v.npy");
+        // The index "file" is a directory: found only when the index is saved, after all the encoding.
+        Path badIndex = Files.createDirectory(dir.resolve("taken.lidx"));
+        Result r = MainTest.run("embed", corpus.toString(), "-o", npy.toString(), "--index", badIndex.toString(), "--quiet");
+        assertEquals(1, r.code());
+        assertTrue(r.err().startsWith("error: ") && r.err().contains("is a directory"), r.err());
+        try (var s = Files.list(dir)) {
+            assertEquals(java.util.Set.of(corpus, badIndex), s.collect(java.util.stream.Collectors.toSet()),
+                    "no .npy, no ids file, no temporary files");
+        }
+        // A missing output directory is reported before any encoding.
+        r = MainTest.run("embed", corpus.toString(), "-o", dir.resolve("nowhere").resolve("v.npy").toString(), "--quiet");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("does not exist"), r.err());
+    }
+
+    @Test
     void demoRuns() {
         Result r = MainTest.run("demo", "--limit", "200", "-k", "3", "--quiet");
         assertEquals(0, r.code(), r.err());
