@@ -390,7 +390,7 @@ public final class FlatIndex implements AutoCloseable {
         try {
             checkOpen();
             checkQueries(queries);
-            if (size == 0) {
+            if (size == 0 || queries.rows() == 0) {
                 return empty(queries);
             }
             final long[] map = rowIds;
@@ -444,7 +444,7 @@ public final class FlatIndex implements AutoCloseable {
                     rows[n++] = rows[i];
                 }
             }
-            if (n == 0) {
+            if (n == 0 || queries.rows() == 0) {
                 return empty(queries);
             }
             final long[] map = rowIds;

@@ -256,6 +256,11 @@ class FlatIndexTest {
         Neighbors nb = index.search(new float[] {1, 2, 3}, 5);
         assertEquals(1, nb.queries());
         assertEquals(0, nb.count());
+        index.add(1, new float[] {1, 0, 0});
+        try (FloatMatrix none = FloatMatrix.allocate(0, 3)) {
+            assertEquals(0, index.search(none, 3).queries());
+            assertEquals(0, index.rangeSearch(none, 0f).queries());
+        }
         index.close();
         index.close();
         assertThrows(IllegalStateException.class, () -> index.search(new float[] {1, 2, 3}, 5));
