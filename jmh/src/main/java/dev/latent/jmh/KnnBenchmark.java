@@ -40,7 +40,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>Full run (about 1.5 GB off-heap for Latent plus 1.6 GB of heap arrays for Lucene):
  * {@code java -jar jmh/target/benchmarks.jar KnnBenchmark}. Smoke run:
- * {@code java -jar jmh/target/benchmarks.jar KnnBenchmark -f 1 -wi 0 -i 1 -r 1 -p n=20000 -p queries=50}.
+ * {@code java -jar jmh/target/benchmarks.jar KnnBenchmark -f 1 -wi 0 -i 1 -r 1 -p n=20000 -p queries=50
+ * -jvmArgsAppend "-Xms1g -Xmx1g"}.
  * Batch results are seconds per batch: queries/s = queries / score.
  */
 @State(Scope.Benchmark)
@@ -48,9 +49,11 @@ import org.openjdk.jmh.annotations.Warmup;
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 // 3 forks: JIT decisions, memory placement and the shared machine vary between JVMs; -Xms = -Xmx and
-// AlwaysPreTouch keep heap sizing and page faults out of the timings; the vector module gives
-// Lucene its Panama implementation (Latent does not use it).
-@Fork(value = 3, jvmArgsAppend = {"-Xms6g", "-Xmx6g", "-XX:+AlwaysPreTouch", "--add-modules=jdk.incubator.vector"})
+// AlwaysPreTouch keep heap sizing and page faults out of the timings (a smoke run may pass
+// -jvmArgsAppend "-Xms1g -Xmx1g", which replaces only these); the vector module, prepended so that
+// such an override keeps it, gives Lucene its Panama implementation (Latent does not use it).
+@Fork(value = 3, jvmArgsPrepend = {"--add-modules=jdk.incubator.vector"},
+        jvmArgsAppend = {"-Xms6g", "-Xmx6g", "-XX:+AlwaysPreTouch"})
 // The first iterations include JIT compilation of the Lucene loop and first-touch of native pages.
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
