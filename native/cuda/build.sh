@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Builds liblatentcuda.so: the CUDA kernels and their C API (latent_cuda.h), static CUDA runtime.
+#   $1: work folder (objects; the ptxas resource report goes to <work>/cuda-resources.txt)
+#   $2: output folder for liblatentcuda.so
+# Environment: NVCC (default: nvcc on PATH), LATENT_CUDA_ARCHS (default "80 90": SASS for sm_80 and
+# sm_90 plus compute_90 PTX for newer GPUs), LATENT_CUDA_DEBUG=1 (synchronous launches, -lineinfo).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+work="$1"
+out="$2"
+nvcc_bin="${NVCC:-nvcc}"
+archs="${LATENT_CUDA_ARCHS:-80 90}"
+mkdir -p "$work/cuda" "$out"
+
+gencode=()
+last=""
+for a in $archs; do
+  gencode+=("-gencode=arch=compute_$a,code=sm_$a")
+  last="$a"
+done
+gencode+=("-gencode=arch=compute_$last,code=compute_$last")
+
+flags=(-std=c++17 -O3 -Xcompiler -fPIC -Xcompiler -fvisibility=hidden -Xptxas -v --threads 2)
+if [ "${LATENT_CUDA_DEBUG:-0}" = "1" ]; then
+  flags+=(-DLATENT_CUDA_SYNC_LAUNCHES -lineinfo)
+fi
+
+report="$work/cuda-resources.txt"
+# Up to date: same nvcc and flags, library newer than every source here.
+stamp="$work/cuda/stamp"
+config="$("$nvcc_bin" --version | tail -1) ${flags[*]} ${gencode[*]}"
+if [ -f "$out/liblatentcuda.so" ] && [ -f "$report" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$config" ] \
+   && [ -z "$(find "$here" -newer "$out/liblatentcuda.so" -print -quit)" ]; then
+  echo "[latent cuda] $out/liblatentcuda.so is up to date"
+  exit 0
+fi
+rm -f "$stamp"
+: > "$report"
+objects=()
+start=$(date +%s)
+for src in latent_cuda topk_k32 topk_k128 topk_k512 topk_k2048; do
+  obj="$work/cuda/$src.o"
+  echo "[latent cuda] nvcc $src.cu"
+  {
+    echo "==== $src.cu ===="
+    "$nvcc_bin" "${flags[@]}" "${gencode[@]}" -I"$here" -c "$here/$src.cu" -o "$obj" 2>&1
+  } >> "$report" || { cat "$report" >&2; exit 1; }
+  objects+=("$obj")
+done
+"$nvcc_bin" -shared -cudart static "${gencode[@]}" -Xcompiler -fPIC \
+  -Xlinker --version-script="$here/latent_cuda.map" -Xlinker -z,defs \
+  "${objects[@]}" -o "$out/liblatentcuda.so"
+# The C API must be exported (and nothing of the static CUDA runtime).
+if command -v nm > /dev/null; then
+  exported=$(nm -D --defined-only "$out/liblatentcuda.so" | awk '{print $3}')
+  for sym in latent_cuda_abi_version latent_cuda_device_count latent_cuda_topk; do
+    echo "$exported" | grep -qx "$sym" || { echo "[latent cuda] $sym is not exported" >&2; exit 1; }
+  done
+  if echo "$exported" | grep -qv '^latent_cuda_'; then
+    echo "[latent cuda] unexpected exported symbols: $(echo "$exported" | grep -v '^latent_cuda_' | head -5 | tr '\n' ' ')" >&2
+    exit 1
+  fi
+fi
+
+# Summary table (kernel, architecture, registers, spills, static shared memory) after the raw report.
+{
+  echo "==== summary: kernel | arch | registers | spill stores/loads (bytes) | static smem ===="
+  awk '
+    /Compiling entry function/ { split($0, a, "\x27"); fn = a[2]; arch = a[4] }
+    /bytes spill stores/ { st = $5; ld = $9 }
+    /Used [0-9]+ registers/ {
+      smem = "0"; if (match($0, /[0-9]+ bytes smem/)) smem = substr($0, RSTART, RLENGTH - 11)
+      printf "%s | %s | %s | %s/%s | %s\n", fn, arch, $5, st, ld, smem
+    }' "$report" | (command -v c++filt > /dev/null && c++filt || cat) | sort -u
+} > "$report.summary"
+cat "$report.summary" >> "$report"
+rm -f "$report.summary"
+echo "$config" > "$stamp"
+echo "[latent cuda] built $out/liblatentcuda.so in $(( $(date +%s) - start )) s; resource report: $report"
+if grep -E "bytes spill (stores|loads)" "$report" | grep -qvE " 0 bytes spill stores, 0 bytes spill loads"; then
+  echo "[latent cuda] WARNING: register spills, see $report" >&2
+fi

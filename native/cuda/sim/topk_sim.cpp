@@ -1,0 +1,285 @@
+// Runs the top-k and distance kernels on the host simulator (cuda_sim.h) against a float64
+// reference: every bucket, k > N, ties (small-integer data: exact scores, so the ids must match
+// exactly, ties by the lower row), subsets, several chunks and merge passes. See run.sh.
+#include "cuda_sim.h"
+
+#include <cinttypes>
+#include <numeric>
+#include <random>
+#include <string>
+
+#include "../latent_kernels.cuh"
+#include "../latent_norms.cuh"
+#include "../latent_plan.h"
+
+using namespace latent;
+
+namespace {
+
+int failures = 0;
+
+struct Problem {
+  int q, n, d, metric;
+  bool integers;                   // small integers: float32 results are exact
+  std::vector<float> queries, rows;
+  std::vector<uint32_t> subset;    // empty: all rows
+  bool useSubset = false;
+  std::string name;
+};
+
+double refScore(const Problem& p, int qi, uint32_t row) {
+  double dot = 0, qq = 0, xx = 0;
+  for (int c = 0; c < p.d; ++c) {
+    const double a = p.queries[static_cast<size_t>(qi) * p.d + c];
+    const double b = p.rows[static_cast<size_t>(row) * p.d + c];
+    dot += a * b;
+    qq += a * a;
+    xx += b * b;
+  }
+  if (p.metric == kCosine) return dot / std::sqrt(qq * xx);
+  if (p.metric == kL2) return std::max(qq + xx - 2 * dot, 0.0);
+  return dot;
+}
+
+std::vector<float> normTerms(const std::vector<float>& m, long long count, int d, int metric, int sms,
+                             unsigned long long* zero) {
+  std::vector<float> terms(std::max<long long>(count, 1));
+  const long long blocks = std::min<long long>((count + kWarps - 1) / kWarps, 16LL * sms);
+  sim::launch(dim3(static_cast<unsigned>(blocks)), kThreads, 0,
+              [&] { normTermsKernel(m.data(), count, d, metric, terms.data(), zero); });
+  return terms;
+}
+
+template <int K, int B, int TQ, int TN>
+void topk(const Problem& p, int k, int sms, std::vector<long long>& ids, std::vector<float>& scores,
+          TopkPlan& planOut, int& passes) {
+  unsigned long long zero = ~0ULL;
+  const std::vector<float> dbTerm = normTerms(p.rows, p.n, p.d, p.metric, sms, &zero);
+  const std::vector<float> qTerm = normTerms(p.queries, p.q, p.d, p.metric, sms, nullptr);
+  const long long candidates = p.useSubset ? static_cast<long long>(p.subset.size()) : p.n;
+  const TopkPlan plan = planTopk(p.q, candidates, k, TQ, TN, sms, 2);
+  planOut = plan;
+  std::vector<float> keysA(static_cast<size_t>(p.q * plan.chunks * k), -1.0f);
+  std::vector<uint32_t> rowsA(keysA.size(), 12345u);
+  ChunkArgs c{};
+  c.queries = p.queries.data();
+  c.qTerm = qTerm.data();
+  c.nQueries = p.q;
+  c.d = p.d;
+  c.db = p.rows.data();
+  c.dbTerm = dbTerm.data();
+  c.subset = p.useSubset ? p.subset.data() : nullptr;
+  c.nCand = static_cast<uint32_t>(candidates);
+  c.chunkRows = static_cast<uint32_t>(plan.chunkRows);
+  c.metric = p.metric;
+  c.k = k;
+  c.outKey = keysA.data();
+  c.outRow = rowsA.data();
+  sim::launch(dim3(static_cast<unsigned>(plan.chunks), static_cast<unsigned>(plan.queryTiles)), kThreads,
+              chunkKernelSmem<K, B, TQ, TN>(), [&] { topkChunkKernel<K, B, TQ, TN>(c); });
+
+  std::vector<float> keysB;
+  std::vector<uint32_t> rowsB;
+  scores.assign(static_cast<size_t>(p.q) * k, -7.0f);
+  ids.assign(static_cast<size_t>(p.q) * k, -7);
+  long long lists = plan.chunks;
+  bool inA = true;
+  passes = 0;
+  do {
+    const long long next = (lists + plan.fanIn - 1) / plan.fanIn;
+    MergeArgs m{};
+    m.inKey = inA ? keysA.data() : keysB.data();
+    m.inRow = inA ? rowsA.data() : rowsB.data();
+    m.nQueries = p.q;
+    m.listsIn = static_cast<int>(lists);
+    m.listsPerBlock = static_cast<int>(plan.fanIn);
+    m.k = k;
+    m.metric = p.metric;
+    std::vector<float>& outKeys = inA ? keysB : keysA;
+    std::vector<uint32_t>& outRows = inA ? rowsB : rowsA;
+    if (next == 1) {
+      m.outScore = scores.data();
+      m.outId = ids.data();
+    } else {
+      outKeys.assign(static_cast<size_t>(p.q * next * k), -1.0f);
+      outRows.assign(outKeys.size(), 12345u);
+      m.outKey = outKeys.data();
+      m.outRow = outRows.data();
+    }
+    sim::launch(dim3(static_cast<unsigned>(next), static_cast<unsigned>(plan.queryTiles)), kThreads,
+                mergeKernelSmem<K, B, TQ, TN>(), [&] { topkMergeKernel<K, B, TQ, TN>(m); });
+    lists = next;
+    inA = !inA;
+    ++passes;
+  } while (lists > 1);
+}
+
+void check(const Problem& p, int k, int sms) {
+  const long long candidates = p.useSubset ? static_cast<long long>(p.subset.size()) : p.n;
+  const int count = static_cast<int>(std::min<long long>(k, candidates));
+  std::vector<long long> ids;
+  std::vector<float> scores;
+  TopkPlan plan{};
+  int passes = 0;
+  if (count <= 32) {
+    topk<32, 64, 32, 64>(p, count, sms, ids, scores, plan, passes);
+  } else if (count <= 128) {
+    topk<128, 128, 16, 64>(p, count, sms, ids, scores, plan, passes);
+  } else if (count <= 512) {
+    topk<512, 256, 8, 128>(p, count, sms, ids, scores, plan, passes);
+  } else {
+    topk<2048, 512, 4, 128>(p, count, sms, ids, scores, plan, passes);
+  }
+  const std::string config = p.name + " k=" + std::to_string(k) + " (count " + std::to_string(count) +
+                             ", chunks " + std::to_string(plan.chunks) + " x " + std::to_string(plan.chunkRows) +
+                             ", merge passes " + std::to_string(passes) + ")";
+  const bool higher = p.metric != kL2;
+  int bad = 0;
+  for (int qi = 0; qi < p.q && bad < 3; ++qi) {
+    std::vector<std::pair<double, uint32_t>> ref;
+    for (long long i = 0; i < candidates; ++i) {
+      const uint32_t row = p.useSubset ? p.subset[i] : static_cast<uint32_t>(i);
+      ref.emplace_back(refScore(p, qi, row), row);
+    }
+    std::stable_sort(ref.begin(), ref.end(), [higher](const auto& a, const auto& b) {
+      return higher ? a.first > b.first : a.first < b.first;  // stable: ties keep the lower row first
+    });
+    const double tol = p.integers && p.metric != kCosine ? 0.0 : 1e-5 * (1 + std::fabs(ref[0].first));
+    std::vector<long long> seen;
+    for (int r = 0; r < count; ++r) {
+      const long long id = ids[static_cast<size_t>(qi) * count + r];
+      const float score = scores[static_cast<size_t>(qi) * count + r];
+      std::string why;
+      if (id < 0 || id >= p.n) {
+        why = "id out of range";
+      } else if (std::find(seen.begin(), seen.end(), id) != seen.end()) {
+        why = "duplicate id";
+      } else if (std::fabs(score - ref[r].first) > tol) {
+        why = "score differs from the reference at this rank";
+      } else if (std::fabs(refScore(p, qi, static_cast<uint32_t>(id)) - score) > tol) {
+        why = "score is not the score of the returned row";
+      } else if (tol == 0.0 && id != static_cast<long long>(ref[r].second)) {
+        why = "exact data but a different row (tie broken wrongly?)";
+      }
+      seen.push_back(id);
+      if (!why.empty()) {
+        std::printf("FAIL %s: query %d rank %d: got row %lld score %.9g, want row %u score %.9g: %s\n",
+                    config.c_str(), qi, r, id, score, ref[r].second, ref[r].first, why.c_str());
+        ++failures;
+        ++bad;
+        break;
+      }
+    }
+  }
+  if (bad == 0) {
+    std::printf("ok   %s\n", config.c_str());
+  }
+}
+
+Problem make(std::mt19937_64& rng, int q, int n, int d, int metric, bool integers, int subsetSize,
+             int distinctRows = 0) {
+  Problem p{q, n, d, metric, integers, {}, {}, {}, false, ""};
+  std::normal_distribution<float> gauss;
+  std::uniform_int_distribution<int> small(-2, 2);
+  auto fill = [&](std::vector<float>& v, size_t count) {
+    v.resize(count);
+    for (float& x : v) x = integers ? static_cast<float>(small(rng)) : gauss(rng);
+  };
+  fill(p.queries, static_cast<size_t>(q) * d);
+  fill(p.rows, static_cast<size_t>(n) * d);
+  for (int i = 0; i < q; ++i) p.queries[static_cast<size_t>(i) * d] = 1;  // non-zero (cosine)
+  for (int i = 0; i < n; ++i) p.rows[static_cast<size_t>(i) * d + (i % d)] = 2;
+  if (distinctRows > 0) {  // duplicates: every row copies one of the first distinctRows rows
+    std::uniform_int_distribution<int> pick(0, distinctRows - 1);
+    for (int i = distinctRows; i < n; ++i) {
+      const int src = pick(rng);
+      std::copy_n(p.rows.begin() + static_cast<size_t>(src) * d, d, p.rows.begin() + static_cast<size_t>(i) * d);
+    }
+  }
+  if (subsetSize >= 0) {
+    std::vector<uint32_t> all(n);
+    std::iota(all.begin(), all.end(), 0u);
+    std::shuffle(all.begin(), all.end(), rng);
+    p.subset.assign(all.begin(), all.begin() + std::min(subsetSize, n));
+    std::sort(p.subset.begin(), p.subset.end());
+    p.useSubset = true;
+  }
+  static const char* names[] = {"IP", "COS", "L2"};
+  p.name = std::string(names[metric]) + " Q=" + std::to_string(q) + " N=" + std::to_string(n) +
+           " d=" + std::to_string(d) + (integers ? " ints" : " floats") +
+           (distinctRows > 0 ? " dup" + std::to_string(distinctRows) : "") +
+           (p.useSubset ? " subset=" + std::to_string(p.subset.size()) : "");
+  return p;
+}
+
+void checkDistances(std::mt19937_64& rng, int q, int n, int d, int metric, int from, int to) {
+  Problem p = make(rng, q, n, d, metric, false, -1);
+  unsigned long long zero = ~0ULL;
+  const std::vector<float> dbTerm = normTerms(p.rows, n, d, metric, 2, &zero);
+  const std::vector<float> qTerm = normTerms(p.queries, q, d, metric, 2, nullptr);
+  const int width = to - from;
+  std::vector<float> out(static_cast<size_t>(q) * width, -12345.0f);
+  DistanceArgs a{p.queries.data(), qTerm.data(), q, d, p.rows.data(), dbTerm.data(),
+                 static_cast<uint32_t>(from), static_cast<uint32_t>(width), metric, out.data()};
+  sim::launch(dim3((width + 63) / 64, (q + 31) / 32), kThreads, 0, [&] { distanceKernel<32, 64>(a); });
+  double worst = 0;
+  for (int i = 0; i < q; ++i) {
+    for (int r = 0; r < width; ++r) {
+      const double want = refScore(p, i, static_cast<uint32_t>(from + r));
+      worst = std::max(worst, std::fabs(out[static_cast<size_t>(i) * width + r] - want) / (1 + std::fabs(want)));
+    }
+  }
+  const bool good = worst < 1e-5;
+  failures += good ? 0 : 1;
+  std::printf("%s distances %s rows [%d, %d): max relative error %.3g\n", good ? "ok  " : "FAIL", p.name.c_str(),
+              from, to, worst);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  const bool quick = argc > 1 && std::string(argv[1]) == "quick";
+  const unsigned long long seed = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 42;
+  std::printf("seed %llu\n", seed);
+  std::mt19937_64 rng(seed);
+  const bool passes = argc > 1 && std::string(argv[1]) == "passes";
+  if (passes) {
+    // Several merge passes: more chunks than one merge block's fan-in (8 lists at k = 2048, 16 at k = 1000).
+    check(make(rng, 2, 70000, 1, kL2, true, -1), 2048, 8);
+    check(make(rng, 1, 70000, 2, kInnerProduct, true, 50000), 1000, 16);
+    std::printf(failures == 0 ? "ALL OK\n" : "%d FAILURES\n", failures);
+    return failures == 0 ? 0 : 1;
+  }
+  if (quick) {  // small enough for -fsanitize=thread
+    check(make(rng, 5, 300, 7, kL2, true, -1, 20), 10, 2);
+    check(make(rng, 3, 700, 5, kInnerProduct, true, -1), 200, 2);
+    check(make(rng, 2, 1200, 3, kCosine, false, 500), 600, 1);
+    checkDistances(rng, 33, 70, 35, kL2, 3, 70);
+    return failures == 0 ? 0 : 1;
+  }
+  // Every bucket (k = 1, 10, 32 | 33, 100, 128 | 129, 300, 512 | 513, 2048), k > N, odd shapes,
+  // exact ties and duplicate rows, subsets, several chunks and merge passes (few SMs).
+  for (int metric : {kInnerProduct, kCosine, kL2}) {
+    check(make(rng, 1, 1, 1, metric, true, -1), 1, 2);
+    check(make(rng, 7, 7, 7, metric, true, -1), 100, 2);
+    check(make(rng, 33, 100, 7, metric, true, -1, 9), 10, 2);
+    check(make(rng, 40, 1000, 33, metric, false, -1), 32, 4);
+    check(make(rng, 17, 1000, 5, metric, true, -1, 50), 33, 2);
+    check(make(rng, 3, 4097, 100, metric, false, -1), 100, 8);
+    check(make(rng, 9, 2000, 2, metric, true, -1), 128, 2);
+    check(make(rng, 5, 3000, 1, metric, true, -1), 129, 2);
+    check(make(rng, 8, 4097, 7, metric, false, -1), 300, 2);
+    check(make(rng, 2, 5000, 4, metric, true, 4097, 30), 512, 4);
+    check(make(rng, 5, 2500, 6, metric, true, -1), 513, 2);
+    check(make(rng, 2, 20000, 3, metric, true, -1), 2048, 16);
+    check(make(rng, 1, 4097, 9, metric, false, 3000), 2048, 2);
+    check(make(rng, 3, 1000, 3, metric, true, 7), 2048, 2);
+    check(make(rng, 1, 30000, 2, metric, true, -1), 10, 16);
+  }
+  checkDistances(rng, 1, 1, 1, kL2, 0, 1);
+  checkDistances(rng, 33, 200, 70, kCosine, 7, 200);
+  checkDistances(rng, 70, 130, 3, kInnerProduct, 0, 129);
+  std::printf(failures == 0 ? "ALL OK\n" : "%d FAILURES\n", failures);
+  return failures == 0 ? 0 : 1;
+}
