@@ -46,6 +46,7 @@ inline void micro(const float *const *q, const float *const *x, int d, float *ou
     for (int i = 0; i < MQ; i++) qp[i] = q[i];
     for (int j = 0; j < NX; j++) xp[j] = x[j];
     int t = 0;
+#pragma GCC unroll 2
     for (; t + 8 <= d; t += 8) {
         __m256 qv[MQ];
 #pragma GCC unroll 4
@@ -91,10 +92,10 @@ inline void micro_rows(const float *const *q, const float *const *x, int nxr, in
 void dot_tile(const float *const *q, int nq, const float *const *x, int nx, int d, float *out,
               int64_t ldo) {
     // Query triple outer (3 rows of d stay in L1), database rows inner (the block streams from L2).
-    for (int i = 0; i < nq; i += kMq) {
-        int mq = nq - i < kMq ? nq - i : kMq;
-        for (int j = 0; j < nx; j += kNx) {
-            int nxr = nx - j < kNx ? nx - j : kNx;
+    for (int j = 0; j < nx; j += kNx) {
+        int nxr = nx - j < kNx ? nx - j : kNx;
+        for (int i = 0; i < nq; i += kMq) {
+            int mq = nq - i < kMq ? nq - i : kMq;
             float *o = out + i * ldo + j;
             switch (mq) {
                 case 3: micro_rows<3>(q + i, x + j, nxr, d, o, ldo); break;

@@ -9,6 +9,8 @@
 // once); otherwise they split the rows and their per-thread top-k lists are merged.
 #include "latent_cpu.h"
 
+#include <emmintrin.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -26,7 +28,8 @@
 namespace latent_cpu {
 namespace {
 
-constexpr int kQb = 24;                       // queries per tile (a multiple of 3 and of 8)
+constexpr int64_t kQueryBlockBytes = 20 << 10;  // queries of one tile, kept in L1 beside 4-8 database rows
+constexpr int kMaxQb = 48;
 constexpr int64_t kRowBlockBytes = 256 << 10;  // database block kept hot in L2
 constexpr double kMinWorkPerThread = 2e6;      // multiply-adds below which another thread costs more than it saves
 
@@ -205,6 +208,7 @@ struct Problem {
     const int64_t *rows;  // null: all rows
     int64_t ncand;        // candidates: nrows or nx
     int64_t row_block;    // NB
+    int query_block;      // queries per tile
 
     int64_t cand(int64_t c) const { return rows ? rows[c] : c; }
 };
@@ -226,14 +230,15 @@ template <class Sink>
 void scan(const Problem &p, int64_t q0, int64_t q1, int64_t c0, int64_t c1, Sink &&sink) {
     const Kernels *kn = kernels();
     const int64_t nb = p.row_block;
+    const int qbk = p.query_block;
     std::vector<const float *> xp(nb);
-    std::vector<const float *> qp(kQb);
-    std::vector<float> tile(static_cast<size_t>(kQb) * nb);
+    std::vector<const float *> qp(qbk);
+    std::vector<float> tile(static_cast<size_t>(qbk) * nb);
     for (int64_t cb = c0; cb < c1; cb += nb) {
         int nct = static_cast<int>(std::min(nb, c1 - cb));
         for (int j = 0; j < nct; j++) xp[j] = p.x + p.cand(cb + j) * p.d;
-        for (int64_t qb = q0; qb < q1; qb += kQb) {
-            int nqt = static_cast<int>(std::min<int64_t>(kQb, q1 - qb));
+        for (int64_t qb = q0; qb < q1; qb += qbk) {
+            int nqt = static_cast<int>(std::min<int64_t>(qbk, q1 - qb));
             for (int i = 0; i < nqt; i++) qp[i] = p.q + (qb + i) * p.d;
             kn->dot_tile(qp.data(), nqt, xp.data(), nct, p.d, tile.data(), nb);
             sink(qb, nqt, cb, nct, tile.data(), nb);
@@ -247,7 +252,95 @@ int64_t row_block_for(int d) {
     return std::max<int64_t>(8, std::min<int64_t>(512, nb));
 }
 
+int query_block_for(int d) {
+    int64_t qb = kQueryBlockBytes / (static_cast<int64_t>(d) * 4);
+    qb = qb / 3 * 3;
+    return static_cast<int>(std::max<int64_t>(3, std::min<int64_t>(kMaxQb, qb)));
+}
+
 bool valid_metric(int m) { return m == 0 || m == 1 || m == 2; }
+
+/// The heap key of one raw dot product (see Entry).
+template <int METRIC>
+inline float key_of(float dot, float qa, float xa) {
+    if (METRIC == 0) return dot;
+    if (METRIC == 1) return dot * qa * xa;
+    return -to_score(2, dot, qa, xa);
+}
+
+/// Keys of 8 consecutive candidates (rows cb + j ...) with SSE (x86-64 baseline), the same
+/// arithmetic as key_of lane by lane, so the filter and the insertion agree bit for bit.
+template <int METRIC>
+inline void keys8(const float *dot, float qa, const float *xa, __m128 &k0, __m128 &k1) {
+    __m128 d0 = _mm_loadu_ps(dot), d1 = _mm_loadu_ps(dot + 4);
+    if (METRIC == 0) {
+        k0 = d0;
+        k1 = d1;
+    } else if (METRIC == 1) {
+        __m128 q = _mm_set1_ps(qa);
+        k0 = _mm_mul_ps(_mm_mul_ps(d0, q), _mm_loadu_ps(xa));
+        k1 = _mm_mul_ps(_mm_mul_ps(d1, q), _mm_loadu_ps(xa + 4));
+    } else {
+        __m128 q = _mm_set1_ps(qa), two = _mm_set1_ps(2.0f), zero = _mm_setzero_ps();
+        __m128 v0 = _mm_sub_ps(_mm_add_ps(q, _mm_loadu_ps(xa)), _mm_mul_ps(two, d0));
+        __m128 v1 = _mm_sub_ps(_mm_add_ps(q, _mm_loadu_ps(xa + 4)), _mm_mul_ps(two, d1));
+        // v > 0 ? v : 0 as in to_score, then an exact sign flip (like unary minus, also on zero).
+        __m128 sign = _mm_set1_ps(-0.0f);
+        k0 = _mm_xor_ps(sign, _mm_and_ps(v0, _mm_cmpgt_ps(v0, zero)));
+        k1 = _mm_xor_ps(sign, _mm_and_ps(v1, _mm_cmpgt_ps(v1, zero)));
+    }
+}
+
+/// Feeds one tile of dot products into the heaps. Specialised per metric and subset so the
+/// per-score work stays a small fraction of the ~24 FMA cycles a score costs at d = 384: whole
+/// rows use an 8-wide SSE test against the heap threshold and only look closer when one beats it.
+template <int METRIC, bool SUBSET>
+void consume(const Problem &p, TopK *heaps, int64_t qb, int nqt, int64_t cb, int nct, const float *tile,
+             int64_t ld) {
+    const int64_t *rows = p.rows;
+    const float *xaux = p.xaux;
+    for (int i = 0; i < nqt; i++) {
+        TopK &hp = heaps[i];
+        const float qa = METRIC == 0 ? 0.0f : p.qaux[qb + i];
+        const float *row = tile + i * ld;
+        float thr = hp.threshold();
+        int j = 0;
+        if (!SUBSET) {
+            for (; j + 8 <= nct; j += 8) {
+                __m128 k0, k1;
+                keys8<METRIC>(row + j, qa, METRIC == 0 ? nullptr : xaux + cb + j, k0, k1);
+                __m128 t = _mm_set1_ps(thr);
+                if (_mm_movemask_ps(_mm_or_ps(_mm_cmpgt_ps(k0, t), _mm_cmpgt_ps(k1, t))) == 0) continue;
+                alignas(16) float keys[8];
+                _mm_store_ps(keys, k0);
+                _mm_store_ps(keys + 4, k1);
+                for (int l = 0; l < 8; l++) {
+                    if (keys[l] > thr) {
+                        hp.push(keys[l], cb + j + l);
+                        thr = hp.threshold();
+                    }
+                }
+            }
+        }
+        for (; j < nct; j++) {
+            const int64_t id = SUBSET ? rows[cb + j] : cb + j;
+            const float key = key_of<METRIC>(row[j], qa, METRIC == 0 ? 0.0f : xaux[id]);
+            if (key > thr) {
+                hp.push(key, id);
+                thr = hp.threshold();
+            }
+        }
+    }
+}
+
+using ConsumeFn = void (*)(const Problem &, TopK *, int64_t, int, int64_t, int, const float *, int64_t);
+
+ConsumeFn consume_for(int metric, bool subset) {
+    static const ConsumeFn table[3][2] = {{consume<0, false>, consume<0, true>},
+                                          {consume<1, false>, consume<1, true>},
+                                          {consume<2, false>, consume<2, true>}};
+    return table[metric][subset ? 1 : 0];
+}
 
 /// Top-k over candidates [c0, c1) for queries [q0, q1) into heaps[(qi - q0) * k ...].
 void topk_range(const Problem &p, int64_t q0, int64_t q1, int64_t c0, int64_t c1, int k, Entry *store,
@@ -255,24 +348,9 @@ void topk_range(const Problem &p, int64_t q0, int64_t q1, int64_t c0, int64_t c1
     std::vector<TopK> heaps;
     heaps.reserve(q1 - q0);
     for (int64_t qi = q0; qi < q1; qi++) heaps.push_back(TopK{store + (qi - q0) * k, k});
-    const int metric = p.metric;
+    const ConsumeFn consume_tile = consume_for(p.metric, p.rows != nullptr);
     scan(p, q0, q1, c0, c1, [&](int64_t qb, int nqt, int64_t cb, int nct, const float *tile, int64_t ld) {
-        for (int i = 0; i < nqt; i++) {
-            TopK &hp = heaps[qb + i - q0];
-            const float qa = p.qaux ? p.qaux[qb + i] : 0.0f;
-            const float *row = tile + i * ld;
-            float thr = hp.threshold();
-            for (int j = 0; j < nct; j++) {
-                int64_t id = p.cand(cb + j);
-                float xa = p.xaux ? p.xaux[id] : 0.0f;
-                float s = to_score(metric, row[j], qa, xa);
-                float key = metric == 2 ? -s : s;
-                if (key > thr) {
-                    hp.push(key, id);
-                    thr = hp.threshold();
-                }
-            }
-        }
+        consume_tile(p, heaps.data() + (qb - q0), qb, nqt, cb, nct, tile, ld);
     });
     for (int64_t qi = q0; qi < q1; qi++) counts[qi - q0] = heaps[qi - q0].n;
 }
@@ -419,7 +497,7 @@ int32_t latent_cpu_distances(const float *q, const float *qaux, int64_t nq, cons
     if (nq == 0 || nx == 0) return LATENT_CPU_OK;
     return guarded([&] {
         Problem p{q, metric ? qaux : nullptr, nq, x, metric ? xaux : nullptr, nx, d, metric, nullptr, nx,
-                  row_block_for(d)};
+                  row_block_for(d), query_block_for(d)};
         const double work = static_cast<double>(nq) * nx * d;
         auto sink = [&](int64_t qb, int nqt, int64_t cb, int nct, const float *tile, int64_t ld) {
             for (int i = 0; i < nqt; i++) {
@@ -458,7 +536,7 @@ int32_t latent_cpu_topk(const float *q, const float *qaux, int64_t nq, const flo
     if (rows && (nrows < 0 || nrows > nx)) return LATENT_CPU_EINVAL;
     return guarded([&] {
         Problem p{q, metric ? qaux : nullptr, nq, x, metric ? xaux : nullptr, nx, d, metric, rows,
-                  rows ? nrows : nx, row_block_for(d)};
+                  rows ? nrows : nx, row_block_for(d), query_block_for(d)};
         return topk(p, k, ids, scores);
     });
 }

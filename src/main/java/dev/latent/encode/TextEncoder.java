@@ -399,6 +399,7 @@ public final class TextEncoder implements AutoCloseable {
             AtomicReference<FloatMatrix> result, int n, Progress progress, boolean count) {
         try (OnnxSession.Inputs in = new OnnxSession.Inputs()) {
             float[] row = null;
+            float[] token = null;
             while (true) {
                 Batch b = queue.take();
                 if (b == END) {
@@ -426,8 +427,9 @@ public final class TextEncoder implements AutoCloseable {
                         }
                         if (row == null || row.length != h) {
                             row = new float[h];
+                            token = new float[h];
                         }
-                        pool(out.hostData(), shape, b, row, m);
+                        pool(out.hostData(), shape, b, row, token, m);
                     }
                     if (count) {
                         tokensProcessed.addAndGet(b.tokens());
@@ -443,8 +445,11 @@ public final class TextEncoder implements AutoCloseable {
         }
     }
 
-    /** Pools each batch row into {@code row} (mean over the mask, or CLS), normalises, stores at its input row. */
-    private void pool(FloatBuffer data, long[] shape, Batch b, float[] row, FloatMatrix m) {
+    /**
+     * Pools each batch row into {@code row} (mean over the mask, or CLS), normalises, stores it at its input
+     * row; {@code token} is scratch of the same length.
+     */
+    private void pool(FloatBuffer data, long[] shape, Batch b, float[] row, float[] token, FloatMatrix m) {
         int h = row.length;
         boolean pooled = shape.length == 2;
         int t = pooled ? 1 : (int) shape[1];
@@ -461,9 +466,9 @@ public final class TextEncoder implements AutoCloseable {
                         continue;
                     }
                     count++;
-                    int off = base + k * h;
+                    data.get(base + k * h, token, 0, h); // bulk copy: one bounds check per token
                     for (int c = 0; c < h; c++) {
-                        row[c] += data.get(off + c);
+                        row[c] += token[c];
                     }
                 }
                 float inv = 1f / Math.max(count, 1e-9f);

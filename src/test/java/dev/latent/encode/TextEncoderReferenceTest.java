@@ -211,6 +211,30 @@ class TextEncoderReferenceTest {
         }
     }
 
+    /** Two threads encoding at once through one encoder get the same rows as one at a time. */
+    @Test
+    void concurrentCallsGiveTheSameRows() throws Exception {
+        List<String> a = texts.subList(0, 60);
+        List<String> b = texts.subList(100, 170);
+        try (FloatMatrix expectA = fp32.encode(a); FloatMatrix expectB = fp32.encode(b)) {
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                var fa = pool.submit(() -> fp32.encode(a));
+                var fb = pool.submit(() -> fp32.encode(b));
+                try (FloatMatrix gotA = fa.get(); FloatMatrix gotB = fb.get()) {
+                    for (int i = 0; i < a.size(); i++) {
+                        assertTrue(cosine(gotA.getRow(i), expectA.getRow(i)) >= 0.99999, "call A row " + i);
+                    }
+                    for (int i = 0; i < b.size(); i++) {
+                        assertTrue(cosine(gotB.getRow(i), expectB.getRow(i)) >= 0.99999, "call B row " + i);
+                    }
+                }
+            } finally {
+                pool.shutdown();
+            }
+        }
+    }
+
     @Test
     void progressListenerSeesEveryText() {
         List<long[]> calls = new ArrayList<>();
