@@ -194,7 +194,7 @@ public final class Npy {
             throw new IOException(file + ": expected a 2-D array (rows, dimension), got shape ("
                     + s.group(1).trim() + ")");
         }
-        if (dims[0] < 0 || dims[1] <= 0 || dims[1] > Integer.MAX_VALUE) {
+        if (dims[0] < 0 || dims[1] <= 0 || dims[1] > Integer.MAX_VALUE || dims[0] > Long.MAX_VALUE / 8 / dims[1]) {
             throw new IOException(file + ": unusable shape (" + dims[0] + ", " + dims[1] + ")");
         }
         return new Header(dims[0], (int) dims[1], dtype, dataOffset, major);
