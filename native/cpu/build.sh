@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds liblatentcpu.a (static, -fPIC) into $1 for JavaCPP to link into the JNI library.
+# Each ISA's kernels get their own -m flags; everything else is built for baseline x86-64, so
+# the library loads on any x86-64 CPU and picks a kernel level at run time.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+work="${1:?usage: build.sh <work folder>}"
+mkdir -p "$work/cpu-obj"
+cxx="${CXX:-g++}"
+flags=(-std=c++17 -O3 -fPIC -fno-math-errno -Wall -Wextra -pthread -I"$here")
+obj="$work/cpu-obj"
+
+"$cxx" "${flags[@]}" -c "$here/latent_cpu.cpp" -o "$obj/latent_cpu.o" &
+"$cxx" "${flags[@]}" -c "$here/kernels_scalar.cpp" -o "$obj/kernels_scalar.o" &
+"$cxx" "${flags[@]}" -mavx2 -mfma -c "$here/kernels_avx2.cpp" -o "$obj/kernels_avx2.o" &
+"$cxx" "${flags[@]}" -mavx512f -mfma -Wno-uninitialized -c "$here/kernels_avx512.cpp" -o "$obj/kernels_avx512.o" &
+fail=0
+for job in $(jobs -p); do wait "$job" || fail=1; done
+[ "$fail" = 0 ] || { echo "[latent native] CPU kernel build failed" >&2; exit 1; }
+
+rm -f "$work/liblatentcpu.a"
+ar rcs "$work/liblatentcpu.a" "$obj/latent_cpu.o" "$obj/kernels_scalar.o" "$obj/kernels_avx2.o" "$obj/kernels_avx512.o"
+echo "[latent native] built $work/liblatentcpu.a"

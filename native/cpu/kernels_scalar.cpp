@@ -1,0 +1,33 @@
+// Portable kernels for CPUs without AVX2 (baseline x86-64 flags). Eight partial sums per dot
+// product, combined in the same order as the SIMD paths' lane reduction.
+#include "kernels.h"
+
+namespace latent_cpu {
+namespace {
+
+inline float dot8(const float *a, const float *b, int d) {
+    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int t = 0;
+    for (; t + 8 <= d; t += 8) {
+        for (int l = 0; l < 8; l++) s[l] += a[t + l] * b[t + l];
+    }
+    for (int l = 0; t + l < d; l++) s[l] += a[t + l] * b[t + l];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+void dot_tile(const float *const *q, int nq, const float *const *x, int nx, int d, float *out,
+              int64_t ldo) {
+    for (int i = 0; i < nq; i++) {
+        for (int j = 0; j < nx; j++) out[i * ldo + j] = dot8(q[i], x[j], d);
+    }
+}
+
+float sqnorm(const float *x, int d) { return dot8(x, x, d); }
+
+const Kernels kTable = {"scalar", dot_tile, sqnorm};
+
+}  // namespace
+
+const Kernels *kernels_scalar() { return &kTable; }
+
+}  // namespace latent_cpu

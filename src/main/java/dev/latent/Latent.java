@@ -1,0 +1,48 @@
+package dev.latent;
+
+import dev.latent.compute.Backend;
+import dev.latent.compute.Backends;
+import dev.latent.core.Metric;
+import dev.latent.encode.TextEncoder;
+import dev.latent.space.FlatIndex;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * The one entry point to Latent. Each method delegates to the class that does the work.
+ *
+ * <pre>{@code
+ * try (TextEncoder enc = Latent.encoder().build();                         // default model
+ *      FlatIndex index = Latent.index(enc.dimension(), Metric.COSINE)) {
+ *     try (FloatMatrix v = enc.encode(texts)) { index.add(ids, v); }
+ *     try (FloatMatrix q = enc.encodeQueries(List.of("a query"))) {
+ *         Neighbors nb = index.search(q, 10);                                // caller ids, best first
+ *     }
+ *     index.save(Path.of("corpus.lidx"));
+ * }
+ * }</pre>
+ */
+public final class Latent {
+    private Latent() {
+    }
+
+    /** A text encoder builder (model by manifest name, or ONNX and tokenizer paths). */
+    public static TextEncoder.Builder encoder() {
+        return TextEncoder.builder();
+    }
+
+    /** An empty exact index searched through {@link #backend()}. */
+    public static FlatIndex index(int dimension, Metric metric) {
+        return new FlatIndex(dimension, metric);
+    }
+
+    /** Loads an index file (checksum verified), searched through {@link #backend()}. */
+    public static FlatIndex loadIndex(Path file) throws IOException {
+        return FlatIndex.load(file);
+    }
+
+    /** The process-wide compute backend (CUDA, native CPU or Java; see {@link Backends#get()}). */
+    public static Backend backend() {
+        return Backends.get();
+    }
+}

@@ -1,0 +1,126 @@
+package dev.latent.cli;
+
+import dev.latent.core.FloatMatrix;
+import dev.latent.core.Metric;
+import dev.latent.core.Neighbors;
+import dev.latent.encode.SampleCorpus;
+import dev.latent.encode.TextEncoder;
+import dev.latent.space.FlatIndex;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code latent demo}: embed the bundled sample corpus, then show the nearest texts for a query. */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = {"Embed the bundled sample corpus (5,000 WordNet glosses) with the default model into an",
+                "in-memory index, then print the nearest texts for a query. Needs nothing but the jar."})
+final class DemoCommand implements Callable<Integer> {
+    /** The query shown when none is given. */
+    static final String DEFAULT_QUERY = "a large animal that lives in the sea";
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--query", paramLabel = "TEXT", description = "Query text (repeatable; default: \"" + DEFAULT_QUERY + "\").")
+    List<String> queries = new ArrayList<>();
+
+    @Option(names = "-k", paramLabel = "K", defaultValue = "5", description = "Results per query (default: ${DEFAULT-VALUE}).")
+    int k;
+
+    @Option(names = "--limit", paramLabel = "N", description = "Embed only the first N texts of the corpus.")
+    Integer limit;
+
+    @Option(names = "--index", paramLabel = "FILE.lidx", description = "Also save the index to this file.")
+    Path indexFile;
+
+    @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
+    boolean quiet;
+
+    @Option(names = "--verbose", description = "Log details; print stack traces on errors.")
+    boolean verbose;
+
+    @Mixin
+    ModelOptions model = new ModelOptions();
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cl = spec.commandLine();
+        model.check(cl);
+        if (k <= 0) {
+            throw new CommandLine.ParameterException(cl, "-k must be >= 1, got " + k);
+        }
+        if (limit != null && limit <= 0) {
+            throw new CommandLine.ParameterException(cl, "--limit must be >= 1");
+        }
+        List<String> qs = queries.isEmpty() ? List.of(DEFAULT_QUERY) : queries;
+        PrintWriter out = cl.getOut();
+
+        List<SampleCorpus.Entry> all = SampleCorpus.entries();
+        List<SampleCorpus.Entry> entries = limit == null ? all : all.subList(0, Math.min(limit, all.size()));
+        try (TextEncoder enc = model.open(null);
+             FlatIndex index = new FlatIndex(enc.dimension(), Metric.COSINE)) {
+            out.println("Embedding " + entries.size() + " WordNet glosses with " + enc.modelName() + " ...");
+            out.flush();
+            long start = System.nanoTime();
+            long tokensBefore = enc.tokensProcessed();
+            int block = 1024;
+            Map<Long, SampleCorpus.Entry> byId = new HashMap<>();
+            try (Progress progress = Progress.start("embed", entries.size(), quiet)) {
+                for (int b = 0; b < entries.size(); b += block) {
+                    List<SampleCorpus.Entry> part = entries.subList(b, Math.min(entries.size(), b + block));
+                    List<String> texts = new ArrayList<>(part.size());
+                    long[] ids = new long[part.size()];
+                    for (int i = 0; i < part.size(); i++) {
+                        texts.add(part.get(i).text());
+                        ids[i] = b + i;
+                        byId.put(ids[i], part.get(i));
+                    }
+                    final long base = b;
+                    try (FloatMatrix v = enc.encode(texts, (done, tokens) -> progress.done(base + done))) {
+                        index.add(ids, v);
+                    }
+                }
+            }
+            java.time.Duration elapsed = java.time.Duration.ofNanos(System.nanoTime() - start);
+            out.println(Progress.summary("embedded", entries.size(), enc.tokensProcessed() - tokensBefore,
+                    elapsed, enc.provider(), enc.modelName()));
+            if (indexFile != null) {
+                ModelOptions.record(index, enc, model);
+                index.putMetadata("created_by", "latent demo");
+                index.save(indexFile);
+                out.println("saved the index to " + indexFile);
+            }
+            long t0 = System.nanoTime();
+            Neighbors nb;
+            try (FloatMatrix q = enc.encodeQueries(qs)) {
+                nb = index.search(q, k);
+            }
+            double ms = (System.nanoTime() - t0) / 1e6;
+            for (int i = 0; i < qs.size(); i++) {
+                out.println();
+                out.println("query: " + qs.get(i));
+                for (int r = 0; r < nb.count(); r++) {
+                    SampleCorpus.Entry e = byId.get(nb.id(i, r));
+                    out.printf(Locale.ROOT, "%3d  %.4f  %-10s  %s%n", r + 1, nb.score(i, r), e.id(), shorten(e.text(), 100));
+                }
+            }
+            out.println();
+            out.printf(Locale.ROOT, "searched %d vectors for %d %s in %.1f ms (encoding included) on the %s backend%n",
+                    index.size(), qs.size(), qs.size() == 1 ? "query" : "queries", ms, index.backend().name());
+        }
+        return Main.OK;
+    }
+
+    private static String shorten(String s, int max) {
+        return s.length() <= max ? s : s.substring(0, max - 3) + "...";
+    }
+}

@@ -1,0 +1,124 @@
+package dev.latent.cli;
+
+import dev.latent.core.Metric;
+import dev.latent.encode.TextEncoder;
+import dev.latent.space.AtomicOutput;
+import dev.latent.space.FlatIndex;
+import dev.latent.space.Npy;
+import java.io.BufferedWriter;
+import java.io.Writer;
+import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code latent embed}: texts → vectors ({@code .npy} + ids file) and/or an index file. */
+@Command(name = "embed", mixinStandardHelpOptions = true,
+        description = {"Embed a corpus: one text per line, or JSONL with \"id\" and \"text\" per line.",
+                "Writes vectors (.npy, float32) with an ids file (one id per line), and/or an index file.",
+                "Outputs appear only when complete (written to temporary files, then renamed)."})
+final class EmbedCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "INPUT", description = "Corpus file (.jsonl/.ndjson/.json: JSONL; else one text per line).")
+    Path input;
+
+    @Option(names = "--format", paramLabel = "FMT", defaultValue = "auto", description = "Input format: auto, text or jsonl (default: ${DEFAULT-VALUE}).")
+    String format;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE.npy", description = "Write the vectors here (float32 .npy, one row per text).")
+    Path output;
+
+    @Option(names = "--ids", paramLabel = "FILE", description = "Write the ids here, one per line in row order (default with -o: FILE.ids beside the .npy).")
+    Path idsFile;
+
+    @Option(names = "--index", paramLabel = "FILE.lidx", description = "Write an index file.")
+    Path indexFile;
+
+    @Option(names = "--metric", paramLabel = "METRIC", defaultValue = "cosine", description = "Index metric: cosine, ip or l2 (default: ${DEFAULT-VALUE}).")
+    String metric;
+
+    @Option(names = "--block", paramLabel = "N", defaultValue = "4096", description = "Texts read and encoded per block (default: ${DEFAULT-VALUE}).")
+    int block;
+
+    @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
+    boolean quiet;
+
+    @Option(names = "--verbose", description = "Log details; print stack traces on errors.")
+    boolean verbose;
+
+    @Mixin
+    ModelOptions model = new ModelOptions();
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cl = spec.commandLine();
+        model.check(cl);
+        if (output == null && indexFile == null) {
+            throw new CommandLine.ParameterException(cl, "nothing to write: give -o FILE.npy and/or --index FILE.lidx");
+        }
+        if (block <= 0) {
+            throw new CommandLine.ParameterException(cl, "--block must be > 0");
+        }
+        Metric m;
+        try {
+            m = Metric.parse(metric);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
+        Corpus corpus;
+        try {
+            corpus = Corpus.file(input, format);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
+        Path ids = idsFile;
+        if (ids == null && output != null) {
+            String n = output.getFileName().toString();
+            ids = output.resolveSibling((n.endsWith(".npy") ? n.substring(0, n.length() - 4) : n) + ".ids");
+        }
+        for (Path out : new Path[] {output, ids, indexFile}) {
+            Path parent = out == null ? null : out.toAbsolutePath().getParent();
+            if (parent != null && !java.nio.file.Files.isDirectory(parent)) {
+                throw new java.io.IOException("cannot write " + out + ": directory " + parent + " does not exist");
+            }
+        }
+        Embedding.Scan scan = Embedding.scan(corpus);
+        try (TextEncoder enc = model.open(null)) {
+            FlatIndex index = indexFile == null ? null : new FlatIndex(enc.dimension(), m);
+            try (Npy.Writer vectors = output == null ? null : Npy.writer(output, enc.dimension());
+                 AtomicOutput idsOut = ids == null ? null : AtomicOutput.open(ids);
+                 Progress progress = Progress.start("embed", scan.count(), quiet)) {
+                Writer idsWriter = idsOut == null ? null
+                        : new BufferedWriter(Channels.newWriter(idsOut.channel(), StandardCharsets.UTF_8), 1 << 16);
+                Embedding.Stats stats = Embedding.run(corpus, scan, enc, block, vectors, idsWriter, index, progress);
+                progress.close();
+                if (index != null) {
+                    ModelOptions.record(index, enc, model);
+                    index.putMetadata("created_by", "latent embed");
+                    index.save(indexFile);
+                }
+                if (idsWriter != null) {
+                    idsWriter.flush();
+                    idsOut.commit();
+                }
+                if (vectors != null) {
+                    vectors.commit();
+                }
+                spec.commandLine().getOut().println(Progress.summary("embedded", stats.texts(), stats.tokens(),
+                        stats.elapsed(), enc.provider(), enc.modelName()));
+            } finally {
+                if (index != null) {
+                    index.close();
+                }
+            }
+        }
+        return Main.OK;
+    }
+}

@@ -1,0 +1,91 @@
+package dev.latent.cli;
+
+import dev.latent.core.Metric;
+import dev.latent.space.FlatIndex;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code latent index}: vectors ({@code .npy}) and optional ids → an index file. */
+@Command(name = "index", mixinStandardHelpOptions = true,
+        description = {"Build an index file from vectors in an .npy file (float32 or float64, 2-D, C order).",
+                "Ids come from --ids (one 64-bit integer per line, in row order), else 0, 1, 2, ..."})
+final class IndexCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "VECTORS.npy", description = "The vectors.")
+    Path vectors;
+
+    @Option(names = "--ids", paramLabel = "FILE", description = "Ids, one integer per line, row order.")
+    Path ids;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE.lidx", description = "The index file to write.")
+    Path output;
+
+    @Option(names = "--metric", paramLabel = "METRIC", defaultValue = "cosine", description = "cosine, ip or l2 (default: ${DEFAULT-VALUE}).")
+    String metric;
+
+    @Option(names = "--model", paramLabel = "NAME", description = "Record this model name in the index (used by 'latent search' for text queries).")
+    String model;
+
+    @Option(names = "--verbose", description = "Log details; print stack traces on errors.")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws Exception {
+        Metric m;
+        try {
+            m = Metric.parse(metric);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        long start = System.nanoTime();
+        long[] idArray = ids == null ? null : readIds(ids);
+        try (FlatIndex index = FlatIndex.fromNpy(vectors, idArray, m, null)) {
+            if (model != null) {
+                index.putMetadata("model", model);
+            }
+            index.putMetadata("created_by", "latent index");
+            index.save(output);
+            spec.commandLine().getOut().printf(java.util.Locale.ROOT, "indexed %d vectors of dimension %d (%s) in %.2f s -> %s%n",
+                    index.size(), index.dimension(), m.name().toLowerCase(java.util.Locale.ROOT),
+                    (System.nanoTime() - start) / 1e9, output);
+        }
+        return Main.OK;
+    }
+
+    /** One 64-bit integer per line; names the line of a bad one. */
+    static long[] readIds(Path file) throws IOException {
+        long[] out = new long[1024];
+        int n = 0;
+        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            String s;
+            long line = 0;
+            while ((s = r.readLine()) != null) {
+                line++;
+                String t = s.trim();
+                if (t.isEmpty()) {
+                    throw new IOException(file + ":" + line + ": empty id");
+                }
+                try {
+                    if (n == out.length) {
+                        out = Arrays.copyOf(out, n * 2);
+                    }
+                    out[n++] = Long.parseLong(t);
+                } catch (NumberFormatException e) {
+                    throw new IOException(file + ":" + line + ": id '" + t + "' is not a 64-bit integer");
+                }
+            }
+        }
+        return Arrays.copyOf(out, n);
+    }
+}

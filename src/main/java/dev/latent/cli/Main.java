@@ -1,0 +1,142 @@
+package dev.latent.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
+import java.util.Arrays;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.logging.SimpleFormatter;
+import java.util.logging.StreamHandler;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code latent} command line: {@code embed}, {@code index}, {@code search}, {@code demo},
+ * {@code models}. Exit codes: 0 success, 2 usage error, 1 failure (one line {@code error: ...} on
+ * standard error; the stack trace only with {@code --verbose}).
+ */
+@Command(name = "latent", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Latent: embed texts, build exact vector indexes and search them, on CPU or GPU.",
+        subcommands = {EmbedCommand.class, IndexCommand.class, SearchCommand.class, DemoCommand.class,
+                ModelsCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    /** Exit code for success. */
+    public static final int OK = 0;
+    /** Exit code for a failure while running. */
+    public static final int FAILURE = 1;
+    /** Exit code for a usage error (bad option, missing argument). */
+    public static final int USAGE = 2;
+
+    /** Held strongly: java.util.logging forgets the level of a logger that is garbage collected. */
+    private static final Logger LATENT_LOG = Logger.getLogger("dev.latent");
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
+    }
+
+    public static void main(String[] args) {
+        int code = run(System.out, System.err, args);
+        System.out.flush();
+        System.exit(code);
+    }
+
+    /** Runs the command line in this process (for tests and embedding) and returns the exit code. */
+    public static int run(PrintStream out, PrintStream err, String... args) {
+        boolean verbose = Arrays.asList(args).contains("--verbose");
+        configureLogging(verbose, err);
+        PrintWriter o = new PrintWriter(new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8), true);
+        PrintWriter e = new PrintWriter(new java.io.OutputStreamWriter(err, StandardCharsets.UTF_8), true);
+        CommandLine cl = new CommandLine(new Main());
+        cl.setOut(o);
+        cl.setErr(e);
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            if (verbose) {
+                ex.printStackTrace(e);
+            }
+            e.println("error: " + describe(ex));
+            e.flush();
+            return FAILURE;
+        });
+        cl.setParameterExceptionHandler((ex, args2) -> {
+            CommandLine c = ex.getCommandLine();
+            e.println("error: " + ex.getMessage());
+            e.println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for more information.");
+            e.flush();
+            return USAGE;
+        });
+        cl.setExitCodeExceptionMapper(t -> t instanceof CommandLine.ParameterException ? USAGE : FAILURE);
+        int code = cl.execute(args);
+        o.flush();
+        e.flush();
+        return code;
+    }
+
+    /** One line for the user: the message, with the file named for the common I/O failures. */
+    static String describe(Throwable ex) {
+        Throwable t = ex;
+        if (t instanceof java.io.UncheckedIOException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        if (t instanceof NoSuchFileException n) {
+            return "no such file: " + n.getFile();
+        }
+        if (t instanceof AccessDeniedException a) {
+            return "cannot read or write " + a.getFile() + " (permission denied)";
+        }
+        if (t instanceof OutOfMemoryError) {
+            return "out of memory: " + t.getMessage();
+        }
+        String m = t.getMessage();
+        if (m == null || m.isBlank()) {
+            m = t.getClass().getSimpleName();
+        } else if (t instanceof IOException && !(t.getClass() == IOException.class)) {
+            m = t.getClass().getSimpleName() + ": " + m;
+        }
+        return m.replace('\n', ' ');
+    }
+
+    /** Single-line log records on standard error; dev.latent at WARNING unless --verbose. */
+    private static void configureLogging(boolean verbose, PrintStream err) {
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s: %5$s%6$s%n");
+        }
+        if (System.getProperty("slf4j.internal.verbosity") == null) {
+            // The tokenizer library logs through SLF4J; without a provider SLF4J warns on every start.
+            System.setProperty("slf4j.internal.verbosity", verbose ? "WARN" : "ERROR");
+        }
+        Logger root = LATENT_LOG;
+        for (Handler h : root.getHandlers()) {
+            root.removeHandler(h);
+        }
+        Handler h = new StreamHandler(err, new SimpleFormatter()) {
+            @Override
+            public synchronized void publish(java.util.logging.LogRecord record) {
+                super.publish(record);
+                flush();
+            }
+        };
+        Level level = verbose ? Level.FINE : Level.WARNING;
+        h.setLevel(level);
+        root.setLevel(level);
+        root.addHandler(h);
+        root.setUseParentHandlers(false);
+    }
+
+    /** {@code latent --version}. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"latent " + (v == null ? "(development build)" : v)};
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package dev.latent.cli;
+
+import dev.latent.encode.TextEncoder;
+import dev.latent.space.FlatIndex;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Map;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+
+/** Which text model to use: a manifest name, or a user's own ONNX export and tokenizer. */
+final class ModelOptions {
+    @Option(names = "--model", paramLabel = "NAME",
+            description = "Model from the manifest (see 'latent models'); default: the index's model, else "
+                    + TextEncoder.DEFAULT_MODEL + ".")
+    String model;
+
+    @Option(names = "--onnx", paramLabel = "FILE", description = "Your own ONNX export (needs --tokenizer).")
+    Path onnx;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "The tokenizer.json that goes with --onnx.")
+    Path tokenizer;
+
+    /** Throws a usage error for inconsistent choices. */
+    void check(CommandLine cl) {
+        if ((onnx == null) != (tokenizer == null)) {
+            throw new CommandLine.ParameterException(cl, "--onnx and --tokenizer go together");
+        }
+        if (onnx != null && model != null) {
+            throw new CommandLine.ParameterException(cl, "use either --model or --onnx/--tokenizer, not both");
+        }
+    }
+
+    boolean given() {
+        return model != null || onnx != null;
+    }
+
+    /**
+     * Opens the encoder: these options if given, else the model recorded in {@code metadata}
+     * (an index's), else the default model.
+     */
+    TextEncoder open(Map<String, String> metadata) throws NoSuchFileException {
+        TextEncoder.Builder b = TextEncoder.builder();
+        if (onnx != null) {
+            requireFile(onnx);
+            requireFile(tokenizer);
+            return b.modelPath(onnx).tokenizerPath(tokenizer).build();
+        }
+        if (model != null) {
+            return b.model(model).build();
+        }
+        if (metadata != null && metadata.containsKey("onnx") && metadata.containsKey("tokenizer")) {
+            Path o = Path.of(metadata.get("onnx"));
+            Path t = Path.of(metadata.get("tokenizer"));
+            requireFile(o);
+            requireFile(t);
+            return b.modelPath(o).tokenizerPath(t).build();
+        }
+        if (metadata != null && metadata.containsKey("model")) {
+            return b.model(metadata.get("model")).build();
+        }
+        return b.model(TextEncoder.DEFAULT_MODEL).build();
+    }
+
+    /** Metadata recording the model, so that 'latent search' can encode queries the same way. */
+    static void record(FlatIndex index, TextEncoder enc, ModelOptions options) {
+        index.putMetadata("model", enc.modelName());
+        if (options != null && options.onnx != null) {
+            index.putMetadata("onnx", options.onnx.toAbsolutePath().toString());
+            index.putMetadata("tokenizer", options.tokenizer.toAbsolutePath().toString());
+        }
+    }
+
+    private static void requireFile(Path p) throws NoSuchFileException {
+        if (!Files.isRegularFile(p)) {
+            throw new NoSuchFileException(p.toString());
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package dev.latent.cli;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+
+/**
+ * A progress bar with texts/s on standard error, shown only on a terminal and without --quiet.
+ * Thread-safe (updates may come from encoder threads).
+ */
+final class Progress implements AutoCloseable {
+    private final ProgressBar bar;
+
+    private Progress(ProgressBar bar) {
+        this.bar = bar;
+    }
+
+    static Progress start(String task, long total, boolean quiet) {
+        if (quiet || System.console() == null) {
+            return new Progress(null);
+        }
+        ProgressBar bar = new ProgressBarBuilder()
+                .setTaskName(task)
+                .setInitialMax(total)
+                .setUnit(" texts", 1)
+                .showSpeed()
+                .setSpeedUnit(ChronoUnit.SECONDS)
+                .setStyle(ProgressBarStyle.ASCII)
+                .setUpdateIntervalMillis(250)
+                .setConsumer(new ConsoleProgressBarConsumer(new PrintStream(System.err, true)))
+                .build();
+        return new Progress(bar);
+    }
+
+    /** Sets the number of texts done. */
+    void done(long texts) {
+        if (bar != null) {
+            bar.stepTo(texts);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (bar != null) {
+            bar.close();
+        }
+    }
+
+    /** The summary line: texts, tokens, seconds, texts/s, provider. */
+    static String summary(String verb, long texts, long tokens, Duration elapsed, String provider, String model) {
+        double s = Math.max(1e-9, elapsed.toNanos() / 1e9);
+        return String.format(java.util.Locale.ROOT, "%s %d texts, %d tokens in %.2f s: %.1f texts/s (%s, %s)",
+                verb, texts, tokens, s, texts / s, provider, model);
+    }
+}

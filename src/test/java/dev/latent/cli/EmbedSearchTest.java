@@ -1,0 +1,161 @@
+package dev.latent.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.latent.cli.MainTest.Result;
+import dev.latent.core.FloatMatrix;
+import dev.latent.space.FlatIndex;
+import dev.latent.space.Npy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** embed → search → demo with the default (int8) model on small corpora. */
+class EmbedSearchTest {
+    @TempDir
+    Path dir;
+
+    static final String[] TEXTS = {
+        "The cat sat on the mat and purred.",
+        "Stock markets fell sharply after the interest rate decision.",
+        "A recipe for sourdough bread needs flour, water, salt and a starter.",
+        "The goalkeeper saved a penalty in the final minute of the match.",
+        "Photosynthesis turns light, water and carbon dioxide into sugar.",
+        "The spacecraft entered orbit around Mars after a seven-month journey.",
+        "Violins, violas and cellos make up most of a string quartet.",
+        "Heavy rain caused flooding in the river valley overnight.",
+        "The new phone has a faster processor and a brighter screen.",
+        "Ancient Rome was founded, according to legend, by Romulus and Remus.",
+        "Regular exercise lowers the risk of heart disease.",
+        "The museum opened an exhibition of impressionist paintings.",
+    };
+
+    @BeforeAll
+    static void needsTheEncoder() {
+        boolean present = EmbedSearchTest.class.getClassLoader().getResource("dev/latent/encode/models/models.json") != null;
+        org.junit.jupiter.api.Assumptions.assumeTrue(present, "the model manifest is not on the class path");
+    }
+
+    private Path jsonl(String name, boolean numericIds) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < TEXTS.length; i++) {
+            var o = json.createObjectNode();
+            if (numericIds) {
+                o.put("id", 1000 + i);
+            } else {
+                o.put("id", "doc-" + i);
+            }
+            o.put("text", TEXTS[i]);
+            sb.append(json.writeValueAsString(o)).append('\n');
+        }
+        Path p = dir.resolve(name);
+        Files.writeString(p, sb);
+        return p;
+    }
+
+    @Test
+    void embedThenSearchFindsEachTextItself() throws Exception {
+        Path corpus = jsonl("c.jsonl", false);
+        Path npy = dir.resolve("v.npy");
+        Path idx = dir.resolve("c.lidx");
+        Result r = MainTest.run("embed", corpus.toString(), "-o", npy.toString(), "--index", idx.toString(), "--block", "5", "--quiet");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("embedded 12 texts, "), r.out());
+        assertTrue(r.out().contains("texts/s"), r.out());
+        List<String> ids = Files.readAllLines(dir.resolve("v.ids"));
+        assertEquals(12, ids.size());
+        assertEquals("doc-7", ids.get(7));
+        try (FloatMatrix v = Npy.read(npy); FlatIndex index = FlatIndex.load(idx)) {
+            assertEquals(12, v.rows());
+            assertEquals(index.dimension(), v.cols());
+            assertEquals("all-minilm-l6-v2-q", index.metadata().get("model"));
+            assertArrayEquals(v.getRow(7), index.vector(7), "index ids are row positions for string corpus ids");
+        }
+
+        Path res = dir.resolve("r.jsonl");
+        List<String> args = new ArrayList<>(List.of("search", idx.toString(), "-k", "3", "--corpus", corpus.toString(),
+                "--format", "jsonl", "-o", res.toString(), "--quiet"));
+        for (String t : TEXTS) {
+            args.add("--query");
+            args.add(t);
+        }
+        r = MainTest.run(args.toArray(new String[0]));
+        assertEquals(0, r.code(), r.err());
+        ObjectMapper json = new ObjectMapper();
+        List<String> lines = Files.readAllLines(res);
+        assertEquals(3 * TEXTS.length, lines.size());
+        for (int q = 0; q < TEXTS.length; q++) {
+            JsonNode top = json.readTree(lines.get(3 * q));
+            assertEquals(TEXTS[q], top.get("query").asText());
+            assertEquals(1, top.get("rank").asInt());
+            assertEquals("doc-" + q, top.get("corpus_id").asText(), "query " + q);
+            assertEquals(TEXTS[q], top.get("text").asText());
+            assertTrue(top.get("score").asDouble() > 0.99, top.toString());
+        }
+
+        // A paraphrase finds the right text.
+        r = MainTest.run("search", idx.toString(), "--query", "Which planet did the probe reach?", "-k", "1",
+                "--corpus", corpus.toString(), "--quiet");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().split("\n")[1].contains("doc-5"), r.out());
+    }
+
+    @Test
+    void numericCorpusIdsBecomeIndexIds() throws Exception {
+        Path corpus = jsonl("n.jsonl", true);
+        Path idx = dir.resolve("n.lidx");
+        Result r = MainTest.run("embed", corpus.toString(), "--index", idx.toString(), "--quiet");
+        assertEquals(0, r.code(), r.err());
+        try (FlatIndex index = FlatIndex.load(idx)) {
+            assertTrue(index.contains(1000) && index.contains(1011));
+        }
+        r = MainTest.run("search", idx.toString(), "--query", TEXTS[4], "-k", "1", "--quiet");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().split("\n")[1].startsWith(TEXTS[4] + "\t1\t1004\t"), r.out());
+    }
+
+    @Test
+    void aFailureAfterEncodingLeavesNoOutputs() throws Exception {
+        Path corpus = jsonl("f.jsonl", false);
+        Path npy = dir.resolve("v.npy");
+        // The index "file" is a directory: found only when the index is saved, after all the encoding.
+        Path badIndex = Files.createDirectory(dir.resolve("taken.lidx"));
+        Result r = MainTest.run("embed", corpus.toString(), "-o", npy.toString(), "--index", badIndex.toString(), "--quiet");
+        assertEquals(1, r.code());
+        assertTrue(r.err().startsWith("error: ") && r.err().contains("is a directory"), r.err());
+        try (var s = Files.list(dir)) {
+            assertEquals(java.util.Set.of(corpus, badIndex), s.collect(java.util.stream.Collectors.toSet()),
+                    "no .npy, no ids file, no temporary files");
+        }
+        // A missing output directory is reported before any encoding.
+        r = MainTest.run("embed", corpus.toString(), "-o", dir.resolve("nowhere").resolve("v.npy").toString(), "--quiet");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("does not exist"), r.err());
+    }
+
+    @Test
+    void demoRuns() {
+        Result r = MainTest.run("demo", "--limit", "200", "-k", "3", "--quiet");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("query: " + DemoCommand.DEFAULT_QUERY), r.out());
+        assertTrue(r.out().contains("embedded 200 texts"), r.out());
+        assertTrue(r.out().contains("  1  0."), r.out());
+    }
+
+    @Test
+    void modelsListsTheDefault() {
+        Result r = MainTest.run("models");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("all-minilm-l6-v2-q"), r.out());
+        assertTrue(r.out().contains("(default)"), r.out());
+    }
+}

@@ -1,0 +1,56 @@
+package dev.latent.compute;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.latent.compute.nat.CpuNative;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Paths;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** LATENT_CPU_ISA is read by the native library at start-up: checked in child JVMs. */
+class IsaEnvTest {
+    /** Child JVM entry point: prints the chosen level or the error. */
+    public static final class Probe {
+        public static void main(String[] args) {
+            try {
+                CpuBackend.open();
+                System.out.println("isa=" + CpuBackend.isa());
+            } catch (BackendUnavailableException e) {
+                System.out.println("unavailable(" + e.nativeCode() + "): " + e.getMessage());
+            }
+        }
+    }
+
+    private static String run(String isaEnv) throws IOException, InterruptedException {
+        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(List.of(java, "-cp", System.getProperty("java.class.path"),
+                Probe.class.getName()));
+        pb.environment().put("LATENT_CPU_ISA", isaEnv);
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        return out;
+    }
+
+    @Test
+    void forcedLevelsAreHonouredOrRefused() throws Exception {
+        CpuBackend.open();
+        assertEquals("isa=scalar", run("scalar"));
+        String bogus = run("sse9");
+        assertTrue(bogus.contains("unavailable(" + CpuNative.EISA_NAME + "): LATENT_CPU_ISA=sse9"), bogus);
+        for (String isa : new String[] {"avx2", "avx512"}) {
+            String out = run(isa);
+            if (CpuBackend.supportedIsas().contains(isa)) {
+                assertEquals("isa=" + isa, out);
+            } else {
+                assertTrue(out.contains("unavailable(" + CpuNative.EISA + "): LATENT_CPU_ISA=" + isa
+                        + ": this CPU does not support it"), out);
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package dev.latent.space;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.latent.core.FloatMatrix;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class NpyTest {
+    @TempDir
+    Path dir;
+
+    /** The fixtures were written by numpy: {@code np.arange(12).reshape(3, 4) * 0.5 - 1.25}. */
+    private static float[][] expected() {
+        float[][] a = new float[3][4];
+        for (int i = 0; i < 12; i++) {
+            a[i / 4][i % 4] = i * 0.5f - 1.25f;
+        }
+        return a;
+    }
+
+    private static Path fixture(String name) throws URISyntaxException {
+        return Path.of(NpyTest.class.getResource("/npy/" + name).toURI());
+    }
+
+    @Test
+    void readsNumpyFixturesOfEveryAcceptedDtypeAndVersion() throws Exception {
+        for (String name : List.of("f4le.npy", "f4be.npy", "f8le.npy", "f8be.npy", "v2.npy", "v3.npy")) {
+            try (FloatMatrix m = Npy.read(fixture(name))) {
+                float[][] got = m.toArray();
+                float[][] want = expected();
+                for (int r = 0; r < 3; r++) {
+                    assertArrayEquals(want[r], got[r], name + " row " + r);
+                }
+            }
+        }
+        assertEquals(2, Npy.readHeader(fixture("v2.npy")).majorVersion());
+        assertEquals(3, Npy.readHeader(fixture("v3.npy")).majorVersion());
+        try (FloatMatrix m = Npy.read(fixture("empty.npy"))) {
+            assertEquals(0, m.rows());
+            assertEquals(5, m.cols());
+        }
+    }
+
+    @Test
+    void rejectsWhatItCannotReadWithTheReason() throws Exception {
+        IOException f = assertThrows(IOException.class, () -> Npy.read(fixture("fortran.npy")));
+        assertTrue(f.getMessage().contains("fortran_order=True"), f.getMessage());
+        IOException i = assertThrows(IOException.class, () -> Npy.read(fixture("int32.npy")));
+        assertTrue(i.getMessage().contains("'<i4'"), i.getMessage());
+        IOException o = assertThrows(IOException.class, () -> Npy.read(fixture("oned.npy")));
+        assertTrue(o.getMessage().contains("2-D"), o.getMessage());
+        Path junk = dir.resolve("junk.npy");
+        Files.writeString(junk, "hello, this is not numpy");
+        IOException j = assertThrows(IOException.class, () -> Npy.read(junk));
+        assertTrue(j.getMessage().contains("not an .npy file"), j.getMessage());
+        assertThrows(NoSuchFileException.class, () -> Npy.read(dir.resolve("missing.npy")));
+    }
+
+    @Test
+    void truncatedDataIsReported() throws Exception {
+        Path p = dir.resolve("t.npy");
+        byte[] all = Files.readAllBytes(fixture("f4le.npy"));
+        Files.write(p, java.util.Arrays.copyOf(all, all.length - 5));
+        IOException e = assertThrows(IOException.class, () -> Npy.read(p));
+        assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+    }
+
+    @Test
+    void roundTripAndStreamingWrite() throws Exception {
+        Random rnd = new Random(7);
+        int d = 13;
+        float[] flat = new float[101 * d];
+        for (int i = 0; i < flat.length; i++) {
+            flat[i] = (float) rnd.nextGaussian();
+        }
+        Path p = dir.resolve("out.npy");
+        try (FloatMatrix m = FloatMatrix.of(flat, d)) {
+            Npy.write(p, m);
+            try (Npy.Writer w = Npy.writer(dir.resolve("stream.npy"), d)) {
+                w.append(m.rowsView(0, 40));
+                w.append(m.rowsView(40, 101));
+                w.commit();
+            }
+        }
+        for (Path f : List.of(p, dir.resolve("stream.npy"))) {
+            Npy.Header h = Npy.readHeader(f);
+            assertEquals(101, h.rows());
+            assertEquals(d, h.cols());
+            assertEquals(0, h.dataOffset() % 64, "data aligned to 64 bytes");
+            try (FloatMatrix back = Npy.read(f)) {
+                assertArrayEquals(flat, back.copyRows(0, 101));
+            }
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            assertEquals(2, s.count(), "no temporary files left behind");
+        }
+    }
+
+    @Test
+    void abandonedWriteLeavesNoFile() throws Exception {
+        Path p = dir.resolve("partial.npy");
+        try (Npy.Writer w = Npy.writer(p, 4); FloatMatrix m = FloatMatrix.allocate(10, 4)) {
+            w.append(m);
+            // no commit: as if the producer failed half-way
+        }
+        assertFalse(Files.exists(p));
+        try (Stream<Path> s = Files.list(dir)) {
+            assertEquals(0, s.count(), "temporary file removed");
+        }
+    }
+
+    @Test
+    void numpyReadsWhatWeWrite() throws Exception {
+        Assumptions.assumeTrue(NpyTestSupport.numpyAvailable(), "python3 with numpy not available");
+        Path p = dir.resolve("ours.npy");
+        try (FloatMatrix m = FloatMatrix.of(new float[][] {{1.5f, -2f, 3f}, {4f, 5f, 6.25f}})) {
+            Npy.write(p, m);
+        }
+        Process pr = new ProcessBuilder("python3", "-c",
+                "import numpy as np,sys; a=np.load(sys.argv[1]); assert a.dtype==np.float32 and a.shape==(2,3), (a.dtype,a.shape);"
+                        + " assert a.tolist()==[[1.5,-2.0,3.0],[4.0,5.0,6.25]], a.tolist()", p.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(pr.getInputStream().readAllBytes());
+        assertTrue(pr.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, pr.exitValue(), out);
+    }
+}
