@@ -54,6 +54,9 @@ inline void micro(const float *const *q, const float *const *x, int d, float *ou
 #pragma GCC unroll 4
         for (int j = 0; j < NX; j++) {
             __m256 xv = _mm256_loadu_ps(xp[j] + t);
+            // Keep the row in a register (one load, MQ FMAs) rather than letting the compiler fold
+            // the load into each FMA.
+            __asm__("" : "+x"(xv));
 #pragma GCC unroll 4
             for (int i = 0; i < MQ; i++) acc[i][j] = _mm256_fmadd_ps(qv[i], xv, acc[i][j]);
         }

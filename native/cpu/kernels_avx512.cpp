@@ -50,6 +50,9 @@ inline void micro(const float *const *q, const float *const *x, int d, float *ou
 #pragma GCC unroll 8
         for (int j = 0; j < NX; j++) {
             __m512 xv = _mm512_loadu_ps(xp[j] + t);
+            // Keep the row in a register: otherwise GCC folds the load into each of the MQ FMAs
+            // (MQ loads instead of one), and the load ports, not the FMA pipes, set the pace.
+            __asm__("" : "+v"(xv));
 #pragma GCC unroll 4
             for (int i = 0; i < MQ; i++) acc[i][j] = _mm512_fmadd_ps(qv[i], xv, acc[i][j]);
         }

@@ -30,6 +30,7 @@ namespace {
 
 constexpr int64_t kQueryBlockBytes = 20 << 10;  // queries of one tile, kept in L1 beside 4-8 database rows
 constexpr int kMaxQb = 48;
+constexpr int64_t kMinQueriesPerThread = 48;    // below this, threads split rows, not queries (see topk)
 constexpr int64_t kRowBlockBytes = 256 << 10;  // database block kept hot in L2
 constexpr double kMinWorkPerThread = 2e6;      // multiply-adds below which another thread costs more than it saves
 
@@ -370,8 +371,10 @@ int topk(const Problem &p, int k, int64_t *ids, float *scores) {
             scores[qi * kk + r] = p.metric == 2 ? -e[r].key : e[r].key;
         }
     };
-    // Enough queries for every thread to own several tiles: split queries, read the database once per thread.
-    if (p.nq >= static_cast<int64_t>(tmax) * 2 * 3 || tmax == 1) {
+    // Enough queries per thread that the FMA work per database byte hides memory: split queries
+    // (no merge). With fewer, each thread streaming the whole database would make the call
+    // memory-bound, so split the rows instead and merge the per-thread lists.
+    if (p.nq >= static_cast<int64_t>(tmax) * kMinQueriesPerThread || tmax == 1) {
         int t = threads_for(work, (p.nq + 2) / 3);
         int64_t per = (p.nq + t - 1) / t;
         std::vector<Entry> store(static_cast<size_t>(p.nq) * kk);
@@ -509,7 +512,7 @@ int32_t latent_cpu_distances(const float *q, const float *qaux, int64_t nq, cons
             }
         };
         int tmax = thread_count();
-        if (nq >= static_cast<int64_t>(tmax) * 2 * 3) {
+        if (nq >= static_cast<int64_t>(tmax) * kMinQueriesPerThread) {
             int t = threads_for(work, (nq + 2) / 3);
             int64_t per = (nq + t - 1) / t;
             run_threads(t, [&](int ti) {

@@ -139,7 +139,7 @@ struct Database {
   DeviceBuffer<float> scores;
   DeviceBuffer<long long> ids;
   DeviceBuffer<float> block;    // distance block
-  DeviceBuffer<unsigned long long> zeroRow;
+  DeviceBuffer<unsigned long long> badRow;
 
   PinnedBuffer<float> hostQueries;
   PinnedBuffer<float> hostScores;
@@ -173,7 +173,7 @@ struct Database {
     keep(scores.release());
     keep(ids.release());
     keep(block.release());
-    keep(zeroRow.release());
+    keep(badRow.release());
     keep(hostQueries.release());
     keep(hostScores.release());
     keep(hostIds.release());
@@ -282,15 +282,15 @@ cudaError_t createDatabase(int device, const float* host, long long n, int d, in
   LATENT_CUDA_CHECK(db->terms.reserve(std::max<long long>(n, 1)));
   LATENT_CUDA_CHECK(uploadRows(*db, host));
   if (n > 0) {
-    LATENT_CUDA_CHECK(db->zeroRow.reserve(1));
-    LATENT_CUDA_CHECK(cudaMemsetAsync(db->zeroRow.ptr, 0xFF, sizeof(unsigned long long), db->stream));
-    LATENT_CUDA_CHECK(launchNormTerms(db->rows.ptr, n, d, metric, db->terms.ptr, db->zeroRow.ptr,
+    LATENT_CUDA_CHECK(db->badRow.reserve(1));
+    LATENT_CUDA_CHECK(cudaMemsetAsync(db->badRow.ptr, 0xFF, sizeof(unsigned long long), db->stream));
+    LATENT_CUDA_CHECK(launchNormTerms(db->rows.ptr, n, d, metric, db->terms.ptr, db->badRow.ptr,
                                       db->multiprocessors, db->stream));
     unsigned long long zero = ~0ULL;
-    LATENT_CUDA_CHECK(cudaMemcpyAsync(&zero, db->zeroRow.ptr, sizeof(zero), cudaMemcpyDeviceToHost, db->stream));
+    LATENT_CUDA_CHECK(cudaMemcpyAsync(&zero, db->badRow.ptr, sizeof(zero), cudaMemcpyDeviceToHost, db->stream));
     LATENT_CUDA_CHECK(cudaStreamSynchronize(db->stream));
-    LATENT_CUDA_CHECK(db->zeroRow.release());
-    if (metric == kCosine && zero != ~0ULL) {
+    LATENT_CUDA_CHECK(db->badRow.release());
+    if (zero != ~0ULL) {
       *badRow = static_cast<long long>(zero);
     }
   }
@@ -471,12 +471,12 @@ void recordError(int code, const char* what, const char* file, int line) {
 
 
 cudaError_t launchNormTerms(const float* rows, long long n, int d, int metric, float* terms,
-                            unsigned long long* zeroRow, int multiprocessors, cudaStream_t stream) {
+                            unsigned long long* badRow, int multiprocessors, cudaStream_t stream) {
   if (n <= 0) {
     return cudaSuccess;
   }
   const long long blocks = std::min<long long>(ceilDiv(n, kWarps), 16LL * multiprocessors);
-  normTermsKernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(rows, n, d, metric, terms, zeroRow);
+  normTermsKernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(rows, n, d, metric, terms, badRow);
   LATENT_CUDA_LAUNCH_CHECK(stream);
   return cudaSuccess;
 }
@@ -502,7 +502,7 @@ const char* latent_cuda_error_string(int code) {
   switch (code) {
     case 0: return "success";
     case LATENT_CUDA_E_INVALID: return "invalid argument";
-    case LATENT_CUDA_E_ZERO_ROW: return "zero vector under the cosine metric";
+    case LATENT_CUDA_E_BAD_ROW: return "database row not finite, or zero under the cosine metric";
     case LATENT_CUDA_E_TOO_MANY_ROWS: return "too many database rows for 32-bit row indices";
     case LATENT_CUDA_E_K_TOO_LARGE: return "k above the largest supported value (2048)";
     case LATENT_CUDA_E_HOST_ALLOC: return "host memory allocation failed";
@@ -598,7 +598,7 @@ int latent_cuda_db_create(int device, const float* rows, long long n, int d, int
     return fail(LATENT_CUDA_E_HOST_ALLOC, "latent_cuda_db_create: host allocation failed");
   }
   if (*bad_row >= 0) {
-    const int code = fail(LATENT_CUDA_E_ZERO_ROW, "database row %lld is a zero vector (cosine)", *bad_row);
+    const int code = fail(LATENT_CUDA_E_BAD_ROW, "database row %lld is not finite, or zero under cosine", *bad_row);
     db->release();
     return code;
   }

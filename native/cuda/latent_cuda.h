@@ -36,8 +36,9 @@ extern "C" {
 
 /// An argument is invalid (null pointer, bad size, bad metric, unsorted subset, ...).
 #define LATENT_CUDA_E_INVALID (-1)
-/// Cosine metric and a database row of norm zero (the row is reported through `bad_row`).
-#define LATENT_CUDA_E_ZERO_ROW (-2)
+/// A database row with a non-finite value or squared norm, or of norm zero under cosine (the
+/// lowest such row is reported through `bad_row`).
+#define LATENT_CUDA_E_BAD_ROW (-2)
 /// More database rows than the kernels' 32-bit row indices can address (2^31 - 2).
 #define LATENT_CUDA_E_TOO_MANY_ROWS (-3)
 /// k above LATENT_CUDA_MAX_K after clamping to the candidate count.
@@ -68,8 +69,9 @@ LATENT_CUDA_API int latent_cuda_device_info(int device, char* name, int name_cap
 
 /// Copies `n × d` host rows to device `device` and computes their norms there (the quantity the
 /// metric needs: 1/|x| for cosine, |x|² for L2). On success *handle holds an opaque handle owning
-/// the device memory until latent_cuda_db_free. Under cosine a zero row fails with
-/// LATENT_CUDA_E_ZERO_ROW and its index (the lowest one) in *bad_row (otherwise *bad_row = -1).
+/// the device memory until latent_cuda_db_free. A row with a non-finite value or squared norm, or
+/// (cosine) a zero row, fails with LATENT_CUDA_E_BAD_ROW and the lowest such index in *bad_row
+/// (otherwise *bad_row = -1).
 /// n may be 0. `rows` may be pageable memory.
 LATENT_CUDA_API int latent_cuda_db_create(int device, const float* rows, long long n, int d, int metric,
                           long long* handle, long long* bad_row);

@@ -91,6 +91,6 @@ cudaError_t launchDistances(const DistanceArgs& args, cudaStream_t stream);
 
 /// Launches normTermsKernel over `n` rows and checks the launch.
 cudaError_t launchNormTerms(const float* rows, long long n, int d, int metric, float* terms,
-                            unsigned long long* zeroRow, int multiprocessors, cudaStream_t stream);
+                            unsigned long long* badRow, int multiprocessors, cudaStream_t stream);
 
 }  // namespace latent

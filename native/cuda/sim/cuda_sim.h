@@ -1,8 +1,9 @@
 // A host simulator for the kernels in ../latent_kernels.cuh: every CUDA thread of a block runs as
-// one host thread; __syncthreads and __syncwarp are real barriers (a barrier that not every thread
-// of the block / warp reaches aborts with a message instead of hanging), shared memory is one
-// buffer per block (filled with a garbage pattern first), atomics are host atomics. Built with
-// -fsanitize=thread it doubles as a shared-memory race detector. It proves indexing, bounds,
+// a fiber (default: cooperative, switched only at barriers, fast and deterministic) or, with
+// -DLATENT_SIM_THREADS, as a host thread; __syncthreads and __syncwarp are real barriers (a barrier
+// that not every thread of the block / warp reaches aborts with a message instead of hanging),
+// shared memory is one buffer per block (filled with a NaN pattern first), atomics are host
+// atomics. The thread build under -fsanitize=thread doubles as a shared-memory race detector. It proves indexing, bounds,
 // barrier placement and the selection algorithm on the CPU; it says nothing about speed or the
 // GPU memory model beyond barriers.
 #pragma once
@@ -23,6 +24,10 @@
 #include <thread>
 #include <vector>
 
+#ifndef LATENT_SIM_THREADS
+#include <ucontext.h>
+#endif
+
 #define __global__
 #define __device__
 #define __host__
@@ -39,6 +44,8 @@ struct dim3 {
 
 using std::max;
 using std::min;
+
+#ifdef LATENT_SIM_THREADS
 
 namespace sim {
 
@@ -83,6 +90,7 @@ inline BlockState& state() {
 
 }  // namespace sim
 
+
 inline thread_local dim3 threadIdx;
 inline dim3 blockIdx;
 inline dim3 gridDim;
@@ -91,32 +99,7 @@ inline dim3 blockDim;
 inline void __syncthreads() { sim::state().block->wait("__syncthreads"); }
 inline void __syncwarp(unsigned = 0xFFFFFFFFu) { sim::state().warps[threadIdx.x / 32]->wait("__syncwarp"); }
 inline uint32_t* dynamicSmemSim() { return sim::state().smem; }
-
-inline int atomicAdd(int* address, int value) { return __atomic_fetch_add(address, value, __ATOMIC_SEQ_CST); }
-inline unsigned long long atomicMin(unsigned long long* address, unsigned long long value) {
-  unsigned long long old = __atomic_load_n(address, __ATOMIC_SEQ_CST);
-  while (value < old && !__atomic_compare_exchange_n(address, &old, value, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-  }
-  return old;
-}
-inline float __int_as_float(int bits) {
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
-}
-inline float __shfl_xor_sync(unsigned, float value, int laneMask) {
-  sim::BlockState& s = sim::state();
-  const unsigned t = threadIdx.x;
-  s.shuffle[t] = value;
-  __syncwarp();
-  const float other = s.shuffle[(t & ~31u) | ((t & 31u) ^ static_cast<unsigned>(laneMask))];
-  __syncwarp();
-  return other;
-}
-
-namespace latent {
-inline uint32_t* dynamicSmem() { return dynamicSmemSim(); }
-}  // namespace latent
+inline float* shuffleSlots() { return sim::state().shuffle.data(); }
 
 namespace sim {
 
@@ -157,3 +140,178 @@ inline void launch(dim3 grid, int threads, size_t smemBytes, const std::function
 }
 
 }  // namespace sim
+
+#else  // fibers
+
+namespace sim {
+
+/// One simulated CUDA thread: a cooperative fiber with its own stack.
+struct Fiber {
+  ucontext_t context;
+  std::vector<char> stack;
+  bool done = false;
+};
+
+struct Scheduler {
+  ucontext_t main;
+  std::vector<Fiber> fibers;
+  const std::function<void()>* kernel = nullptr;
+  int threads = 0;
+  int current = 0;
+  long long events = 0;  // barrier arrivals and completions: progress for deadlock detection
+  unsigned blockGeneration = 0;
+  int blockArrived = 0;
+  std::vector<unsigned> warpGeneration;
+  std::vector<int> warpArrived;
+  std::vector<float> shuffle;
+  uint32_t* smem = nullptr;
+};
+
+inline Scheduler& sched() {
+  static Scheduler s;
+  return s;
+}
+
+inline void yield() {
+  Scheduler& s = sched();
+  swapcontext(&s.fibers[s.current].context, &s.main);
+}
+
+inline void fiberEntry() {
+  Scheduler& s = sched();
+  (*s.kernel)();
+  s.fibers[s.current].done = true;
+  ++s.events;
+}  // returns to s.main through uc_link
+
+/// Points a fiber at fiberEntry on its own stack (kept out of launch(): getcontext returns twice).
+__attribute__((noinline)) inline void startFiber(Fiber& f, ucontext_t* link) {
+  f.done = false;
+  getcontext(&f.context);
+  f.context.uc_stack.ss_sp = f.stack.data();
+  f.context.uc_stack.ss_size = f.stack.size();
+  f.context.uc_link = link;
+  makecontext(&f.context, fiberEntry, 0);
+}
+
+}  // namespace sim
+
+/// The running fiber's thread index (set by the scheduler before it switches to a fiber).
+inline dim3 threadIdx;
+inline dim3 blockIdx;
+inline dim3 gridDim;
+inline dim3 blockDim;
+
+inline void __syncthreads() {
+  sim::Scheduler& s = sim::sched();
+  const unsigned generation = s.blockGeneration;
+  ++s.events;
+  if (++s.blockArrived == s.threads) {
+    s.blockArrived = 0;
+    ++s.blockGeneration;
+    return;
+  }
+  while (s.blockGeneration == generation) {
+    sim::yield();
+  }
+}
+
+inline void __syncwarp(unsigned = 0xFFFFFFFFu) {
+  sim::Scheduler& s = sim::sched();
+  const int warp = static_cast<int>(threadIdx.x / 32);
+  const unsigned generation = s.warpGeneration[warp];
+  ++s.events;
+  if (++s.warpArrived[warp] == 32) {
+    s.warpArrived[warp] = 0;
+    ++s.warpGeneration[warp];
+    return;
+  }
+  while (s.warpGeneration[warp] == generation) {
+    sim::yield();
+  }
+}
+
+inline uint32_t* dynamicSmemSim() { return sim::sched().smem; }
+inline float* shuffleSlots() { return sim::sched().shuffle.data(); }
+
+namespace sim {
+
+/// Runs `kernel` over `grid` blocks of `threads` threads, one block at a time, with `smemBytes`
+/// of dynamic shared memory per block.
+inline void launch(dim3 grid, int threads, size_t smemBytes, const std::function<void()>& kernel) {
+  Scheduler& s = sched();
+  std::vector<uint32_t> smem(smemBytes / 4 + 1);
+  gridDim = grid;
+  blockDim = dim3(threads);
+  s.kernel = &kernel;
+  s.threads = threads;
+  s.fibers.resize(threads);
+  for (Fiber& f : s.fibers) {
+    f.stack.resize(256 * 1024);
+  }
+  for (unsigned by = 0; by < grid.y; ++by) {
+    for (unsigned bx = 0; bx < grid.x; ++bx) {
+      blockIdx = dim3(bx, by);
+      std::fill(smem.begin(), smem.end(), 0x7FC00ABCu);  // a NaN pattern: uninitialised reads show up
+      s.smem = smem.data();
+      s.shuffle.assign(threads, 0.0f);
+      s.blockGeneration = 0;
+      s.blockArrived = 0;
+      s.warpGeneration.assign(threads / 32, 0);
+      s.warpArrived.assign(threads / 32, 0);
+      for (Fiber& f : s.fibers) {
+        startFiber(f, &s.main);
+      }
+      int alive = threads;
+      while (alive > 0) {
+        const long long before = s.events;
+        alive = 0;
+        for (int t = 0; t < threads; ++t) {
+          if (s.fibers[t].done) {
+            continue;
+          }
+          s.current = t;
+          threadIdx = dim3(static_cast<unsigned>(t));
+          swapcontext(&s.main, &s.fibers[t].context);
+          alive += s.fibers[t].done ? 0 : 1;
+        }
+        if (alive > 0 && s.events == before) {
+          std::fprintf(stderr, "SIM DEADLOCK: block (%u, %u): %d threads wait at a barrier that %d of %d reached\n",
+                       bx, by, alive, s.blockArrived, threads);
+          std::abort();
+        }
+      }
+    }
+  }
+}
+
+}  // namespace sim
+
+#endif  // LATENT_SIM_THREADS
+
+inline int atomicAdd(int* address, int value) { return __atomic_fetch_add(address, value, __ATOMIC_SEQ_CST); }
+inline unsigned long long atomicMin(unsigned long long* address, unsigned long long value) {
+  unsigned long long old = __atomic_load_n(address, __ATOMIC_SEQ_CST);
+  while (value < old && !__atomic_compare_exchange_n(address, &old, value, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+  }
+  return old;
+}
+inline float __int_as_float(int bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+inline float __shfl_xor_sync(unsigned, float value, int laneMask) {
+  float* slots = shuffleSlots();
+  const unsigned t = threadIdx.x;
+  slots[t] = value;
+  __syncwarp();
+  const float other = slots[(t & ~31u) | ((t & 31u) ^ static_cast<unsigned>(laneMask))];
+  __syncwarp();
+  return other;
+}
+
+namespace latent {
+inline uint32_t* dynamicSmem() { return dynamicSmemSim(); }
+}  // namespace latent
+

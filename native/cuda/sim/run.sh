@@ -8,7 +8,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 work="${1:-/tmp/latent-cuda-sim}"
 mkdir -p "$work"
 if [ "${LATENT_SIM_TSAN:-0}" = "1" ]; then
-  g++ -std=c++20 -O1 -g -fsanitize=thread -pthread -Wno-unknown-pragmas -I"$here" "$here/topk_sim.cpp" -o "$work/topk_sim_tsan"
+  g++ -std=c++20 -O1 -g -fsanitize=thread -pthread -Wno-unknown-pragmas -DLATENT_SIM_THREADS -I"$here" "$here/topk_sim.cpp" -o "$work/topk_sim_tsan"
   TSAN_OPTIONS="halt_on_error=1" "$work/topk_sim_tsan" quick "${LATENT_SIM_SEED:-42}"
 else
   g++ -std=c++20 -O2 -pthread -Wall -Wextra -Wno-unknown-pragmas -I"$here" "$here/topk_sim.cpp" -o "$work/topk_sim"

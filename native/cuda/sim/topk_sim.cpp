@@ -235,6 +235,30 @@ void checkDistances(std::mt19937_64& rng, int q, int n, int d, int metric, int f
               from, to, worst);
 }
 
+/// The norm kernel reports the lowest non-finite row (every metric) or zero row (cosine).
+void checkBadRows() {
+  const int n = 300, d = 5;
+  for (int metric : {kInnerProduct, kCosine, kL2}) {
+    std::vector<float> rows(static_cast<size_t>(n) * d, 1.0f);
+    std::fill_n(rows.begin() + 250 * d, d, 0.0f);                   // zero row 250
+    rows[static_cast<size_t>(270) * d + 3] = std::nanf("");         // NaN in row 270
+    rows[static_cast<size_t>(280) * d + 1] = 3e38f;                 // squared norm overflows in row 280
+    unsigned long long bad = ~0ULL;
+    normTerms(rows, n, d, metric, 2, &bad);
+    const unsigned long long want = metric == kCosine ? 250 : 270;
+    const bool good = bad == want;
+    failures += good ? 0 : 1;
+    rows[static_cast<size_t>(270) * d + 3] = 1.0f;
+    unsigned long long overflow = ~0ULL;
+    if (metric != kCosine) {
+      normTerms(rows, n, d, metric, 2, &overflow);
+      failures += overflow == 280 ? 0 : 1;
+    }
+    std::printf("%s bad rows metric %d: lowest %llu (want %llu)%s\n", good ? "ok  " : "FAIL", metric, bad, want,
+                metric != kCosine ? (overflow == 280 ? ", overflow row 280 found" : ", OVERFLOW ROW MISSED") : "");
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -256,6 +280,7 @@ int main(int argc, char** argv) {
     check(make(rng, 3, 700, 5, kInnerProduct, true, -1), 200, 2);
     check(make(rng, 2, 1200, 3, kCosine, false, 500), 600, 1);
     checkDistances(rng, 33, 70, 35, kL2, 3, 70);
+    checkBadRows();
     return failures == 0 ? 0 : 1;
   }
   // Every bucket (k = 1, 10, 32 | 33, 100, 128 | 129, 300, 512 | 513, 2048), k > N, odd shapes,
@@ -277,6 +302,7 @@ int main(int argc, char** argv) {
     check(make(rng, 3, 1000, 3, metric, true, 7), 2048, 2);
     check(make(rng, 1, 30000, 2, metric, true, -1), 10, 16);
   }
+  checkBadRows();
   checkDistances(rng, 1, 1, 1, kL2, 0, 1);
   checkDistances(rng, 33, 200, 70, kCosine, 7, 200);
   checkDistances(rng, 70, 130, 3, kInnerProduct, 0, 129);

@@ -192,26 +192,24 @@ public final class CudaBackend implements Backend {
     /**
      * Copies {@code database} to device memory once and computes its norms there.
      *
-     * @throws IllegalArgumentException under cosine for a zero row (named), or for more rows than
-     *     the kernels' 32-bit row indices address
+     * @throws IllegalArgumentException for a row with a non-finite value or squared norm, or under
+     *     cosine a zero row (named, checked on the device), or for more rows than the kernels' 32-bit
+     *     row indices address
      * @throws IllegalStateException when the backend is closed, or on a CUDA failure (out of memory, ...)
      */
     @Override
     public PreparedDatabase prepare(FloatMatrix database, Metric metric) {
         checkOpen();
-        if (database == null || metric == null) {
-            throw new IllegalArgumentException("database and metric must not be null");
-        }
-        if (database.isClosed()) {
-            throw new IllegalArgumentException("database matrix is closed");
+        Checks.open(database, "database");
+        if (metric == null) {
+            throw new IllegalArgumentException("metric must not be null");
         }
         long[] handle = new long[1];
         long[] badRow = new long[1];
         int code = CudaNative.dbCreate(device, database.pointer(), database.rows(), database.cols(), metric.code(),
                 handle, badRow);
-        if (code == CudaNative.E_ZERO_ROW) {
-            throw new IllegalArgumentException("database row " + badRow[0]
-                    + " is a zero vector; cosine similarity needs non-zero rows");
+        if (code == CudaNative.E_BAD_ROW) {
+            throw Checks.badRow("database", database, badRow[0], metric);
         }
         if (code == CudaNative.E_TOO_MANY_ROWS || code == CudaNative.E_INVALID) {
             throw new IllegalArgumentException("cannot prepare a " + database.rows() + " x " + database.cols()

@@ -52,25 +52,13 @@ final class CudaBackendDatabase implements PreparedDatabase {
 
     @Override
     public Neighbors search(FloatMatrix queries, int k, long[] subset) {
-        if (subset == null) {
-            throw new IllegalArgumentException("rows must not be null (use search(queries, k) for all rows)");
-        }
-        for (int i = 0; i < subset.length; i++) {
-            if (subset[i] < 0 || subset[i] >= rows) {
-                throw new IllegalArgumentException("rows[" + i + "] = " + subset[i] + " is outside [0, " + rows + ")");
-            }
-            if (i > 0 && subset[i] <= subset[i - 1]) {
-                throw new IllegalArgumentException("rows must be strictly ascending: rows[" + (i - 1) + "] = "
-                        + subset[i - 1] + ", rows[" + i + "] = " + subset[i]);
-            }
-        }
+        Checks.k(k);
+        Checks.subset(subset, rows);
         return topk(queries, k, subset);
     }
 
     private Neighbors topk(FloatMatrix queries, int k, long[] subset) {
-        if (k <= 0) {
-            throw new IllegalArgumentException("k must be >= 1, got " + k);
-        }
+        Checks.k(k);
         int q = checkQueries(queries);
         long candidates = subset == null ? rows : subset.length;
         int count = (int) Math.min(k, candidates);
@@ -108,17 +96,8 @@ final class CudaBackendDatabase implements PreparedDatabase {
     @Override
     public void distances(FloatMatrix queries, long fromRow, long toRow, FloatMatrix out) {
         int q = checkQueries(queries);
-        if (fromRow < 0 || toRow < fromRow || toRow > rows) {
-            throw new IllegalArgumentException("rows [" + fromRow + ", " + toRow + ") outside a database of "
-                    + rows + " rows");
-        }
-        if (out == null || out.isClosed()) {
-            throw new IllegalArgumentException("out must be an open matrix");
-        }
-        if (out.rows() != q || out.cols() != toRow - fromRow) {
-            throw new IllegalArgumentException("out is " + out.rows() + " x " + out.cols() + ", expected "
-                    + q + " x " + (toRow - fromRow));
-        }
+        Checks.range(fromRow, toRow, rows);
+        Checks.output(out, q, toRow - fromRow);
         if (q == 0 || toRow == fromRow) {
             return;
         }
@@ -163,43 +142,29 @@ final class CudaBackendDatabase implements PreparedDatabase {
         return h;
     }
 
-    /** Validates a query block (open, dimension, finite, non-zero under cosine); returns its row count. */
+    /**
+     * Validates a query block like the other backends (open, dimension, every value finite, squared
+     * norm finite in float32, non-zero under cosine); returns its row count.
+     */
     private int checkQueries(FloatMatrix queries) {
-        if (queries == null) {
-            throw new IllegalArgumentException("queries must not be null");
-        }
         lock.readLock().lock();
         try {
             checkOpen();
         } finally {
             lock.readLock().unlock();
         }
-        if (queries.isClosed()) {
-            throw new IllegalArgumentException("queries matrix is closed");
-        }
-        if (queries.cols() != dimension) {
-            throw new IllegalArgumentException("query dimension " + queries.cols()
-                    + " does not match the database dimension " + dimension);
-        }
-        if (queries.rows() > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("too many queries in one call: " + queries.rows());
-        }
+        Checks.queries(queries, dimension);
         int q = (int) queries.rows();
         float[] row = new float[dimension];
         for (int i = 0; i < q; i++) {
             queries.getRow(i, row);
-            double norm = 0;
-            for (int c = 0; c < dimension; c++) {
-                float v = row[c];
-                if (!Float.isFinite(v)) {
-                    throw new IllegalArgumentException("query " + i + " has a non-finite value (" + v
-                            + ") at dimension " + c);
-                }
-                norm += (double) v * v;
+            float norm = 0;
+            for (float v : row) {
+                norm += v * v;
             }
-            if (metric == Metric.COSINE && norm == 0) {
-                throw new IllegalArgumentException("query " + i
-                        + " is a zero vector; cosine similarity needs non-zero queries");
+            // NaN or ±inf values make the norm NaN or infinite; so does a squared norm over float32.
+            if (!Float.isFinite(norm) || (norm == 0 && metric == Metric.COSINE)) {
+                throw Checks.badRow("query", queries, i, metric);
             }
         }
         return q;

@@ -154,6 +154,21 @@ abstract class BackendContractTest {
     }
 
     @Test
+    void emptyDatabaseAndEmptyQueryBlock() {
+        for (Metric m : Metric.values()) {
+            try (FloatMatrix empty = FloatMatrix.allocate(0, 2); FloatMatrix q = q10(); FloatMatrix db = db();
+                 PreparedDatabase p = backend().prepare(empty, m); PreparedDatabase full = backend().prepare(db, m)) {
+                Neighbors n = p.search(q, 5);
+                assertEquals(1, n.queries());
+                assertEquals(0, n.count());
+                Neighbors none = full.search(empty, 5);
+                assertEquals(0, none.queries());
+                assertEquals(4, none.count());
+            }
+        }
+    }
+
+    @Test
     void useAfterCloseThrows() {
         try (FloatMatrix db = db(); FloatMatrix q = q10()) {
             PreparedDatabase p = backend().prepare(db, Metric.L2);

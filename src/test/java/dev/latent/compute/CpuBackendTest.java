@@ -61,7 +61,7 @@ class CpuBackendTest {
                 Arguments.of(7, 100, 1),
                 Arguments.of(1000, 4097, 1),
                 Arguments.of(1, 1, 1),
-                Arguments.of(4097, 1000, 7));
+                Arguments.of(4097, 7, 1000));
     }
 
     @ParameterizedTest(name = "Q={0} N={1} d={2}")

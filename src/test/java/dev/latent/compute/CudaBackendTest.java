@@ -22,7 +22,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The CUDA backend against a float64 brute-force reference on fresh random inputs (the seed is in
+ * The CUDA backend against the float64 references (JavaBackend through {@link Reference}, and a
+ * local brute force that also checks exact tie order) on fresh random inputs (the seed is in
  * every failure message): odd shapes, every metric, k from 1 to 2048 and k > N, ties and duplicate
  * rows, subset search, distance blocks, validation, and use after close.
  *
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.Test;
 class CudaBackendTest {
     private static final long SEED = Long.getLong("latent.test.seed", System.nanoTime());
     private static final int[] KS = {1, 10, 100, 2048};
+    private static final JavaBackend JAVA = new JavaBackend();
 
     private static CudaBackend backend;
     private static BackendUnavailableException unavailable;
@@ -99,11 +101,14 @@ class CudaBackendTest {
             Data data = Data.random(random, s[0], s[1], s[2]);
             try (FloatMatrix db = data.database(); FloatMatrix queries = data.queries()) {
                 for (Metric metric : Metric.values()) {
+                    Neighbors javaRef = javaSearch(db, queries, metric, 2048, null);
                     try (PreparedDatabase prepared = backend.prepare(db, metric)) {
                         for (int k : KS) {
                             String config = "Q=" + s[0] + " N=" + s[1] + " d=" + s[2] + " " + metric + " k=" + k
                                     + " seed=" + SEED;
-                            checkTopK(data, metric, k, null, prepared.search(queries, k), config);
+                            Neighbors got = prepared.search(queries, k);
+                            checkTopK(data, metric, k, null, got, config);
+                            Reference.assertSameTopK(config, queries, db, null, metric, k, got, javaRef);
                         }
                     }
                 }
@@ -118,10 +123,13 @@ class CudaBackendTest {
         Data data = Data.random(random, 3, 200_000, 32);
         try (FloatMatrix db = data.database(); FloatMatrix queries = data.queries()) {
             for (Metric metric : Metric.values()) {
+                Neighbors javaRef = javaSearch(db, queries, metric, 2048, null);
                 try (PreparedDatabase prepared = backend.prepare(db, metric)) {
                     for (int k : new int[] {1, 10, 33, 100, 129, 513, 2048}) {
                         String config = "N=200000 d=32 " + metric + " k=" + k + " seed=" + SEED;
-                        checkTopK(data, metric, k, null, prepared.search(queries, k), config);
+                        Neighbors got = prepared.search(queries, k);
+                        checkTopK(data, metric, k, null, got, config);
+                        Reference.assertSameTopK(config, queries, db, null, metric, k, got, javaRef);
                     }
                 }
             }
@@ -162,6 +170,11 @@ class CudaBackendTest {
                         Neighbors got = prepared.search(queries, k);
                         Neighbors want = data.reference(metric, k, null);
                         assertEquals(want.count(), got.count(), config);
+                        Neighbors javaRef = javaSearch(db, queries, metric, k, null);
+                        Reference.assertSameTopK(config, queries, db, null, metric, k, got, javaRef);
+                        if (metric != Metric.COSINE) {
+                            Reference.assertSameIds(config, got, javaRef);
+                        }
                         for (int q = 0; q < qs.length; q++) {
                             // Integer data under IP and L2 is exact: the ids must match exactly.
                             if (metric != Metric.COSINE) {
@@ -190,6 +203,8 @@ class CudaBackendTest {
                             Neighbors got = prepared.search(queries, k, subset);
                             assertEquals(Math.min(k, size), got.count(), config);
                             checkTopK(data, metric, k, subset, got, config);
+                            Reference.assertSameTopK(config, queries, db, subset, metric, k, got,
+                                    javaSearch(db, queries, metric, k, subset));
                         }
                     }
                 }
@@ -271,7 +286,7 @@ class CudaBackendTest {
             }
             try (FloatMatrix nan = FloatMatrix.of(new float[][] {{1, 2, 3, 4}, {1, Float.NaN, 0, 0}})) {
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> prepared.search(nan, 1));
-                assertTrue(e.getMessage().contains("query 1"), e.getMessage());
+                assertTrue(e.getMessage().contains("query row 1"), e.getMessage());
             }
             try (FloatMatrix zero = FloatMatrix.allocate(1, 4)) {
                 IllegalArgumentException e =
@@ -294,6 +309,13 @@ class CudaBackendTest {
                     assertThrows(IllegalArgumentException.class, () -> backend.prepare(withZero, Metric.COSINE));
             assertTrue(e.getMessage().contains("row 1"), e.getMessage());
             backend.prepare(withZero, Metric.L2).close(); // zero rows are fine elsewhere
+        }
+    }
+
+    /** The JavaBackend's (float64) results for the same search. */
+    private static Neighbors javaSearch(FloatMatrix db, FloatMatrix queries, Metric metric, int k, long[] subset) {
+        try (PreparedDatabase p = JAVA.prepare(db, metric)) {
+            return subset == null ? p.search(queries, k) : p.search(queries, k, subset);
         }
     }
 

@@ -30,7 +30,8 @@ public final class CudaNative {
     public static final int MAX_K = 2048;
 
     public static final int E_INVALID = -1;
-    public static final int E_ZERO_ROW = -2;
+    /** A database row is not finite, or zero under cosine (the row comes back through badRow). */
+    public static final int E_BAD_ROW = -2;
     public static final int E_TOO_MANY_ROWS = -3;
     public static final int E_K_TOO_LARGE = -4;
     public static final int E_HOST_ALLOC = -5;
