@@ -50,8 +50,9 @@ import org.openjdk.jmh.infra.Blackhole;
  * 3.4. Worker/batch sweeps were attempted with the machine at load average 7 to 50 and gave contradictory
  * orderings, so the defaults stay as planned until a quiet run confirms them.
  *
- * <p>Note: the bytedeco ONNX Runtime jar carries its own copy of the {@code ai.onnxruntime} classes; it comes
- * first on the class path, so LangChain4j runs on the same ONNX Runtime build as Latent (1.24.1). The setup
+ * <p>Note: the bytedeco ONNX Runtime jar carries its own copy of the {@code ai.onnxruntime} classes; the
+ * benchmark jar leaves that copy out (jmh/pom.xml), so LangChain4j runs on its own Microsoft ONNX Runtime,
+ * as its users get it. Each side has its own state, so one fork loads only one ONNX Runtime. The setup
  * prints which jar served {@code ai.onnxruntime.OrtEnvironment}.
  */
 @State(Scope.Benchmark)
@@ -80,9 +81,6 @@ public class EmbedBenchmark {
     public int batch;
 
     private List<String> texts;
-    private List<TextSegment> segments;
-    private TextEncoder latent;
-    private EmbeddingModel langchain;
 
     /** Texts embedded, reported by JMH as a rate next to the primary score. */
     @State(Scope.Thread)
@@ -96,40 +94,68 @@ public class EmbedBenchmark {
         }
     }
 
+    /**
+     * Latent's side. Each side has its own state so a fork builds only the encoder it measures: the
+     * LangChain4j fork then loads only Microsoft's ONNX Runtime, the Latent fork only bytedeco's.
+     */
+    @State(Scope.Benchmark)
+    public static class LatentSide {
+        TextEncoder encoder;
+
+        @Setup(Level.Trial)
+        public void setUp(EmbedBenchmark cfg) {
+            TextEncoder.Builder b = TextEncoder.builder()
+                    .model("int8".equals(cfg.model) ? "all-minilm-l6-v2-q" : "all-minilm-l6-v2");
+            if (cfg.workers > 0) {
+                b.workers(cfg.workers).intraOpThreads(
+                        Math.max(1, Runtime.getRuntime().availableProcessors() / cfg.workers));
+            }
+            if (cfg.batch > 0) {
+                b.maxBatchSize(cfg.batch).tokenBudget(cfg.batch * 128);
+            }
+            encoder = b.build();
+            System.out.println("Latent: provider " + encoder.provider() + ", model " + encoder.modelName());
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            encoder.close();
+        }
+    }
+
+    /** LangChain4j's in-process model with its default executor. */
+    @State(Scope.Benchmark)
+    public static class LangChainSide {
+        EmbeddingModel model;
+        List<TextSegment> segments;
+
+        @Setup(Level.Trial)
+        public void setUp(EmbedBenchmark cfg) {
+            segments = cfg.texts.stream().map(TextSegment::from).toList();
+            model = "int8".equals(cfg.model) ? new AllMiniLmL6V2QuantizedEmbeddingModel() : new AllMiniLmL6V2EmbeddingModel();
+            System.out.println("LangChain4j: ai.onnxruntime from "
+                    + ai.onnxruntime.OrtEnvironment.class.getProtectionDomain().getCodeSource().getLocation());
+        }
+    }
+
     @Setup(Level.Trial)
     public void setUp() {
         List<String> all = SampleCorpus.texts();
         texts = limit > 0 ? List.copyOf(all.subList(0, Math.min(limit, all.size()))) : all;
-        segments = texts.stream().map(TextSegment::from).toList();
-        TextEncoder.Builder b = TextEncoder.builder().model("int8".equals(model) ? "all-minilm-l6-v2-q" : "all-minilm-l6-v2");
-        if (workers > 0) {
-            b.workers(workers).intraOpThreads(Math.max(1, Runtime.getRuntime().availableProcessors() / workers));
-        }
-        if (batch > 0) {
-            b.maxBatchSize(batch).tokenBudget(batch * 128);
-        }
-        latent = b.build();
-        langchain = "int8".equals(model) ? new AllMiniLmL6V2QuantizedEmbeddingModel() : new AllMiniLmL6V2EmbeddingModel();
-        System.out.println("texts per operation: " + texts.size() + ", cores: " + Runtime.getRuntime().availableProcessors()
-                + ", ai.onnxruntime from " + ai.onnxruntime.OrtEnvironment.class.getProtectionDomain().getCodeSource().getLocation());
-    }
-
-    @TearDown(Level.Trial)
-    public void tearDown() {
-        latent.close();
+        System.out.println("texts per operation: " + texts.size() + ", cores: " + Runtime.getRuntime().availableProcessors());
     }
 
     @Benchmark
-    public void latent(Texts counter, Blackhole bh) {
-        try (FloatMatrix m = latent.encode(texts)) {
+    public void latent(LatentSide side, Texts counter, Blackhole bh) {
+        try (FloatMatrix m = side.encoder.encode(texts)) {
             bh.consume(m.get(m.rows() - 1, m.cols() - 1));
         }
         counter.texts += texts.size();
     }
 
     @Benchmark
-    public void langchain4j(Texts counter, Blackhole bh) {
-        List<Embedding> out = langchain.embedAll(segments).content();
+    public void langchain4j(LangChainSide side, Texts counter, Blackhole bh) {
+        List<Embedding> out = side.model.embedAll(side.segments).content();
         bh.consume(out.get(out.size() - 1).vector());
         counter.texts += texts.size();
     }
