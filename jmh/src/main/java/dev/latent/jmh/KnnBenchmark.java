@@ -169,16 +169,31 @@ public class KnnBenchmark {
     @Warmup(iterations = 1)
     @Measurement(iterations = 3)
     public TopK[] luceneBatch() throws Exception {
-        // Queries split across the threads; each query scans every row (the natural per-pair use).
+        // Queries split across the threads. Each thread walks the database in blocks of rows that fit in
+        // L2 and scores all its queries against a block before moving on, so the database is read from
+        // memory once per thread rather than once per query (a query-at-a-time loop is memory-bound:
+        // about 1000 x 0.12 s here). The per-pair VectorUtil.dotProduct call is Lucene's kernel.
         TopK[] out = new TopK[queries];
+        for (int qi = 0; qi < queries; qi++) {
+            out[qi] = new TopK(k);
+        }
         List<Future<?>> parts = new ArrayList<>();
         int per = (queries + threads - 1) / threads;
+        int block = Math.max(1, (256 << 10) / (4 * d));
         for (int t = 0; t < threads; t++) {
             int q0 = t * per;
             int q1 = Math.min(queries, q0 + per);
             parts.add(pool.submit(() -> {
-                for (int qi = q0; qi < q1; qi++) {
-                    out[qi] = luceneOne(queryArrays[qi], 0, n);
+                float[][] db = dbArrays;
+                for (int b0 = 0; b0 < n; b0 += block) {
+                    int b1 = Math.min(n, b0 + block);
+                    for (int qi = q0; qi < q1; qi++) {
+                        float[] q = queryArrays[qi];
+                        TopK heap = out[qi];
+                        for (int r = b0; r < b1; r++) {
+                            heap.offer(VectorUtil.dotProduct(q, db[r]), r);
+                        }
+                    }
                 }
             }));
         }
