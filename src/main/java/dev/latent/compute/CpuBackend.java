@@ -194,57 +194,17 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    private static final class Prepared implements PreparedDatabase {
-        private final FloatMatrix db;
-        private final Metric metric;
+    private static final class Prepared extends HostDatabase {
         private final FloatPointer aux;   // |x|^2 (IP, L2) or 1/|x| (cosine), one per row
-        private volatile boolean closed;
 
         Prepared(FloatMatrix db, Metric metric) {
-            this.db = db;
-            this.metric = metric;
+            super(db, metric, "cpu");
             this.aux = rowAux(db, metric, "database");
         }
 
         @Override
-        public Metric metric() {
-            return metric;
-        }
-
-        @Override
-        public long rows() {
-            return db.rows();
-        }
-
-        @Override
-        public int dimension() {
-            return db.cols();
-        }
-
-        @Override
-        public Neighbors search(FloatMatrix queries, int k) {
-            checkOpen();
-            Checks.k(k);
-            return run(queries, k, null);
-        }
-
-        @Override
-        public Neighbors search(FloatMatrix queries, int k, long[] rows) {
-            checkOpen();
-            Checks.k(k);
-            Checks.subset(rows, db.rows());
-            return run(queries, k, rows);
-        }
-
-        private Neighbors run(FloatMatrix queries, int k, long[] subset) {
-            Checks.queries(queries, db.cols());
+        protected Neighbors topK(FloatMatrix queries, int count, long[] subset) {
             int nq = (int) queries.rows();
-            long candidates = subset == null ? db.rows() : subset.length;
-            int count = (int) Math.min(k, candidates);
-            if ((long) nq * count > Integer.MAX_VALUE - 8) {
-                throw new IllegalArgumentException("queries x k = " + ((long) nq * count)
-                        + " results do not fit one result set; search in smaller batches");
-            }
             long[] ids = new long[nq * count];
             float[] scores = new float[nq * count];
             try (FloatPointer qaux = rowAux(queries, metric, "query");
@@ -262,11 +222,7 @@ public final class CpuBackend implements Backend {
         }
 
         @Override
-        public void distances(FloatMatrix queries, long fromRow, long toRow, FloatMatrix out) {
-            checkOpen();
-            Checks.queries(queries, db.cols());
-            Checks.range(fromRow, toRow, db.rows());
-            Checks.output(out, queries.rows(), toRow - fromRow);
+        protected void scores(FloatMatrix queries, long fromRow, long toRow, FloatMatrix out) {
             long d = db.cols();
             try (FloatPointer qaux = rowAux(queries, metric, "query");
                  FloatPointer q = queries.pointer();
@@ -280,18 +236,9 @@ public final class CpuBackend implements Backend {
             }
         }
 
-        private void checkOpen() {
-            if (closed) {
-                throw new IllegalStateException("PreparedDatabase (cpu) is closed");
-            }
-        }
-
         @Override
-        public synchronized void close() {
-            if (!closed) {
-                closed = true;
-                aux.close();
-            }
+        protected void release() {
+            aux.close();
         }
     }
 

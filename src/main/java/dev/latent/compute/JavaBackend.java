@@ -52,15 +52,11 @@ public final class JavaBackend implements Backend {
         return description();
     }
 
-    private static final class Prepared implements PreparedDatabase {
-        private final FloatMatrix db;
-        private final Metric metric;
+    private static final class Prepared extends HostDatabase {
         private final double[] norms;  // |x| per row (cosine), else null
-        private volatile boolean closed;
 
         Prepared(FloatMatrix db, Metric metric) {
-            this.db = db;
-            this.metric = metric;
+            super(db, metric, "java");
             long n = db.rows();
             double[] sq = squaredNorms(db);
             int bad = firstBad(sq, metric);
@@ -78,41 +74,7 @@ public final class JavaBackend implements Backend {
         }
 
         @Override
-        public Metric metric() {
-            return metric;
-        }
-
-        @Override
-        public long rows() {
-            return db.rows();
-        }
-
-        @Override
-        public int dimension() {
-            return db.cols();
-        }
-
-        @Override
-        public Neighbors search(FloatMatrix queries, int k) {
-            checkOpen();
-            Checks.k(k);
-            return run(queries, k, null);
-        }
-
-        @Override
-        public Neighbors search(FloatMatrix queries, int k, long[] rows) {
-            checkOpen();
-            Checks.k(k);
-            Checks.subset(rows, db.rows());
-            return run(queries, k, rows);
-        }
-
-        @Override
-        public void distances(FloatMatrix queries, long fromRow, long toRow, FloatMatrix out) {
-            checkOpen();
-            Checks.queries(queries, db.cols());
-            Checks.range(fromRow, toRow, db.rows());
-            Checks.output(out, queries.rows(), toRow - fromRow);
+        protected void scores(FloatMatrix queries, long fromRow, long toRow, FloatMatrix out) {
             int nq = (int) queries.rows();
             float[][] q = queries.toArray();
             double[] qn = queryNorms(queries, q);
@@ -127,11 +89,9 @@ public final class JavaBackend implements Backend {
             });
         }
 
-        private Neighbors run(FloatMatrix queries, int k, long[] subset) {
-            Checks.queries(queries, db.cols());
+        @Override
+        protected Neighbors topK(FloatMatrix queries, int count, long[] subset) {
             int nq = (int) queries.rows();
-            long candidates = subset == null ? db.rows() : subset.length;
-            int count = (int) Math.min(k, candidates);
             float[][] q = queries.toArray();
             double[] qn = queryNorms(queries, q);
             long[] ids = new long[nq * count];
@@ -223,16 +183,6 @@ public final class JavaBackend implements Backend {
             return n;
         }
 
-        private void checkOpen() {
-            if (closed) {
-                throw new IllegalStateException("PreparedDatabase (java) is closed");
-            }
-        }
-
-        @Override
-        public void close() {
-            closed = true;
-        }
     }
 
     static double dot(float[] a, float[] b) {
