@@ -45,17 +45,20 @@ public final class FloatMatrix implements AutoCloseable {
     private final long rows;
     private final int cols;
     private final Allocation allocation;   // shared with views; owner closes it
+    private final FloatMatrix owningMatrix; // for a view: keeps the owner (and so its memory) reachable
     private final long offsetElements;     // first element of this matrix inside the allocation
     private final boolean owner;
     private final Cleaner.Cleanable cleanable;
     private volatile boolean closed;
 
-    private FloatMatrix(long rows, int cols, Allocation allocation, long offsetElements, boolean owner) {
+    /** An owner when {@code owningMatrix} is null, else a view of {@code owningMatrix}'s memory. */
+    private FloatMatrix(long rows, int cols, Allocation allocation, long offsetElements, FloatMatrix owningMatrix) {
+        this.owningMatrix = owningMatrix;
         this.rows = rows;
         this.cols = cols;
         this.allocation = allocation;
         this.offsetElements = offsetElements;
-        this.owner = owner;
+        this.owner = owningMatrix == null;
         this.cleanable = owner ? CLEANER.register(this, allocation) : null;
     }
 
@@ -74,7 +77,7 @@ public final class FloatMatrix implements AutoCloseable {
             throw new OutOfMemoryError("cannot allocate " + bytes + " bytes of native memory for a "
                     + rows + " x " + cols + " float matrix");
         }
-        return new FloatMatrix(rows, cols, new Allocation(p.address()), 0, true);
+        return new FloatMatrix(rows, cols, new Allocation(p.address()), 0, null);
     }
 
     /** Copies a Java array (all rows of equal length) into a new native matrix. */
@@ -199,7 +202,8 @@ public final class FloatMatrix implements AutoCloseable {
             throw new IndexOutOfBoundsException("rows [" + from + ", " + to + ") outside a matrix of "
                     + rows + " rows");
         }
-        return new FloatMatrix(to - from, cols, allocation, offsetElements + from * cols, false);
+        return new FloatMatrix(to - from, cols, allocation, offsetElements + from * cols,
+                owner ? this : owningMatrix);
     }
 
     /** True for a matrix that owns its memory (not a view). */

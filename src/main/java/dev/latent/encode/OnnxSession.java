@@ -403,7 +403,12 @@ final class OnnxSession implements AutoCloseable {
                 }
                 values.position(0);
                 ValueVector out = session.Run(runOptions, inputNamesPtr, values, count, outputNamesPtr, 1);
-                return new Output(out);
+                try {
+                    return new Output(out);
+                } catch (RuntimeException | Error e) {
+                    out.close();
+                    throw e;
+                }
             }
         } finally {
             lock.readLock().unlock();

@@ -75,6 +75,8 @@ public final class FlatIndex implements AutoCloseable {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final Object prepareLock = new Object();
     private final Map<String, String> metadata = new LinkedHashMap<>();
+    /** Largest metadata block written or read (a larger header field means a corrupt file). */
+    static final int MAX_METADATA_BYTES = 16 << 20;
 
     private Backend backend;
     private FloatMatrix storage;          // capacity rows × dimension; rows [0, size) are live
@@ -264,6 +266,7 @@ public final class FlatIndex implements AutoCloseable {
 
     /** Convenience: adds one vector. */
     public void add(long id, float[] vector) {
+        Objects.requireNonNull(vector, "vector");
         if (vector.length != dimension) {
             throw new IllegalArgumentException("vector has dimension " + vector.length + ", index has " + dimension);
         }
@@ -309,9 +312,16 @@ public final class FlatIndex implements AutoCloseable {
                     }
                     norm += (double) x * x;
                 }
-                if (metric == Metric.COSINE && norm == 0) {
+                // The kernels keep squared norms in float32: reject what they would reject later, so
+                // that nothing stored can make every search fail.
+                if (norm > Float.MAX_VALUE) {
                     throw new IllegalArgumentException("row " + (r + rowOffset)
-                            + " is a zero vector; cosine similarity needs non-zero vectors");
+                            + " has a squared norm of " + norm + ", beyond float32 range; scale the vectors down");
+                }
+                if (metric == Metric.COSINE && norm < Float.MIN_NORMAL) {
+                    throw new IllegalArgumentException("row " + (r + rowOffset) + (norm == 0
+                            ? " is a zero vector; cosine similarity needs non-zero vectors"
+                            : " is too close to zero (squared norm " + norm + ") for cosine similarity in float32"));
                 }
             }
         }
@@ -332,6 +342,7 @@ public final class FlatIndex implements AutoCloseable {
      * @return the number of vectors removed
      */
     public int remove(long... ids) {
+        Objects.requireNonNull(ids, "ids");
         lock.writeLock().lock();
         try {
             checkOpen();
@@ -402,6 +413,7 @@ public final class FlatIndex implements AutoCloseable {
 
     /** Exact top-k for one query vector. */
     public Neighbors search(float[] query, int k) {
+        Objects.requireNonNull(query, "query");
         if (query.length != dimension) {
             throw new IllegalArgumentException("query has dimension " + query.length + ", the index has " + dimension);
         }
@@ -630,6 +642,10 @@ public final class FlatIndex implements AutoCloseable {
         try {
             checkOpen();
             byte[] meta = metadataJson();
+            if (meta.length > MAX_METADATA_BYTES) {
+                throw new IllegalStateException("index metadata is " + meta.length + " bytes; at most "
+                        + MAX_METADATA_BYTES + " can be saved");
+            }
             long vectorsOffset = vectorsOffset(meta.length);
             CRC32C crc = new CRC32C();
             try (AtomicOutput out = AtomicOutput.open(file)) {
@@ -712,7 +728,8 @@ public final class FlatIndex implements AutoCloseable {
             int metricCode = head.getInt(20);
             long count = head.getLong(24);
             long metaLen = head.getInt(32) & 0xffffffffL;
-            if (dimension <= 0 || count < 0 || count > MAX_VECTORS || metaLen > length) {
+            if (dimension <= 0 || count < 0 || count > MAX_VECTORS || metaLen > length
+                    || metaLen > MAX_METADATA_BYTES) {
                 throw new IOException(file + ": corrupt index header (dimension " + dimension + ", count " + count
                         + ", metadata " + metaLen + " bytes)");
             }

@@ -20,9 +20,12 @@ final class IdMap {
     }
 
     private void allocate(int cap) {
-        keys = new long[cap];
-        values = new int[cap];
-        Arrays.fill(values, EMPTY);
+        // Both arrays first, then assign: an OutOfMemoryError leaves the map as it was.
+        long[] k = new long[cap];
+        int[] v = new int[cap];
+        Arrays.fill(v, EMPTY);
+        keys = k;
+        values = v;
         mask = cap - 1;
         size = 0;
     }

@@ -132,7 +132,11 @@ public final class Npy {
             headerStart = 10;
         } else if (major == 2 || major == 3) {
             ByteBuffer len = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
-            OffHeap.readFully(ch, len, 8);
+            try {
+                OffHeap.readFully(ch, len, 8);
+            } catch (EOFException e) {
+                throw new IOException(file + ": truncated .npy file (ends inside the header)");
+            }
             headerLen = len.getInt(0) & 0xffffffffL;
             headerStart = 12;
         } else {
@@ -213,7 +217,17 @@ public final class Npy {
         if (cols <= 0) {
             throw new IllegalArgumentException("dimension must be > 0, got " + cols);
         }
-        return new Writer(AtomicOutput.open(file), cols);
+        AtomicOutput out = AtomicOutput.open(file);
+        try {
+            return new Writer(out, cols);
+        } catch (IOException | RuntimeException e) {
+            try {
+                out.close();   // not committed: deletes the temporary file
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
     }
 
     /**

@@ -225,6 +225,18 @@ class FlatIndexTest {
                         () -> index.add(new long[] {3, 4}, zero));
                 assertTrue(e.getMessage().contains("row 1") && e.getMessage().contains("zero"), e.getMessage());
             }
+            // Finite, but beyond what the float32 kernels can score: refused here, not later by every search.
+            try (FloatMatrix huge = FloatMatrix.of(new float[][] {{1, 1, 1, 1}, {2e19f, 1, 1, 1}})) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> index.add(new long[] {3, 4}, huge));
+                assertTrue(e.getMessage().contains("row 1") && e.getMessage().contains("float32"), e.getMessage());
+            }
+            try (FloatMatrix tiny = FloatMatrix.of(new float[][] {{1e-23f, 1e-23f, 0, 0}})) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> index.add(new long[] {3}, tiny));
+                assertTrue(e.getMessage().contains("row 0") && e.getMessage().contains("too close to zero"),
+                        e.getMessage());
+            }
             try (FloatMatrix ok = FloatMatrix.of(new float[][] {{1, 1, 1, 1}, {2, 1, 1, 1}})) {
                 IllegalArgumentException dupBatch = assertThrows(IllegalArgumentException.class,
                         () -> index.add(new long[] {7, 7}, ok));
