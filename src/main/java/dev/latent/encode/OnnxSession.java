@@ -155,6 +155,9 @@ final class OnnxSession implements AutoCloseable {
         }
     }
 
+    /** System property with extra session config entries, {@code key=value;key=value}. */
+    static final String CONFIG_PROPERTY = "latent.encode.ortConfig";
+
     private static SessionOptions options(int intraOpThreads, int concurrentRuns) {
         SessionOptions o = new SessionOptions();
         o.SetGraphOptimizationLevel(ORT_ENABLE_ALL);
@@ -163,6 +166,17 @@ final class OnnxSession implements AutoCloseable {
         o.SetInterOpNumThreads(1);
         if (concurrentRuns > 1) {
             o.AddConfigEntry("session.intra_op.allow_spinning", "0");
+        }
+        // Extra ONNX Runtime session config entries, "key=value;key=value" (for example
+        // session.set_denormal_as_zero=1), for tuning without code changes.
+        String extra = System.getProperty(CONFIG_PROPERTY, "").trim();
+        for (String entry : extra.isEmpty() ? new String[0] : extra.split(";")) {
+            int eq = entry.indexOf('=');
+            if (eq <= 0) {
+                o.close();
+                throw new IllegalArgumentException(CONFIG_PROPERTY + ": expected key=value, got '" + entry + "'");
+            }
+            o.AddConfigEntry(entry.substring(0, eq).trim(), entry.substring(eq + 1).trim());
         }
         return o;
     }

@@ -71,6 +71,19 @@ class TextEncoderErrorsTest {
     }
 
     @Test
+    void malformedOrtConfigEntryIsNamed() {
+        System.setProperty(OnnxSession.CONFIG_PROPERTY, "session.set_denormal_as_zero=1;oops");
+        try {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> TextEncoder.builder().model(TextEncoder.DEFAULT_MODEL).build().close());
+            assertMentions(e, "latent.encode.ortConfig");
+            assertMentions(e, "'oops'");
+        } finally {
+            System.clearProperty(OnnxSession.CONFIG_PROPERTY);
+        }
+    }
+
+    @Test
     void emptyListGivesEmptyMatrix() {
         try (FloatMatrix m = enc.encode(List.of())) {
             assertEquals(0, m.rows());
