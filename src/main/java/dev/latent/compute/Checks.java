@@ -14,6 +14,14 @@ final class Checks {
         }
     }
 
+    /** Arguments of {@link Backend#prepare}: an open database matrix and a metric. */
+    static void prepare(FloatMatrix database, dev.latent.core.Metric metric) {
+        open(database, "database");
+        if (metric == null) {
+            throw new IllegalArgumentException("metric must not be null");
+        }
+    }
+
     static void open(FloatMatrix m, String what) {
         if (m == null) {
             throw new IllegalArgumentException(what + " must not be null");

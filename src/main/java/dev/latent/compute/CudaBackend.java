@@ -200,10 +200,7 @@ public final class CudaBackend implements Backend {
     @Override
     public PreparedDatabase prepare(FloatMatrix database, Metric metric) {
         checkOpen();
-        Checks.open(database, "database");
-        if (metric == null) {
-            throw new IllegalArgumentException("metric must not be null");
-        }
+        Checks.prepare(database, metric);
         long[] handle = new long[1];
         long[] badRow = new long[1];
         int code = CudaNative.dbCreate(device, database.pointer(), database.rows(), database.cols(), metric.code(),

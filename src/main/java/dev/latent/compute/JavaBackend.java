@@ -36,10 +36,7 @@ public final class JavaBackend implements Backend {
 
     @Override
     public PreparedDatabase prepare(FloatMatrix database, Metric metric) {
-        Checks.open(database, "database");
-        if (metric == null) {
-            throw new IllegalArgumentException("metric must not be null");
-        }
+        Checks.prepare(database, metric);
         return new Prepared(database, metric);
     }
 
