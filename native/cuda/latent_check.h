@@ -33,3 +33,15 @@ void recordError(int code, const char* what, const char* file, int line);
 #else
 #define LATENT_CUDA_LAUNCH_CHECK(stream) LATENT_CUDA_CHECK(cudaGetLastError())
 #endif
+
+/// Launches `kernel` (a __global__ function, or a variable holding one: template arguments would
+/// split the macro's arguments) on `grid` x `threads` with `smem` bytes of dynamic shared memory on
+/// `stream`. The host simulator (sim/include/cuda_runtime.h) runs the same line on its fibers, so
+/// the host code above the kernels is simulated too.
+#ifdef LATENT_CUDA_HOST_SIM
+#define LATENT_LAUNCH(kernel, grid, threads, smem, stream, ...) \
+  ((void)(stream), ::sim::launch((grid), (threads), (smem), [&] { kernel(__VA_ARGS__); }))
+#else
+#define LATENT_LAUNCH(kernel, grid, threads, smem, stream, ...) \
+  kernel<<<(grid), (threads), (smem), (stream)>>>(__VA_ARGS__)
+#endif

@@ -476,7 +476,8 @@ cudaError_t launchNormTerms(const float* rows, long long n, int d, int metric, f
     return cudaSuccess;
   }
   const long long blocks = std::min<long long>(ceilDiv(n, kWarps), 16LL * multiprocessors);
-  normTermsKernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(rows, n, d, metric, terms, badRow);
+  LATENT_LAUNCH(normTermsKernel, dim3(static_cast<unsigned>(blocks)), kThreads, 0, stream, rows, n, d, metric, terms,
+                badRow);
   LATENT_CUDA_LAUNCH_CHECK(stream);
   return cudaSuccess;
 }
@@ -484,7 +485,8 @@ cudaError_t launchNormTerms(const float* rows, long long n, int d, int metric, f
 cudaError_t launchDistances(const DistanceArgs& args, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(ceilDiv(args.nRows, kDistanceTN)),
                   static_cast<unsigned>(ceilDiv(args.nQueries, kDistanceTQ)));
-  distanceKernel<kDistanceTQ, kDistanceTN><<<grid, kThreads, 0, stream>>>(args);
+  auto* const kernel = &distanceKernel<kDistanceTQ, kDistanceTN>;
+  LATENT_LAUNCH(kernel, grid, kThreads, 0, stream, args);
   LATENT_CUDA_LAUNCH_CHECK(stream);
   return cudaSuccess;
 }

@@ -42,7 +42,8 @@ cudaError_t launchChunk(const ChunkArgs& args, dim3 grid, cudaStream_t stream) {
   // Above 48 KiB dynamic shared memory must be opted into, per kernel and device.
   LATENT_CUDA_CHECK(cudaFuncSetAttribute(topkChunkKernel<K, B, TQ, TN>,
                                          cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-  topkChunkKernel<K, B, TQ, TN><<<grid, kThreads, smem, stream>>>(args);
+  auto* const kernel = &topkChunkKernel<K, B, TQ, TN>;
+  LATENT_LAUNCH(kernel, grid, kThreads, smem, stream, args);
   LATENT_CUDA_LAUNCH_CHECK(stream);
   return cudaSuccess;
 }
@@ -52,7 +53,8 @@ cudaError_t launchMerge(const MergeArgs& args, dim3 grid, cudaStream_t stream) {
   constexpr size_t smem = mergeKernelSmem<K, B, TQ, TN>();
   LATENT_CUDA_CHECK(cudaFuncSetAttribute(topkMergeKernel<K, B, TQ, TN>,
                                          cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-  topkMergeKernel<K, B, TQ, TN><<<grid, kThreads, smem, stream>>>(args);
+  auto* const kernel = &topkMergeKernel<K, B, TQ, TN>;
+  LATENT_LAUNCH(kernel, grid, kThreads, smem, stream, args);
   LATENT_CUDA_LAUNCH_CHECK(stream);
   return cudaSuccess;
 }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #ifndef LATENT_SIM_THREADS
+#include <setjmp.h>
 #include <ucontext.h>
 #endif
 
@@ -145,15 +146,20 @@ inline void launch(dim3 grid, int threads, size_t smemBytes, const std::function
 
 namespace sim {
 
-/// One simulated CUDA thread: a cooperative fiber with its own stack.
+/// One simulated CUDA thread: a cooperative fiber with its own stack. makecontext/swapcontext start
+/// it; every later switch is _setjmp/_longjmp, which (unlike swapcontext) makes no system call to
+/// save and restore the signal mask: about twice as fast.
 struct Fiber {
   ucontext_t context;
+  jmp_buf jump;
   std::vector<char> stack;
+  bool started = false;
   bool done = false;
 };
 
 struct Scheduler {
   ucontext_t main;
+  jmp_buf mainJump;
   std::vector<Fiber> fibers;
   const std::function<void()>* kernel = nullptr;
   int threads = 0;
@@ -174,24 +180,43 @@ inline Scheduler& sched() {
 
 inline void yield() {
   Scheduler& s = sched();
-  swapcontext(&s.fibers[s.current].context, &s.main);
+  if (_setjmp(s.fibers[s.current].jump) == 0) {
+    _longjmp(s.mainJump, 1);
+  }
 }
 
+/// A fiber's body: runs the kernel, then jumps back to the scheduler for good (it never returns, so
+/// uc_link is not used).
 inline void fiberEntry() {
   Scheduler& s = sched();
   (*s.kernel)();
   s.fibers[s.current].done = true;
   ++s.events;
-}  // returns to s.main through uc_link
+  _longjmp(s.mainJump, 1);
+}
 
 /// Points a fiber at fiberEntry on its own stack (kept out of launch(): getcontext returns twice).
 __attribute__((noinline)) inline void startFiber(Fiber& f, ucontext_t* link) {
   f.done = false;
+  f.started = false;
   getcontext(&f.context);
   f.context.uc_stack.ss_sp = f.stack.data();
   f.context.uc_stack.ss_size = f.stack.size();
   f.context.uc_link = link;
   makecontext(&f.context, fiberEntry, 0);
+}
+
+/// Runs fiber t until it reaches a barrier or ends (kept out of launch(): _setjmp returns twice).
+__attribute__((noinline)) inline void resume(Scheduler& s, int t) {
+  Fiber& f = s.fibers[t];
+  if (_setjmp(s.mainJump) == 0) {
+    if (!f.started) {
+      f.started = true;
+      swapcontext(&s.main, &f.context);
+    } else {
+      _longjmp(f.jump, 1);
+    }
+  }
 }
 
 }  // namespace sim
@@ -272,7 +297,7 @@ inline void launch(dim3 grid, int threads, size_t smemBytes, const std::function
           }
           s.current = t;
           threadIdx = dim3(static_cast<unsigned>(t));
-          swapcontext(&s.main, &s.fibers[t].context);
+          resume(s, t);
           alive += s.fibers[t].done ? 0 : 1;
         }
         if (alive > 0 && s.events == before) {

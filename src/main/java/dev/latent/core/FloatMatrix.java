@@ -181,6 +181,24 @@ public final class FloatMatrix implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Overwrites {@code flat.length / cols()} rows starting at {@code fromRow} with the row-major
+     * {@code flat} (a whole number of rows).
+     */
+    public void setRows(long fromRow, float[] flat) {
+        if (flat.length % cols != 0) {
+            throw new IllegalArgumentException("array of length " + flat.length
+                    + " is not a whole number of rows of dimension " + cols);
+        }
+        long count = flat.length / cols;
+        checkOpen();
+        if (fromRow < 0 || fromRow + count > rows) {
+            throw new IndexOutOfBoundsException("rows [" + fromRow + ", " + (fromRow + count)
+                    + ") outside a matrix of " + rows + " rows");
+        }
+        indexer().put(fromRow * cols, flat, 0, flat.length);
+    }
+
     /** Copies the whole matrix to the heap (fails above {@code Integer.MAX_VALUE} rows). */
     public float[][] toArray() {
         if (rows > Integer.MAX_VALUE) {

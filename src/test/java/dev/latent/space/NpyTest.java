@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.latent.core.FloatMatrix;
 import java.io.IOException;
-import java.net.URISyntaxException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -33,8 +33,18 @@ class NpyTest {
         return a;
     }
 
-    private static Path fixture(String name) throws URISyntaxException {
-        return Path.of(NpyTest.class.getResource("/npy/" + name).toURI());
+    /** A numpy fixture copied to a file (the test classes may sit in a jar, as in the GPU bundle). */
+    private Path fixture(String name) throws IOException {
+        Path file = dir.resolve("fixture-" + name);
+        if (!Files.exists(file)) {
+            try (InputStream in = NpyTest.class.getResourceAsStream("/npy/" + name)) {
+                if (in == null) {
+                    throw new IOException("test resource /npy/" + name + " is missing from the class path");
+                }
+                Files.copy(in, file);
+            }
+        }
+        return file;
     }
 
     @Test

@@ -1,12 +1,12 @@
-package dev.latent.space;
+package dev.latent;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
-import dev.latent.Latent;
 import dev.latent.compute.Backends;
 import dev.latent.core.Metric;
+import dev.latent.space.FlatIndex;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,0 +1,480 @@
+// cuda_check: liblatentcuda through its C API (latent_cuda.h) on fixed cases, checked against a
+// float64 reference, with no JVM. It is what compute-sanitizer (memcheck, racecheck, synccheck,
+// initcheck) runs on a GPU host, and, linked against the host simulator instead of the GPU library
+// (build.sh sim), it proves its own checks on any machine.
+//
+//   cuda_check [--quick] [--large] [--seed S] [--device N]
+//     --quick   small cases only (for the sanitizers, which slow kernels down 10-1000x)
+//     --large   add GPU-sized cases (10^5..10^6 rows, two query batches, multi-pass merges);
+//               their reference runs on a sample of queries
+//
+// Every case prints one line, "ok   <case>" or "FAIL <case>: <why>", and the last line is
+// "cuda_check: <cases> cases, <failures> failures"; the exit status is 0 only when nothing failed
+// (2 when no device could be used at all).
+//
+// Checks, per top-k case: result count; ids in range and unique; the score at every rank equal to
+// the float64 reference's score at that rank within the tolerance; each returned score equal to the
+// exact score of the returned row; and on small-integer data (exact in float32) the exact reference
+// ids, so ties must go to the lower row. Tolerance: REL * scale, with scale |q||x| (inner product),
+// 1 (cosine) or |q|^2 + |x|^2 (squared L2): a float32 sum of d products errs in proportion to the sum
+// of their magnitudes, which Cauchy-Schwarz bounds by that scale.
+#include "latent_cuda.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+/// Live device allocations when linked against the host simulator (sim/sim_runtime.cpp); absent on a GPU.
+extern "C" long long latent_cuda_sim_live_allocations(void) __attribute__((weak));
+
+namespace {
+
+constexpr int kIp = 0, kCos = 1, kL2 = 2;
+constexpr double REL = 1e-4;
+const char* const kMetricNames[] = {"IP", "COS", "L2"};
+
+int cases = 0;
+int failures = 0;
+int device = 0;
+
+void report(bool good, const std::string& name, const std::string& why = "") {
+  ++cases;
+  if (good) {
+    std::printf("ok   %s\n", name.c_str());
+  } else {
+    ++failures;
+    std::printf("FAIL %s: %s\n", name.c_str(), why.c_str());
+  }
+}
+
+std::string describe(int code) {
+  return std::to_string(code) + " (" + latent_cuda_error_string(code) + "; " + latent_cuda_last_error() + ")";
+}
+
+struct Data {
+  int metric = kIp;
+  long long n = 0;
+  int q = 0, d = 0;
+  bool integers = false;  // small integers: every float32 result is exact
+  std::vector<float> rows, queries;
+  std::string name;
+};
+
+/// n rows and q queries: Gaussian floats, or small integers in [-2, 2] (exact scores, real ties);
+/// distinct > 0 makes every row past the first `distinct` a copy of one of them (duplicates).
+Data make(std::mt19937_64& rng, int metric, long long n, int d, int q, bool integers, int distinct = 0) {
+  Data p;
+  p.metric = metric;
+  p.n = n;
+  p.d = d;
+  p.q = q;
+  p.integers = integers;
+  std::normal_distribution<float> gauss;
+  std::uniform_int_distribution<int> small(-2, 2);
+  auto fill = [&](std::vector<float>& v, size_t count) {
+    v.resize(count);
+    for (float& x : v) x = integers ? static_cast<float>(small(rng)) : gauss(rng);
+  };
+  fill(p.rows, static_cast<size_t>(n) * d);
+  fill(p.queries, static_cast<size_t>(q) * d);
+  // Non-zero rows and queries (cosine needs them).
+  for (long long i = 0; i < n; ++i) p.rows[static_cast<size_t>(i) * d + static_cast<size_t>(i % d)] = 2;
+  for (int i = 0; i < q; ++i) p.queries[static_cast<size_t>(i) * d] = 1;
+  if (distinct > 0) {
+    std::uniform_int_distribution<long long> pick(0, distinct - 1);
+    for (long long i = distinct; i < n; ++i) {
+      std::copy_n(p.rows.begin() + static_cast<size_t>(pick(rng)) * d, d, p.rows.begin() + static_cast<size_t>(i) * d);
+    }
+  }
+  p.name = std::string(kMetricNames[metric]) + " N=" + std::to_string(n) + " d=" + std::to_string(d) +
+           " Q=" + std::to_string(q) + (integers ? " ints" : " floats") +
+           (distinct > 0 ? " dup" + std::to_string(distinct) : "");
+  return p;
+}
+
+double exact(const Data& p, const float* query, long long row) {
+  const float* x = p.rows.data() + static_cast<size_t>(row) * p.d;
+  double dot = 0, qq = 0, xx = 0;
+  for (int c = 0; c < p.d; ++c) {
+    dot += static_cast<double>(query[c]) * x[c];
+    qq += static_cast<double>(query[c]) * query[c];
+    xx += static_cast<double>(x[c]) * x[c];
+  }
+  if (p.metric == kCos) return dot / std::sqrt(qq * xx);
+  if (p.metric == kL2) return std::max(qq + xx - 2 * dot, 0.0);
+  return dot;
+}
+
+double scale(const Data& p, const float* query, long long row) {
+  if (p.metric == kCos) return 1.0;
+  const float* x = p.rows.data() + static_cast<size_t>(row) * p.d;
+  double qq = 0, xx = 0;
+  for (int c = 0; c < p.d; ++c) {
+    qq += static_cast<double>(query[c]) * query[c];
+    xx += static_cast<double>(x[c]) * x[c];
+  }
+  return p.metric == kL2 ? qq + xx : std::sqrt(qq * xx);
+}
+
+/// A database handle freed exactly once.
+struct Handle {
+  long long h = 0;
+  ~Handle() {
+    if (h != 0) latent_cuda_db_free(h);
+  }
+  int release() {
+    const long long x = h;
+    h = 0;
+    return latent_cuda_db_free(x);
+  }
+};
+
+int create(const Data& p, Handle& out, long long* badRow = nullptr) {
+  long long bad = -1;
+  const int rc = latent_cuda_db_create(device, p.rows.data(), p.n, p.d, p.metric, &out.h, &bad);
+  if (badRow != nullptr) *badRow = bad;
+  return rc;
+}
+
+/// Checks q x count results of `queries` (a subset of p's queries: `first` onwards, `checked` of them)
+/// over the candidates (all rows, or `subset`) against the float64 reference. Returns "" when right.
+std::string verify(const Data& p, const float* queries, int checked, int k, const std::vector<long long>* subset,
+                   const std::vector<long long>& ids, const std::vector<float>& scores, int count) {
+  const long long candidates = subset != nullptr ? static_cast<long long>(subset->size()) : p.n;
+  const int want = static_cast<int>(std::min<long long>(k, candidates));
+  if (count != want) return "count " + std::to_string(count) + ", want " + std::to_string(want);
+  const bool higher = p.metric != kL2;
+  char buf[512];
+  std::vector<std::pair<double, long long>> ref(static_cast<size_t>(candidates));
+  for (int qi = 0; qi < checked; ++qi) {
+    const float* query = queries + static_cast<size_t>(qi) * p.d;
+    for (long long i = 0; i < candidates; ++i) {
+      const long long row = subset != nullptr ? (*subset)[static_cast<size_t>(i)] : i;
+      ref[static_cast<size_t>(i)] = {exact(p, query, row), row};
+    }
+    // Best `count` by (score, lower row): a strict order, so the exact ids are defined.
+    std::partial_sort(ref.begin(), ref.begin() + count, ref.end(), [higher](const auto& a, const auto& b) {
+      if (a.first != b.first) return higher ? a.first > b.first : a.first < b.first;
+      return a.second < b.second;
+    });
+    std::vector<long long> seen;
+    seen.reserve(static_cast<size_t>(count));
+    for (int r = 0; r < count; ++r) {
+      const long long id = ids[static_cast<size_t>(qi) * count + r];
+      const float score = scores[static_cast<size_t>(qi) * count + r];
+      const bool inRange = id >= 0 && id < p.n &&
+                           (subset == nullptr || std::binary_search(subset->begin(), subset->end(), id));
+      if (!inRange) {
+        std::snprintf(buf, sizeof(buf), "query %d rank %d: id %lld is not a candidate", qi, r, id);
+        return buf;
+      }
+      if (std::find(seen.begin(), seen.end(), id) != seen.end()) {
+        std::snprintf(buf, sizeof(buf), "query %d rank %d: id %lld repeated", qi, r, id);
+        return buf;
+      }
+      seen.push_back(id);
+      const auto& want_r = ref[static_cast<size_t>(r)];
+      const double tol = p.integers && p.metric != kCos
+                             ? 0.0
+                             : REL * std::max(scale(p, query, id), scale(p, query, want_r.second));
+      const double own = exact(p, query, id);
+      if (std::fabs(score - want_r.first) > tol) {
+        std::snprintf(buf, sizeof(buf), "query %d rank %d: score %.9g, reference %.9g (row %lld), tolerance %.3g",
+                      qi, r, score, want_r.first, want_r.second, tol);
+        return buf;
+      }
+      if (std::fabs(score - own) > tol) {
+        std::snprintf(buf, sizeof(buf), "query %d rank %d: score %.9g but row %lld scores %.9g exactly", qi, r, score,
+                      id, own);
+        return buf;
+      }
+      if (tol == 0.0 && id != want_r.second) {
+        std::snprintf(buf, sizeof(buf), "query %d rank %d: row %lld, want row %lld (exact data: ties go to the lower row)",
+                      qi, r, id, want_r.second);
+        return buf;
+      }
+    }
+  }
+  return "";
+}
+
+/// Top-k of all queries of p (or a subset of rows), checked on the first `sample` queries (all when 0).
+void checkTopk(std::mt19937_64& rng, const Data& p, int k, double subsetFraction = 0, int sample = 0) {
+  std::vector<long long> subset;
+  if (subsetFraction > 0) {
+    std::bernoulli_distribution keep(subsetFraction);
+    for (long long i = 0; i < p.n; ++i) {
+      if (keep(rng)) subset.push_back(i);
+    }
+  }
+  std::string name = p.name + " k=" + std::to_string(k) +
+                     (subsetFraction > 0 ? " subset=" + std::to_string(subset.size()) : "");
+  Handle h;
+  int rc = create(p, h);
+  if (rc != 0) {
+    report(false, name, "latent_cuda_db_create returned " + describe(rc));
+    return;
+  }
+  const long long candidates = subsetFraction > 0 ? static_cast<long long>(subset.size()) : p.n;
+  const int count = static_cast<int>(std::min<long long>(k, candidates));
+  std::vector<long long> ids(static_cast<size_t>(p.q) * std::max(count, 1), -7);
+  std::vector<float> scores(ids.size(), -7.0f);
+  int outCount = -1;
+  const auto start = std::chrono::steady_clock::now();
+  rc = latent_cuda_topk(h.h, p.queries.data(), p.q, p.d, k, subsetFraction > 0 ? subset.data() : nullptr,
+                        static_cast<long long>(subset.size()), ids.data(), scores.data(), &outCount);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  if (rc != 0) {
+    report(false, name, "latent_cuda_topk returned " + describe(rc));
+    return;
+  }
+  const int checked = sample > 0 ? std::min(sample, p.q) : p.q;
+  std::string why = verify(p, p.queries.data(), checked, k, subsetFraction > 0 ? &subset : nullptr, ids, scores,
+                           outCount);
+  if (why.empty()) {
+    // The same call again on the same handle (scratch reused) must give the same answer.
+    std::vector<long long> ids2(ids.size(), -9);
+    std::vector<float> scores2(ids.size(), -9.0f);
+    int count2 = -1;
+    rc = latent_cuda_topk(h.h, p.queries.data(), p.q, p.d, k, subsetFraction > 0 ? subset.data() : nullptr,
+                          static_cast<long long>(subset.size()), ids2.data(), scores2.data(), &count2);
+    if (rc != 0) {
+      why = "second latent_cuda_topk returned " + describe(rc);
+    } else if (count2 != outCount || ids2 != ids || scores2 != scores) {
+      why = "a second identical call on the same handle gave different results";
+    }
+  }
+  const int freed = h.release();
+  if (why.empty() && freed != 0) why = "latent_cuda_db_free returned " + describe(freed);
+  char timing[96];
+  std::snprintf(timing, sizeof(timing), " (%.1f ms%s)", ms,
+                checked < p.q ? (", reference on " + std::to_string(checked) + " queries").c_str() : "");
+  report(why.empty(), name + timing, why);
+}
+
+void checkDistances(const Data& p, long long from, long long to) {
+  const std::string name = "distances " + p.name + " rows [" + std::to_string(from) + ", " + std::to_string(to) + ")";
+  Handle h;
+  int rc = create(p, h);
+  if (rc != 0) {
+    report(false, name, "latent_cuda_db_create returned " + describe(rc));
+    return;
+  }
+  const long long width = to - from;
+  std::vector<float> out(static_cast<size_t>(p.q) * std::max<long long>(width, 1), -12345.0f);
+  rc = latent_cuda_distances(h.h, p.queries.data(), p.q, p.d, from, to, out.data());
+  if (rc != 0) {
+    report(false, name, "latent_cuda_distances returned " + describe(rc));
+    return;
+  }
+  double worst = 0;
+  for (int i = 0; i < p.q; ++i) {
+    const float* query = p.queries.data() + static_cast<size_t>(i) * p.d;
+    for (long long r = 0; r < width; ++r) {
+      const double want = exact(p, query, from + r);
+      const double err = std::fabs(out[static_cast<size_t>(i) * width + r] - want) / scale(p, query, from + r);
+      worst = std::max(worst, err);
+    }
+  }
+  char why[128];
+  std::snprintf(why, sizeof(why), "largest error %.3g of the scale, allowed %.3g", worst, REL);
+  report(worst <= REL, name, why);
+}
+
+/// Every argument check and bad-row report of the API.
+void checkErrors(std::mt19937_64& rng) {
+  long long handle = -1, bad = -2;
+  float one[4] = {1, 2, 3, 4};
+  report(latent_cuda_db_create(device, one, 1, 4, kIp, nullptr, &bad) == LATENT_CUDA_E_INVALID,
+         "db_create with a null handle output is invalid");
+  report(latent_cuda_db_create(device, one, -1, 4, kIp, &handle, &bad) == LATENT_CUDA_E_INVALID && handle == 0,
+         "db_create with n = -1 is invalid and leaves the handle 0");
+  report(latent_cuda_db_create(device, one, 1, 0, kIp, &handle, &bad) == LATENT_CUDA_E_INVALID, "db_create with d = 0");
+  report(latent_cuda_db_create(device, one, 1, 4, 3, &handle, &bad) == LATENT_CUDA_E_INVALID, "db_create with metric 3");
+  report(latent_cuda_db_create(device, nullptr, 2, 4, kIp, &handle, &bad) == LATENT_CUDA_E_INVALID,
+         "db_create with null rows");
+  report(latent_cuda_db_free(0) == 0, "db_free(0) is accepted");
+
+  // The lowest bad row is named: zero row 3 (cosine only), NaN in row 5, +inf in row 6, a squared
+  // norm beyond float32 in row 7.
+  const int n = 300, d = 5;
+  for (int metric : {kIp, kCos, kL2}) {
+    std::vector<float> rows(static_cast<size_t>(n) * d, 1.0f);
+    std::fill_n(rows.begin() + 3 * d, d, 0.0f);
+    rows[5 * d + 2] = std::nanf("");
+    rows[6 * d + 4] = INFINITY;
+    rows[7 * d + 1] = 3e38f;
+    const long long want = metric == kCos ? 3 : 5;
+    handle = -1;
+    int rc = latent_cuda_db_create(device, rows.data(), n, d, metric, &handle, &bad);
+    report(rc == LATENT_CUDA_E_BAD_ROW && bad == want && handle == 0,
+           std::string("bad rows under ") + kMetricNames[metric] + ": lowest named",
+           "rc " + describe(rc) + ", bad_row " + std::to_string(bad) + ", want " + std::to_string(want));
+    rows[5 * d + 2] = 1.0f;
+    rows[6 * d + 4] = 1.0f;
+    std::fill_n(rows.begin() + 3 * d, d, 1.0f);
+    rc = latent_cuda_db_create(device, rows.data(), n, d, metric, &handle, &bad);
+    report(rc == LATENT_CUDA_E_BAD_ROW && bad == 7, std::string("overflowing squared norm under ") + kMetricNames[metric],
+           "rc " + describe(rc) + ", bad_row " + std::to_string(bad));
+    if (rc == 0) latent_cuda_db_free(handle);
+  }
+
+  Data p = make(rng, kL2, 5000, 8, 3, false);
+  Handle h;
+  int rc = create(p, h);
+  if (rc != 0) {
+    report(false, "error cases database", "latent_cuda_db_create returned " + describe(rc));
+    return;
+  }
+  std::vector<long long> ids(3 * 3000);
+  std::vector<float> scores(ids.size());
+  int count = -1;
+  report(latent_cuda_topk(0, p.queries.data(), 3, 8, 5, nullptr, 0, ids.data(), scores.data(), &count) ==
+             LATENT_CUDA_E_INVALID,
+         "topk on handle 0 is invalid");
+  report(latent_cuda_topk(h.h, p.queries.data(), 3, 7, 5, nullptr, 0, ids.data(), scores.data(), &count) ==
+             LATENT_CUDA_E_INVALID,
+         "topk with the wrong dimension is invalid");
+  report(latent_cuda_topk(h.h, p.queries.data(), 3, 8, 0, nullptr, 0, ids.data(), scores.data(), &count) ==
+             LATENT_CUDA_E_INVALID,
+         "topk with k = 0 is invalid");
+  rc = latent_cuda_topk(h.h, p.queries.data(), 3, 8, 3000, nullptr, 0, ids.data(), scores.data(), &count);
+  report(rc == LATENT_CUDA_E_K_TOO_LARGE, "topk with k = 3000 over 5000 rows: k too large", describe(rc));
+  const long long unsorted[3] = {4, 2, 9};
+  report(latent_cuda_topk(h.h, p.queries.data(), 3, 8, 2, unsorted, 3, ids.data(), scores.data(), &count) ==
+             LATENT_CUDA_E_INVALID,
+         "topk with an unsorted subset is invalid");
+  const long long outside[2] = {4, 5000};
+  report(latent_cuda_topk(h.h, p.queries.data(), 3, 8, 2, outside, 2, ids.data(), scores.data(), &count) ==
+             LATENT_CUDA_E_INVALID,
+         "topk with a subset row past the end is invalid");
+  std::vector<float> block(8);
+  report(latent_cuda_distances(h.h, p.queries.data(), 1, 8, 10, 5, block.data()) == LATENT_CUDA_E_INVALID,
+         "distances over rows [10, 5) is invalid");
+  report(latent_cuda_distances(h.h, p.queries.data(), 1, 8, 4999, 5001, block.data()) == LATENT_CUDA_E_INVALID,
+         "distances past the last row is invalid");
+  // k above the maximum but clamped by a small subset: allowed.
+  const long long few[3] = {1, 17, 4000};
+  rc = latent_cuda_topk(h.h, p.queries.data(), 3, 8, 3000, few, 3, ids.data(), scores.data(), &count);
+  std::vector<long long> fewSubset(few, few + 3);
+  std::string why = rc != 0 ? "rc " + describe(rc) : verify(p, p.queries.data(), 3, 3000, &fewSubset, ids, scores, count);
+  report(why.empty(), "topk with k = 3000 over a subset of 3 rows returns 3", why);
+  long long bytes = -1;
+  rc = latent_cuda_db_device_bytes(h.h, &bytes);
+  report(rc == 0 && bytes >= 5000LL * 8 * 4, "db_device_bytes counts at least the rows",
+         "rc " + describe(rc) + ", bytes " + std::to_string(bytes));
+  report(h.release() == 0, "db_free of the error cases database");
+
+  // An empty database answers with zero results.
+  Data empty = make(rng, kIp, 0, 4, 2, false);
+  Handle e;
+  rc = create(empty, e);
+  count = -1;
+  const int rc2 = rc == 0 ? latent_cuda_topk(e.h, empty.queries.data(), 2, 4, 5, nullptr, 0, ids.data(), scores.data(),
+                                             &count)
+                          : rc;
+  report(rc == 0 && rc2 == 0 && count == 0, "an empty database returns 0 results per query",
+         "rc " + describe(rc2) + ", count " + std::to_string(count));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  bool quick = false, large = false;
+  unsigned long long seed = std::chrono::steady_clock::now().time_since_epoch().count() % 1000000007ULL;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--quick") {
+      quick = true;
+    } else if (a == "--large") {
+      large = true;
+    } else if (a == "--seed" && i + 1 < argc) {
+      seed = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--device" && i + 1 < argc) {
+      device = std::atoi(argv[++i]);
+    } else {
+      std::fprintf(stderr, "usage: cuda_check [--quick] [--large] [--seed S] [--device N]\n");
+      return 64;
+    }
+  }
+  const auto start = std::chrono::steady_clock::now();
+  int runtime = 0, driver = 0, count = 0;
+  latent_cuda_versions(&runtime, &driver);
+  std::printf("cuda_check: seed %llu, ABI %d (header %d), CUDA runtime %d, driver %d\n", seed,
+              latent_cuda_abi_version(), LATENT_CUDA_ABI_VERSION, runtime, driver);
+  if (latent_cuda_abi_version() != LATENT_CUDA_ABI_VERSION) {
+    std::printf("FAIL library ABI %d, this driver was built for %d\n", latent_cuda_abi_version(), LATENT_CUDA_ABI_VERSION);
+    return 1;
+  }
+  const int rc = latent_cuda_device_count(&count);
+  if (rc != 0 || count <= device) {
+    std::printf("FAIL no usable CUDA device %d: latent_cuda_device_count returned %s, %d devices\n", device,
+                describe(rc).c_str(), count);
+    return 2;
+  }
+  char name[256];
+  int major = 0, minor = 0, sms = 0;
+  long long freeBytes = 0, totalBytes = 0;
+  const int info = latent_cuda_device_info(device, name, sizeof(name), &major, &minor, &sms, &freeBytes, &totalBytes);
+  if (info != 0) {
+    std::printf("FAIL latent_cuda_device_info returned %s\n", describe(info).c_str());
+    return 2;
+  }
+  std::printf("device %d: %s, compute capability %d.%d, %d multiprocessors, %.1f of %.1f GiB free\n", device, name,
+              major, minor, sms, freeBytes / 1073741824.0, totalBytes / 1073741824.0);
+  std::mt19937_64 rng(seed);
+
+  checkErrors(rng);
+  // Every k bucket (<= 32, 128, 512, 2048), k > N, odd shapes, exact ties and duplicate rows,
+  // subsets, several chunks and merge passes.
+  for (int metric : {kIp, kCos, kL2}) {
+    checkTopk(rng, make(rng, metric, 1, 1, 1, true), 1);
+    checkTopk(rng, make(rng, metric, 7, 3, 5, true), 10);
+    checkTopk(rng, make(rng, metric, 100, 7, 33, true, 9), 10);
+    checkTopk(rng, make(rng, metric, 1000, 33, 7, false), 100);
+    checkTopk(rng, make(rng, metric, 1000, 5, 17, true, 50), 33, 0.5);
+    checkTopk(rng, make(rng, metric, 4097, 128, 3, false), 32);
+    checkTopk(rng, make(rng, metric, 3000, 2, 9, true), 129);
+    checkTopk(rng, make(rng, metric, 5000, 4, 2, true, 30), 512, 0.8);
+    checkTopk(rng, make(rng, metric, 4097, 9, 1, false), 2048);
+    if (!quick) {
+      checkTopk(rng, make(rng, metric, 4097, 7, 8, false), 300);
+      checkTopk(rng, make(rng, metric, 20000, 3, 2, true), 2048);
+      checkTopk(rng, make(rng, metric, 30000, 2, 1, true), 10);
+    }
+  }
+  checkDistances(make(rng, kL2, 1, 1, 1, false), 0, 1);
+  checkDistances(make(rng, kCos, 200, 70, 33, false), 7, 200);
+  checkDistances(make(rng, kIp, 130, 3, 70, false), 0, 129);
+  if (!quick) {
+    // Two query batches (4096 queries per batch at this d) through one handle.
+    checkTopk(rng, make(rng, kIp, 300, 8, 4100, true, 40), 20);
+    // Multi-pass merges on a few multiprocessors: more chunks than one merge block takes.
+    checkTopk(rng, make(rng, kL2, 80000, 2, 2, true), 2048);
+  }
+  if (large) {
+    checkTopk(rng, make(rng, kIp, 1000000, 128, 1000, false), 100, 0, 16);
+    checkTopk(rng, make(rng, kL2, 200000, 768, 64, false), 1000, 0, 8);
+    checkTopk(rng, make(rng, kCos, 300000, 32, 2, false), 2048);
+    checkTopk(rng, make(rng, kL2, 100000, 384, 5000, false), 10, 0, 16);
+    checkTopk(rng, make(rng, kIp, 500000, 64, 300, true, 1000), 64, 0.3, 8);
+    checkDistances(make(rng, kL2, 100000, 100, 40, false), 1000, 99000);
+  }
+  if (latent_cuda_sim_live_allocations != nullptr) {
+    const long long live = latent_cuda_sim_live_allocations();
+    report(live == 0, "every simulated device allocation was freed",
+           std::to_string(live) + " allocations still live");
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("cuda_check: %d cases, %d failures, %.1f s, seed %llu\n", cases, failures, seconds, seed);
+  return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Builds .gpu/latent-gpu.tar.xz: everything a GPU server needs to prove and time Latent's CUDA half
+# with one command (latent-gpu/run.sh), with no Java, Maven or compiler there.
+#
+#   bash native/cuda/gpu-bundle.sh            (from anywhere; needs Maven, a JDK with jmods, nvcc, g++)
+#
+# The bundle (folder latent-gpu/ inside the archive):
+#   run.sh, bench_torch.py      the one command and the PyTorch comparison (native/cuda/gpu/)
+#   BUILD-INFO                  commit, build date, toolchain, the glibc the native code needs
+#   runtime/                    a Java runtime made with jlink (only the modules the compute path needs)
+#   lib/                        the compute, space and bench classes with their native libraries
+#                               (latent-compute.jar), JavaCPP, Jackson, picocli; liblatentcuda.so for
+#                               cuda_check; no ONNX Runtime, no tokenizer
+#   lib-debug/liblatentcuda.so  sm_90, -lineinfo, synchronous launches: what the sanitizers run
+#   tests/                      the compiled core, compute, space and bench tests; JUnit's console launcher
+#   bin/cuda_check              the C++ checks driver (native/cuda/check), linked against lib/
+# Environment: LATENT_JLINK_JDK (JDK whose jlink and jmods make the runtime; default: the one that
+# runs Maven), LATENT_BUNDLE_SKIP_MAVEN=1 (reuse target/ as it is).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$root"
+limit_mib=60
+start=$SECONDS
+say() { echo "[gpu-bundle] $*"; }
+
+command -v mvn > /dev/null || { echo "gpu-bundle: Maven (mvn) is needed" >&2; exit 1; }
+jdk="${LATENT_JLINK_JDK:-${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")}}"
+[ -x "$jdk/bin/jlink" ] || { echo "gpu-bundle: no jlink in $jdk (set LATENT_JLINK_JDK to a JDK)" >&2; exit 1; }
+[ -d "$jdk/jmods" ] || { echo "gpu-bundle: $jdk has no jmods folder; install its jmods (Debian: openjdk-17-jmods) or set LATENT_JLINK_JDK" >&2; exit 1; }
+
+if [ "${LATENT_BUNDLE_SKIP_MAVEN:-0}" != 1 ]; then
+  say "mvn -Pgpu-bundle package -DskipTests (classes, tests, native libraries, console launcher)"
+  mvn -B -q -Pgpu-bundle package -DskipTests
+fi
+nat="target/classes/dev/latent/compute/nat/linux-x86_64"
+[ -f "$nat/liblatentcuda.so" ] || { echo "gpu-bundle: $nat/liblatentcuda.so is missing: the build needs nvcc (see native/README.md)" >&2; exit 1; }
+launcher="$(ls target/gpu-bundle-deps/junit-platform-console-standalone-*.jar 2> /dev/null | head -1)"
+[ -n "$launcher" ] || { echo "gpu-bundle: JUnit's console launcher is missing from target/gpu-bundle-deps (run without LATENT_BUNDLE_SKIP_MAVEN)" >&2; exit 1; }
+
+stage="$root/.gpu/stage"
+b="$stage/latent-gpu"
+rm -rf "$stage"
+mkdir -p "$b/lib" "$b/lib-debug" "$b/tests" "$b/bin"
+
+# Classes of the parts the compute path needs: nothing of encode, cli or the entry point (dev.latent.Latent);
+# resources outside dev/latent (test fixtures such as npy/) come along.
+packages=(dev/latent/core dev/latent/compute dev/latent/space dev/latent/bench)
+jar_of() {  # jar_of OUT.jar CLASSES_DIR: the packages above, and CLASSES_DIR's other top-level resources
+  local tmp
+  tmp="$(mktemp -d)"
+  for p in "${packages[@]}"; do
+    if [ -d "$2/$p" ]; then mkdir -p "$tmp/$p" && cp -r "$2/$p/." "$tmp/$p/"; fi
+  done
+  for top in "$2"/*; do
+    [ "$(basename "$top")" = dev ] || cp -r "$top" "$tmp/"
+  done
+  "$jdk/bin/jar" --create --file "$1" -C "$tmp" .
+  rm -rf "$tmp"
+}
+say "jars"
+jar_of "$b/lib/latent-compute.jar" target/classes
+jar_of "$b/tests/latent-tests.jar" target/test-classes
+cp "$launcher" "$b/tests/"
+for dep in javacpp jackson-databind jackson-core jackson-annotations picocli; do
+  found=$(ls target/lib/"$dep"-[0-9]*.jar)
+  cp $found "$b/lib/"
+done
+cp "$nat/liblatentcuda.so" "$b/lib/"
+
+say "runtime: jlink from $jdk"
+"$jdk/bin/jlink" --add-modules java.base,java.logging,java.management,java.sql,java.xml,jdk.management,jdk.unsupported,jdk.zipfs \
+  --strip-debug --no-header-files --no-man-pages --output "$b/runtime"
+
+say "lib-debug/liblatentcuda.so (sm_90, -lineinfo, synchronous launches)"
+LATENT_CUDA_DEBUG=1 LATENT_CUDA_ARCHS=90 bash native/cuda/build.sh .gpu/debug-work "$b/lib-debug" > .gpu/debug-build.log
+say "bin/cuda_check"
+bash native/cuda/check/build.sh gpu "$b/bin" "$b/lib"
+
+cp native/cuda/gpu/run.sh native/cuda/gpu/bench_torch.py "$b/"
+chmod +x "$b/run.sh" "$b/bench_torch.py"
+
+# The newest glibc symbol version any native file of the bundle needs.
+scan="$(mktemp -d)"
+for j in "$b"/lib/*.jar; do (cd "$scan" && "$jdk/bin/jar" xf "$j" $("$jdk/bin/jar" tf "$j" | grep '\.so$' || true)); done
+glibc="$(find "$b" "$scan" -name '*.so*' -type f -o -path "$b/bin/*" -type f -o -path "$b/runtime/bin/*" -type f \
+  | xargs objdump -T 2> /dev/null | grep -oE 'GLIBC_[0-9]+\.[0-9]+' | sed 's/GLIBC_//' | sort -uV | tail -1)"
+needed="$(find "$b" "$scan" -name '*.so*' -type f | xargs objdump -p 2> /dev/null | awk '/NEEDED/ {print $2}' \
+  | sort -u | grep -vE '^(libjava|libjvm|libjnijavacpp|libverify|libnet|libnio|libzip|libjimage|liblatentcuda)\.so' | tr '\n' ' ')"
+rm -rf "$scan"
+commit="$(git rev-parse HEAD 2> /dev/null || echo unknown)"
+git diff --quiet HEAD 2> /dev/null || commit="$commit (with uncommitted changes)"
+{
+  echo "commit: $commit"
+  echo "built: $(date -u '+%Y-%m-%d %H:%M:%S UTC') on $(uname -srm)"
+  echo "java runtime: $("$b/runtime/bin/java" -version 2>&1 | head -1) (jlink: $("$b/runtime/bin/java" --list-modules | sed 's/@.*//' | tr '\n' ' '))"
+  echo "nvcc: $(nvcc --version 2> /dev/null | tail -1 || echo '?')"
+  echo "cuda archs: liblatentcuda.so sm_80 sm_90 + compute_90 PTX; lib-debug sm_90"
+  echo "glibc needed: $glibc"
+  echo "shared libraries needed from the system: $needed"
+} > "$b/BUILD-INFO"
+
+say "archive"
+archive=".gpu/latent-gpu.tar.xz"
+tar -C "$stage" -cf - latent-gpu | xz -T0 -6 > "$archive.tmp"
+mv "$archive.tmp" "$archive"
+bytes=$(stat -c %s "$archive")
+mib=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1048576 }')
+say "$archive: $mib MiB ($(du -sh "$b" | cut -f1) unpacked), built in $((SECONDS - start)) s"
+cat "$b/BUILD-INFO"
+if [ "$bytes" -gt $((limit_mib * 1048576)) ]; then
+  echo "gpu-bundle: $archive is $mib MiB, above the $limit_mib MiB limit" >&2
+  exit 1
+fi
+echo
+echo "Run it on a GPU server:  mkdir -p /tmp/lg && tar -xJf $archive -C /tmp/lg && bash /tmp/lg/latent-gpu/run.sh OUT_FOLDER"
