@@ -185,25 +185,31 @@ def cross_check(torch, db, q, ours_ids, ours_scores, ref_ids, metric, k):
 
 
 def cases_for(quick, device_mem_bytes, host_mem_bytes):
-    """The benchmark matrix, grouped by database (n, d, metric) so each is built once per side."""
+    """The benchmark matrix, grouped by database (n, d, metric) so each is built once per side.
+
+    Groups come in an order that spreads a time-limited run over the matrix: the middle dimension on
+    both metrics first, then the extremes of d and n for the inner product, then the rest."""
     if quick:
-        ns, ds, qs, ks = [20000], [32, 96], [1, 16, 200], [10, 100]
+        groups = [(20000, d, m) for d in (32, 96) for m in ("ip", "l2")]
+        qs, ks = [1, 16, 200], [10, 100]
     else:
-        ns, ds, qs, ks = [1000000, 10000000], [128, 384, 768], [1, 16, 1000, 10000], [10, 100, 1000]
+        first = [(10 ** 6, 384, "ip"), (10 ** 6, 384, "l2"), (10 ** 7, 768, "ip"), (10 ** 6, 128, "ip"),
+                 (10 ** 6, 768, "ip"), (10 ** 7, 128, "ip"), (10 ** 7, 384, "ip")]
+        every = [(n, d, m) for n in (10 ** 6, 10 ** 7) for d in (128, 384, 768) for m in ("ip", "l2")]
+        groups = first + [g for g in every if g not in first]
+        qs, ks = [1, 16, 1000, 10000], [10, 100, 1000]
     cases, skipped = [], []
-    for n in ns:
-        for d in ds:
-            for metric in ("ip", "l2"):
-                need = 4 * n * d
-                for q in qs:
-                    for k in ks:
-                        c = dict(id=f"n{n}_d{d}_{metric}_q{q}_k{k}", n=n, d=d, q=q, k=k, metric=metric)
-                        if device_mem_bytes and need * 1.25 > device_mem_bytes:
-                            skipped.append((c, f"database {need / 2**30:.1f} GiB does not fit device memory"))
-                        elif host_mem_bytes and need * 1.25 > host_mem_bytes:
-                            skipped.append((c, f"database {need / 2**30:.1f} GiB does not fit host memory"))
-                        else:
-                            cases.append(c)
+    for n, d, metric in groups:
+        need = 4 * n * d
+        for q in qs:
+            for k in ks:
+                c = dict(id=f"n{n}_d{d}_{metric}_q{q}_k{k}", n=n, d=d, q=q, k=k, metric=metric)
+                if device_mem_bytes and need * 1.25 > device_mem_bytes:
+                    skipped.append((c, f"database {need / 2**30:.1f} GiB does not fit device memory"))
+                elif host_mem_bytes and need * 1.25 > host_mem_bytes:
+                    skipped.append((c, f"database {need / 2**30:.1f} GiB does not fit host memory"))
+                else:
+                    cases.append(c)
     return cases, skipped
 
 
@@ -275,8 +281,13 @@ def ceilings(torch, device, log):
         torch.backends.cuda.matmul.allow_tf32 = old
     del a, b
     log(f"ceilings: copy {bandwidth / 1e9:.0f} GB/s (read + write of {size >> 20} MiB), "
-        f"mm fp32 {rates['fp32'] / 1e12:.1f} TFLOP/s, mm with TF32 {rates['tf32'] / 1e12:.1f} TFLOP/s ({n}^3)")
+        f"mm fp32 {flops_text(rates['fp32'])}, mm with TF32 {flops_text(rates['tf32'])} ({n}^3)"
+        + ("" if cuda else "; on a CPU these are torch's own rates, not the machine's peak"))
     return dict(copy_bytes_per_s=bandwidth, mm_fp32_flops=rates["fp32"], mm_tf32_flops=rates["tf32"])
+
+
+def flops_text(x):
+    return f"{x / 1e12:.1f} TFLOP/s" if x >= 1e12 else f"{x / 1e9:.1f} GFLOP/s"
 
 
 def floor_ms(case, ceil):
@@ -319,7 +330,8 @@ def run_latent(args, cases, work, log):
         "--case-seconds", str(args.case_seconds)]
     log("ours: " + " ".join(shlex.quote(c) for c in full))
     try:
-        proc = subprocess.run(full, timeout=args.latent_budget + 120 if args.latent_budget else None)
+        # The driver starts no database past its budget; one started just before may take a while.
+        proc = subprocess.run(full, timeout=args.latent_budget * 1.5 + 30 if args.latent_budget else None)
         if proc.returncode != 0:
             log(f"ours: the Java driver exited with {proc.returncode}")
     except subprocess.TimeoutExpired:
@@ -345,9 +357,10 @@ def read_dump(torch, work, case_id, k_count):
     return ids.reshape(-1, k_count), scores.reshape(-1, k_count)
 
 
-def run_torch(torch, args, cases, ours, work, device, ceil, log):
+def run_torch(torch, args, cases, ours, work, device, ceil, log, rows, save):
+    """Appends one row per case to `rows`, calling save() after each database (so a run cut short by
+    a time limit keeps what it measured)."""
     clock = Clock(torch, device)
-    rows = []
     start = time.time()
     groups = []
     for c in cases:
@@ -404,7 +417,7 @@ def run_torch(torch, args, cases, ours, work, device, ceil, log):
         del db, queries, db_sq
         if device.type == "cuda":
             torch.cuda.empty_cache()
-    return rows
+        save()
 
 
 def fmt_ms(r):
@@ -437,7 +450,7 @@ def format_row(row, ceil):
 def markdown(rows, ceil, header):
     lines = [header, "",
              f"Ceilings measured in this run: device copy {ceil['copy_bytes_per_s'] / 1e9:.0f} GB/s, "
-             f"mm fp32 {ceil['mm_fp32_flops'] / 1e12:.1f} TFLOP/s, mm TF32 {ceil['mm_tf32_flops'] / 1e12:.1f} TFLOP/s.",
+             f"mm fp32 {flops_text(ceil['mm_fp32_flops'])}, mm TF32 {flops_text(ceil['mm_tf32_flops'])}.",
              "",
              "| metric | n | d | q | k | ours ms, median (min-max) | torch ms | torch / ours | floor ms | ours % of floor | check |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -504,12 +517,19 @@ def main(argv=None):
     for c, why in skipped:
         log(f"skipped {c['id']}: {why}")
     ours = {} if args.skip_latent else run_latent(args, cases, work, log)
-    rows = run_torch(torch, args, cases, ours, work, device, ceil, log)
-    for c, why in skipped:
-        rows.append(dict(case=c, ours=None, torch=None, check=None, note="skipped: " + why))
-    md = markdown(rows, ceil, header)
-    (out / "results.md").write_text(md)
-    (out / "results.json").write_text(json.dumps(dict(header=header, ceilings=ceil, rows=rows), indent=1))
+    rows = [dict(case=c, ours=None, torch=None, check=None, note="skipped: " + why) for c, why in skipped]
+
+    def save():
+        md = markdown(rows[len(skipped):] + rows[:len(skipped)], ceil, header)
+        for name, text in (("results.md", md),
+                           ("results.json", json.dumps(dict(header=header, ceilings=ceil, rows=rows), indent=1))):
+            tmp = out / (name + ".tmp")
+            tmp.write_text(text)
+            os.replace(tmp, out / name)
+        return md
+
+    run_torch(torch, args, cases, ours, work, device, ceil, log, rows, save)
+    md = save()
     print()
     print(md)
     failed = [r for r in rows if r["check"] is not None and not r["check"].get("ok")]
