@@ -10,6 +10,18 @@ work="$1"
 out="$2"
 mkdir -p "$work" "$out"
 
+# The CPU kernels and the JNI layer need a C++17 compiler (g++ by default, or $CXX): say so in one line.
+cxx="${CXX:-g++}"
+if ! command -v "$cxx" > /dev/null 2>&1; then
+  echo "[latent native] ERROR: the build needs a C++17 compiler, and '$cxx' is not installed (or not on the PATH)." \
+    "Install g++ (Debian/Ubuntu: apt-get install g++; Fedora: dnf install gcc-c++) or set CXX to your compiler." >&2
+  exit 1
+fi
+if ! printf 'int main() { if constexpr (true) { return 0; } }\n' | "$cxx" -std=c++17 -x c++ -fsyntax-only - 2> /dev/null; then
+  echo "[latent native] ERROR: '$cxx' does not compile C++17; the build needs g++ 7 or newer (or set CXX)." >&2
+  exit 1
+fi
+
 bash "$here/cpu/build.sh" "$work"
 
 nvcc_bin="${NVCC:-$(command -v nvcc || true)}"

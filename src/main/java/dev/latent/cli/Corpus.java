@@ -1,14 +1,16 @@
 package dev.latent.cli;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
+import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
@@ -16,9 +18,9 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.function.Supplier;
 
 /**
  * A corpus of texts: one text per line, or JSONL with {@code id} and {@code text} fields per line.
@@ -26,22 +28,25 @@ import java.util.function.Supplier;
  * line (malformed JSON, no text field, empty text). Not thread-safe.
  */
 final class Corpus {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final JsonFactory JSON_FACTORY = new JsonFactory();
 
     /** Input layout. */
     enum Format { TEXT, JSONL }
 
-    /** One record: its position (0-based), the corpus's own id (JSONL {@code id}, else the position), text, line. */
-    record Entry(long position, String id, String text, long line) {
+    /**
+     * One record: its position (0-based), the corpus's own id (JSONL {@code id}, else the position), text,
+     * line (1-based) and the byte offset where its line starts.
+     */
+    record Entry(long position, String id, String text, long line, long offset) {
     }
 
     private final String name;
-    private final Supplier<InputStream> source;
+    private final Path path;
     private final Format format;
 
-    private Corpus(String name, Supplier<InputStream> source, Format format) {
+    private Corpus(String name, Path path, Format format) {
         this.name = name;
-        this.source = source;
+        this.path = path;
         this.format = format;
     }
 
@@ -56,13 +61,7 @@ final class Corpus {
         if (!Files.isReadable(file)) {
             throw new AccessDeniedException(file.toString(), null, "not readable");
         }
-        return new Corpus(file.toString(), () -> {
-            try {
-                return Files.newInputStream(file);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }, format(format, file.getFileName().toString()));
+        return new Corpus(file.toString(), file, format(format, file.getFileName().toString()));
     }
 
     static Format format(String format, String fileName) {
@@ -87,34 +86,115 @@ final class Corpus {
     }
 
     /** Opens a fresh pass over the records. */
-    Reader open() {
-        return new Reader(source.get());
+    Reader open() throws IOException {
+        return new Reader(Files.newInputStream(path), 0, 0, 0);
     }
 
-    /** Reads records in order; strict UTF-8. */
+    /**
+     * The record whose line starts at byte {@code offset} (an {@link Entry#offset()} of an earlier pass),
+     * with its line number and position as that pass reported them.
+     */
+    Entry readAt(long offset, long line, long position) throws IOException {
+        SeekableByteChannel ch = Files.newByteChannel(path);
+        try (Reader r = new Reader(Channels.newInputStream(ch.position(offset)), offset, line - 1, position)) {
+            Entry e = r.next();
+            if (e == null) {
+                throw new IOException(name + ":" + line + ": the corpus changed since it was read (no record there now)");
+            }
+            return e;
+        }
+    }
+
+    /**
+     * Reads records in order. Lines are split on {@code \n} (a {@code \r} before it is dropped) and each
+     * line is decoded on its own as strict UTF-8, so a bad byte is reported at its real line and column.
+     * JSONL lines are read with a streaming JSON parser (no tree per record).
+     */
     final class Reader implements AutoCloseable {
-        private final BufferedReader in;
+        private final InputStream in;
+        private final byte[] buf = new byte[1 << 16];
+        private int bufPos;
+        private int bufEnd;
+        /** File offset of buf[0]. */
+        private long bufBase;
+        /** File offset where the line last read starts. */
+        private long lineOffset;
+        private byte[] lineBytes = new byte[256];
+        private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
         private long line;
         private long position;
 
-        private Reader(InputStream stream) {
-            this.in = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)), 1 << 16);
+        private Reader(InputStream stream, long offset, long line, long position) {
+            this.in = stream;
+            this.bufBase = offset;
+            this.line = line;
+            this.position = position;
+        }
+
+        /** The next line's bytes into lineBytes; returns its length, or -1 at the end. */
+        private int readLine() throws IOException {
+            int n = 0;
+            boolean any = false;
+            lineOffset = bufBase + bufPos;
+            while (true) {
+                if (bufPos == bufEnd) {
+                    bufBase += bufEnd;
+                    bufEnd = in.read(buf, 0, buf.length);
+                    bufPos = 0;
+                    if (bufEnd <= 0) {
+                        bufEnd = 0;
+                        return any ? n : -1;
+                    }
+                }
+                any = true;
+                int start = bufPos;
+                while (bufPos < bufEnd && buf[bufPos] != '\n') {
+                    bufPos++;
+                }
+                int len = bufPos - start;
+                if (n + len > lineBytes.length) {
+                    lineBytes = Arrays.copyOf(lineBytes, Math.max(n + len, lineBytes.length * 2));
+                }
+                System.arraycopy(buf, start, lineBytes, n, len);
+                n += len;
+                if (bufPos < bufEnd) {
+                    bufPos++;   // the '\n'
+                    return n > 0 && lineBytes[n - 1] == '\r' ? n - 1 : n;
+                }
+            }
+        }
+
+        private String decode(int length) throws IOException {
+            try {
+                return decoder.reset().decode(ByteBuffer.wrap(lineBytes, 0, length)).toString();
+            } catch (CharacterCodingException e) {
+                int column = firstBadByte(length);
+                throw new IOException(name + ":" + line + ": not valid UTF-8 (byte 0x"
+                        + String.format(Locale.ROOT, "%02x", lineBytes[column] & 0xff) + " at byte " + (column + 1)
+                        + " of the line)");
+            }
+        }
+
+        /** Offset of the first byte of the line that starts no valid UTF-8 sequence. */
+        private int firstBadByte(int length) {
+            CharsetDecoder d = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+            ByteBuffer bb = ByteBuffer.wrap(lineBytes, 0, length);
+            java.nio.CharBuffer cb = java.nio.CharBuffer.allocate(length + 1);
+            java.nio.charset.CoderResult r = d.decode(bb, cb, true);
+            return r.isError() ? bb.position() : Math.max(0, length - 1);
         }
 
         /** The next record, or null at the end. */
         Entry next() throws IOException {
             while (true) {
-                String s;
-                try {
-                    s = in.readLine();
-                } catch (CharacterCodingException e) {
-                    throw new IOException(name + ":" + (line + 1) + ": not valid UTF-8");
-                }
-                if (s == null) {
+                int len = readLine();
+                if (len < 0) {
                     return null;
                 }
                 line++;
+                String s = decode(len);
                 if (line == 1 && !s.isEmpty() && s.charAt(0) == '\uFEFF') {
                     s = s.substring(1);
                 }
@@ -123,38 +203,79 @@ final class Corpus {
                         throw new IOException(name + ":" + line + ": empty text");
                     }
                     long p = position++;
-                    return new Entry(p, Long.toString(p), s, line);
+                    return new Entry(p, Long.toString(p), s, line, lineOffset);
                 }
                 if (s.isBlank()) {
                     continue;   // blank lines between JSON records are allowed
                 }
-                JsonNode node;
-                try {
-                    node = JSON.readTree(s);
-                } catch (JsonProcessingException e) {
-                    throw new IOException(name + ":" + line + ": malformed JSON: " + e.getOriginalMessage());
-                }
-                if (node == null || !node.isObject()) {
+                return parseJson(s);
+            }
+        }
+
+        /** One JSONL record: an object with a "text" string and an optional "id" (string or integer). */
+        private Entry parseJson(String s) throws IOException {
+            String text = null;
+            String id = null;
+            boolean textSeen = false;
+            try (JsonParser p = JSON_FACTORY.createParser(s)) {
+                if (p.nextToken() != JsonToken.START_OBJECT) {
                     throw new IOException(name + ":" + line + ": expected a JSON object with \"id\" and \"text\"");
                 }
-                JsonNode text = node.get("text");
-                if (text == null || !text.isTextual()) {
-                    throw new IOException(name + ":" + line + ": no \"text\" string field");
+                JsonToken t;
+                while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+                    String field = p.currentName();
+                    JsonToken v = p.nextToken();
+                    if ("text".equals(field)) {
+                        textSeen = true;
+                        text = v == JsonToken.VALUE_STRING ? p.getText() : null;
+                    } else if ("id".equals(field)) {
+                        if (v == JsonToken.VALUE_STRING || v == JsonToken.VALUE_NUMBER_INT) {
+                            id = p.getText();
+                        } else if (v == JsonToken.VALUE_NULL) {
+                            id = null;
+                        } else {
+                            throw new IOException(name + ":" + line + ": \"id\" must be a string or an integer");
+                        }
+                    } else {
+                        p.skipChildren();
+                    }
                 }
-                if (text.asText().isBlank()) {
-                    throw new IOException(name + ":" + line + ": empty text");
+                if (t != JsonToken.END_OBJECT || p.nextToken() != null) {
+                    throw new IOException(name + ":" + line + ": malformed JSON: one object per line expected");
                 }
-                long p = position++;
-                JsonNode id = node.get("id");
-                String ids;
-                if (id == null || id.isNull()) {
-                    ids = Long.toString(p);
-                } else if (id.isTextual() || id.isIntegralNumber()) {
-                    ids = id.asText();
-                } else {
-                    throw new IOException(name + ":" + line + ": \"id\" must be a string or an integer");
+            } catch (JsonProcessingException e) {
+                throw new IOException(name + ":" + line + ": malformed JSON: " + e.getOriginalMessage());
+            }
+            if (!textSeen || text == null) {
+                throw new IOException(name + ":" + line + ": no \"text\" string field");
+            }
+            if (text.isBlank()) {
+                throw new IOException(name + ":" + line + ": empty text");
+            }
+            long p = position++;
+            if (id == null) {
+                id = Long.toString(p);
+            } else {
+                checkId(id);
+            }
+            return new Entry(p, id, text, line, lineOffset);
+        }
+
+        /**
+         * An id must fit on one line of an ids file and in one TSV field: no line break, carriage return or
+         * tab, and not empty, so an ids file always has exactly one line per row.
+         */
+        private void checkId(String id) throws IOException {
+            if (id.isEmpty()) {
+                throw new IOException(name + ":" + line + ": empty \"id\"; ids are written one per line");
+            }
+            for (int i = 0; i < id.length(); i++) {
+                char c = id.charAt(i);
+                if (c == '\n' || c == '\r' || c == '\t') {
+                    throw new IOException(name + ":" + line + ": \"id\" contains a "
+                            + (c == '\t' ? "tab" : c == '\n' ? "line break" : "carriage return")
+                            + "; ids are written one per line (and as one TSV field), so they cannot hold one");
                 }
-                return new Entry(p, ids, text.asText(), line);
             }
         }
 

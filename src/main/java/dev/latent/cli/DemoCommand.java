@@ -61,6 +61,11 @@ final class DemoCommand implements Callable<Integer> {
         if (limit != null && limit <= 0) {
             throw new CommandLine.ParameterException(cl, "--limit must be >= 1");
         }
+        new FileRoles()
+                .input("--onnx model", model.onnx)
+                .input("--tokenizer file", model.tokenizer)
+                .output("index output (--index)", indexFile)
+                .check(cl);
         List<String> qs = queries.isEmpty() ? List.of(DEFAULT_QUERY) : queries;
         PrintWriter out = cl.getOut();
 

@@ -5,6 +5,7 @@ import dev.latent.encode.TextEncoder;
 import dev.latent.space.AtomicOutput;
 import dev.latent.space.FlatIndex;
 import dev.latent.space.Npy;
+import dev.latent.space.OutputSet;
 import java.io.BufferedWriter;
 import java.io.Writer;
 import java.nio.channels.Channels;
@@ -21,7 +22,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "embed", mixinStandardHelpOptions = true,
         description = {"Embed a corpus: one text per line, or JSONL with \"id\" and \"text\" per line.",
                 "Writes vectors (.npy, float32) with an ids file (one id per line), and/or an index file.",
-                "Outputs appear only when complete (written to temporary files, then renamed)."})
+                "Outputs appear only when complete and together: all of them, or none changes."})
 final class EmbedCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -72,16 +73,24 @@ final class EmbedCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }
+        Path ids = idsFile;
+        if (ids == null && output != null) {
+            String n = output.getFileName().toString();
+            ids = output.resolveSibling((n.endsWith(".npy") ? n.substring(0, n.length() - 4) : n) + ".ids");
+        }
+        new FileRoles()
+                .input("input corpus", input)
+                .input("--onnx model", model.onnx)
+                .input("--tokenizer file", model.tokenizer)
+                .output("vectors output (-o)", output)
+                .output(idsFile != null ? "ids output (--ids)" : "ids output (default for -o)", ids)
+                .output("index output (--index)", indexFile)
+                .check(cl);
         Corpus corpus;
         try {
             corpus = Corpus.file(input, format);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
-        }
-        Path ids = idsFile;
-        if (ids == null && output != null) {
-            String n = output.getFileName().toString();
-            ids = output.resolveSibling((n.endsWith(".npy") ? n.substring(0, n.length() - 4) : n) + ".ids");
         }
         for (Path out : new Path[] {output, ids, indexFile}) {
             Path parent = out == null ? null : out.toAbsolutePath().getParent();
@@ -90,27 +99,37 @@ final class EmbedCommand implements Callable<Integer> {
             }
         }
         Embedding.Scan scan = Embedding.scan(corpus);
-        try (TextEncoder enc = model.open(null)) {
-            FlatIndex index = indexFile == null ? null : new FlatIndex(enc.dimension(), m);
-            try (Npy.Writer vectors = output == null ? null : Npy.writer(output, enc.dimension());
-                 AtomicOutput idsOut = ids == null ? null : AtomicOutput.open(ids);
-                 Progress progress = Progress.start("embed", scan.count(), quiet)) {
+        try (TextEncoder enc = model.open(null);
+             OutputSet outputs = new OutputSet()) {
+            FlatIndex index = null;
+            try {
+                if (indexFile != null) {
+                    index = new FlatIndex(enc.dimension(), m);
+                    // The corpus size is known: one allocation, no copies as the index grows.
+                    index.reserve(scan.count());
+                }
+                Npy.Writer vectors = output == null ? null : Npy.writer(outputs.open(output), enc.dimension());
+                AtomicOutput idsOut = ids == null ? null : outputs.open(ids);
+                AtomicOutput indexOut = indexFile == null ? null : outputs.open(indexFile);
                 Writer idsWriter = idsOut == null ? null
                         : new BufferedWriter(Channels.newWriter(idsOut.channel(), StandardCharsets.UTF_8), 1 << 16);
-                Embedding.Stats stats = Embedding.run(corpus, scan, enc, block, vectors, idsWriter, index, progress);
-                progress.close();
-                if (index != null) {
-                    ModelOptions.record(index, enc, model);
-                    index.putMetadata("created_by", "latent embed");
-                    index.save(indexFile);
+                Embedding.Stats stats;
+                try (Progress progress = Progress.start("embed", scan.count(), quiet)) {
+                    stats = Embedding.run(corpus, scan, enc, block, vectors, idsWriter, index, progress);
+                }
+                if (vectors != null) {
+                    vectors.finish();
                 }
                 if (idsWriter != null) {
                     idsWriter.flush();
-                    idsOut.commit();
                 }
-                if (vectors != null) {
-                    vectors.commit();
+                if (index != null) {
+                    ModelOptions.record(index, enc, model);
+                    index.putMetadata("created_by", "latent embed");
+                    index.writeTo(indexOut);
                 }
+                // All or nothing: every output appears, or none changes.
+                outputs.commit();
                 spec.commandLine().getOut().println(Progress.summary("embedded", stats.texts(), stats.tokens(),
                         stats.elapsed(), enc.provider(), enc.modelName()));
             } finally {

@@ -17,15 +17,84 @@ import java.util.List;
  * index ids; the second pass encodes. Not thread-safe.
  */
 final class Embedding {
-    /** What a first pass over a corpus found. */
-    record Scan(long count, long[] indexIds, boolean numericIds) {
+    /**
+     * What a first pass over a corpus found: the record count, the index id of each record, and where
+     * each record's line starts (byte offset and line number), so records can be read back one by one.
+     */
+    record Scan(long count, long[] indexIds, boolean numericIds, long[] offsets, long[] lines) {
+    }
+
+    /** Index id → record position, for reading records back by id (16 bytes per record). */
+    static final class Lookup {
+        private final Scan scan;
+        private final long[] sortedIds;
+        private final long[] positions;
+
+        Lookup(Scan scan) {
+            this.scan = scan;
+            if (!scan.numericIds()) {
+                sortedIds = null;
+                positions = null;
+                return;
+            }
+            sortedIds = scan.indexIds().clone();
+            positions = new long[sortedIds.length];
+            for (int i = 0; i < positions.length; i++) {
+                positions[i] = i;
+            }
+            sortPairs(sortedIds, positions, 0, sortedIds.length - 1);
+        }
+
+        /** The position of the record with index id {@code id}, or -1. */
+        int positionOf(long id) {
+            if (sortedIds == null) {
+                return id >= 0 && id < scan.count() ? (int) id : -1;
+            }
+            int i = Arrays.binarySearch(sortedIds, id);
+            return i < 0 ? -1 : (int) positions[i];
+        }
+
+        /** Sorts keys ascending, moving values with them (keys are unique). */
+        private static void sortPairs(long[] keys, long[] values, int lo, int hi) {
+            while (lo < hi) {
+                long pivot = keys[(lo + hi) >>> 1];
+                int i = lo;
+                int j = hi;
+                while (i <= j) {
+                    while (keys[i] < pivot) {
+                        i++;
+                    }
+                    while (keys[j] > pivot) {
+                        j--;
+                    }
+                    if (i <= j) {
+                        long k = keys[i];
+                        keys[i] = keys[j];
+                        keys[j] = k;
+                        long v = values[i];
+                        values[i] = values[j];
+                        values[j] = v;
+                        i++;
+                        j--;
+                    }
+                }
+                // Recurse into the smaller side, loop on the larger: stack depth stays logarithmic.
+                if (j - lo < hi - i) {
+                    sortPairs(keys, values, lo, j);
+                    lo = i;
+                } else {
+                    sortPairs(keys, values, i, hi);
+                    hi = j;
+                }
+            }
+        }
+    }
+
+    private Embedding() {
     }
 
     /** Result of an embedding run. */
     record Stats(long texts, long tokens, Duration elapsed) {
-    }
-
-    private Embedding() {
     }
 
     /**
@@ -33,25 +102,40 @@ final class Embedding {
      * (then they must be unique), else the record positions 0, 1, 2, …
      */
     static Scan scan(Corpus corpus) throws IOException {
-        List<String> ids = new ArrayList<>();
-        boolean numeric = true;
+        long[] ids = new long[1024];
+        long[] offsets = new long[1024];
+        long[] lines = new long[1024];
+        int n = 0;
+        boolean numeric = corpus.format() == Corpus.Format.JSONL;
         try (Corpus.Reader r = corpus.open()) {
             Corpus.Entry e;
             while ((e = r.next()) != null) {
-                ids.add(corpus.format() == Corpus.Format.JSONL ? e.id() : null);
-                if (numeric && (e.id() == null || corpus.format() != Corpus.Format.JSONL || !isLong(e.id()))) {
-                    numeric = false;
+                if (n == ids.length) {
+                    ids = Arrays.copyOf(ids, n * 2);
+                    offsets = Arrays.copyOf(offsets, n * 2);
+                    lines = Arrays.copyOf(lines, n * 2);
                 }
+                if (numeric) {
+                    try {
+                        ids[n] = Long.parseLong(e.id());
+                    } catch (NumberFormatException notInteger) {
+                        numeric = false;
+                    }
+                }
+                offsets[n] = e.offset();
+                lines[n] = e.line();
+                n++;
             }
         }
-        if (ids.isEmpty()) {
+        if (n == 0) {
             throw new IOException(corpus.name() + ": no texts");
         }
-        long[] indexIds = new long[ids.size()];
-        for (int i = 0; i < indexIds.length; i++) {
-            indexIds[i] = numeric ? Long.parseLong(ids.get(i)) : i;
-        }
-        if (numeric) {
+        long[] indexIds = numeric ? Arrays.copyOf(ids, n) : new long[n];
+        if (!numeric) {
+            for (int i = 0; i < n; i++) {
+                indexIds[i] = i;
+            }
+        } else {
             long[] sorted = indexIds.clone();
             Arrays.sort(sorted);
             for (int i = 1; i < sorted.length; i++) {
@@ -60,7 +144,7 @@ final class Embedding {
                 }
             }
         }
-        return new Scan(ids.size(), indexIds, numeric);
+        return new Scan(n, indexIds, numeric, Arrays.copyOf(offsets, n), Arrays.copyOf(lines, n));
     }
 
     private static boolean isLong(String s) {

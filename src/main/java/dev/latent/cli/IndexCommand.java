@@ -48,6 +48,11 @@ final class IndexCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
+        new FileRoles()
+                .input("input vectors", vectors)
+                .input("ids input (--ids)", ids)
+                .output("index output (-o)", output)
+                .check(spec.commandLine());
         long start = System.nanoTime();
         long[] idArray = ids == null ? null : readIds(ids);
         try (FlatIndex index = FlatIndex.fromNpy(vectors, idArray, m, null)) {

@@ -74,7 +74,30 @@ public final class Main implements Runnable {
             return USAGE;
         });
         cl.setExitCodeExceptionMapper(t -> t instanceof CommandLine.ParameterException ? USAGE : FAILURE);
-        int code = cl.execute(args);
+        // An unknown command is a usage error even with --help (picocli would print the top-level help).
+        for (String a : args) {
+            if (a.startsWith("-")) {
+                continue;
+            }
+            if (!cl.getSubcommands().containsKey(a)) {
+                e.println("error: unknown command '" + a + "'");
+                e.println("Try 'latent --help' for the commands.");
+                e.flush();
+                return USAGE;
+            }
+            break;
+        }
+        int code;
+        try {
+            code = cl.execute(args);
+        } catch (OutOfMemoryError oom) {
+            // picocli lets Errors through; this one has a remedy the user can apply.
+            if (verbose) {
+                oom.printStackTrace(e);
+            }
+            e.println("error: " + describe(oom));
+            code = FAILURE;
+        }
         o.flush();
         e.flush();
         return code;
@@ -93,7 +116,9 @@ public final class Main implements Runnable {
             return "cannot read or write " + a.getFile() + " (permission denied)";
         }
         if (t instanceof OutOfMemoryError) {
-            return "out of memory: " + t.getMessage();
+            return "out of memory (" + t.getMessage() + "): the job needs more memory than this JVM may use. "
+                    + "Give it more with java -Xmx<size> (for example java -Xmx8g -jar latent.jar ...), "
+                    + "or do less at once: fewer queries per call, a narrower --radius, a smaller corpus";
         }
         String m = t.getMessage();
         if (m == null || m.isBlank()) {

@@ -22,6 +22,11 @@ final class ModelOptions {
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "The tokenizer.json that goes with --onnx.")
     Path tokenizer;
 
+    @Option(names = "--use-index-model-paths",
+            description = "Open the ONNX and tokenizer files whose paths the index's metadata records (an index file "
+                    + "never opens local files by itself).")
+    boolean useIndexPaths;
+
     /** Throws a usage error for inconsistent choices. */
     void check(CommandLine cl) {
         if ((onnx == null) != (tokenizer == null)) {
@@ -53,6 +58,13 @@ final class ModelOptions {
         if (metadata != null && metadata.containsKey("onnx") && metadata.containsKey("tokenizer")) {
             Path o = Path.of(metadata.get("onnx"));
             Path t = Path.of(metadata.get("tokenizer"));
+            if (!useIndexPaths) {
+                // Paths inside a file someone may have handed over are not opened on their say-so.
+                throw new IllegalArgumentException("this index was embedded with your own model files (" + o + ", " + t
+                        + "); an index file does not open local files by itself: to encode text queries with them, "
+                        + "pass --onnx " + o + " --tokenizer " + t + " (or --use-index-model-paths), "
+                        + "or search with query vectors (--queries-npy)");
+            }
             requireFile(o);
             requireFile(t);
             return b.modelPath(o).tokenizerPath(t).build();

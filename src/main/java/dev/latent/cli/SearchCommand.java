@@ -9,6 +9,7 @@ import dev.latent.space.AtomicOutput;
 import dev.latent.space.FlatIndex;
 import dev.latent.space.Npy;
 import dev.latent.space.RangeResults;
+import dev.latent.space.TooManyResultsException;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -17,12 +18,10 @@ import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -79,6 +78,9 @@ final class SearchCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model = new ModelOptions();
 
+    /** Queries searched at once for top-k (results of one batch are written before the next). */
+    private static final int QUERY_BATCH = 1024;
+
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
@@ -86,6 +88,9 @@ final class SearchCommand implements Callable<Integer> {
         int sources = (queries.isEmpty() ? 0 : 1) + (queriesFile == null ? 0 : 1) + (queriesNpy == null ? 0 : 1);
         if (sources != 1) {
             throw new CommandLine.ParameterException(cl, "give query texts (--query or --queries) or query vectors (--queries-npy), one kind");
+        }
+        if (radius != null && Float.isNaN(radius)) {
+            throw new CommandLine.ParameterException(cl, "--radius must be a number, got NaN");
         }
         if (radius == null && k <= 0) {
             throw new CommandLine.ParameterException(cl, "-k must be >= 1, got " + k);
@@ -96,6 +101,15 @@ final class SearchCommand implements Callable<Integer> {
             case "jsonl": case "json": jsonl = true; break;
             default: throw new CommandLine.ParameterException(cl, "unknown --format '" + format + "' (expected tsv or jsonl)");
         }
+        new FileRoles()
+                .input("index", indexFile)
+                .input("--queries file", queriesFile)
+                .input("--queries-npy file", queriesNpy)
+                .input("--corpus file", corpusFile)
+                .input("--onnx model", model.onnx)
+                .input("--tokenizer file", model.tokenizer)
+                .output("results output (-o)", output)
+                .check(cl);
         Corpus corpus = corpusFile == null ? null : Corpus.file(corpusFile, corpusFormat);
 
         long start = System.nanoTime();
@@ -135,88 +149,148 @@ final class SearchCommand implements Callable<Integer> {
                 if (q.cols() != index.dimension()) {
                     throw new IOException(queriesNpy + " has dimension " + q.cols() + ", the index has " + index.dimension());
                 }
-                long[][] ids = new long[(int) q.rows()][];
-                float[][] scores = new float[(int) q.rows()][];
-                if (radius != null) {
-                    RangeResults rr = index.rangeSearch(q, radius);
-                    for (int i = 0; i < ids.length; i++) {
-                        ids[i] = rr.ids(i);
-                        scores[i] = rr.scores(i);
+                CorpusTexts texts = corpus == null ? null : new CorpusTexts(corpus);
+                long results;
+                try (Results out = new Results(jsonl, texts)) {
+                    int nq = Math.toIntExact(q.rows());
+                    if (radius != null) {
+                        long limit = rangeLimit();
+                        for (int i = 0; i < nq; i++) {
+                            RangeResults rr;
+                            try (FloatMatrix one = q.rowsView(i, i + 1)) {
+                                rr = index.rangeSearch(one, radius, limit);
+                            } catch (TooManyResultsException e) {
+                                throw new IOException("query " + (i + 1) + " has more than " + limit
+                                        + " vectors within --radius " + radius + ", more results than fit in memory; "
+                                        + "narrow the radius, or ask for the nearest -k instead");
+                            }
+                            out.write(labels.get(i), rr.ids(0), rr.scores(0));
+                        }
+                    } else {
+                        for (int q0 = 0; q0 < nq; q0 += QUERY_BATCH) {
+                            int q1 = Math.min(nq, q0 + QUERY_BATCH);
+                            Neighbors nb;
+                            try (FloatMatrix view = q.rowsView(q0, q1)) {
+                                nb = index.search(view, k);
+                            }
+                            for (int i = 0; i < q1 - q0; i++) {
+                                out.write(labels.get(q0 + i), nb.ids(i), nb.scores(i));
+                            }
+                        }
                     }
-                } else {
-                    Neighbors nb = index.search(q, k);
-                    for (int i = 0; i < ids.length; i++) {
-                        ids[i] = nb.ids(i);
-                        scores[i] = nb.scores(i);
-                    }
+                    out.commit();
+                    results = out.count();
                 }
-                Map<Long, Corpus.Entry> texts = corpus == null ? null : lookUp(corpus, ids);
-                long results = write(labels, ids, scores, texts, jsonl);
                 if (!quiet) {
                     spec.commandLine().getErr().printf(Locale.ROOT, "searched %d queries over %d vectors: %d results in %.2f s (%s backend)%n",
-                            ids.length, index.size(), results, (System.nanoTime() - start) / 1e9, index.backend().name());
+                            q.rows(), index.size(), results, (System.nanoTime() - start) / 1e9, index.backend().name());
                 }
             }
         }
         return Main.OK;
     }
 
-    /** Finds the corpus records of the hit ids (index ids as 'latent embed' assigned them). */
-    static Map<Long, Corpus.Entry> lookUp(Corpus corpus, long[][] ids) throws IOException {
-        Set<Long> wanted = new HashSet<>();
-        for (long[] a : ids) {
-            for (long id : a) {
-                wanted.add(id);
-            }
+    /**
+     * Results one range query may hold: about a 64th of the heap the JVM may use (a hit costs 8 bytes
+     * while collected and 12 once sorted, and the list doubles as it grows).
+     */
+    static long rangeLimit() {
+        String forced = System.getProperty("latent.search.maxRangeResults");
+        if (forced != null) {
+            return Long.parseLong(forced);
         }
-        Embedding.Scan scan = Embedding.scan(corpus);
-        Map<Long, Corpus.Entry> found = new HashMap<>();
-        try (Corpus.Reader r = corpus.open()) {
-            Corpus.Entry e;
-            while ((e = r.next()) != null) {
-                long indexId = scan.indexIds()[(int) e.position()];
-                if (wanted.contains(indexId)) {
-                    found.put(indexId, e);
-                }
-            }
-        }
-        return found;
+        return Math.max(1 << 20, Runtime.getRuntime().maxMemory() / 64);
     }
 
-    private long write(List<String> labels, long[][] ids, float[][] scores, Map<Long, Corpus.Entry> texts,
-            boolean jsonl) throws IOException {
-        AtomicOutput file = output == null ? null : AtomicOutput.open(output);
-        try {
-            Writer w = file == null ? spec.commandLine().getOut()
+    /**
+     * The corpus records of hit ids (index ids as {@code latent embed} assigned them), read back one at a
+     * time from their byte offsets: the corpus is scanned once and only 40 bytes per record are kept.
+     */
+    static final class CorpusTexts {
+        private final Corpus corpus;
+        private final Embedding.Scan scan;
+        private final Embedding.Lookup lookup;
+        private final Map<Long, Corpus.Entry> cache = new LinkedHashMap<>(256, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Long, Corpus.Entry> eldest) {
+                return size() > 4096;
+            }
+        };
+
+        CorpusTexts(Corpus corpus) throws IOException {
+            this.corpus = corpus;
+            this.scan = Embedding.scan(corpus);
+            this.lookup = new Embedding.Lookup(scan);
+        }
+
+        /** The record of index id {@code id}, or null when the corpus has none. */
+        Corpus.Entry get(long id) throws IOException {
+            Corpus.Entry e = cache.get(id);
+            if (e != null) {
+                return e;
+            }
+            int p = lookup.positionOf(id);
+            if (p < 0) {
+                return null;
+            }
+            e = corpus.readAt(scan.offsets()[p], scan.lines()[p], p);
+            cache.put(id, e);
+            return e;
+        }
+    }
+
+    /** Writes results as they come, to standard output or atomically to {@code -o}. Not thread-safe. */
+    private final class Results implements AutoCloseable {
+        private final boolean jsonl;
+        private final CorpusTexts texts;
+        private final AtomicOutput file;
+        private final Writer w;
+        private long n;
+
+        Results(boolean jsonl, CorpusTexts texts) throws IOException {
+            this.jsonl = jsonl;
+            this.texts = texts;
+            this.file = output == null ? null : AtomicOutput.open(output);
+            this.w = file == null ? spec.commandLine().getOut()
                     : new BufferedWriter(Channels.newWriter(file.channel(), StandardCharsets.UTF_8), 1 << 16);
-            long n = 0;
             if (!jsonl) {
                 w.write(texts == null ? "query\trank\tid\tscore\n" : "query\trank\tid\tscore\tcorpus_id\ttext\n");
             }
-            for (int q = 0; q < ids.length; q++) {
-                for (int r = 0; r < ids[q].length; r++) {
-                    Corpus.Entry e = texts == null ? null : texts.get(ids[q][r]);
-                    if (jsonl) {
-                        ObjectNode o = JSON.createObjectNode();
-                        o.put("query", labels.get(q));
-                        o.put("rank", r + 1);
-                        o.put("id", ids[q][r]);
-                        o.put("score", scores[q][r]);
-                        if (texts != null) {
-                            o.put("corpus_id", e == null ? null : e.id());
-                            o.put("text", e == null ? null : e.text());
-                        }
-                        w.write(JSON.writeValueAsString(o));
-                    } else {
-                        w.write(tsv(labels.get(q)) + "\t" + (r + 1) + "\t" + ids[q][r] + "\t" + scores[q][r]);
-                        if (texts != null) {
-                            w.write("\t" + (e == null ? "" : tsv(e.id())) + "\t" + (e == null ? "" : tsv(e.text())));
-                        }
+        }
+
+        void write(String label, long[] ids, float[] scores) throws IOException {
+            for (int r = 0; r < ids.length; r++) {
+                Corpus.Entry e = texts == null ? null : texts.get(ids[r]);
+                if (jsonl) {
+                    ObjectNode o = JSON.createObjectNode();
+                    o.put("query", label);
+                    o.put("rank", r + 1);
+                    o.put("id", ids[r]);
+                    o.put("score", scores[r]);
+                    if (texts != null) {
+                        o.put("corpus_id", e == null ? null : e.id());
+                        o.put("text", e == null ? null : e.text());
                     }
-                    w.write('\n');
-                    n++;
+                    w.write(JSON.writeValueAsString(o));
+                } else {
+                    w.write(tsv(label) + "\t" + (r + 1) + "\t" + ids[r] + "\t" + scores[r]);
+                    if (texts != null) {
+                        w.write("\t" + (e == null ? "" : tsv(e.id())) + "\t" + (e == null ? "" : tsv(e.text())));
+                    }
                 }
+                w.write('\n');
+                n++;
             }
+            if (w instanceof PrintWriter pw && pw.checkError()) {
+                throw new IOException("cannot write to standard output");
+            }
+        }
+
+        long count() {
+            return n;
+        }
+
+        void commit() throws IOException {
             w.flush();
             if (w instanceof PrintWriter pw && pw.checkError()) {
                 throw new IOException("cannot write to standard output");
@@ -224,8 +298,10 @@ final class SearchCommand implements Callable<Integer> {
             if (file != null) {
                 file.commit();
             }
-            return n;
-        } finally {
+        }
+
+        @Override
+        public void close() throws IOException {
             if (file != null) {
                 file.close();
             }

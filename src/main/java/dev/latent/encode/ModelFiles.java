@@ -1,5 +1,6 @@
 package dev.latent.encode;
 
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URISyntaxException;
@@ -8,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
 
 /**
  * A model's ONNX file and tokenizer.json, located. Each is either a file on disk ({@link #onnxPath()}) or,
@@ -20,16 +23,21 @@ import java.util.zip.ZipFile;
  */
 final class ModelFiles {
     private final Path onnxPath;
-    private final byte[] onnxBytes;
+    private final Source onnxSource;
     private final String onnxOrigin;
     private final Path tokenizerPath;
     private final byte[] tokenizerBytes;
     private final String tokenizerOrigin;
 
-    private ModelFiles(Path onnxPath, byte[] onnxBytes, String onnxOrigin,
+    /** Opens a fresh stream over the ONNX file inside a jar. */
+    interface Source {
+        InputStream open() throws IOException;
+    }
+
+    private ModelFiles(Path onnxPath, Source onnxSource, String onnxOrigin,
             Path tokenizerPath, byte[] tokenizerBytes, String tokenizerOrigin) {
         this.onnxPath = onnxPath;
-        this.onnxBytes = onnxBytes;
+        this.onnxSource = onnxSource;
         this.onnxOrigin = onnxOrigin;
         this.tokenizerPath = tokenizerPath;
         this.tokenizerBytes = tokenizerBytes;
@@ -40,8 +48,32 @@ final class ModelFiles {
         return onnxPath;
     }
 
-    byte[] onnxBytes() {
-        return onnxBytes;
+    /**
+     * The ONNX file's bytes in native memory (owned by the caller, who closes it), streamed from the jar in
+     * 1 MiB pieces: tens of megabytes of model never pass through the Java heap, where they would only be
+     * garbage that makes the collector grow the heap at start-up.
+     */
+    BytePointer onnxNative() throws IOException {
+        BytePointer data = new BytePointer(16L << 20);
+        long size = 0;
+        byte[] piece = new byte[1 << 20];
+        try (InputStream in = onnxSource.open()) {
+            int n;
+            while ((n = in.read(piece)) > 0) {
+                if (size + n > data.capacity()) {
+                    BytePointer bigger = new BytePointer(Math.max(size + n, data.capacity() * 2));
+                    Pointer.memcpy(bigger, data.position(0), size);
+                    data.close();
+                    data = bigger;
+                }
+                data.position(size).put(piece, 0, n);
+                size += n;
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            data.close();
+            throw e;
+        }
+        return data.position(0).limit(size);
     }
 
     String describeOnnx() {
@@ -104,9 +136,9 @@ final class ModelFiles {
         Path onnxPath = asPath(onnxUrl);
         Path tokPath = asPath(tokUrl);
         try {
-            byte[] onnxBytes = onnxPath == null ? read(onnxUrl) : null;
             byte[] tokBytes = tokPath == null ? read(tokUrl) : null;
-            return new ModelFiles(onnxPath, onnxBytes, onnxUrl.toString(), tokPath, tokBytes, tokUrl.toString());
+            return new ModelFiles(onnxPath, onnxPath == null ? onnxUrl::openStream : null, onnxUrl.toString(),
+                    tokPath, tokBytes, tokUrl.toString());
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read model files " + onnxUrl + ", " + tokUrl + ": " + e, e);
         }
@@ -131,8 +163,29 @@ final class ModelFiles {
 
     private static ModelFiles fromJar(Path jar, ModelSpec.Source source) {
         try (ZipFile zip = new ZipFile(jar.toFile())) {
-            byte[] onnx = entry(zip, jar, source.onnx());
+            if (zip.getEntry(source.onnx()) == null) {
+                throw new IllegalArgumentException("model jar " + jar + " has no entry " + source.onnx());
+            }
             byte[] tok = entry(zip, jar, source.tokenizer());
+            Source onnx = () -> {
+                ZipFile z = new ZipFile(jar.toFile());
+                try {
+                    InputStream in = z.getInputStream(z.getEntry(source.onnx()));
+                    return new java.io.FilterInputStream(in) {
+                        @Override
+                        public void close() throws IOException {
+                            try {
+                                super.close();
+                            } finally {
+                                z.close();
+                            }
+                        }
+                    };
+                } catch (IOException | RuntimeException e) {
+                    z.close();
+                    throw e;
+                }
+            };
             return new ModelFiles(null, onnx, jar + "!/" + source.onnx(), null, tok, jar + "!/" + source.tokenizer());
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read model jar " + jar + ": " + e, e);

@@ -1,7 +1,7 @@
 package dev.latent.encode;
 
-import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 import dev.latent.core.FloatMatrix;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -37,8 +37,11 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <p><b>Engine.</b> Texts are ordered by length so a batch carries little padding, tokenised a chunk at a
  * time on the calling thread while worker threads run ONNX Runtime on earlier batches, cut into batches
- * capped by {@link Builder#maxBatchSize} and by a token budget ({@code batch × padded length},
- * {@link Builder#tokenBudget}), then pooled (mean over the attention mask, or CLS) and normalised straight
+ * capped by {@link Builder#maxBatchSize}, by a token budget ({@code batch × padded length},
+ * {@link Builder#tokenBudget}) and by an attention budget ({@code batch × padded length²} at most
+ * {@code tokenBudget × 128}: attention scores grow with the square of the length, so without it a batch of
+ * long texts needs several times the activation memory of a batch of short ones, and the peak memory of a
+ * run would depend on the longest texts the corpus happens to hold), then pooled (mean over the attention mask, or CLS) and normalised straight
  * into the result matrix at each text's input row. On CPU the defaults are one worker per core with one
  * ONNX Runtime intra-op thread each (up to four workers; more cores give each worker more threads), all
  * sharing one session: on a 2-core machine that beat one run with 2 intra-op threads.
@@ -202,12 +205,15 @@ public final class TextEncoder implements AutoCloseable {
 
     /** Number of tokens {@code text} becomes (special tokens included, after truncation), without encoding it. */
     public int countTokens(String text) {
-        return tokenizer.encode(text).getIds().length;
+        return tokenize(new String[] {text}, false).ids()[0].length;
     }
 
     /** A padded batch ready for ONNX Runtime; {@code rows[i]} is the output row of batch row {@code i}. */
     private record Batch(int[] rows, long[] ids, long[] mask, long[] types, int size, int seqLen, long tokens) {
     }
+
+    /** The padded length up to which the token budget alone bounds a batch (see the attention budget above). */
+    private static final long ATTENTION_LENGTH = 128;
 
     private static final Batch END = new Batch(new int[0], null, null, null, 0, 0, 0);
 
@@ -295,21 +301,23 @@ public final class TextEncoder implements AutoCloseable {
             for (int i = start; i < end; i++) {
                 chunkTexts[i - start] = input[order[i]];
             }
-            Encoding[] enc = tokenizer.batchEncode(chunkTexts);
+            Tokens enc = tokenize(chunkTexts, types);
             // Within the chunk, order by token count so each batch's padded length is tight.
-            Integer[] idx = new Integer[enc.length];
+            Integer[] idx = new Integer[enc.size()];
             for (int i = 0; i < idx.length; i++) {
                 idx[i] = i;
             }
-            Arrays.sort(idx, Comparator.<Integer>comparingInt(i -> enc[i].getIds().length).thenComparingInt(i -> i));
+            Arrays.sort(idx, Comparator.<Integer>comparingInt(i -> enc.ids[i].length).thenComparingInt(i -> i));
             int i = 0;
             while (i < idx.length) {
                 int j = i;
                 int seqLen = 0;
                 while (j < idx.length && j - i < maxBatchSize) {
-                    int len = enc[idx[j]].getIds().length;
+                    int len = enc.ids[idx[j]].length;
                     int padded = Math.max(seqLen, len);
-                    if (j > i && (long) (j - i + 1) * padded > tokenBudget) {
+                    long texts = j - i + 1;
+                    if (j > i && (texts * padded > tokenBudget
+                            || texts * padded * padded > (long) tokenBudget * ATTENTION_LENGTH)) {
                         break;
                     }
                     seqLen = padded;
@@ -322,14 +330,14 @@ public final class TextEncoder implements AutoCloseable {
                 long[] typeIds = new long[size * seqLen];
                 long tokens = 0;
                 for (int r = 0; r < size; r++) {
-                    Encoding e = enc[idx[i + r]];
-                    rows[r] = order[start + idx[i + r]];
-                    long[] eIds = e.getIds();
-                    long[] eMask = e.getAttentionMask();
+                    int e = idx[i + r];
+                    rows[r] = order[start + e];
+                    long[] eIds = enc.ids[e];
+                    long[] eMask = enc.mask[e];
                     System.arraycopy(eIds, 0, ids, r * seqLen, eIds.length);
                     System.arraycopy(eMask, 0, mask, r * seqLen, eMask.length);
                     if (types) {
-                        long[] eTypes = e.getTypeIds();
+                        long[] eTypes = enc.types[e];
                         System.arraycopy(eTypes, 0, typeIds, r * seqLen, eTypes.length);
                     }
                     for (long m : eMask) {
@@ -342,6 +350,42 @@ public final class TextEncoder implements AutoCloseable {
                 i = j;
             }
         }
+    }
+
+    /** Token ids, attention masks and (when the model takes them) type ids of a chunk of texts. */
+    private record Tokens(long[][] ids, long[][] mask, long[][] types) {
+        int size() {
+            return ids.length;
+        }
+    }
+
+    /**
+     * Tokenises through the tokenizer's native batch call and copies out only the three arrays the model
+     * takes, freeing each native encoding at once. (DJL's {@code Encoding} objects also carry every token
+     * as a String, its character span and word ids: several kilobytes of garbage per text that nothing
+     * here reads.) Truncation and special tokens are the tokenizer's, as configured in
+     * {@link #loadTokenizer}.
+     */
+    private Tokens tokenize(String[] texts, boolean withTypes) {
+        TokenizersLibrary lib = TokenizersLibrary.LIB;
+        long[] handles = lib.batchEncode(tokenizer.getHandle(), texts, true);
+        long[][] ids = new long[texts.length][];
+        long[][] mask = new long[texts.length][];
+        long[][] types = withTypes ? new long[texts.length][] : null;
+        try {
+            for (int i = 0; i < handles.length; i++) {
+                ids[i] = lib.getTokenIds(handles[i]);
+                mask[i] = lib.getAttentionMask(handles[i]);
+                if (withTypes) {
+                    types[i] = lib.getTypeIds(handles[i]);
+                }
+            }
+        } finally {
+            for (long h : handles) {
+                lib.deleteEncoding(h);
+            }
+        }
+        return new Tokens(ids, mask, types);
     }
 
     /** Puts unless a worker failed meanwhile; returns false when it gave up. */

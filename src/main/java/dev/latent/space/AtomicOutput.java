@@ -3,10 +3,8 @@ package dev.latent.space;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 /**
@@ -14,7 +12,13 @@ import java.nio.file.StandardOpenOption;
  * {@link #commit()} forces the data to disk and renames the temporary file over the target in one
  * atomic step; {@link #close()} without a commit deletes the temporary file. A reader therefore sees
  * either the old file, or no file, or the complete new one, never a half-written file under the
- * target's name.
+ * target's name. Several outputs that must change together go through an {@link OutputSet} instead.
+ *
+ * <p>The temporary file is {@code .<target name>.<token>.part}, where the token names the writing
+ * process (see {@link TempFiles}); it is created with the process's umask, like any new file, and is
+ * deleted on SIGINT or SIGTERM. Opening an output first removes the temporary files of earlier runs
+ * for the same target that it can prove are stale (their process is gone), and rolls back any
+ * interrupted multi-file commit in the directory.
  *
  * <p>Not thread-safe: one writer at a time.
  */
@@ -22,6 +26,7 @@ public final class AtomicOutput implements AutoCloseable {
     private final Path target;
     private final Path temp;
     private final FileChannel channel;
+    private boolean finished;
     private boolean committed;
     private boolean closed;
 
@@ -33,7 +38,7 @@ public final class AtomicOutput implements AutoCloseable {
 
     /** Opens a temporary file beside {@code target} (which need not exist; its directory must). */
     public static AtomicOutput open(Path target) throws IOException {
-        Path abs = target.toAbsolutePath();
+        Path abs = target.toAbsolutePath().normalize();
         Path dir = abs.getParent();
         if (dir == null || !Files.isDirectory(dir)) {
             throw new IOException("cannot write " + target + ": directory " + dir + " does not exist");
@@ -41,9 +46,27 @@ public final class AtomicOutput implements AutoCloseable {
         if (Files.isDirectory(abs)) {
             throw new IOException("cannot write " + target + ": it is a directory");
         }
-        Path temp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".part");
-        FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.READ);
+        TempFiles.cleanStale(dir, abs.getFileName().toString());
+        Path temp = TempFiles.newTemp(dir, abs.getFileName().toString(), ".part");
+        FileChannel ch;
+        try {
+            // CREATE_NEW without attributes: the permissions are 0666 less the umask, as for any new file.
+            ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                    StandardOpenOption.READ);
+        } catch (IOException | RuntimeException e) {
+            TempFiles.forget(temp);
+            throw e;
+        }
         return new AtomicOutput(abs, temp, ch);
+    }
+
+    /** The file this output replaces when committed (absolute). */
+    public Path target() {
+        return target;
+    }
+
+    Path temp() {
+        return temp;
     }
 
     /** The channel to write through (positioned writes allowed). */
@@ -66,33 +89,39 @@ public final class AtomicOutput implements AutoCloseable {
         }
     }
 
-    /** Forces the data to disk and renames the temporary file onto the target. */
-    public void commit() throws IOException {
+    /** Forces the data to disk and closes the channel: the temporary file is complete. Idempotent. */
+    void finish() throws IOException {
         if (closed) {
             throw new IllegalStateException("AtomicOutput for " + target + " is closed");
         }
-        channel.force(true);
-        channel.close();
-        try {
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
+        if (!finished) {
+            channel.force(true);
+            channel.close();
+            finished = true;
         }
+    }
+
+    /** Marks the temporary file as renamed onto the target by an {@link OutputSet}. */
+    void markCommitted() {
         committed = true;
         closed = true;
-        syncDirectory(target.getParent());
+        TempFiles.forget(temp);
     }
 
-    /** Best effort: makes the rename itself durable (not every file system allows opening a directory). */
-    private static void syncDirectory(Path dir) {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException | UnsupportedOperationException ignored) {
-            // The data file itself is already forced; only the directory entry's durability is unknown.
+    /** Forces the data to disk and renames the temporary file onto the target. */
+    public void commit() throws IOException {
+        finish();
+        TempFiles.COMMIT_LOCK.lock();
+        try {
+            OutputSet.move(temp, target);
+            markCommitted();
+        } finally {
+            TempFiles.COMMIT_LOCK.unlock();
         }
+        TempFiles.syncDirectory(target.getParent());
     }
 
-    /** Deletes the temporary file unless {@link #commit()} succeeded. Idempotent. */
+    /** Deletes the temporary file unless the output was committed. Idempotent. */
     @Override
     public void close() throws IOException {
         if (committed) {
@@ -103,6 +132,7 @@ public final class AtomicOutput implements AutoCloseable {
             channel.close();
         } finally {
             Files.deleteIfExists(temp);
+            TempFiles.forget(temp);
         }
     }
 }

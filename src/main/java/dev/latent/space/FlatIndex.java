@@ -132,6 +132,16 @@ public final class FlatIndex implements AutoCloseable {
         }
     }
 
+    /** Rows the storage holds before it must grow (see {@link #reserve}). */
+    public long capacity() {
+        lock.readLock().lock();
+        try {
+            return storage.rows();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
     /** The backend that searches this index (resolving the default if needed). */
     public Backend backend() {
         synchronized (prepareLock) {
@@ -259,6 +269,40 @@ public final class FlatIndex implements AutoCloseable {
                 idToRow.put(ids[i], size + i);
             }
             size = (int) newSize;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Makes room for {@code rows} vectors in all, so that adds up to that size allocate no storage and
+     * copy no stored rows (without it, storage grows by half each time it fills, copying what it holds).
+     * Does nothing when the index already has the room. Changes no content.
+     */
+    public void reserve(long rows) {
+        lock.writeLock().lock();
+        try {
+            checkOpen();
+            if (rows > MAX_VECTORS) {
+                throw new IllegalArgumentException("cannot reserve " + rows + " vectors; the limit is " + MAX_VECTORS);
+            }
+            if (rows <= storage.rows()) {
+                return;
+            }
+            FloatMatrix target = FloatMatrix.allocate(rows, dimension);
+            long[] newIds;
+            try {
+                newIds = Arrays.copyOf(rowIds, (int) rows);
+                idToRow.ensureCapacity((int) (rows - size));
+            } catch (RuntimeException | OutOfMemoryError e) {
+                target.close();
+                throw e;
+            }
+            invalidate();
+            copyRows(storage, 0, target, 0, size);
+            storage.close();
+            storage = target;
+            rowIds = newIds;
         } finally {
             lock.writeLock().unlock();
         }
@@ -469,11 +513,26 @@ public final class FlatIndex implements AutoCloseable {
     /**
      * Every stored vector within {@code radius} of each query: score ≥ radius for inner product and
      * cosine, squared distance ≤ radius for L2. Results per query are best first, ties by the lower
-     * row. Scores are computed in bounded tiles (about 64 MiB), whatever the index size.
+     * row. Scores are computed in bounded tiles (about 64 MiB), whatever the index size; the results
+     * themselves are held in memory (see {@link #rangeSearch(FloatMatrix, float, long)} to bound them).
      */
     public RangeResults rangeSearch(FloatMatrix queries, float radius) {
+        return rangeSearch(queries, radius, Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #rangeSearch(FloatMatrix, float)}, holding at most {@code maxResults} results over all
+     * queries of the call.
+     *
+     * @throws TooManyResultsException as soon as more than {@code maxResults} vectors are within the
+     *     radius (before the memory for them is taken)
+     */
+    public RangeResults rangeSearch(FloatMatrix queries, float radius, long maxResults) {
         if (Float.isNaN(radius)) {
             throw new IllegalArgumentException("radius is NaN");
+        }
+        if (maxResults < 0) {
+            throw new IllegalArgumentException("maxResults must be >= 0, got " + maxResults);
         }
         lock.readLock().lock();
         try {
@@ -493,6 +552,7 @@ public final class FlatIndex implements AutoCloseable {
             int queryBlock = Math.min(nq, 256);
             long tileRows = Math.max(1, Math.min(size, RANGE_TILE_BYTES / (4L * Math.max(1, queryBlock))));
             boolean higher = metric.higherIsNearer();
+            long total = 0;
             for (int q0 = 0; q0 < nq; q0 += queryBlock) {
                 int q1 = Math.min(nq, q0 + queryBlock);
                 int qn = q1 - q0;
@@ -515,7 +575,10 @@ public final class FlatIndex implements AutoCloseable {
                                 for (int j = 0; j < w; j++) {
                                     float s = fb.get(base + j);
                                     if (higher ? s >= radius : s <= radius) {
-                                        hits[i].add(r0 + j, s);
+                                        if (++total > maxResults) {
+                                            throw new TooManyResultsException(q0 + i, maxResults);
+                                        }
+                                        hits[i].add(r0 + j, s, higher);
                                     }
                                 }
                             }
@@ -540,42 +603,39 @@ public final class FlatIndex implements AutoCloseable {
         }
     }
 
-    /** Growable (row, score) list for one query of a range search. */
+    /**
+     * Growable hit list of one query of a range search: each hit is one long, its order key (the score,
+     * negated when higher is nearer, as order-preserving int bits, then the row), so sorting best first
+     * with ties to the lower row is a primitive sort: 8 bytes per hit and no boxing.
+     */
     private static final class HitList {
-        long[] ids = new long[16];
-        float[] scores = new float[16];
+        long[] keys = new long[16];
         int n;
+        long[] ids;
+        float[] scores;
 
-        void add(long row, float score) {
-            if (n == ids.length) {
-                ids = Arrays.copyOf(ids, n * 2);
-                scores = Arrays.copyOf(scores, n * 2);
+        void add(long row, float score, boolean higher) {
+            if (n == keys.length) {
+                keys = Arrays.copyOf(keys, n * 2);
             }
-            ids[n] = row;
-            scores[n] = score;
-            n++;
+            int bits = Float.floatToIntBits(higher ? -score : score);
+            bits ^= (bits >> 31) & 0x7fffffff;   // order-preserving: float order becomes signed int order
+            keys[n++] = ((long) bits << 32) | row;
         }
 
-        /** Sorts best first (ties: lower row, as collected), then maps rows to caller ids. */
+        /** Sorts best first (ties: lower row), then maps rows to caller ids. */
         void sortAndMap(boolean higher, long[] rowIds) {
-            Integer[] order = new Integer[n];
+            Arrays.sort(keys, 0, n);
+            ids = new long[n];
+            scores = new float[n];
             for (int i = 0; i < n; i++) {
-                order[i] = i;
+                int bits = (int) (keys[i] >> 32);
+                bits ^= (bits >> 31) & 0x7fffffff;
+                float s = Float.intBitsToFloat(bits);
+                ids[i] = rowIds[(int) (keys[i] & 0xffffffffL)];
+                scores[i] = higher ? -s : s;
             }
-            final long[] r = ids;
-            final float[] s = scores;
-            Arrays.sort(order, (a, b) -> {
-                int c = higher ? Float.compare(s[b], s[a]) : Float.compare(s[a], s[b]);
-                return c != 0 ? c : Long.compare(r[a], r[b]);
-            });
-            long[] outIds = new long[n];
-            float[] outScores = new float[n];
-            for (int i = 0; i < n; i++) {
-                outIds[i] = rowIds[(int) r[order[i]]];
-                outScores[i] = s[order[i]];
-            }
-            ids = outIds;
-            scores = outScores;
+            keys = null;
         }
     }
 
@@ -638,6 +698,17 @@ public final class FlatIndex implements AutoCloseable {
      * renamed onto {@code file}. Readers see the old file or the complete new one.
      */
     public void save(Path file) throws IOException {
+        try (AtomicOutput out = AtomicOutput.open(file)) {
+            writeTo(out);
+            out.commit();
+        }
+    }
+
+    /**
+     * Writes the whole index file into {@code out} (for example an output of an {@link OutputSet} that
+     * commits it together with other files); the caller commits.
+     */
+    public void writeTo(AtomicOutput out) throws IOException {
         lock.readLock().lock();
         try {
             checkOpen();
@@ -648,30 +719,29 @@ public final class FlatIndex implements AutoCloseable {
             }
             long vectorsOffset = vectorsOffset(meta.length);
             CRC32C crc = new CRC32C();
-            try (AtomicOutput out = AtomicOutput.open(file)) {
-                FileChannel ch = out.channel();
-                ByteBuffer head = ByteBuffer.allocate((int) vectorsOffset).order(ByteOrder.LITTLE_ENDIAN);
-                head.put(MAGIC).putInt(FILE_VERSION).putInt(0).putInt(dimension).putInt(metric.code())
-                        .putLong(size).putInt(meta.length).putInt(0).put(meta);
-                head.position(0);
-                crc.update(head.duplicate());
-                out.write(head);
-                OffHeap.writeFrom(ch, storage, 0, size, crc);
-                int idChunk = 1 << 20;
-                ByteBuffer idb = ByteBuffer.allocate(8 * Math.min(idChunk, Math.max(1, size))).order(ByteOrder.LITTLE_ENDIAN);
-                for (int i = 0; i < size; i += idChunk) {
-                    int end = Math.min(size, i + idChunk);
-                    idb.clear();
-                    idb.asLongBuffer().put(rowIds, i, end - i);
-                    idb.limit(8 * (end - i));
-                    crc.update(idb.duplicate());
-                    out.write(idb);
-                }
-                ByteBuffer foot = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
-                foot.putInt((int) crc.getValue()).flip();
-                out.write(foot);
-                out.commit();
+            FileChannel ch = out.channel();
+            ch.position(0);
+            ch.truncate(0);
+            ByteBuffer head = ByteBuffer.allocate((int) vectorsOffset).order(ByteOrder.LITTLE_ENDIAN);
+            head.put(MAGIC).putInt(FILE_VERSION).putInt(0).putInt(dimension).putInt(metric.code())
+                    .putLong(size).putInt(meta.length).putInt(0).put(meta);
+            head.position(0);
+            crc.update(head.duplicate());
+            out.write(head);
+            OffHeap.writeFrom(ch, storage, 0, size, crc);
+            int idChunk = 1 << 20;
+            ByteBuffer idb = ByteBuffer.allocate(8 * Math.min(idChunk, Math.max(1, size))).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < size; i += idChunk) {
+                int end = Math.min(size, i + idChunk);
+                idb.clear();
+                idb.asLongBuffer().put(rowIds, i, end - i);
+                idb.limit(8 * (end - i));
+                crc.update(idb.duplicate());
+                out.write(idb);
             }
+            ByteBuffer foot = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+            foot.putInt((int) crc.getValue()).flip();
+            out.write(foot);
         } finally {
             lock.readLock().unlock();
         }
@@ -775,11 +845,22 @@ public final class FlatIndex implements AutoCloseable {
                     throw new IOException(file + ": index file uses flags 0x" + Integer.toHexString(flags)
                             + " that this build does not know");
                 }
+                int reserved = head.getInt(36);
+                if (reserved != 0) {
+                    throw new IOException(file + ": corrupt index header: the reserved field at byte 36 is "
+                            + reserved + ", it must be 0");
+                }
                 Metric metric;
                 try {
                     metric = Metric.fromCode(metricCode);
                 } catch (IllegalArgumentException e) {
                     throw new IOException(file + ": index file has unknown metric code " + metricCode);
+                }
+                try {
+                    validateVectors(vectors, dimension, metric, 0);
+                } catch (IllegalArgumentException e) {
+                    // Checked here, not at the first search: a file that cannot be searched is not loaded.
+                    throw new IOException(file + ": stored vector " + e.getMessage());
                 }
                 FlatIndex index = new FlatIndex(dimension, metric, backend);
                 try {

@@ -10,8 +10,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Reads and writes numpy {@code .npy} files holding 2-D float matrices.
@@ -32,9 +35,8 @@ import java.util.regex.Pattern;
  */
 public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
-    private static final Pattern DESCR = Pattern.compile("['\"]descr['\"]\\s*:\\s*(['\"])([^'\"]*)\\1");
-    private static final Pattern FORTRAN = Pattern.compile("['\"]fortran_order['\"]\\s*:\\s*(True|False)");
-    private static final Pattern SHAPE = Pattern.compile("['\"]shape['\"]\\s*:\\s*\\(([^)]*)\\)");
+    /** Longest header numpy reads without being told to trust the file ({@code max_header_size}). */
+    static final int MAX_HEADER_BYTES = 10000;
 
     private Npy() {
     }
@@ -143,8 +145,12 @@ public final class Npy {
             throw new IOException(file + ": .npy format version " + major + "." + minor
                     + " is not supported (this build reads 1.0, 2.0 and 3.0)");
         }
-        if (headerLen > ch.size() - headerStart || headerLen > 1 << 20) {
+        if (headerLen > ch.size() - headerStart) {
             throw new IOException(file + ": truncated or corrupt .npy header (length " + headerLen + ")");
+        }
+        if (headerLen > MAX_HEADER_BYTES) {
+            throw new IOException(file + ": .npy header of " + headerLen + " bytes; numpy refuses headers over "
+                    + MAX_HEADER_BYTES + " bytes, and so does this reader");
         }
         ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
         OffHeap.readFully(ch, hb, headerStart);
@@ -153,12 +159,21 @@ public final class Npy {
     }
 
     private static Header parseHeader(String dict, long dataOffset, int major, Path file) throws IOException {
-        Matcher d = DESCR.matcher(dict);
-        if (!d.find()) {
-            throw new IOException(file + ": unsupported dtype (structured or missing 'descr'): " + dict.trim()
+        Map<String, Object> h;
+        try {
+            h = new HeaderParser(dict).parse();
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": .npy header is not the Python dict literal numpy writes (" + e.getMessage()
+                    + "): " + shorten(dict.trim()));
+        }
+        if (!h.keySet().equals(Set.of("descr", "fortran_order", "shape"))) {
+            throw new IOException(file + ": .npy header must hold exactly the keys 'descr', 'fortran_order' and "
+                    + "'shape' (as numpy requires), got " + h.keySet());
+        }
+        if (!(h.get("descr") instanceof String descr)) {
+            throw new IOException(file + ": unsupported dtype (structured or not a string): " + h.get("descr")
                     + "; expected float32 ('<f4')");
         }
-        String descr = d.group(2);
         String dtype;
         switch (descr) {
             case "<f4": case "=f4": case "f4": dtype = "<f4"; break;
@@ -169,39 +184,190 @@ public final class Npy {
                 throw new IOException(file + ": unsupported dtype '" + descr
                         + "'; expected float32 ('<f4' or '>f4') or float64 ('<f8' or '>f8')");
         }
-        Matcher f = FORTRAN.matcher(dict);
-        if (!f.find()) {
-            throw new IOException(file + ": .npy header has no 'fortran_order' flag: " + dict.trim());
+        if (!(h.get("fortran_order") instanceof Boolean fortran)) {
+            throw new IOException(file + ": .npy header's 'fortran_order' is not True or False: " + h.get("fortran_order"));
         }
-        if (f.group(1).equals("True")) {
+        if (fortran) {
             throw new IOException(file + ": fortran_order=True is not supported; save a C-ordered array "
                     + "(numpy.ascontiguousarray)");
         }
-        Matcher s = SHAPE.matcher(dict);
-        if (!s.find()) {
-            throw new IOException(file + ": .npy header has no 'shape': " + dict.trim());
+        if (!(h.get("shape") instanceof List<?> shape)) {
+            throw new IOException(file + ": .npy header's 'shape' is not a tuple: " + h.get("shape"));
         }
-        String[] parts = s.group(1).split(",");
-        long[] dims = new long[parts.length];
-        int n = 0;
-        for (String p : parts) {
-            String t = p.trim().replace("L", "");
-            if (!t.isEmpty()) {
-                try {
-                    dims[n++] = Long.parseLong(t);
-                } catch (NumberFormatException e) {
-                    throw new IOException(file + ": bad .npy shape (" + s.group(1) + ")");
+        if (shape.size() != 2) {
+            throw new IOException(file + ": expected a 2-D array (rows, dimension), got shape " + tuple(shape));
+        }
+        long rows = (Long) shape.get(0);
+        long cols = (Long) shape.get(1);
+        if (rows < 0 || cols <= 0 || cols > Integer.MAX_VALUE || rows > Long.MAX_VALUE / 8 / cols) {
+            throw new IOException(file + ": unusable shape (" + rows + ", " + cols + ")");
+        }
+        return new Header(rows, (int) cols, dtype, dataOffset, major);
+    }
+
+    private static String tuple(List<?> shape) {
+        StringBuilder b = new StringBuilder("(");
+        for (int i = 0; i < shape.size(); i++) {
+            b.append(i > 0 ? ", " : "").append(shape.get(i));
+        }
+        return b.append(shape.size() == 1 ? ",)" : ")").toString();
+    }
+
+    private static String shorten(String s) {
+        return s.length() <= 200 ? s : s.substring(0, 200) + "...";
+    }
+
+    /**
+     * The header grammar numpy's reader accepts ({@code ast.literal_eval} of a dict): a dict of quoted
+     * string keys to values that are quoted strings, {@code True}/{@code False}, or tuples of integers
+     * (an {@code L} suffix allowed, as Python 2 wrote them), with optional trailing commas, then only
+     * spaces and the final newline. Anything else (an unclosed brace, a bare word, trailing text, a
+     * float in the shape) is rejected, as numpy rejects it.
+     */
+    private static final class HeaderParser {
+        private final String s;
+        private int i;
+
+        HeaderParser(String s) {
+            this.s = s;
+        }
+
+        Map<String, Object> parse() {
+            skipSpace();
+            expect('{');
+            Map<String, Object> out = new LinkedHashMap<>();
+            skipSpace();
+            while (peek() != '}') {
+                String key = string();
+                skipSpace();
+                expect(':');
+                skipSpace();
+                out.put(key, value());
+                skipSpace();
+                if (peek() == ',') {
+                    i++;
+                    skipSpace();
+                } else if (peek() != '}') {
+                    throw new IllegalArgumentException("expected ',' or '}' at character " + (i + 1));
                 }
             }
+            i++;
+            while (i < s.length()) {
+                char c = s.charAt(i++);
+                if (c != ' ' && c != '\n' && c != '\t' && c != '\r' && c != '\0') {
+                    throw new IllegalArgumentException("text after the closing brace at character " + i);
+                }
+            }
+            return out;
         }
-        if (n != 2) {
-            throw new IOException(file + ": expected a 2-D array (rows, dimension), got shape ("
-                    + s.group(1).trim() + ")");
+
+        private Object value() {
+            char c = peek();
+            if (c == '\'' || c == '"') {
+                return string();
+            }
+            if (c == '(') {
+                return tuple();
+            }
+            if (s.startsWith("True", i)) {
+                i += 4;
+                return Boolean.TRUE;
+            }
+            if (s.startsWith("False", i)) {
+                i += 5;
+                return Boolean.FALSE;
+            }
+            if (c == '[') {
+                throw new IllegalArgumentException("a list value (structured dtype)");
+            }
+            throw new IllegalArgumentException("unexpected '" + c + "' at character " + (i + 1));
         }
-        if (dims[0] < 0 || dims[1] <= 0 || dims[1] > Integer.MAX_VALUE || dims[0] > Long.MAX_VALUE / 8 / dims[1]) {
-            throw new IOException(file + ": unusable shape (" + dims[0] + ", " + dims[1] + ")");
+
+        private List<Long> tuple() {
+            expect('(');
+            List<Long> items = new ArrayList<>();
+            skipSpace();
+            boolean comma = false;
+            while (peek() != ')') {
+                items.add(integer());
+                skipSpace();
+                comma = false;
+                if (peek() == ',') {
+                    i++;
+                    comma = true;
+                    skipSpace();
+                } else if (peek() != ')') {
+                    throw new IllegalArgumentException("expected ',' or ')' in the shape at character " + (i + 1));
+                }
+            }
+            i++;
+            if (items.size() == 1 && !comma) {
+                // (5) is a parenthesised int in Python, not a tuple.
+                throw new IllegalArgumentException("shape (" + items.get(0) + ") is not a tuple");
+            }
+            return items;
         }
-        return new Header(dims[0], (int) dims[1], dtype, dataOffset, major);
+
+        private long integer() {
+            int start = i;
+            if (peek() == '-' || peek() == '+') {
+                i++;
+            }
+            while (i < s.length() && Character.isDigit(s.charAt(i))) {
+                i++;
+            }
+            if (i == start || !Character.isDigit(s.charAt(i - 1))) {
+                throw new IllegalArgumentException("expected an integer at character " + (start + 1));
+            }
+            long v;
+            try {
+                v = Long.parseLong(s.substring(start, i));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("integer " + s.substring(start, i) + " out of range");
+            }
+            if (i < s.length() && (s.charAt(i) == 'L' || s.charAt(i) == 'l')) {
+                i++;
+            }
+            return v;
+        }
+
+        private String string() {
+            char q = peek();
+            if (q != '\'' && q != '"') {
+                throw new IllegalArgumentException("expected a quoted string at character " + (i + 1));
+            }
+            int end = s.indexOf(q, i + 1);
+            if (end < 0) {
+                throw new IllegalArgumentException("unterminated string at character " + (i + 1));
+            }
+            String v = s.substring(i + 1, end);
+            if (v.indexOf('\\') >= 0) {
+                throw new IllegalArgumentException("escape sequences in a header string");
+            }
+            i = end + 1;
+            return v;
+        }
+
+        private void skipSpace() {
+            while (i < s.length() && (s.charAt(i) == ' ' || s.charAt(i) == '\t' || s.charAt(i) == '\n'
+                    || s.charAt(i) == '\r')) {
+                i++;
+            }
+        }
+
+        private char peek() {
+            if (i >= s.length()) {
+                throw new IllegalArgumentException("the header ends early");
+            }
+            return s.charAt(i);
+        }
+
+        private void expect(char c) {
+            if (peek() != c) {
+                throw new IllegalArgumentException("expected '" + c + "' at character " + (i + 1));
+            }
+            i++;
+        }
     }
 
     /** Writes {@code m} atomically as a little-endian float32 {@code .npy} file. */
@@ -219,7 +385,7 @@ public final class Npy {
         }
         AtomicOutput out = AtomicOutput.open(file);
         try {
-            return new Writer(out, cols);
+            return new Writer(out, cols, true);
         } catch (IOException | RuntimeException e) {
             try {
                 out.close();   // not committed: deletes the temporary file
@@ -228,6 +394,17 @@ public final class Npy {
             }
             throw e;
         }
+    }
+
+    /**
+     * Starts a streaming write of a float32 matrix into {@code out}, an output of an {@link OutputSet}
+     * that commits it with the command's other outputs: call {@link Writer#finish()} when done.
+     */
+    public static Writer writer(AtomicOutput out, int cols) throws IOException {
+        if (cols <= 0) {
+            throw new IllegalArgumentException("dimension must be > 0, got " + cols);
+        }
+        return new Writer(out, cols, false);
     }
 
     /**
@@ -261,11 +438,14 @@ public final class Npy {
         private final AtomicOutput out;
         private final int cols;
         private final int headerBytes;
+        private final boolean owned;
         private long rows;
+        private boolean finished;
 
-        private Writer(AtomicOutput out, int cols) throws IOException {
+        private Writer(AtomicOutput out, int cols, boolean owned) throws IOException {
             this.out = out;
             this.cols = cols;
+            this.owned = owned;
             byte[] h = header(0, cols);
             this.headerBytes = h.length;
             out.write(ByteBuffer.wrap(h));
@@ -273,6 +453,9 @@ public final class Npy {
 
         /** Appends all rows of {@code block} (its dimension must match). */
         public void append(FloatMatrix block) throws IOException {
+            if (finished) {
+                throw new IllegalStateException("Npy.Writer already finished");
+            }
             if (block.cols() != cols) {
                 throw new IllegalArgumentException("block has dimension " + block.cols() + ", expected " + cols);
             }
@@ -285,20 +468,37 @@ public final class Npy {
             return rows;
         }
 
-        /** Writes the final row count into the header, forces the data to disk and renames the file into place. */
-        public void commit() throws IOException {
+        /** Writes the final row count into the header; the file is then complete (not yet committed). */
+        public void finish() throws IOException {
+            if (finished) {
+                return;
+            }
             byte[] h = header(rows, cols);
             if (h.length != headerBytes) {
                 throw new IllegalStateException("npy header length changed");
             }
             out.write(ByteBuffer.wrap(h), 0);
+            finished = true;
+        }
+
+        /**
+         * Finishes the file, forces it to disk and renames it into place (a writer opened on a path; one
+         * opened on an {@link OutputSet}'s output is committed by the set).
+         */
+        public void commit() throws IOException {
+            if (!owned) {
+                throw new IllegalStateException("this writer's output belongs to an OutputSet: finish() it and commit the set");
+            }
+            finish();
             out.commit();
         }
 
-        /** Deletes the partial file unless {@link #commit()} succeeded. */
+        /** Deletes the partial file unless it was committed (a writer opened on a path). */
         @Override
         public void close() throws IOException {
-            out.close();
+            if (owned) {
+                out.close();
+            }
         }
     }
 }

@@ -124,14 +124,14 @@ class EmbedSearchTest {
     }
 
     @Test
-    void aFailureAfterEncodingLeavesNoOutputs() throws Exception {
+    void aBadOutputIsFoundBeforeAnyWork() throws Exception {
         Path corpus = jsonl("f.jsonl", false);
         Path npy = dir.resolve("v.npy");
-        // The index "file" is a directory: found only when the index is saved, after all the encoding.
+        // The index "file" is a directory: a usage error, found before the model loads.
         Path badIndex = Files.createDirectory(dir.resolve("taken.lidx"));
         Result r = MainTest.run("embed", corpus.toString(), "-o", npy.toString(), "--index", badIndex.toString(), "--quiet");
-        assertEquals(1, r.code());
-        assertTrue(r.err().startsWith("error: ") && r.err().contains("is a directory"), r.err());
+        assertEquals(2, r.code());
+        assertTrue(r.err().startsWith("error: ") && r.err().contains("taken.lidx is a directory"), r.err());
         try (var s = Files.list(dir)) {
             assertEquals(java.util.Set.of(corpus, badIndex), s.collect(java.util.stream.Collectors.toSet()),
                     "no .npy, no ids file, no temporary files");

@@ -343,6 +343,85 @@ class FlatIndexTest {
         }
     }
 
+    /** Rewrites bytes of an index file and its CRC32C, as a tool that knows the format could. */
+    private static void patchWithChecksum(Path file, long pos, ByteBuffer bytes) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ch.write(bytes, pos);
+            ByteBuffer all = ByteBuffer.allocate((int) ch.size() - 4);
+            ch.read(all, 0);
+            all.flip();
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(all);
+            ch.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, (int) crc.getValue()), ch.size() - 4);
+        }
+    }
+
+    @Test
+    void aNonZeroReservedFieldOrANonFiniteVectorIsRefusedAtLoad() throws IOException {
+        Path file = dir.resolve("r.lidx");
+        try (FlatIndex index = sample(50, 8, Metric.L2, 4)) {
+            index.save(file);
+        }
+        Path reserved = dir.resolve("reserved.lidx");
+        Files.copy(file, reserved);
+        patchWithChecksum(reserved, 36, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 5));
+        IOException e = assertThrows(IOException.class, () -> FlatIndex.load(reserved, backend()));
+        assertTrue(e.getMessage().contains("reserved field at byte 36 is 5"), e.getMessage());
+
+        // Row 17, column 3 becomes NaN (vectors start at the first multiple of 64 after the header and metadata).
+        long metaLen;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer h = ByteBuffer.allocate(40).order(ByteOrder.LITTLE_ENDIAN);
+            ch.read(h, 0);
+            metaLen = h.getInt(32) & 0xffffffffL;
+        }
+        long vectors = (40 + metaLen + 63) / 64 * 64;
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
+            Path nan = dir.resolve("nan.lidx");
+            Files.copy(file, nan, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            patchWithChecksum(nan, vectors + (17L * 8 + 3) * 4,
+                    ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, bad));
+            IOException n = assertThrows(IOException.class, () -> FlatIndex.load(nan, backend()));
+            assertTrue(n.getMessage().startsWith(nan + ": stored vector row 17, column 3 is " + bad), n.getMessage());
+        }
+    }
+
+    @Test
+    void reserveAllocatesOnceAndChangesNothing() {
+        Random rnd = new Random(3);
+        try (FlatIndex index = new FlatIndex(5, Metric.L2, backend())) {
+            index.add(1, new float[] {1, 2, 3, 4, 5});
+            index.reserve(5000);
+            assertEquals(5000, index.capacity());
+            assertArrayEquals(new float[] {1, 2, 3, 4, 5}, index.vector(1));
+            for (int b = 0; b < 9; b++) {
+                float[][] rows = randomRows(rnd, 555, 5);
+                long[] ids = new long[555];
+                for (int i = 0; i < ids.length; i++) {
+                    ids[i] = 100 + b * 555 + i;
+                }
+                try (FloatMatrix m = FloatMatrix.of(rows)) {
+                    index.add(ids, m);
+                }
+                assertEquals(5000, index.capacity(), "no reallocation below the reserved size");
+            }
+            assertEquals(4996, index.size());
+            index.reserve(10);
+            assertEquals(5000, index.capacity());
+            assertArrayEquals(new float[] {1, 2, 3, 4, 5}, index.vector(1));
+        }
+    }
+
+    @Test
+    void aRangeSearchPastItsLimitStopsBeforeHoldingTheResults() {
+        try (FlatIndex index = sample(500, 4, Metric.COSINE, 9); FloatMatrix q = FloatMatrix.of(new float[] {1, 0, 0, 0}, 4)) {
+            assertEquals(500, index.rangeSearch(q, -1f, 500).count(0));
+            TooManyResultsException e = assertThrows(TooManyResultsException.class, () -> index.rangeSearch(q, -1f, 499));
+            assertEquals(0, e.query());
+            assertEquals(499, e.limit());
+        }
+    }
+
     @Test
     void truncatedFileIsReported() throws IOException {
         Path file = dir.resolve("t.lidx");

@@ -81,6 +81,78 @@ class NpyTest {
         assertThrows(NoSuchFileException.class, () -> Npy.read(dir.resolve("missing.npy")));
     }
 
+    /** A version 1.0 .npy file with this header (padded to 64 bytes, ending in a newline) and 2 x 2 floats. */
+    private Path craft(String name, String header) throws IOException {
+        StringBuilder h = new StringBuilder(header);
+        while ((10 + h.length() + 1) % 64 != 0) {
+            h.append(' ');
+        }
+        h.append('\n');
+        byte[] hb = h.toString().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(10 + hb.length + 16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0}).putShort((short) hb.length).put(hb);
+        b.putFloat(1).putFloat(2).putFloat(3).putFloat(4);
+        Path p = dir.resolve(name);
+        Files.write(p, b.array());
+        return p;
+    }
+
+    /** Headers numpy accepts are read; headers numpy refuses are refused, each with the reason. */
+    @Test
+    void headersAreReadExactlyAsNumpyReadsThem() throws Exception {
+        String[] accepted = {
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }",
+            "{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (2, 2)}",
+            "{'shape': (2, 2), 'fortran_order': False, 'descr': '<f4'}",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 2L), }",
+            "{ 'descr' : '<f4' , 'fortran_order' : False , 'shape' : ( 2 , 2 , ) }",
+        };
+        String[][] refused = {
+            {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), 'extra': 1, }", "a list value|unexpected"},
+            {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), 'extra': 'x'}", "exactly the keys"},
+            {"{'descr': '<f4', 'shape': (2, 2)}", "exactly the keys"},
+            {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2)", "ends early|expected"},
+            {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2)} trailing", "after the closing brace"},
+            {"{'descr': '<f4', 'fortran_order': false, 'shape': (2, 2)}", "unexpected"},
+            {"{'descr': '<f4', 'fortran_order': False, 'shape': (2.0, 2)}", "expected ','"},
+            {"{'descr': '<f4', 'fortran_order': False, 'shape': [2, 2]}", "a list value"},
+            {"{'descr': '<f4', 'fortran_order': False, 'shape': (4)}", "not a tuple"},
+            {"{'descr': '<f4', 'fortran_order': 0, 'shape': (2, 2)}", "unexpected"},
+            {"{'descr': <f4, 'fortran_order': False, 'shape': (2, 2)}", "unexpected"},
+        };
+        boolean numpy = NpyTestSupport.numpyAvailable();
+        int i = 0;
+        for (String h : accepted) {
+            Path p = craft("ok" + i++ + ".npy", h);
+            try (FloatMatrix m = Npy.read(p)) {
+                assertArrayEquals(new float[] {1, 2, 3, 4}, m.copyRows(0, 2), h);
+            }
+            if (numpy) {
+                assertTrue(numpyLoads(p), "numpy should accept " + h);
+            }
+        }
+        for (String[] r : refused) {
+            Path p = craft("bad" + i++ + ".npy", r[0]);
+            IOException e = assertThrows(IOException.class, () -> Npy.read(p), r[0]);
+            assertTrue(java.util.regex.Pattern.compile(r[1]).matcher(e.getMessage()).find(), e.getMessage());
+            if (numpy) {
+                assertFalse(numpyLoads(p), "numpy accepts what we refuse: " + r[0]);
+            }
+        }
+        // numpy refuses headers over 10,000 bytes unless told to trust the file; so does this reader.
+        Path big = craft("big.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), " + " ".repeat(10100) + "}");
+        IOException e = assertThrows(IOException.class, () -> Npy.read(big));
+        assertTrue(e.getMessage().contains("numpy refuses headers over 10000 bytes"), e.getMessage());
+    }
+
+    private static boolean numpyLoads(Path p) throws Exception {
+        Process proc = new ProcessBuilder("python3", "-c", "import numpy, sys; numpy.load(sys.argv[1])", p.toString())
+                .redirectErrorStream(true).start();
+        proc.getInputStream().readAllBytes();
+        assertTrue(proc.waitFor(60, TimeUnit.SECONDS));
+        return proc.exitValue() == 0;
+    }
+
     @Test
     void truncatedDataIsReported() throws Exception {
         Path p = dir.resolve("t.npy");

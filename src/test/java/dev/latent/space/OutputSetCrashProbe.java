@@ -1,0 +1,31 @@
+package dev.latent.space;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Run in a child JVM by {@link OutputSetTest}: commits new contents for the files named in its
+ * arguments and kills its own JVM (Runtime.halt, as abrupt as kill -9 for the files) right after the
+ * first rename, leaving a half-done commit for the next run to roll back.
+ */
+public final class OutputSetCrashProbe {
+    private OutputSetCrashProbe() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        AtomicInteger moves = new AtomicInteger();
+        OutputSet set = new OutputSet((from, to) -> {
+            if (moves.getAndIncrement() == 1) {
+                Runtime.getRuntime().halt(3);
+            }
+            OutputSet.move(from, to);
+        });
+        for (String a : args) {
+            AtomicOutput o = set.open(Path.of(a));
+            o.write(java.nio.ByteBuffer.wrap(("new " + Path.of(a).getFileName()).getBytes(StandardCharsets.UTF_8)));
+        }
+        set.commit();
+        System.exit(0);   // not reached
+    }
+}
