@@ -14,10 +14,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <exception>
+#include <functional>
 #include <limits>
+#include <mutex>
 #include <new>
 #include <string>
 #include <thread>
@@ -106,34 +110,114 @@ int thread_count() {
     return h == 0 ? 1 : static_cast<int>(h);
 }
 
-/// Runs fn(0..n-1), fn(0) on the calling thread. Exceptions in workers are rethrown here.
+/// One parallel call: `parts` calls of fn(part), the first on the calling thread.
+struct Job {
+    const std::function<void(int)> *fn;
+    std::atomic<int> remaining;
+    std::mutex mutex;
+    std::condition_variable done;
+    std::exception_ptr error;
+};
+
+/// The persistent worker threads (hardware threads - 1, at least 1), created on first use and kept for
+/// the life of the process (never destroyed: the JVM may exit with calls in flight). Parts of every
+/// call go into one queue; a calling thread runs its first part and then helps with queued parts
+/// until its own are done, so concurrent calls share the workers and none waits idle.
+class Pool {
+public:
+    static Pool &get() {
+        static Pool *pool = new Pool();
+        return *pool;
+    }
+
+    void run(int parts, const std::function<void(int)> &fn) {
+        if (parts <= 1) {
+            fn(0);
+            return;
+        }
+        Job job;
+        job.fn = &fn;
+        job.remaining.store(parts);
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            for (int p = 1; p < parts; p++) queue_.push_back({&job, p});
+        }
+        work_.notify_all();
+        execute(&job, 0);
+        while (job.remaining.load(std::memory_order_acquire) > 0) {
+            Task t;
+            if (tryPop(t)) {
+                execute(t.job, t.part);
+                continue;
+            }
+            std::unique_lock<std::mutex> lock(job.mutex);
+            job.done.wait(lock, [&] { return job.remaining.load(std::memory_order_acquire) == 0; });
+        }
+        if (job.error) std::rethrow_exception(job.error);
+    }
+
+private:
+    struct Task {
+        Job *job;
+        int part;
+    };
+
+    Pool() {
+        unsigned h = std::thread::hardware_concurrency();
+        int n = h > 1 ? static_cast<int>(h) - 1 : 1;
+        for (int i = 0; i < n; i++) {
+            std::thread([this] { loop(); }).detach();
+        }
+    }
+
+    bool tryPop(Task &t) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (queue_.empty()) return false;
+        t = queue_.front();
+        queue_.pop_front();
+        return true;
+    }
+
+    void loop() {
+        for (;;) {
+            Task t;
+            {
+                std::unique_lock<std::mutex> lock(mutex_);
+                work_.wait(lock, [&] { return !queue_.empty(); });
+                t = queue_.front();
+                queue_.pop_front();
+            }
+            execute(t.job, t.part);
+        }
+    }
+
+    static void execute(Job *job, int part) {
+        try {
+            (*job->fn)(part);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(job->mutex);
+            if (!job->error) job->error = std::current_exception();
+        }
+        if (job->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            std::lock_guard<std::mutex> lock(job->mutex);
+            job->done.notify_all();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable work_;
+    std::deque<Task> queue_;
+};
+
+/// Runs fn(0..n-1) on the pool, fn(0) on the calling thread. Exceptions in parts are rethrown here.
 template <class F>
 void run_threads(int n, F fn) {
     if (n <= 1) {
         fn(0);
         return;
     }
-    std::vector<std::thread> ts;
-    std::vector<std::exception_ptr> errs(n);
-    ts.reserve(n - 1);
-    for (int t = 1; t < n; t++) {
-        ts.emplace_back([&, t] {
-            try {
-                fn(t);
-            } catch (...) {
-                errs[t] = std::current_exception();
-            }
-        });
-    }
-    try {
-        fn(0);
-    } catch (...) {
-        errs[0] = std::current_exception();
-    }
-    for (auto &th : ts) th.join();
-    for (auto &e : errs) {
-        if (e) std::rethrow_exception(e);
-    }
+    const std::function<void(int)> f = fn;
+    Pool::get().run(n, f);
 }
 
 /// Threads worth using for `work` multiply-adds split into at most `parts` pieces.
@@ -216,8 +300,8 @@ struct Problem {
 
 inline float to_score(int metric, float dot, float qa, float xa) {
     switch (metric) {
-        case 1: return dot * qa * xa;
-        case 2: {
+        case LATENT_METRIC_COSINE: return dot * qa * xa;
+        case LATENT_METRIC_L2: {
             float v = qa + xa - 2.0f * dot;  // |q|^2 + |x|^2 - 2 q.x, clamped: roundoff can go below 0
             return v > 0.0f ? v : 0.0f;
         }
@@ -259,7 +343,9 @@ int query_block_for(int d) {
     return static_cast<int>(std::max<int64_t>(3, std::min<int64_t>(kMaxQb, qb)));
 }
 
-bool valid_metric(int m) { return m == 0 || m == 1 || m == 2; }
+bool valid_metric(int m) {
+    return m == LATENT_METRIC_INNER_PRODUCT || m == LATENT_METRIC_COSINE || m == LATENT_METRIC_L2;
+}
 
 /// The heap key of one raw dot product (see Entry).
 template <int METRIC>
@@ -414,6 +500,187 @@ int topk(const Problem &p, int k, int64_t *ids, float *scores) {
     return LATENT_CPU_OK;
 }
 
+
+/// Top-k over one candidate list per query (CSR). Threads split the queries.
+int topk_lists(const Problem &base, const int64_t *offsets, const int64_t *lists, int count, int64_t *ids,
+               float *scores) {
+    if (count == 0 || base.nq == 0) return LATENT_CPU_OK;
+    double work = 0;
+    for (int64_t qi = 0; qi < base.nq; qi++) work += static_cast<double>(offsets[qi + 1] - offsets[qi]) * base.d;
+    int t = threads_for(work, base.nq);
+    int64_t per = (base.nq + t - 1) / t;
+    run_threads(t, [&](int ti) {
+        std::vector<Entry> store(count);
+        int64_t q0 = std::min<int64_t>(base.nq, ti * per), q1 = std::min<int64_t>(base.nq, q0 + per);
+        for (int64_t qi = q0; qi < q1; qi++) {
+            Problem p = base;
+            p.q = base.q + qi * base.d;
+            p.qaux = base.qaux ? base.qaux + qi : nullptr;
+            p.nq = 1;
+            p.rows = lists + offsets[qi];
+            p.ncand = offsets[qi + 1] - offsets[qi];
+            int n = 0;
+            if (p.ncand > 0) {
+                // The candidates of one query are its own subset: qaux is indexed from this query.
+                topk_range(p, 0, 1, 0, p.ncand, count, store.data(), &n);
+            }
+            std::sort(store.data(), store.data() + n, better);
+            for (int r = 0; r < count; r++) {
+                if (r < n) {
+                    ids[qi * count + r] = store[r].id;
+                    scores[qi * count + r] = p.metric == LATENT_METRIC_L2 ? -store[r].key : store[r].key;
+                } else {
+                    ids[qi * count + r] = -1;
+                    scores[qi * count + r] = std::numeric_limits<float>::quiet_NaN();
+                }
+            }
+        }
+    });
+    return LATENT_CPU_OK;
+}
+
+/// Hits of a range search, CSR over queries.
+struct RangeResult {
+    std::vector<int64_t> offsets;
+    std::vector<int64_t> rows;
+    std::vector<float> scores;
+};
+
+/// Range search: scores are filtered where the tiles are computed. Threads split the queries when
+/// there are enough of them, else the candidates (each thread's hits of a query are then in its row
+/// range, and ranges are concatenated in row order).
+int range(const Problem &p, float radius, int64_t maxResults, RangeResult &out, int64_t *overQuery) {
+    const bool higher = p.metric != LATENT_METRIC_L2;
+    const double work = static_cast<double>(p.nq) * p.ncand * p.d;
+    const int tmax = thread_count();
+    const bool byQueries = p.nq >= static_cast<int64_t>(tmax) * kMinQueriesPerThread || tmax == 1;
+    int t = byQueries ? threads_for(work, (p.nq + 2) / 3)
+                      : threads_for(work, (p.ncand + p.row_block - 1) / p.row_block);
+    int64_t per = byQueries ? (p.nq + t - 1) / t : ((p.ncand + t - 1) / t + p.row_block - 1) / p.row_block * p.row_block;
+    // Per thread and query: the hits, in row order.
+    std::vector<std::vector<std::vector<std::pair<int64_t, float>>>> hits(t);
+    std::atomic<int64_t> total{0};
+    std::atomic<int64_t> over{-1};
+    run_threads(t, [&](int ti) {
+        int64_t q0 = 0, q1 = p.nq, c0 = 0, c1 = p.ncand;
+        if (byQueries) {
+            q0 = std::min<int64_t>(p.nq, ti * per);
+            q1 = std::min<int64_t>(p.nq, q0 + per);
+        } else {
+            c0 = std::min<int64_t>(p.ncand, ti * per);
+            c1 = std::min<int64_t>(p.ncand, c0 + per);
+        }
+        auto &mine = hits[ti];
+        mine.resize(static_cast<size_t>(q1 - q0));
+        if (q0 >= q1 || c0 >= c1) return;
+        scan(p, q0, q1, c0, c1, [&](int64_t qb, int nqt, int64_t cb, int nct, const float *tile, int64_t ld) {
+            if (over.load(std::memory_order_relaxed) >= 0) return;
+            for (int i = 0; i < nqt; i++) {
+                const float qa = p.qaux ? p.qaux[qb + i] : 0.0f;
+                auto &list = mine[static_cast<size_t>(qb + i - q0)];
+                int64_t found = 0;
+                for (int j = 0; j < nct; j++) {
+                    const int64_t id = p.cand(cb + j);
+                    const float sc = to_score(p.metric, tile[i * ld + j], qa, p.xaux ? p.xaux[id] : 0.0f);
+                    if (higher ? sc >= radius : sc <= radius) {
+                        list.emplace_back(id, sc);
+                        found++;
+                    }
+                }
+                if (found > 0 && total.fetch_add(found, std::memory_order_relaxed) + found > maxResults) {
+                    int64_t none = -1;
+                    over.compare_exchange_strong(none, qb + i);
+                    return;
+                }
+            }
+        });
+    });
+    if (over.load() >= 0) {
+        *overQuery = over.load();
+        return LATENT_CPU_ETOO_MANY;
+    }
+    out.offsets.assign(static_cast<size_t>(p.nq) + 1, 0);
+    out.rows.reserve(static_cast<size_t>(total.load()));
+    out.scores.reserve(static_cast<size_t>(total.load()));
+    for (int64_t qi = 0; qi < p.nq; qi++) {
+        for (int ti = 0; ti < t; ti++) {
+            int64_t local = byQueries ? qi - std::min<int64_t>(p.nq, ti * per) : qi;
+            if (local < 0 || local >= static_cast<int64_t>(hits[ti].size())) continue;
+            for (const auto &h : hits[ti][static_cast<size_t>(local)]) {
+                out.rows.push_back(h.first);
+                out.scores.push_back(h.second);
+            }
+        }
+        out.offsets[static_cast<size_t>(qi) + 1] = static_cast<int64_t>(out.rows.size());
+    }
+    return LATENT_CPU_OK;
+}
+
+/// Per-label sums in float64: threads split the labels, and each thread adds its labels' rows in row
+/// order, so the result does not depend on the thread count.
+int accumulate(const float *x, int64_t n, int d, const int32_t *labels, int k, double *sums, int64_t *counts) {
+    std::fill(sums, sums + static_cast<size_t>(k) * d, 0.0);
+    std::fill(counts, counts + k, 0);
+    int t = threads_for(static_cast<double>(n) * d, k);
+    int per = (k + t - 1) / t;
+    run_threads(t, [&](int ti) {
+        int l0 = std::min(k, ti * per), l1 = std::min(k, l0 + per);
+        if (l0 >= l1) return;
+        for (int64_t i = 0; i < n; i++) {
+            int l = labels[i];
+            if (l < l0 || l >= l1) continue;
+            const float *row = x + i * d;
+            double *s = sums + static_cast<size_t>(l) * d;
+            for (int c = 0; c < d; c++) s[c] += row[c];
+            counts[l]++;
+        }
+    });
+    return LATENT_CPU_OK;
+}
+
+/// Gram (or scatter) matrix: rows are taken kGramRows at a time, transposed (and centred) into a d x R
+/// block, and the block's d x d dot products come from the same micro-kernel as the search; each thread
+/// owns a band of output rows and adds blocks in row order, in float64.
+constexpr int kGramRows = 256;
+
+int gram(const float *x, int64_t n, int d, const double *mean, double *out) {
+    std::fill(out, out + static_cast<size_t>(d) * d, 0.0);
+    if (n == 0) return LATENT_CPU_OK;
+    const Kernels *kn = kernels();
+    int t = threads_for(static_cast<double>(n) * d * d, d);
+    int per = (d + t - 1) / t;
+    run_threads(t, [&](int ti) {
+        int i0 = std::min(d, ti * per), i1 = std::min(d, i0 + per);
+        if (i0 >= i1) return;
+        std::vector<float> block(static_cast<size_t>(d) * kGramRows);
+        std::vector<float> tile(static_cast<size_t>(i1 - i0) * d);
+        std::vector<const float *> rowsA(i1 - i0), rowsB(d);
+        for (int64_t r0 = 0; r0 < n; r0 += kGramRows) {
+            int rn = static_cast<int>(std::min<int64_t>(kGramRows, n - r0));
+            for (int c = 0; c < d; c++) {
+                float *dst = block.data() + static_cast<size_t>(c) * kGramRows;
+                for (int r = 0; r < rn; r++) {
+                    double v = x[(r0 + r) * d + c];
+                    dst[r] = static_cast<float>(mean ? v - mean[c] : v);
+                }
+            }
+            for (int i = i0; i < i1; i++) rowsA[i - i0] = block.data() + static_cast<size_t>(i) * kGramRows;
+            for (int j = 0; j < d; j++) rowsB[j] = block.data() + static_cast<size_t>(j) * kGramRows;
+            // dot_tile takes at most kMaxQb rows of its first operand per call.
+            for (int a = 0; a < i1 - i0; a += kMaxQb) {
+                int na = std::min(kMaxQb, i1 - i0 - a);
+                kn->dot_tile(rowsA.data() + a, na, rowsB.data(), d, rn, tile.data() + static_cast<size_t>(a) * d, d);
+            }
+            for (int i = i0; i < i1; i++) {
+                double *o = out + static_cast<size_t>(i) * d;
+                const float *tl = tile.data() + static_cast<size_t>(i - i0) * d;
+                for (int j = 0; j < d; j++) o[j] += tl[j];
+            }
+        }
+    });
+    return LATENT_CPU_OK;
+}
+
 template <class F>
 int guarded(F f) {
     try {
@@ -477,7 +744,16 @@ int64_t latent_cpu_row_norms(const float *x, int64_t n, int32_t d, int32_t kind,
             int64_t r0 = std::min<int64_t>(n, ti * per), r1 = std::min<int64_t>(n, r0 + per);
             for (int64_t r = r0; r < r1; r++) {
                 float s = kn->sqnorm(x + r * d, d);
-                bool ok = std::isfinite(s) && (kind == 0 || s > 0.0f);
+                // The vector rule (latent_metric.h), in float64: the float32 norm above is what the
+                // kernels use, this sum is only the check, so every backend accepts the same rows.
+                const float *row = x + r * d;
+                double sq = 0;
+                bool finite = true;
+                for (int c = 0; c < d; c++) {
+                    finite &= std::isfinite(row[c]);
+                    sq += static_cast<double>(row[c]) * row[c];
+                }
+                bool ok = finite && sq <= LATENT_MAX_SQUARED_NORM && (kind == 0 || sq >= LATENT_MIN_COSINE_SQUARED_NORM);
                 if (!ok && firstBad[ti] < 0) firstBad[ti] = r;
                 out[r] = kind == 0 ? s : 1.0f / std::sqrt(s);
             }
@@ -542,6 +818,75 @@ int32_t latent_cpu_topk(const float *q, const float *qaux, int64_t nq, const flo
                   rows ? nrows : nx, row_block_for(d), query_block_for(d)};
         return topk(p, k, ids, scores);
     });
+}
+
+int32_t latent_cpu_topk_lists(const float *q, const float *qaux, int64_t nq, const float *x, const float *xaux,
+                              int64_t nx, int32_t d, int32_t metric, const int64_t *offsets, const int64_t *rows,
+                              int32_t count, int64_t *ids, float *scores) {
+    if (nq < 0 || nx < 0 || d < 1 || count < 0 || !valid_metric(metric) || (nq > 0 && !offsets)) return LATENT_CPU_EINVAL;
+    if (metric != 0 && (!qaux || !xaux)) return LATENT_CPU_EINVAL;
+    return guarded([&] {
+        Problem p{q, metric ? qaux : nullptr, nq, x, metric ? xaux : nullptr, nx, d, metric, rows, 0,
+                  row_block_for(d), query_block_for(d)};
+        return topk_lists(p, offsets, rows, count, ids, scores);
+    });
+}
+
+int32_t latent_cpu_range(const float *q, const float *qaux, int64_t nq, const float *x, const float *xaux,
+                         int64_t nx, int32_t d, int32_t metric, const int64_t *rows, int64_t nrows, float radius,
+                         int64_t max_results, int64_t *result, int64_t *total, int64_t *over_query) {
+    if (nq < 0 || nx < 0 || d < 1 || !valid_metric(metric) || std::isnan(radius) || max_results < 0 || !result ||
+        !total || !over_query) {
+        return LATENT_CPU_EINVAL;
+    }
+    if (metric != 0 && (!qaux || !xaux)) return LATENT_CPU_EINVAL;
+    if (rows && (nrows < 0 || nrows > nx)) return LATENT_CPU_EINVAL;
+    *result = 0;
+    *total = 0;
+    *over_query = -1;
+    return guarded([&] {
+        Problem p{q, metric ? qaux : nullptr, nq, x, metric ? xaux : nullptr, nx, d, metric, rows,
+                  rows ? nrows : nx, row_block_for(d), query_block_for(d)};
+        auto *r = new RangeResult();
+        int st = range(p, radius, max_results, *r, over_query);
+        if (st != LATENT_CPU_OK) {
+            delete r;
+            return st;
+        }
+        *total = static_cast<int64_t>(r->rows.size());
+        *result = reinterpret_cast<int64_t>(r);
+        return LATENT_CPU_OK;
+    });
+}
+
+int32_t latent_cpu_range_fetch(int64_t result, int64_t *offsets, int64_t *rows, float *scores) {
+    if (result == 0 || !offsets) return LATENT_CPU_EINVAL;
+    auto *r = reinterpret_cast<RangeResult *>(result);
+    std::copy(r->offsets.begin(), r->offsets.end(), offsets);
+    if (!r->rows.empty()) {
+        std::copy(r->rows.begin(), r->rows.end(), rows);
+        std::copy(r->scores.begin(), r->scores.end(), scores);
+    }
+    delete r;
+    return LATENT_CPU_OK;
+}
+
+void latent_cpu_range_free(int64_t result) {
+    delete reinterpret_cast<RangeResult *>(result);
+}
+
+int32_t latent_cpu_accumulate(const float *x, int64_t n, int32_t d, const int32_t *labels, int32_t k, double *sums,
+                              int64_t *counts) {
+    if (n < 0 || d < 1 || k < 1 || !sums || !counts || (n > 0 && (!x || !labels))) return LATENT_CPU_EINVAL;
+    for (int64_t i = 0; i < n; i++) {
+        if (labels[i] < -1 || labels[i] >= k) return LATENT_CPU_EINVAL;
+    }
+    return guarded([&] { return accumulate(x, n, d, labels, k, sums, counts); });
+}
+
+int32_t latent_cpu_gram(const float *x, int64_t n, int32_t d, const double *mean, double *out) {
+    if (n < 0 || d < 1 || !out || (n > 0 && !x)) return LATENT_CPU_EINVAL;
+    return guarded([&] { return gram(x, n, d, mean, out); });
 }
 
 }  // extern "C"

@@ -20,7 +20,7 @@ for a in $archs; do
 done
 gencode+=("-gencode=arch=compute_$last,code=compute_$last")
 
-flags=(-std=c++17 -O3 -Xcompiler -fPIC -Xcompiler -fvisibility=hidden -Xptxas -v --threads 2)
+flags=(-std=c++17 -O3 -Xcompiler -fPIC -Xcompiler -fvisibility=hidden -Xptxas -v)
 if [ "${LATENT_CUDA_DEBUG:-0}" = "1" ]; then
   flags+=(-DLATENT_CUDA_SYNC_LAUNCHES -lineinfo)
 fi
@@ -30,7 +30,7 @@ report="$work/cuda-resources.txt"
 stamp="$work/cuda/stamp"
 config="$("$nvcc_bin" --version | tail -1) ${flags[*]} ${gencode[*]}"
 if [ -f "$out/liblatentcuda.so" ] && [ -f "$report" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$config" ] \
-   && [ -z "$(find "$here" -newer "$out/liblatentcuda.so" -print -quit)" ]; then
+   && [ -z "$(find "$here" "$here/../common" -newer "$out/liblatentcuda.so" -print -quit)" ]; then
   echo "[latent cuda] $out/liblatentcuda.so is up to date"
   exit 0
 fi
@@ -38,14 +38,35 @@ rm -f "$stamp"
 : > "$report"
 objects=()
 start=$(date +%s)
-for src in latent_cuda topk_k32 topk_k128 topk_k512 topk_k2048; do
-  obj="$work/cuda/$src.o"
-  echo "[latent cuda] nvcc $src.cu"
+# Host code, one object per file; then the top-k buckets, one object per entry of latent_buckets.h.
+host_sources=(errors database search cluster api)
+buckets=$(sed -n 's/^ *X(\([0-9][0-9]*\),.*/\1/p' "$here/latent_buckets.h")
+[ -n "$buckets" ] || { echo "[latent cuda] no buckets found in latent_buckets.h" >&2; exit 1; }
+compile() {  # compile NAME SOURCE [FLAGS...]
+  local name="$1" src="$2"
+  shift 2
+  local obj="$work/cuda/$name.o"
   {
-    echo "==== $src.cu ===="
-    "$nvcc_bin" "${flags[@]}" "${gencode[@]}" -I"$here" -c "$here/$src.cu" -o "$obj" 2>&1
-  } >> "$report" || { cat "$report" >&2; exit 1; }
-  objects+=("$obj")
+    echo "==== $name ($(basename "$src")) ===="
+    "$nvcc_bin" "${flags[@]}" "${gencode[@]}" -I"$here" "$@" -c "$src" -o "$obj" 2>&1
+  } > "$work/cuda/$name.log" || { cat "$work/cuda/$name.log" >&2; return 1; }
+}
+pids=()
+names=()
+for src in "${host_sources[@]}"; do
+  echo "[latent cuda] nvcc $src.cu"
+  compile "$src" "$here/$src.cu" & pids+=($!); names+=("$src")
+done
+for k in $buckets; do
+  echo "[latent cuda] nvcc topk_bucket.cu (k <= $k)"
+  compile "topk_k$k" "$here/topk_bucket.cu" -DLATENT_BUCKET="$k" & pids+=($!); names+=("topk_k$k")
+done
+failed=0
+for p in "${pids[@]}"; do wait "$p" || failed=1; done
+[ "$failed" = 0 ] || exit 1
+for n in "${names[@]}"; do
+  cat "$work/cuda/$n.log" >> "$report"
+  objects+=("$work/cuda/$n.o")
 done
 "$nvcc_bin" -shared -cudart static "${gencode[@]}" -Xcompiler -fPIC \
   -Xlinker --version-script="$here/latent_cuda.map" -Xlinker -z,defs \
@@ -53,7 +74,7 @@ done
 # The C API must be exported (and nothing of the static CUDA runtime).
 if command -v nm > /dev/null; then
   exported=$(nm -D --defined-only "$out/liblatentcuda.so" | awk '{print $3}')
-  for sym in latent_cuda_abi_version latent_cuda_device_count latent_cuda_topk; do
+  for sym in $(sed -n 's/^ *X(\(int, \|const char\*, \)\{0,1\}\([a-z_]*\),.*/latent_cuda_\2/p' "$here/latent_cuda_api.h"); do
     echo "$exported" | grep -qx "$sym" || { echo "[latent cuda] $sym is not exported" >&2; exit 1; }
   done
   if echo "$exported" | grep -qv '^latent_cuda_'; then

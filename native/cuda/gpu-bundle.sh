@@ -33,7 +33,7 @@ if [ "${LATENT_BUNDLE_SKIP_MAVEN:-0}" != 1 ]; then
   say "mvn -Pgpu-bundle package -DskipTests (classes, tests, native libraries, console launcher)"
   mvn -B -q -Pgpu-bundle package -DskipTests
 fi
-nat="target/classes/dev/latent/compute/nat/linux-x86_64"
+nat="target/classes/dev/latent/compute/cuda/linux-x86_64"
 [ -f "$nat/liblatentcuda.so" ] || { echo "gpu-bundle: $nat/liblatentcuda.so is missing: the build needs nvcc (see native/README.md)" >&2; exit 1; }
 launcher="$(ls target/gpu-bundle-deps/junit-platform-console-standalone-*.jar 2> /dev/null | head -1)"
 [ -n "$launcher" ] || { echo "gpu-bundle: JUnit's console launcher is missing from target/gpu-bundle-deps (run without LATENT_BUNDLE_SKIP_MAVEN)" >&2; exit 1; }

@@ -19,6 +19,8 @@
 #include <cuda_runtime.h>
 #endif
 
+#include "../common/latent_metric.h"
+
 namespace latent {
 
 /// Threads per block of every kernel here.
@@ -30,7 +32,8 @@ constexpr int kTileD = 32;
 /// Row index of an empty slot; real rows are below 2^31 - 1.
 constexpr uint32_t kNoRow = 0xFFFFFFFFu;
 
-enum MetricCode : int { kInnerProduct = 0, kCosine = 1, kL2 = 2 };
+/// The metric codes of native/common/latent_metric.h (shared with the CPU kernels and Java).
+enum MetricCode : int { kInnerProduct = LATENT_METRIC_INNER_PRODUCT, kCosine = LATENT_METRIC_COSINE, kL2 = LATENT_METRIC_L2 };
 
 #ifndef LATENT_CUDA_HOST_SIM
 /// Start of the block's dynamic shared memory (the host simulator in sim/ supplies its own).
@@ -552,6 +555,73 @@ __global__ void __launch_bounds__(kThreads) distanceKernel(DistanceArgs a) {
       if (lq < nq && tile + lr < a.nRows) {
         a.out[static_cast<size_t>(qBase + lq) * a.nRows + tile + lr] =
             scoreOf(a.metric, acc[i][j], qTerm[lq], rowTerm[lr]);
+      }
+    }
+  }
+}
+
+/// Arguments of the range kernel: scores filtered on the device, hits appended through a counter.
+struct RangeArgs {
+  const float* queries;       // [nQueries][d]
+  const float* qTerm;         // [nQueries]
+  int nQueries;
+  int d;
+  const float* db;            // [n][d]
+  const float* dbTerm;        // [n]
+  const uint32_t* subset;     // candidate positions -> rows, or null
+  uint32_t nCand;
+  int metric;
+  float radius;
+  unsigned long long* counter;  // hits so far (may pass capacity: the host then retries or fails)
+  unsigned long long capacity;
+  int* hitQuery;              // [capacity]
+  uint32_t* hitRow;
+  float* hitScore;
+};
+
+/// Range kernel: block (x, y) scores queries [y*TQ, y*TQ + TQ) against candidates [x*TN, x*TN + TN) and
+/// appends every (query, row, score) within the radius. Hits come in no particular order; the host
+/// groups and sorts them.
+template <int TQ, int TN>
+__global__ void __launch_bounds__(kThreads) rangeKernel(RangeArgs a) {
+  using S = TileShape<TQ, TN>;
+  __shared__ uint32_t rowIds[TN];
+  __shared__ float rowTerm[TN];
+  __shared__ float qTerm[TQ];
+  __shared__ float tiles[S::kTileFloats];
+  float* qs = tiles;
+  float* xs = tiles + kTileD * S::QS;
+
+  const int qBase = blockIdx.y * TQ;
+  const int nq = min(TQ, a.nQueries - qBase);
+  const uint32_t tile = blockIdx.x * TN;
+  for (int q = threadIdx.x; q < TQ; q += kThreads) {
+    qTerm[q] = q < nq ? a.qTerm[qBase + q] : 0.0f;
+  }
+  loadRowIds<TN>(tile, a.nCand, a.subset, a.dbTerm, rowIds, rowTerm);
+  __syncthreads();
+  float acc[S::RQ][S::RN];
+  tileDots<TQ, TN>(a.queries + static_cast<size_t>(qBase) * a.d, nq, a.d, a.db, rowIds, qs, xs, acc);
+  const int tq = threadIdx.x / S::TNT;
+  const int tn = threadIdx.x % S::TNT;
+  const bool higher = a.metric != kL2;
+#pragma unroll
+  for (int i = 0; i < S::RQ; ++i) {
+    const int lq = tq + i * S::TQT;
+#pragma unroll
+    for (int j = 0; j < S::RN; ++j) {
+      const int lr = tn + j * S::TNT;
+      const uint32_t row = rowIds[lr];
+      if (lq < nq && row != kNoRow) {
+        const float s = scoreOf(a.metric, acc[i][j], qTerm[lq], rowTerm[lr]);
+        if (higher ? s >= a.radius : s <= a.radius) {
+          const unsigned long long slot = atomicAdd(a.counter, 1ULL);
+          if (slot < a.capacity) {
+            a.hitQuery[slot] = qBase + lq;
+            a.hitRow[slot] = row;
+            a.hitScore[slot] = s;
+          }
+        }
       }
     }
   }

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 
+#include "latent_buckets.h"
 #include "latent_check.h"
 #include "latent_kernels.cuh"
 
@@ -71,28 +72,18 @@ TopkBucket makeBucket() {
                     &launchMerge<K, B, TQ, TN>};
 }
 
-/// The buckets (defined in topk_k32.cu ... topk_k2048.cu so nvcc compiles them separately).
-const TopkBucket& topkBucket32();
-const TopkBucket& topkBucket128();
-const TopkBucket& topkBucket512();
-const TopkBucket& topkBucket2048();
+/// Bucket K (defined in topk_bucket.cu, compiled once per entry of latent_buckets.h, so nvcc builds
+/// the buckets in parallel). Every specialisation is declared here, before any use.
+template <int K>
+const TopkBucket& topkBucket();
+#define LATENT_DECLARE_BUCKET(K_, B_, TQ_, TN_) \
+  template <>                                   \
+  const TopkBucket& topkBucket<K_>();
+LATENT_TOPK_BUCKETS(LATENT_DECLARE_BUCKET)
+#undef LATENT_DECLARE_BUCKET
 
-/// Defines bucket K with buffer B, TQ queries per block and TN candidates per tile.
-#define LATENT_TOPK_BUCKET(K_, B_, TQ_, TN_)                              \
-  const TopkBucket& topkBucket##K_() {                                    \
-    static const TopkBucket bucket = makeBucket<K_, B_, TQ_, TN_>();      \
-    return bucket;                                                        \
-  }
-
-/// Tile of the plain distance kernel.
+/// Tile of the plain distance kernel (and of the range kernel).
 constexpr int kDistanceTQ = 32;
 constexpr int kDistanceTN = 64;
-
-/// Launches distanceKernel (defined in latent_cuda.cu) and checks the launch.
-cudaError_t launchDistances(const DistanceArgs& args, cudaStream_t stream);
-
-/// Launches normTermsKernel over `n` rows and checks the launch.
-cudaError_t launchNormTerms(const float* rows, long long n, int d, int metric, float* terms,
-                            unsigned long long* badRow, int multiprocessors, cudaStream_t stream);
 
 }  // namespace latent

@@ -1,10 +1,11 @@
-// Run-time loader of liblatentcuda.so for the JNI binding (dev.latent.compute.nat.CudaNative).
+// Run-time loader of liblatentcuda.so for the JNI binding (dev.latent.compute.cuda.CudaNative).
 //
 // The JNI library is built by g++ without the CUDA toolkit and has no link-time dependency on
 // liblatentcuda.so or on CUDA: latent_cudal_load() opens the library with dlopen from a path chosen
 // by Java and fills a table of function pointers with dlsym; every other latent_cudal_* function
 // forwards through that table and returns LATENT_CUDAL_E_NOT_LOADED until the load succeeded.
-// Only declarations are taken from latent_cuda.h (for the function types), never definitions.
+// Only declarations are taken from latent_cuda.h (for the function types), never definitions. The
+// table, the binding and the forwarders are generated from the lists in latent_cuda_api.h.
 #ifndef LATENT_CUDA_LOADER_H
 #define LATENT_CUDA_LOADER_H
 
@@ -31,17 +32,12 @@ namespace latent_cudal {
 
 /// Pointers to the C API of liblatentcuda.so, filled once by latent_cudal_load().
 struct Table {
-  decltype(&::latent_cuda_abi_version) abi_version = nullptr;
-  decltype(&::latent_cuda_error_string) error_string = nullptr;
-  decltype(&::latent_cuda_last_error) last_error = nullptr;
-  decltype(&::latent_cuda_versions) versions = nullptr;
-  decltype(&::latent_cuda_device_count) device_count = nullptr;
-  decltype(&::latent_cuda_device_info) device_info = nullptr;
-  decltype(&::latent_cuda_db_create) db_create = nullptr;
-  decltype(&::latent_cuda_db_free) db_free = nullptr;
-  decltype(&::latent_cuda_db_device_bytes) db_device_bytes = nullptr;
-  decltype(&::latent_cuda_distances) distances = nullptr;
-  decltype(&::latent_cuda_topk) topk = nullptr;
+#define LATENT_CUDAL_SLOT_INFO(ret, name, params, args) decltype(&::latent_cuda_##name) name = nullptr;
+#define LATENT_CUDAL_SLOT_CALL(name, params, args) decltype(&::latent_cuda_##name) name = nullptr;
+  LATENT_CUDA_INFO(LATENT_CUDAL_SLOT_INFO)
+  LATENT_CUDA_CALLS(LATENT_CUDAL_SLOT_CALL)
+#undef LATENT_CUDAL_SLOT_INFO
+#undef LATENT_CUDAL_SLOT_CALL
 };
 
 inline Table& table() {
@@ -117,17 +113,13 @@ inline int latent_cudal_load(const char* path, char* error, int capacity) {
     return LATENT_CUDAL_E_DLOPEN;
   }
   Table t;
-  bool ok = bind(lib, "latent_cuda_abi_version", t.abi_version, error, capacity) &&
-            bind(lib, "latent_cuda_error_string", t.error_string, error, capacity) &&
-            bind(lib, "latent_cuda_last_error", t.last_error, error, capacity) &&
-            bind(lib, "latent_cuda_versions", t.versions, error, capacity) &&
-            bind(lib, "latent_cuda_device_count", t.device_count, error, capacity) &&
-            bind(lib, "latent_cuda_device_info", t.device_info, error, capacity) &&
-            bind(lib, "latent_cuda_db_create", t.db_create, error, capacity) &&
-            bind(lib, "latent_cuda_db_free", t.db_free, error, capacity) &&
-            bind(lib, "latent_cuda_db_device_bytes", t.db_device_bytes, error, capacity) &&
-            bind(lib, "latent_cuda_distances", t.distances, error, capacity) &&
-            bind(lib, "latent_cuda_topk", t.topk, error, capacity);
+  bool ok = true;
+#define LATENT_CUDAL_BIND_INFO(ret, name, params, args) ok = ok && bind(lib, "latent_cuda_" #name, t.name, error, capacity);
+#define LATENT_CUDAL_BIND_CALL(name, params, args) ok = ok && bind(lib, "latent_cuda_" #name, t.name, error, capacity);
+  LATENT_CUDA_INFO(LATENT_CUDAL_BIND_INFO)
+  LATENT_CUDA_CALLS(LATENT_CUDAL_BIND_CALL)
+#undef LATENT_CUDAL_BIND_INFO
+#undef LATENT_CUDAL_BIND_CALL
   if (!ok) {
     dlclose(lib);
     return LATENT_CUDAL_E_DLOPEN;
@@ -176,51 +168,13 @@ inline const char* latent_cudal_last_error() {
   return t != nullptr ? t->last_error() : "";
 }
 
-inline int latent_cudal_versions(int* runtime_version, int* driver_version) {
-  const latent_cudal::Table* t = latent_cudal::ready();
-  return t != nullptr ? t->versions(runtime_version, driver_version) : LATENT_CUDAL_E_NOT_LOADED;
-}
-
-inline int latent_cudal_device_count(int* count) {
-  const latent_cudal::Table* t = latent_cudal::ready();
-  return t != nullptr ? t->device_count(count) : LATENT_CUDAL_E_NOT_LOADED;
-}
-
-inline int latent_cudal_device_info(int device, char* name, int name_capacity, int* major, int* minor,
-                                    int* multiprocessors, long long* free_bytes, long long* total_bytes) {
-  const latent_cudal::Table* t = latent_cudal::ready();
-  return t != nullptr ? t->device_info(device, name, name_capacity, major, minor, multiprocessors, free_bytes,
-                                       total_bytes)
-                      : LATENT_CUDAL_E_NOT_LOADED;
-}
-
-inline int latent_cudal_db_create(int device, const float* rows, long long n, int d, int metric, long long* handle,
-                                  long long* bad_row) {
-  const latent_cudal::Table* t = latent_cudal::ready();
-  return t != nullptr ? t->db_create(device, rows, n, d, metric, handle, bad_row) : LATENT_CUDAL_E_NOT_LOADED;
-}
-
-inline int latent_cudal_db_free(long long handle) {
-  const latent_cudal::Table* t = latent_cudal::ready();
-  return t != nullptr ? t->db_free(handle) : LATENT_CUDAL_E_NOT_LOADED;
-}
-
-inline int latent_cudal_db_device_bytes(long long handle, long long* bytes) {
-  const latent_cudal::Table* t = latent_cudal::ready();
-  return t != nullptr ? t->db_device_bytes(handle, bytes) : LATENT_CUDAL_E_NOT_LOADED;
-}
-
-inline int latent_cudal_distances(long long handle, const float* queries, int q, int d, long long from_row,
-                                  long long to_row, float* out) {
-  const latent_cudal::Table* t = latent_cudal::ready();
-  return t != nullptr ? t->distances(handle, queries, q, d, from_row, to_row, out) : LATENT_CUDAL_E_NOT_LOADED;
-}
-
-inline int latent_cudal_topk(long long handle, const float* queries, int q, int d, int k, const long long* subset,
-                             long long subset_count, long long* out_ids, float* out_scores, int* out_count) {
-  const latent_cudal::Table* t = latent_cudal::ready();
-  return t != nullptr ? t->topk(handle, queries, q, d, k, subset, subset_count, out_ids, out_scores, out_count)
-                      : LATENT_CUDAL_E_NOT_LOADED;
-}
+/// One forwarder per status function of the list: the library's answer, or LATENT_CUDAL_E_NOT_LOADED.
+#define LATENT_CUDAL_FORWARD(name, params, args)                  \
+  inline int latent_cudal_##name params {                          \
+    const latent_cudal::Table* t = latent_cudal::ready();          \
+    return t != nullptr ? t->name args : LATENT_CUDAL_E_NOT_LOADED; \
+  }
+LATENT_CUDA_CALLS(LATENT_CUDAL_FORWARD)
+#undef LATENT_CUDAL_FORWARD
 
 #endif  // LATENT_CUDA_LOADER_H

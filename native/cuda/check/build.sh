@@ -23,11 +23,15 @@ case "$mode" in
     ;;
   sim)
     objs="$out/sim-objects"
+    rm -rf "$objs"
     mkdir -p "$objs"
     flags=(-std=c++20 -O2 -pthread -Wall -Wextra -Wno-unknown-pragmas -I"$cuda/sim/include" -I"$cuda")
     pids=()
-    for src in latent_cuda topk_k32 topk_k128 topk_k512 topk_k2048; do
+    for src in errors database search cluster api; do
       "$cxx" "${flags[@]}" -x c++ -c "$cuda/$src.cu" -o "$objs/$src.o" & pids+=($!)
+    done
+    for k in $(sed -n 's/^ *X(\([0-9][0-9]*\),.*/\1/p' "$cuda/latent_buckets.h"); do
+      "$cxx" "${flags[@]}" -DLATENT_BUCKET="$k" -x c++ -c "$cuda/topk_bucket.cu" -o "$objs/topk_k$k.o" & pids+=($!)
     done
     "$cxx" "${flags[@]}" -c "$cuda/sim/sim_runtime.cpp" -o "$objs/sim_runtime.o" & pids+=($!)
     "$cxx" "${flags[@]}" -c "$here/cuda_check.cpp" -o "$objs/cuda_check.o" & pids+=($!)

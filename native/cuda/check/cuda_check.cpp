@@ -229,8 +229,9 @@ void checkTopk(std::mt19937_64& rng, const Data& p, int k, double subsetFraction
   std::vector<float> scores(ids.size(), -7.0f);
   int outCount = -1;
   const auto start = std::chrono::steady_clock::now();
+  long long badQuery = -1;
   rc = latent_cuda_topk(h.h, p.queries.data(), p.q, p.d, k, subsetFraction > 0 ? subset.data() : nullptr,
-                        static_cast<long long>(subset.size()), ids.data(), scores.data(), &outCount);
+                        static_cast<long long>(subset.size()), ids.data(), scores.data(), &outCount, &badQuery);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (rc != 0) {
     report(false, name, "latent_cuda_topk returned " + describe(rc));
@@ -245,7 +246,7 @@ void checkTopk(std::mt19937_64& rng, const Data& p, int k, double subsetFraction
     std::vector<float> scores2(ids.size(), -9.0f);
     int count2 = -1;
     rc = latent_cuda_topk(h.h, p.queries.data(), p.q, p.d, k, subsetFraction > 0 ? subset.data() : nullptr,
-                          static_cast<long long>(subset.size()), ids2.data(), scores2.data(), &count2);
+                          static_cast<long long>(subset.size()), ids2.data(), scores2.data(), &count2, &badQuery);
     if (rc != 0) {
       why = "second latent_cuda_topk returned " + describe(rc);
     } else if (count2 != outCount || ids2 != ids || scores2 != scores) {
@@ -270,7 +271,8 @@ void checkDistances(const Data& p, long long from, long long to) {
   }
   const long long width = to - from;
   std::vector<float> out(static_cast<size_t>(p.q) * std::max<long long>(width, 1), -12345.0f);
-  rc = latent_cuda_distances(h.h, p.queries.data(), p.q, p.d, from, to, out.data());
+  long long badQuery = -1;
+  rc = latent_cuda_distances(h.h, p.queries.data(), p.q, p.d, from, to, out.data(), &badQuery);
   if (rc != 0) {
     report(false, name, "latent_cuda_distances returned " + describe(rc));
     return;
@@ -337,33 +339,34 @@ void checkErrors(std::mt19937_64& rng) {
   std::vector<long long> ids(3 * 3000);
   std::vector<float> scores(ids.size());
   int count = -1;
-  report(latent_cuda_topk(0, p.queries.data(), 3, 8, 5, nullptr, 0, ids.data(), scores.data(), &count) ==
+  long long bq = -1;
+  report(latent_cuda_topk(0, p.queries.data(), 3, 8, 5, nullptr, 0, ids.data(), scores.data(), &count, &bq) ==
              LATENT_CUDA_E_INVALID,
          "topk on handle 0 is invalid");
-  report(latent_cuda_topk(h.h, p.queries.data(), 3, 7, 5, nullptr, 0, ids.data(), scores.data(), &count) ==
+  report(latent_cuda_topk(h.h, p.queries.data(), 3, 7, 5, nullptr, 0, ids.data(), scores.data(), &count, &bq) ==
              LATENT_CUDA_E_INVALID,
          "topk with the wrong dimension is invalid");
-  report(latent_cuda_topk(h.h, p.queries.data(), 3, 8, 0, nullptr, 0, ids.data(), scores.data(), &count) ==
+  report(latent_cuda_topk(h.h, p.queries.data(), 3, 8, 0, nullptr, 0, ids.data(), scores.data(), &count, &bq) ==
              LATENT_CUDA_E_INVALID,
          "topk with k = 0 is invalid");
-  rc = latent_cuda_topk(h.h, p.queries.data(), 3, 8, 3000, nullptr, 0, ids.data(), scores.data(), &count);
+  rc = latent_cuda_topk(h.h, p.queries.data(), 3, 8, 3000, nullptr, 0, ids.data(), scores.data(), &count, &bq);
   report(rc == LATENT_CUDA_E_K_TOO_LARGE, "topk with k = 3000 over 5000 rows: k too large", describe(rc));
   const long long unsorted[3] = {4, 2, 9};
-  report(latent_cuda_topk(h.h, p.queries.data(), 3, 8, 2, unsorted, 3, ids.data(), scores.data(), &count) ==
+  report(latent_cuda_topk(h.h, p.queries.data(), 3, 8, 2, unsorted, 3, ids.data(), scores.data(), &count, &bq) ==
              LATENT_CUDA_E_INVALID,
          "topk with an unsorted subset is invalid");
   const long long outside[2] = {4, 5000};
-  report(latent_cuda_topk(h.h, p.queries.data(), 3, 8, 2, outside, 2, ids.data(), scores.data(), &count) ==
+  report(latent_cuda_topk(h.h, p.queries.data(), 3, 8, 2, outside, 2, ids.data(), scores.data(), &count, &bq) ==
              LATENT_CUDA_E_INVALID,
          "topk with a subset row past the end is invalid");
   std::vector<float> block(8);
-  report(latent_cuda_distances(h.h, p.queries.data(), 1, 8, 10, 5, block.data()) == LATENT_CUDA_E_INVALID,
+  report(latent_cuda_distances(h.h, p.queries.data(), 1, 8, 10, 5, block.data(), &bq) == LATENT_CUDA_E_INVALID,
          "distances over rows [10, 5) is invalid");
-  report(latent_cuda_distances(h.h, p.queries.data(), 1, 8, 4999, 5001, block.data()) == LATENT_CUDA_E_INVALID,
+  report(latent_cuda_distances(h.h, p.queries.data(), 1, 8, 4999, 5001, block.data(), &bq) == LATENT_CUDA_E_INVALID,
          "distances past the last row is invalid");
   // k above the maximum but clamped by a small subset: allowed.
   const long long few[3] = {1, 17, 4000};
-  rc = latent_cuda_topk(h.h, p.queries.data(), 3, 8, 3000, few, 3, ids.data(), scores.data(), &count);
+  rc = latent_cuda_topk(h.h, p.queries.data(), 3, 8, 3000, few, 3, ids.data(), scores.data(), &count, &bq);
   std::vector<long long> fewSubset(few, few + 3);
   std::string why = rc != 0 ? "rc " + describe(rc) : verify(p, p.queries.data(), 3, 3000, &fewSubset, ids, scores, count);
   report(why.empty(), "topk with k = 3000 over a subset of 3 rows returns 3", why);
@@ -379,10 +382,265 @@ void checkErrors(std::mt19937_64& rng) {
   rc = create(empty, e);
   count = -1;
   const int rc2 = rc == 0 ? latent_cuda_topk(e.h, empty.queries.data(), 2, 4, 5, nullptr, 0, ids.data(), scores.data(),
-                                             &count)
+                                             &count, &bq)
                           : rc;
   report(rc == 0 && rc2 == 0 && count == 0, "an empty database returns 0 results per query",
          "rc " + describe(rc2) + ", count " + std::to_string(count));
+}
+
+/// Appending rows: the result equals a database created with every row at once; a bad appended row is
+/// named (absolute index) and changes nothing.
+void checkAppend(std::mt19937_64& rng, int metric) {
+  Data full = make(rng, metric, 3000, 9, 5, true, 40);
+  const std::string name = std::string("append ") + full.name;
+  Data part = full;
+  part.n = 1000;
+  part.rows.resize(static_cast<size_t>(1000) * full.d);
+  Handle h;
+  int rc = create(part, h);
+  long long bad = -5;
+  if (rc == 0) rc = latent_cuda_db_append(h.h, full.rows.data() + 1000 * full.d, 1500, &bad);
+  if (rc == 0) rc = latent_cuda_db_append(h.h, full.rows.data() + 2500 * full.d, 500, &bad);
+  if (rc != 0) {
+    report(false, name, "create/append returned " + describe(rc));
+    return;
+  }
+  std::vector<float> junk(static_cast<size_t>(3) * full.d, 1.0f);
+  junk[static_cast<size_t>(1) * full.d + 2] = std::nanf("");
+  rc = latent_cuda_db_append(h.h, junk.data(), 3, &bad);
+  if (rc != LATENT_CUDA_E_BAD_ROW || bad != 3001) {
+    report(false, name, "a bad appended row gave " + describe(rc) + ", bad_row " + std::to_string(bad) + " (want 3001)");
+    return;
+  }
+  std::vector<long long> ids(static_cast<size_t>(full.q) * 50);
+  std::vector<float> scores(ids.size());
+  int count = -1;
+  long long bq = -1;
+  rc = latent_cuda_topk(h.h, full.queries.data(), full.q, full.d, 50, nullptr, 0, ids.data(), scores.data(), &count, &bq);
+  std::string why = rc != 0 ? "topk returned " + describe(rc) : verify(full, full.queries.data(), full.q, 50, nullptr, ids, scores, count);
+  report(why.empty(), name, why);
+}
+
+/// One candidate list per query (CSR): every query's results against the reference over its own list,
+/// padded with id -1 and score NaN.
+void checkLists(std::mt19937_64& rng, int metric, int count) {
+  Data p = make(rng, metric, 2000, 6, 9, true, 100);
+  std::vector<long long> offsets{0};
+  std::vector<long long> rows;
+  std::uniform_int_distribution<int> len(0, 300);
+  for (int i = 0; i < p.q; ++i) {
+    std::vector<long long> list;
+    const int want = i == 3 ? 0 : len(rng);
+    std::bernoulli_distribution keep(std::min(1.0, want / 2000.0));
+    for (long long r = 0; r < p.n; ++r) {
+      if (keep(rng)) list.push_back(r);
+    }
+    rows.insert(rows.end(), list.begin(), list.end());
+    offsets.push_back(static_cast<long long>(rows.size()));
+  }
+  const std::string name = "lists " + p.name + " count=" + std::to_string(count);
+  Handle h;
+  int rc = create(p, h);
+  std::vector<long long> ids(static_cast<size_t>(p.q) * count, -9);
+  std::vector<float> scores(ids.size(), -9.0f);
+  long long bq = -1;
+  if (rc == 0) {
+    rc = latent_cuda_topk_lists(h.h, p.queries.data(), p.q, p.d, count, offsets.data(), rows.data(), ids.data(),
+                                scores.data(), &bq);
+  }
+  if (rc != 0) {
+    report(false, name, "topk_lists returned " + describe(rc));
+    return;
+  }
+  for (int i = 0; i < p.q; ++i) {
+    std::vector<long long> list(rows.begin() + offsets[i], rows.begin() + offsets[i + 1]);
+    const int real = static_cast<int>(std::min<long long>(count, static_cast<long long>(list.size())));
+    std::vector<long long> qi(ids.begin() + static_cast<long>(i) * count, ids.begin() + static_cast<long>(i) * count + real);
+    std::vector<float> qs(scores.begin() + static_cast<long>(i) * count, scores.begin() + static_cast<long>(i) * count + real);
+    Data one = p;
+    one.q = 1;
+    std::string why = real == 0 ? "" : verify(one, p.queries.data() + static_cast<size_t>(i) * p.d, 1, count, &list, qi, qs, real);
+    for (int r = real; r < count && why.empty(); ++r) {
+      if (ids[static_cast<size_t>(i) * count + r] != -1 || scores[static_cast<size_t>(i) * count + r] == scores[static_cast<size_t>(i) * count + r]) {
+        why = "query " + std::to_string(i) + " rank " + std::to_string(r) + ": padding is not id -1 and NaN";
+      }
+    }
+    if (!why.empty()) {
+      report(false, name, why);
+      return;
+    }
+  }
+  report(true, name);
+}
+
+/// Range search on exact data with a radius between score values: exactly the rows within it, each
+/// query's hits by row; a limit below the hit count gives LATENT_CUDA_E_TOO_MANY.
+void checkRange(std::mt19937_64& rng, int metric, bool withSubset) {
+  Data p = make(rng, metric == kCos ? kIp : metric, 3000, 5, 40, true, 200);
+  std::vector<long long> subset;
+  if (withSubset) {
+    for (long long r = 0; r < p.n; r += 3) subset.push_back(r);
+  }
+  const float radius = p.metric == kL2 ? 10.5f : 4.5f;
+  const std::string name = "range " + p.name + " radius " + std::to_string(radius) + (withSubset ? " subset" : "");
+  Handle h;
+  int rc = create(p, h);
+  long long result = 0, total = -1, over = -2, bq = -1;
+  if (rc == 0) {
+    rc = latent_cuda_range(h.h, p.queries.data(), p.q, p.d, radius, 1LL << 40, withSubset ? subset.data() : nullptr,
+                           static_cast<long long>(subset.size()), &result, &total, &over, &bq);
+  }
+  if (rc != 0) {
+    report(false, name, "range returned " + describe(rc));
+    return;
+  }
+  std::vector<long long> offsets(static_cast<size_t>(p.q) + 1), rows(static_cast<size_t>(total));
+  std::vector<float> scores(rows.size());
+  rc = latent_cuda_range_fetch(result, offsets.data(), rows.data(), scores.data());
+  std::string why = rc != 0 ? "range_fetch returned " + describe(rc) : "";
+  long long expectedTotal = 0;
+  for (int i = 0; i < p.q && why.empty(); ++i) {
+    const float* query = p.queries.data() + static_cast<size_t>(i) * p.d;
+    std::vector<long long> want;
+    const long long cands = withSubset ? static_cast<long long>(subset.size()) : p.n;
+    for (long long c = 0; c < cands; ++c) {
+      const long long r = withSubset ? subset[static_cast<size_t>(c)] : c;
+      const double e = exact(p, query, r);
+      if (p.metric == kL2 ? e <= radius : e >= radius) want.push_back(r);
+    }
+    expectedTotal += static_cast<long long>(want.size());
+    std::vector<long long> got(rows.begin() + offsets[i], rows.begin() + offsets[i + 1]);
+    if (got != want) {
+      why = "query " + std::to_string(i) + ": " + std::to_string(got.size()) + " hits, want " + std::to_string(want.size());
+      break;
+    }
+    for (long long j = offsets[i]; j < offsets[i + 1]; ++j) {
+      if (static_cast<double>(scores[static_cast<size_t>(j)]) != exact(p, query, rows[static_cast<size_t>(j)])) {
+        why = "query " + std::to_string(i) + ": a hit's score is not its exact score";
+        break;
+      }
+    }
+  }
+  if (why.empty() && expectedTotal > 1) {
+    rc = latent_cuda_range(h.h, p.queries.data(), p.q, p.d, radius, expectedTotal - 1,
+                           withSubset ? subset.data() : nullptr, static_cast<long long>(subset.size()), &result, &total,
+                           &over, &bq);
+    if (rc != LATENT_CUDA_E_TOO_MANY || over < 0) {
+      why = "a limit of " + std::to_string(expectedTotal - 1) + " hits gave " + describe(rc);
+    }
+  }
+  report(why.empty(), name + " (" + std::to_string(expectedTotal) + " hits)", why);
+}
+
+/// Assignment, per-label sums and the Gram/scatter matrix on resident points.
+void checkCluster(std::mt19937_64& rng, int metric) {
+  Data pts = make(rng, metric, 2500, 37, 1, true, 300);
+  Data cen = make(rng, metric, 19, 37, 1, true, 7);
+  const std::string name = std::string(kMetricNames[metric]) + " points 2500 x 37, 19 targets";
+  Handle hp, hc;
+  long long bad = -1;
+  int rc = latent_cuda_db_create(device, pts.rows.data(), pts.n, pts.d, metric, &hp.h, &bad);
+  if (rc == 0) rc = latent_cuda_db_create(device, cen.rows.data(), cen.n, cen.d, metric, &hc.h, &bad);
+  if (rc != 0) {
+    report(false, "cluster " + name, "create returned " + describe(rc));
+    return;
+  }
+  std::vector<int> labels(static_cast<size_t>(pts.n), -9);
+  std::vector<float> scores(labels.size());
+  rc = latent_cuda_assign(hp.h, hc.h, labels.data(), scores.data());
+  std::string why = rc != 0 ? "assign returned " + describe(rc) : "";
+  const bool higher = metric != kL2;
+  for (long long i = 0; i < pts.n && why.empty(); ++i) {
+    const float* x = pts.rows.data() + static_cast<size_t>(i) * pts.d;
+    Data ref = cen;
+    int best = 0;
+    double bestScore = exact(ref, x, 0);
+    for (int c = 1; c < cen.n; ++c) {
+      const double e = exact(ref, x, c);
+      if (higher ? e > bestScore : e < bestScore) {
+        best = c;
+        bestScore = e;
+      }
+    }
+    const double tol = metric == kCos ? 1e-5 : 0.0;
+    if (std::fabs(exact(ref, x, labels[static_cast<size_t>(i)]) - bestScore) > tol ||
+        (tol == 0.0 && labels[static_cast<size_t>(i)] != best) || std::fabs(scores[static_cast<size_t>(i)] - bestScore) > std::max(tol, 1e-6)) {
+      why = "point " + std::to_string(i) + ": label " + std::to_string(labels[static_cast<size_t>(i)]) + ", want " +
+            std::to_string(best) + " (score " + std::to_string(bestScore) + ")";
+    }
+  }
+  report(why.empty(), "assign " + name, why);
+
+  const int k = 19;
+  std::uniform_int_distribution<int> pick(-1, k - 1);
+  std::vector<int> lab(static_cast<size_t>(pts.n));
+  for (int& l : lab) l = pick(rng);
+  std::vector<double> sums(static_cast<size_t>(k) * pts.d, -1), sums2(sums.size(), -2);
+  std::vector<long long> counts(k, -1), counts2(k, -2);
+  rc = latent_cuda_accumulate(hp.h, lab.data(), k, sums.data(), counts.data());
+  if (rc == 0) rc = latent_cuda_accumulate(hp.h, lab.data(), k, sums2.data(), counts2.data());
+  why = rc != 0 ? "accumulate returned " + describe(rc) : "";
+  std::vector<double> want(sums.size(), 0.0);
+  std::vector<long long> wantCounts(k, 0);
+  for (long long i = 0; i < pts.n; ++i) {
+    if (lab[static_cast<size_t>(i)] < 0) continue;
+    wantCounts[lab[static_cast<size_t>(i)]]++;
+    for (int c = 0; c < pts.d; ++c) {
+      want[static_cast<size_t>(lab[static_cast<size_t>(i)]) * pts.d + c] += pts.rows[static_cast<size_t>(i) * pts.d + c];
+    }
+  }
+  if (why.empty() && (sums != want || counts != wantCounts)) why = "sums or counts differ from the exact ones";
+  if (why.empty() && (sums2 != sums || counts2 != counts)) why = "a second call gave different sums";
+  report(why.empty(), "accumulate " + name, why);
+
+  for (bool centred : {false, true}) {
+    std::vector<double> mean(static_cast<size_t>(pts.d), 0.0);
+    for (long long i = 0; i < pts.n; ++i) {
+      for (int c = 0; c < pts.d; ++c) mean[static_cast<size_t>(c)] += pts.rows[static_cast<size_t>(i) * pts.d + c];
+    }
+    for (double& m : mean) m /= static_cast<double>(pts.n);
+    std::vector<double> g(static_cast<size_t>(pts.d) * pts.d, -1.0);
+    rc = latent_cuda_gram(hp.h, centred ? mean.data() : nullptr, g.data());
+    why = rc != 0 ? "gram returned " + describe(rc) : "";
+    for (int a = 0; a < pts.d && why.empty(); ++a) {
+      for (int b = 0; b < pts.d && why.empty(); ++b) {
+        double e = 0, scaleSum = 0;
+        for (long long i = 0; i < pts.n; ++i) {
+          const double va = pts.rows[static_cast<size_t>(i) * pts.d + a] - (centred ? mean[static_cast<size_t>(a)] : 0.0);
+          const double vb = pts.rows[static_cast<size_t>(i) * pts.d + b] - (centred ? mean[static_cast<size_t>(b)] : 0.0);
+          e += va * vb;
+          scaleSum += std::fabs(va * vb);
+        }
+        const double got = g[static_cast<size_t>(a) * pts.d + b];
+        if (std::fabs(got - e) > REL * scaleSum + 1e-9 || got != g[static_cast<size_t>(b) * pts.d + a]) {
+          char buf[160];
+          std::snprintf(buf, sizeof(buf), "entry (%d, %d): %.9g, exact %.9g (or not symmetric)", a, b, got, e);
+          why = buf;
+        }
+      }
+    }
+    report(why.empty(), std::string(centred ? "scatter " : "gram ") + name, why);
+  }
+}
+
+/// A query that breaks the vector rule is named by its index, checked on the device.
+void checkBadQueries(std::mt19937_64& rng) {
+  Data p = make(rng, kCos, 100, 4, 5, false);
+  p.queries[static_cast<size_t>(3) * p.d + 1] = std::nanf("");
+  Handle h;
+  int rc = create(p, h);
+  std::vector<long long> ids(static_cast<size_t>(p.q) * 5);
+  std::vector<float> scores(ids.size());
+  int count = -1;
+  long long bq = -1;
+  if (rc == 0) rc = latent_cuda_topk(h.h, p.queries.data(), p.q, p.d, 5, nullptr, 0, ids.data(), scores.data(), &count, &bq);
+  report(rc == LATENT_CUDA_E_BAD_QUERY && bq == 3, "a NaN query is named (topk)", describe(rc) + ", query " + std::to_string(bq));
+  p.queries[static_cast<size_t>(3) * p.d + 1] = 0.5f;
+  std::fill_n(p.queries.begin() + 2 * p.d, p.d, 0.0f);
+  std::vector<float> block(static_cast<size_t>(p.q) * p.n);
+  rc = latent_cuda_distances(h.h, p.queries.data(), p.q, p.d, 0, p.n, block.data(), &bq);
+  report(rc == LATENT_CUDA_E_BAD_QUERY && bq == 2, "a zero query under cosine is named (distances)",
+         describe(rc) + ", query " + std::to_string(bq));
 }
 
 }  // namespace
@@ -455,6 +713,14 @@ int main(int argc, char** argv) {
   checkDistances(make(rng, kL2, 1, 1, 1, false), 0, 1);
   checkDistances(make(rng, kCos, 200, 70, 33, false), 7, 200);
   checkDistances(make(rng, kIp, 130, 3, 70, false), 0, 129);
+  for (int metric : {kIp, kCos, kL2}) {
+    checkAppend(rng, metric);
+    checkLists(rng, metric, 40);
+    checkRange(rng, metric, metric == kL2);
+    checkCluster(rng, metric);
+  }
+  checkLists(rng, kL2, 600);
+  checkBadQueries(rng);
   if (!quick) {
     // Two query batches (4096 queries per batch at this d) through one handle.
     checkTopk(rng, make(rng, kIp, 300, 8, 4100, true, 40), 20);

@@ -81,6 +81,7 @@ struct BlockState {
   Barrier* block = nullptr;
   std::vector<Barrier*> warps;
   std::vector<float> shuffle;  // one slot per thread
+  std::vector<double> shuffleDouble;
   uint32_t* smem = nullptr;
 };
 
@@ -101,6 +102,7 @@ inline void __syncthreads() { sim::state().block->wait("__syncthreads"); }
 inline void __syncwarp(unsigned = 0xFFFFFFFFu) { sim::state().warps[threadIdx.x / 32]->wait("__syncwarp"); }
 inline uint32_t* dynamicSmemSim() { return sim::state().smem; }
 inline float* shuffleSlots() { return sim::state().shuffle.data(); }
+inline double* shuffleSlotsDouble() { return sim::state().shuffleDouble.data(); }
 
 namespace sim {
 
@@ -124,6 +126,7 @@ inline void launch(dim3 grid, int threads, size_t smemBytes, const std::function
       }
       s.block = &block;
       s.shuffle.assign(threads, 0.0f);
+      s.shuffleDouble.assign(threads, 0.0);
       s.smem = smem.data();
       std::vector<std::thread> pool;
       pool.reserve(threads);
@@ -170,6 +173,7 @@ struct Scheduler {
   std::vector<unsigned> warpGeneration;
   std::vector<int> warpArrived;
   std::vector<float> shuffle;
+  std::vector<double> shuffleDouble;
   uint32_t* smem = nullptr;
 };
 
@@ -258,6 +262,7 @@ inline void __syncwarp(unsigned = 0xFFFFFFFFu) {
 
 inline uint32_t* dynamicSmemSim() { return sim::sched().smem; }
 inline float* shuffleSlots() { return sim::sched().shuffle.data(); }
+inline double* shuffleSlotsDouble() { return sim::sched().shuffleDouble.data(); }
 
 namespace sim {
 
@@ -280,6 +285,7 @@ inline void launch(dim3 grid, int threads, size_t smemBytes, const std::function
       std::fill(smem.begin(), smem.end(), 0x7FC00ABCu);  // a NaN pattern: uninitialised reads show up
       s.smem = smem.data();
       s.shuffle.assign(threads, 0.0f);
+      s.shuffleDouble.assign(threads, 0.0);
       s.blockGeneration = 0;
       s.blockArrived = 0;
       s.warpGeneration.assign(threads / 32, 0);
@@ -334,6 +340,19 @@ inline float __shfl_xor_sync(unsigned, float value, int laneMask) {
   const float other = slots[(t & ~31u) | ((t & 31u) ^ static_cast<unsigned>(laneMask))];
   __syncwarp();
   return other;
+}
+/// The double shuffle (one double slot per thread).
+inline double __shfl_xor_sync(unsigned, double value, int laneMask) {
+  double* slots = shuffleSlotsDouble();
+  const unsigned t = threadIdx.x;
+  slots[t] = value;
+  __syncwarp();
+  const double other = slots[(t & ~31u) | ((t & 31u) ^ static_cast<unsigned>(laneMask))];
+  __syncwarp();
+  return other;
+}
+inline unsigned long long atomicAdd(unsigned long long* address, unsigned long long value) {
+  return __atomic_fetch_add(address, value, __ATOMIC_SEQ_CST);
 }
 
 namespace latent {

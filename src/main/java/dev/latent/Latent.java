@@ -4,7 +4,7 @@ import dev.latent.compute.Backend;
 import dev.latent.compute.Backends;
 import dev.latent.core.Metric;
 import dev.latent.encode.TextEncoder;
-import dev.latent.space.FlatIndex;
+import dev.latent.index.FlatIndex;
 import java.io.IOException;
 import java.nio.file.Path;
 

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import dev.latent.compute.Backends;
 import dev.latent.core.Metric;
-import dev.latent.space.FlatIndex;
+import dev.latent.index.FlatIndex;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

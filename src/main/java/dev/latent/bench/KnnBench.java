@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.latent.compute.Backend;
 import dev.latent.compute.Backends;
-import dev.latent.compute.PreparedDatabase;
+import dev.latent.compute.ResidentMatrix;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
@@ -157,14 +157,14 @@ public final class KnnBench implements Callable<Integer> {
         long t0 = System.nanoTime();
         FloatMatrix db = null;
         FloatMatrix queries = null;
-        PreparedDatabase prepared = null;
+        ResidentMatrix prepared = null;
         int failed = 0;
         try {
             db = BenchData.matrix(first.n, first.d, seed, BenchData.DATABASE, dataThreads);
             queries = BenchData.matrix(maxQ, first.d, seed, BenchData.QUERIES, dataThreads);
             double genMs = (System.nanoTime() - t0) / 1e6;
             long t1 = System.nanoTime();
-            prepared = backend.prepare(db, first.metric);
+            prepared = backend.upload(db, first.metric);
             double prepareMs = (System.nanoTime() - t1) / 1e6;
             log.printf(Locale.ROOT, "knn-bench: n=%d d=%d %s: data %.0f ms, prepare %.0f ms%n", first.n, first.d,
                     first.metric, genMs, prepareMs);
@@ -206,7 +206,7 @@ public final class KnnBench implements Callable<Integer> {
         return failed;
     }
 
-    private void time(Case c, PreparedDatabase db, FloatMatrix queries, ObjectNode r) throws IOException {
+    private void time(Case c, ResidentMatrix db, FloatMatrix queries, ObjectNode r) throws IOException {
         long w0 = System.nanoTime();
         Neighbors first = db.search(queries, c.k);
         r.put("warmup_ms", (System.nanoTime() - w0) / 1e6);

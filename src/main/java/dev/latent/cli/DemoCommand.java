@@ -5,7 +5,7 @@ import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
 import dev.latent.encode.SampleCorpus;
 import dev.latent.encode.TextEncoder;
-import dev.latent.space.FlatIndex;
+import dev.latent.index.FlatIndex;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;

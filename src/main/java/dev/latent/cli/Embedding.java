@@ -2,8 +2,8 @@ package dev.latent.cli;
 
 import dev.latent.core.FloatMatrix;
 import dev.latent.encode.TextEncoder;
-import dev.latent.space.FlatIndex;
-import dev.latent.space.Npy;
+import dev.latent.index.FlatIndex;
+import dev.latent.space.format.Npy;
 import java.io.IOException;
 import java.io.Writer;
 import java.time.Duration;

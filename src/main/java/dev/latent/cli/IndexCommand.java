@@ -1,7 +1,7 @@
 package dev.latent.cli;
 
 import dev.latent.core.Metric;
-import dev.latent.space.FlatIndex;
+import dev.latent.index.FlatIndex;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

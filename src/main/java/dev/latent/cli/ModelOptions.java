@@ -1,7 +1,7 @@
 package dev.latent.cli;
 
 import dev.latent.encode.TextEncoder;
-import dev.latent.space.FlatIndex;
+import dev.latent.index.FlatIndex;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;

@@ -4,21 +4,26 @@ import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 
 /**
- * A compute backend: batched latent distances and exact k-nearest-neighbours over float32 data.
- * Three implementations share this interface: {@code CudaBackend} (our CUDA kernels),
- * {@code CpuBackend} (our native SIMD kernels) and {@code JavaBackend} (plain Java with float64
- * accumulators, the reference in tests). {@link Backends#get()} picks one once per process.
+ * A compute backend: batched latent distances, exact k-nearest-neighbours, range search and the
+ * steps of clustering and projection, over float32 data. Three implementations share this interface:
+ * {@code compute.cuda.CudaBackend} (our CUDA kernels), {@code compute.cpu.CpuBackend} (our native SIMD
+ * kernels) and {@code compute.java.JavaBackend} (plain Java with float64 accumulators, the reference
+ * in tests). {@link Backends#get()} picks one once per process.
+ *
+ * <p>Work happens on {@link ResidentMatrix resident matrices}: rows made ready once (norms computed,
+ * on a GPU copied to the device) and used by many calls, as a database to search or as points to
+ * cluster or project.
  *
  * <p>Semantics shared by every backend:
  * <ul>
- *   <li>Queries are {@code Q × d}, the database {@code N × d}, both row-major; d from 1 to 4096.</li>
+ *   <li>Matrices are row-major, {@code d} from 1 to 4096; every row meets {@link dev.latent.core.Vectors}'
+ *       rule, checked where norms are computed (on the device for CUDA).</li>
  *   <li>Scores are inner products, cosine similarities or squared L2 distances (see {@link Metric}).</li>
- *   <li>Top-k returns {@code min(k, candidates)} results per query, best first, ties broken by the
- *       lower row index; k ≥ 1 (at least 2048 supported).</li>
+ *   <li>Orders are best first with ties broken by the lower row index, everywhere.</li>
  * </ul>
  *
- * <p>Implementations are thread-safe: one backend instance may serve many threads. Closing a
- * backend frees what it holds (device contexts, pools); databases prepared from it must be closed first.
+ * <p>Implementations are thread-safe: one backend may serve many threads. Closing a backend frees what
+ * it holds; resident matrices made from it should be closed first (a CUDA backend closes those still open).
  */
 public interface Backend extends AutoCloseable {
     /** Short stable name: {@code cuda}, {@code cpu} or {@code java}. */
@@ -28,12 +33,35 @@ public interface Backend extends AutoCloseable {
     String description();
 
     /**
-     * Prepares {@code database} for repeated searches under {@code metric}: computes row norms,
-     * and on a GPU copies the rows to device memory once. The returned object reads
-     * {@code database} (CPU backends) or a device copy (CUDA); rows changed after this call are
-     * not seen (prepare again). Cosine rejects zero rows with an error naming the row.
+     * Makes {@code rows} resident for repeated use under {@code metric}: checks every row, computes the
+     * norms the metric needs and, on a GPU, copies the rows to device memory. Host backends read
+     * {@code rows} in place: it must stay open and unchanged while resident (see
+     * {@link ResidentMatrix#extend}).
+     *
+     * @throws IllegalArgumentException naming the first row that breaks the vector rule
      */
-    PreparedDatabase prepare(FloatMatrix database, Metric metric);
+    ResidentMatrix upload(FloatMatrix rows, Metric metric);
+
+    /**
+     * The k-means assignment step: for every row of {@code points}, the nearest row of {@code targets}
+     * under the targets' metric and its score (ties to the lower target row). Both must come from this
+     * backend, with the same dimension and metric.
+     */
+    Assignment assign(ResidentMatrix points, ResidentMatrix targets);
+
+    /**
+     * Per-label sums and counts of the rows of {@code points} (the k-means update step): row {@code i}
+     * is added to label {@code labels[i]} in {@code [0, k)}; a label of -1 skips the row. Sums are
+     * float64, accumulated in row order within each label, so the result does not depend on threads.
+     */
+    LabelSums accumulate(ResidentMatrix points, int[] labels, int k);
+
+    /**
+     * The Gram matrix {@code XᵀX} of the rows of {@code points} (with {@code mean == null}), or the
+     * scatter matrix {@code Σ (x − mean)(x − mean)ᵀ} (divide by n − 1 for the covariance): a
+     * {@code d × d} row-major float64 array, symmetric. {@code mean} has length {@code d}.
+     */
+    double[] gram(ResidentMatrix points, double[] mean);
 
     @Override
     void close();

@@ -16,7 +16,7 @@ import java.util.logging.Logger;
  * example {@code compute backend: native CPU: AVX2, 2 threads (auto; CUDA: CUDA backend not in
  * this build)}.
  *
- * <p>The CUDA backend is reached reflectively through {@code dev.latent.compute.CudaBackend.open()},
+ * <p>The CUDA backend is reached reflectively through {@code CudaBackend.open()},
  * so this class compiles and runs in builds without it. Thread-safe.
  */
 public final class Backends {
@@ -24,7 +24,9 @@ public final class Backends {
     public static final String PROPERTY = "latent.backend";
 
     private static final Logger LOG = Logger.getLogger("dev.latent.compute");
-    private static final String CUDA_CLASS = "dev.latent.compute.CudaBackend";
+    private static final String JAVA_CLASS = "dev.latent.compute.java.JavaBackend";
+    private static final String CPU_CLASS = "dev.latent.compute.cpu.CpuBackend";
+    private static final String CUDA_CLASS = "dev.latent.compute.cuda.CudaBackend";
 
     private static Backend chosen;
 
@@ -108,8 +110,7 @@ public final class Backends {
         try {
             return new Selection(cpu(), "auto; CUDA: " + cudaWhy);
         } catch (BackendUnavailableException e) {
-            if (e.nativeCode() == dev.latent.compute.nat.CpuNative.EISA
-                    || e.nativeCode() == dev.latent.compute.nat.CpuNative.EISA_NAME) {
+            if (e.misconfigured()) {
                 // A kernel level forced by the user and not available: a configuration error, not a fallback.
                 throw new IllegalStateException("native CPU backend: " + e.getMessage(), e);
             }
@@ -121,21 +122,34 @@ public final class Backends {
 
     /** The pure-Java reference backend (always available). */
     public static Backend java() {
-        return new JavaBackend();
+        try {
+            return open(JAVA_CLASS);
+        } catch (BackendUnavailableException e) {
+            throw new LinkageError("the Java backend is missing from this build: " + e.getMessage(), e);
+        }
     }
 
-    /** The native CPU backend. */
+    /** The native CPU backend, through {@code CpuBackend.open()}. */
     public static Backend cpu() throws BackendUnavailableException {
-        return CpuBackend.open();
+        return open(CPU_CLASS);
     }
 
     /** The CUDA backend, through {@code CudaBackend.open()}. */
     public static Backend cuda() throws BackendUnavailableException {
+        return open(CUDA_CLASS);
+    }
+
+    /**
+     * A backend by class name, through its {@code public static Backend open()}. Backends are reached by
+     * name so that this package depends on none of them (they depend on it).
+     */
+    private static Backend open(String className) throws BackendUnavailableException {
         Class<?> c;
         try {
-            c = Class.forName(CUDA_CLASS);
+            c = Class.forName(className);
         } catch (ClassNotFoundException e) {
-            throw new BackendUnavailableException("CUDA backend not in this build");
+            throw new BackendUnavailableException(className.substring(className.lastIndexOf('.') + 1)
+                    + " not in this build");
         }
         try {
             Method open = c.getMethod("open");
@@ -145,15 +159,18 @@ public final class Backends {
             if (cause instanceof BackendUnavailableException) {
                 throw (BackendUnavailableException) cause;
             }
-            if (cause instanceof LinkageError) {
+            if (cause instanceof LinkageError && CUDA_CLASS.equals(className)) {
                 throw new BackendUnavailableException("CUDA library did not load: " + cause.getMessage(), 0, cause);
             }
             if (cause instanceof RuntimeException) {
                 throw (RuntimeException) cause;
             }
-            throw new IllegalStateException("CudaBackend.open() failed", cause);
+            if (cause instanceof Error) {
+                throw (Error) cause;
+            }
+            throw new IllegalStateException(className + ".open() failed", cause);
         } catch (ReflectiveOperationException | ClassCastException e) {
-            throw new LinkageError(CUDA_CLASS + " does not offer public static Backend open(): " + e, e);
+            throw new LinkageError(className + " does not offer public static Backend open(): " + e, e);
         }
     }
 }

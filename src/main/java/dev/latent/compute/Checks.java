@@ -3,26 +3,30 @@ package dev.latent.compute;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 
-/** Argument checks and error messages shared by the backends, so every backend fails alike. */
-final class Checks {
+/**
+ * Argument checks and error messages shared by the backends, so every backend fails alike.
+ * Public for the backend packages ({@code compute.java}, {@code compute.cpu}, {@code compute.cuda});
+ * not an API for users. Stateless.
+ */
+public final class Checks {
     private Checks() {
     }
 
-    static void k(int k) {
+    public static void k(int k) {
         if (k <= 0) {
             throw new IllegalArgumentException("k must be >= 1, got k=" + k);
         }
     }
 
-    /** Arguments of {@link Backend#prepare}: an open database matrix and a metric. */
-    static void prepare(FloatMatrix database, dev.latent.core.Metric metric) {
+    /** Arguments of {@link Backend#upload}: an open matrix and a metric. */
+    public static void upload(FloatMatrix database, Metric metric) {
         open(database, "database");
         if (metric == null) {
             throw new IllegalArgumentException("metric must not be null");
         }
     }
 
-    static void open(FloatMatrix m, String what) {
+    public static void open(FloatMatrix m, String what) {
         if (m == null) {
             throw new IllegalArgumentException(what + " must not be null");
         }
@@ -31,7 +35,7 @@ final class Checks {
         }
     }
 
-    static void queries(FloatMatrix queries, int dimension) {
+    public static void queries(FloatMatrix queries, int dimension) {
         open(queries, "queries");
         if (queries.cols() != dimension) {
             throw new IllegalArgumentException("dimension mismatch: queries have dimension " + queries.cols()
@@ -44,7 +48,7 @@ final class Checks {
     }
 
     /** Checks a row subset: strictly ascending, each in [0, n). */
-    static void subset(long[] rows, long n) {
+    public static void subset(long[] rows, long n) {
         if (rows == null) {
             throw new IllegalArgumentException("rows must not be null");
         }
@@ -62,14 +66,14 @@ final class Checks {
         }
     }
 
-    static void range(long fromRow, long toRow, long n) {
+    public static void range(long fromRow, long toRow, long n) {
         if (fromRow < 0 || toRow < fromRow || toRow > n) {
             throw new IllegalArgumentException("row range [" + fromRow + ", " + toRow + ") is outside the database [0, "
                     + n + ")");
         }
     }
 
-    static void output(FloatMatrix out, long queries, long width) {
+    public static void output(FloatMatrix out, long queries, long width) {
         open(out, "out");
         if (out.rows() != queries || out.cols() != width) {
             throw new IllegalArgumentException("out must be " + queries + " x " + width + " (queries x rows), got "
@@ -78,27 +82,93 @@ final class Checks {
     }
 
     /**
-     * The error for a row whose norm check failed: names the row and says what is wrong with it.
-     *
-     * @param what "query" or "database"
+     * Checks per-query candidate lists in CSR form for {@code queries} queries over {@code n} rows;
+     * returns the length of the longest list.
      */
-    static IllegalArgumentException badRow(String what, FloatMatrix m, long row, Metric metric) {
-        float[] v = m.getRow(row);
-        for (int c = 0; c < v.length; c++) {
-            if (!Float.isFinite(v[c])) {
-                return new IllegalArgumentException(what + " row " + row + " contains " + v[c] + " at column " + c
-                        + " (values must be finite)");
+    public static long lists(long[] offsets, long[] rows, long queries, long n) {
+        if (offsets.length != queries + 1) {
+            throw new IllegalArgumentException("candidate offsets must have one entry per query plus one (" + (queries + 1)
+                    + "), got " + offsets.length);
+        }
+        if (offsets[0] != 0 || offsets[offsets.length - 1] != rows.length) {
+            throw new IllegalArgumentException("candidate offsets must start at 0 and end at the number of rows ("
+                    + rows.length + "), got " + offsets[0] + " .. " + offsets[offsets.length - 1]);
+        }
+        long longest = 0;
+        for (int q = 0; q < queries; q++) {
+            long a = offsets[q];
+            long b = offsets[q + 1];
+            if (b < a) {
+                throw new IllegalArgumentException("candidate offsets decrease at query " + q + ": " + a + " then " + b);
+            }
+            longest = Math.max(longest, b - a);
+            for (long i = a; i < b; i++) {
+                long r = rows[(int) i];
+                if (r < 0 || r >= n) {
+                    throw new IllegalArgumentException("query " + q + "'s candidate " + r + " is outside the rows [0, "
+                            + n + ")");
+                }
+                if (i > a && r <= rows[(int) i - 1]) {
+                    throw new IllegalArgumentException("query " + q + "'s candidates must be strictly ascending: " + r
+                            + " follows " + rows[(int) i - 1]);
+                }
             }
         }
-        boolean zero = true;
-        for (float f : v) {
-            zero &= f == 0f;
+        return longest;
+    }
+
+    /** Labels for {@code n} points: each in [0, k) or -1. */
+    public static void labels(int[] labels, long n, int k) {
+        if (k <= 0) {
+            throw new IllegalArgumentException("k must be >= 1, got k=" + k);
         }
-        if (zero && metric == Metric.COSINE) {
-            return new IllegalArgumentException(what + " row " + row
-                    + " is a zero vector: cosine similarity is undefined for it");
+        if (labels.length != n) {
+            throw new IllegalArgumentException(labels.length + " labels for " + n + " points");
         }
-        return new IllegalArgumentException(what + " row " + row
-                + " has a squared norm that overflows float32 (values too large)");
+        for (int i = 0; i < labels.length; i++) {
+            if (labels[i] < -1 || labels[i] >= k) {
+                throw new IllegalArgumentException("label " + labels[i] + " of point " + i + " is outside [0, " + k
+                        + ") (or -1 to skip the point)");
+            }
+        }
+    }
+
+    /** A mean vector for {@code gram}: null, or {@code d} finite values. */
+    public static void mean(double[] mean, int d) {
+        if (mean == null) {
+            return;
+        }
+        if (mean.length != d) {
+            throw new IllegalArgumentException("mean has " + mean.length + " components, the points have " + d);
+        }
+        for (int c = 0; c < d; c++) {
+            if (!Double.isFinite(mean[c])) {
+                throw new IllegalArgumentException("mean component " + c + " is " + mean[c]);
+            }
+        }
+    }
+
+    /** Results of {@code queries x count} must fit one Java array. */
+    public static void resultSize(long queries, long count) {
+        if (queries * count > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("queries x k = " + (queries * count)
+                    + " results do not fit one result set; search in smaller batches");
+        }
+    }
+
+    /** Two resident matrices of one backend that can be used together (same backend, dimension and metric). */
+    public static void compatible(ResidentMatrix a, ResidentMatrix b, Backend backend) {
+        if (a == null || b == null) {
+            throw new IllegalArgumentException("resident matrices must not be null");
+        }
+        if (a.backend() != backend || b.backend() != backend) {
+            throw new IllegalArgumentException("resident matrices come from another backend than " + backend.name());
+        }
+        if (a.dimension() != b.dimension()) {
+            throw new IllegalArgumentException("dimension mismatch: " + a.dimension() + " and " + b.dimension());
+        }
+        if (a.metric() != b.metric()) {
+            throw new IllegalArgumentException("metric mismatch: " + a.metric() + " and " + b.metric());
+        }
     }
 }

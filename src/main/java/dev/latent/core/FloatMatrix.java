@@ -1,5 +1,8 @@
 package dev.latent.core;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
 import java.lang.ref.Cleaner;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.FloatPointer;
@@ -222,6 +225,14 @@ public final class FloatMatrix implements AutoCloseable {
         }
         return new FloatMatrix(to - from, cols, allocation, offsetElements + from * cols,
                 owner ? this : owningMatrix);
+    }
+
+    /**
+     * A little-endian byte buffer over rows {@code [from, to)} (at most 2 GiB), reading and writing this
+     * matrix's memory directly; valid while the matrix is open.
+     */
+    public ByteBuffer bytes(long from, long to) {
+        return rowsView(from, to).pointer().asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** True for a matrix that owns its memory (not a view). */

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.latent.compute.JavaBackend;
-import dev.latent.compute.PreparedDatabase;
+import dev.latent.compute.java.JavaBackend;
+import dev.latent.compute.ResidentMatrix;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
@@ -75,7 +75,7 @@ class KnnBenchTest {
         JavaBackend java = new JavaBackend();
         try (FloatMatrix db = BenchData.matrix(1000, 7, 5, BenchData.DATABASE, 2);
              FloatMatrix q = BenchData.matrix(32, 7, 5, BenchData.QUERIES, 2);
-             PreparedDatabase p = java.prepare(db, Metric.INNER_PRODUCT)) {
+             ResidentMatrix p = java.upload(db, Metric.INNER_PRODUCT)) {
             Neighbors want = p.search(q, 2000);
             for (int i = 0; i < 32; i++) {
                 for (int j = 0; j < 1000; j += 37) {

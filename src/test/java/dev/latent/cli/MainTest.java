@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
-import dev.latent.space.Npy;
+import dev.latent.space.format.Npy;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -127,7 +127,7 @@ class MainTest {
 
     @Test
     void numpyMadeFloat64DataAndNumpyOracle() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(dev.latent.space.NpyTestSupport.numpyAvailable(), "python3 with numpy not available");
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.latent.space.format.NpyTestSupport.numpyAvailable(), "python3 with numpy not available");
         // numpy writes float64 vectors (read and narrowed to float32 by Latent) and its own float64 top-k.
         String script = String.join("\n",
                 "import numpy as np, sys",

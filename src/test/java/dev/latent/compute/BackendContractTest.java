@@ -24,7 +24,7 @@ abstract class BackendContractTest {
 
     @Test
     void innerProductBestFirstTiesByLowerRow() {
-        try (FloatMatrix db = db(); FloatMatrix q = q10(); PreparedDatabase p = backend().prepare(db, Metric.INNER_PRODUCT)) {
+        try (FloatMatrix db = db(); FloatMatrix q = q10(); ResidentMatrix p = backend().upload(db, Metric.INNER_PRODUCT)) {
             Neighbors n = p.search(q, 3);
             assertArrayEquals(new long[] {3, 0, 2}, n.ids(0));
             assertArrayEquals(new float[] {2, 1, 1}, n.scores(0));
@@ -33,7 +33,7 @@ abstract class BackendContractTest {
 
     @Test
     void cosineBestFirstTiesByLowerRow() {
-        try (FloatMatrix db = db(); FloatMatrix q = q10(); PreparedDatabase p = backend().prepare(db, Metric.COSINE)) {
+        try (FloatMatrix db = db(); FloatMatrix q = q10(); ResidentMatrix p = backend().upload(db, Metric.COSINE)) {
             Neighbors n = p.search(q, 4);
             assertArrayEquals(new long[] {0, 3, 2, 1}, n.ids(0));
             assertEquals(1f, n.score(0, 0), 1e-6f);
@@ -45,7 +45,7 @@ abstract class BackendContractTest {
 
     @Test
     void squaredL2LowestFirst() {
-        try (FloatMatrix db = db(); FloatMatrix q = q10(); PreparedDatabase p = backend().prepare(db, Metric.L2)) {
+        try (FloatMatrix db = db(); FloatMatrix q = q10(); ResidentMatrix p = backend().upload(db, Metric.L2)) {
             Neighbors n = p.search(q, 4);
             assertArrayEquals(new long[] {0, 2, 3, 1}, n.ids(0));
             assertArrayEquals(new float[] {0, 1, 1, 2}, n.scores(0));
@@ -54,7 +54,7 @@ abstract class BackendContractTest {
 
     @Test
     void kAboveRowsReturnsAllRows() {
-        try (FloatMatrix db = db(); FloatMatrix q = q10(); PreparedDatabase p = backend().prepare(db, Metric.INNER_PRODUCT)) {
+        try (FloatMatrix db = db(); FloatMatrix q = q10(); ResidentMatrix p = backend().upload(db, Metric.INNER_PRODUCT)) {
             Neighbors n = p.search(q, 2048);
             assertEquals(4, n.count());
             assertArrayEquals(new long[] {3, 0, 2, 1}, n.ids(0));
@@ -63,11 +63,11 @@ abstract class BackendContractTest {
 
     @Test
     void nonPositiveKIsRejectedNamingK() {
-        try (FloatMatrix db = db(); FloatMatrix q = q10(); PreparedDatabase p = backend().prepare(db, Metric.L2)) {
+        try (FloatMatrix db = db(); FloatMatrix q = q10(); ResidentMatrix p = backend().upload(db, Metric.L2)) {
             for (int k : new int[] {0, -3}) {
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> p.search(q, k));
                 assertTrue(e.getMessage().contains("k=" + k), e.getMessage());
-                assertThrows(IllegalArgumentException.class, () -> p.search(q, k, new long[] {0}));
+                assertThrows(IllegalArgumentException.class, () -> p.search(q, SearchParams.topK(k).rows(new long[] {0})));
             }
         }
     }
@@ -75,7 +75,7 @@ abstract class BackendContractTest {
     @Test
     void dimensionMismatchIsRejected() {
         try (FloatMatrix db = db(); FloatMatrix q = FloatMatrix.of(new float[][] {{1, 0, 0}});
-             PreparedDatabase p = backend().prepare(db, Metric.INNER_PRODUCT);
+             ResidentMatrix p = backend().upload(db, Metric.INNER_PRODUCT);
              FloatMatrix out = FloatMatrix.allocate(1, 4)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> p.search(q, 1));
             assertTrue(e.getMessage().contains("dimension"), e.getMessage());
@@ -88,7 +88,7 @@ abstract class BackendContractTest {
         for (Metric m : Metric.values()) {
             for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
                 try (FloatMatrix db = db(); FloatMatrix q = FloatMatrix.of(new float[][] {{1, 0}, {0, 1}, {bad, 1}});
-                     PreparedDatabase p = backend().prepare(db, m)) {
+                     ResidentMatrix p = backend().upload(db, m)) {
                     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> p.search(q, 2));
                     assertTrue(e.getMessage().contains("query row 2"), m + " " + bad + ": " + e.getMessage());
                 }
@@ -100,7 +100,7 @@ abstract class BackendContractTest {
     void nonFiniteDatabaseRowIsNamed() {
         for (Metric m : Metric.values()) {
             try (FloatMatrix db = FloatMatrix.of(new float[][] {{1, 0}, {0, 1}, {1, 1}, {2, Float.NaN}})) {
-                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> backend().prepare(db, m));
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> backend().upload(db, m));
                 assertTrue(e.getMessage().contains("database row 3"), e.getMessage());
             }
         }
@@ -110,13 +110,13 @@ abstract class BackendContractTest {
     void zeroVectorsUnderCosineAreNamed() {
         try (FloatMatrix db = FloatMatrix.of(new float[][] {{1, 0}, {0, 1}, {0, 0}})) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> backend().prepare(db, Metric.COSINE));
+                    () -> backend().upload(db, Metric.COSINE));
             assertTrue(e.getMessage().contains("database row 2") && e.getMessage().contains("zero"), e.getMessage());
             // Zero rows are fine for the other metrics.
-            backend().prepare(db, Metric.L2).close();
+            backend().upload(db, Metric.L2).close();
         }
         try (FloatMatrix db = db(); FloatMatrix q = FloatMatrix.of(new float[][] {{1, 0}, {0, 0}});
-             PreparedDatabase p = backend().prepare(db, Metric.COSINE)) {
+             ResidentMatrix p = backend().upload(db, Metric.COSINE)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> p.search(q, 1));
             assertTrue(e.getMessage().contains("query row 1") && e.getMessage().contains("zero"), e.getMessage());
         }
@@ -124,23 +124,23 @@ abstract class BackendContractTest {
 
     @Test
     void subsetSearchReturnsOnlySubsetRows() {
-        try (FloatMatrix db = db(); FloatMatrix q = q10(); PreparedDatabase p = backend().prepare(db, Metric.INNER_PRODUCT)) {
-            Neighbors n = p.search(q, 10, new long[] {1, 2});
+        try (FloatMatrix db = db(); FloatMatrix q = q10(); ResidentMatrix p = backend().upload(db, Metric.INNER_PRODUCT)) {
+            Neighbors n = p.search(q, SearchParams.topK(10).rows(new long[] {1, 2}));
             assertArrayEquals(new long[] {2, 1}, n.ids(0));
             assertArrayEquals(new float[] {1, 0}, n.scores(0));
-            assertEquals(0, p.search(q, 3, new long[0]).count());
-            assertThrows(IllegalArgumentException.class, () -> p.search(q, 1, new long[] {2, 1}));
-            assertThrows(IllegalArgumentException.class, () -> p.search(q, 1, new long[] {1, 1}));
-            assertThrows(IllegalArgumentException.class, () -> p.search(q, 1, new long[] {4}));
-            assertThrows(IllegalArgumentException.class, () -> p.search(q, 1, new long[] {-1}));
+            assertEquals(0, p.search(q, SearchParams.topK(3).rows(new long[0])).count());
+            assertThrows(IllegalArgumentException.class, () -> p.search(q, SearchParams.topK(1).rows(new long[] {2, 1})));
+            assertThrows(IllegalArgumentException.class, () -> p.search(q, SearchParams.topK(1).rows(new long[] {1, 1})));
+            assertThrows(IllegalArgumentException.class, () -> p.search(q, SearchParams.topK(1).rows(new long[] {4})));
+            assertThrows(IllegalArgumentException.class, () -> p.search(q, SearchParams.topK(1).rows(new long[] {-1})));
         }
     }
 
     @Test
     void distancesFillTheBlock() {
         try (FloatMatrix db = db(); FloatMatrix q = FloatMatrix.of(new float[][] {{1, 0}, {0, 2}});
-             PreparedDatabase ip = backend().prepare(db, Metric.INNER_PRODUCT);
-             PreparedDatabase l2 = backend().prepare(db, Metric.L2);
+             ResidentMatrix ip = backend().upload(db, Metric.INNER_PRODUCT);
+             ResidentMatrix l2 = backend().upload(db, Metric.L2);
              FloatMatrix out = FloatMatrix.allocate(2, 2)) {
             ip.distances(q, 1, 3, out);
             assertArrayEquals(new float[] {0, 1}, out.getRow(0));
@@ -157,7 +157,7 @@ abstract class BackendContractTest {
     void emptyDatabaseAndEmptyQueryBlock() {
         for (Metric m : Metric.values()) {
             try (FloatMatrix empty = FloatMatrix.allocate(0, 2); FloatMatrix q = q10(); FloatMatrix db = db();
-                 PreparedDatabase p = backend().prepare(empty, m); PreparedDatabase full = backend().prepare(db, m)) {
+                 ResidentMatrix p = backend().upload(empty, m); ResidentMatrix full = backend().upload(db, m)) {
                 Neighbors n = p.search(q, 5);
                 assertEquals(1, n.queries());
                 assertEquals(0, n.count());
@@ -171,7 +171,7 @@ abstract class BackendContractTest {
     @Test
     void useAfterCloseThrows() {
         try (FloatMatrix db = db(); FloatMatrix q = q10()) {
-            PreparedDatabase p = backend().prepare(db, Metric.L2);
+            ResidentMatrix p = backend().upload(db, Metric.L2);
             p.close();
             p.close();
             assertThrows(IllegalStateException.class, () -> p.search(q, 1));

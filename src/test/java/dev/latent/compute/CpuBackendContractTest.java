@@ -1,5 +1,7 @@
 package dev.latent.compute;
 
+import dev.latent.compute.cpu.CpuBackend;
+
 /** The Backend contract for the native CPU backend at its default kernel level. */
 class CpuBackendContractTest extends BackendContractTest {
     @Override

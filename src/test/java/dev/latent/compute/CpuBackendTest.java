@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.latent.compute.cpu.CpuBackend;
+import dev.latent.compute.java.JavaBackend;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
@@ -72,12 +74,12 @@ class CpuBackendTest {
         try (FloatMatrix db = Reference.gaussian(n, d, rnd); FloatMatrix q = Reference.gaussian(nq, d, rnd)) {
             for (Metric m : Metric.values()) {
                 Neighbors ref;
-                try (PreparedDatabase p = JAVA.prepare(db, m)) {
+                try (ResidentMatrix p = JAVA.upload(db, m)) {
                     ref = p.search(q, 2048);
                 }
                 for (String isa : isas()) {
                     CpuBackend.useIsa(isa);
-                    try (PreparedDatabase p = cpu.prepare(db, m)) {
+                    try (ResidentMatrix p = cpu.upload(db, m)) {
                         for (int k : KS) {
                             String ctx = "seed " + seed + ", " + isa + ", " + m + ", Q=" + nq + " N=" + n + " d=" + d
                                     + " k=" + k;
@@ -108,12 +110,12 @@ class CpuBackendTest {
             }
             for (Metric m : Metric.values()) {
                 Neighbors ref;
-                try (PreparedDatabase p = JAVA.prepare(db, m)) {
+                try (ResidentMatrix p = JAVA.upload(db, m)) {
                     ref = p.search(q, 2048);
                 }
                 for (String isa : isas()) {
                     CpuBackend.useIsa(isa);
-                    try (PreparedDatabase p = cpu.prepare(db, m)) {
+                    try (ResidentMatrix p = cpu.upload(db, m)) {
                         for (int k : KS) {
                             String ctx = "seed " + seed + ", " + isa + ", " + m + ", d=" + d + " k=" + k;
                             Neighbors got = p.search(q, k);
@@ -150,20 +152,20 @@ class CpuBackendTest {
             for (Metric m : Metric.values()) {
                 Neighbors ref;
                 Neighbors refTiny;
-                try (PreparedDatabase p = JAVA.prepare(db, m)) {
-                    ref = p.search(q, 2048, subset);
-                    refTiny = p.search(q, 10, tiny);
+                try (ResidentMatrix p = JAVA.upload(db, m)) {
+                    ref = p.search(q, SearchParams.topK(2048).rows(subset));
+                    refTiny = p.search(q, SearchParams.topK(10).rows(tiny));
                 }
                 for (String isa : isas()) {
                     CpuBackend.useIsa(isa);
-                    try (PreparedDatabase p = cpu.prepare(db, m)) {
+                    try (ResidentMatrix p = cpu.upload(db, m)) {
                         for (int k : KS) {
                             String ctx = "seed " + seed + ", " + isa + ", " + m + ", subset of " + subset.length
                                     + ", k=" + k;
-                            Reference.assertSameTopK(ctx, q, db, subset, m, k, p.search(q, k, subset), ref);
+                            Reference.assertSameTopK(ctx, q, db, subset, m, k, p.search(q, SearchParams.topK(k).rows(subset)), ref);
                         }
                         Reference.assertSameTopK("seed " + seed + ", " + isa + ", " + m + ", 3-row subset", q, db,
-                                tiny, m, 10, p.search(q, 10, tiny), refTiny);
+                                tiny, m, 10, p.search(q, SearchParams.topK(10).rows(tiny)), refTiny);
                     }
                 }
             }
@@ -184,7 +186,7 @@ class CpuBackendTest {
                 for (Metric m : Metric.values()) {
                     for (String isa : isas()) {
                         CpuBackend.useIsa(isa);
-                        try (PreparedDatabase p = cpu.prepare(db, m)) {
+                        try (ResidentMatrix p = cpu.upload(db, m)) {
                             p.distances(q, 13, 900, out);
                         }
                         for (int qi = 0; qi < 37; qi++) {
@@ -216,7 +218,7 @@ class CpuBackendTest {
         try (FloatMatrix db = Reference.gaussian(20011, 33, rnd); FloatMatrix q = Reference.gaussian(50, 33, rnd);
              FloatMatrix one = q.rowsView(0, 1); FloatMatrix few = q.rowsView(0, 5)) {
             for (Metric m : Metric.values()) {
-                try (PreparedDatabase p = cpu.prepare(db, m)) {
+                try (ResidentMatrix p = cpu.upload(db, m)) {
                     CpuBackend.useThreads(1);
                     Neighbors[] base = {p.search(q, 100), p.search(one, 100), p.search(few, 100)};
                     for (int t : new int[] {2, 3, 7}) {

@@ -3,7 +3,8 @@ package dev.latent.compute;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.latent.compute.nat.CpuNative;
+import dev.latent.compute.cpu.CpuBackend;
+import dev.latent.compute.cpu.CpuNative;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 

@@ -2,6 +2,7 @@ package dev.latent.compute;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.latent.compute.cuda.CudaBackend;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 

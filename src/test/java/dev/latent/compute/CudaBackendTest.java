@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.latent.compute.cuda.CudaBackend;
+import dev.latent.compute.java.JavaBackend;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
@@ -102,7 +104,7 @@ class CudaBackendTest {
             try (FloatMatrix db = data.database(); FloatMatrix queries = data.queries()) {
                 for (Metric metric : Metric.values()) {
                     Neighbors javaRef = javaSearch(db, queries, metric, 2048, null);
-                    try (PreparedDatabase prepared = backend.prepare(db, metric)) {
+                    try (ResidentMatrix prepared = backend.upload(db, metric)) {
                         for (int k : KS) {
                             String config = "Q=" + s[0] + " N=" + s[1] + " d=" + s[2] + " " + metric + " k=" + k
                                     + " seed=" + SEED;
@@ -124,7 +126,7 @@ class CudaBackendTest {
         try (FloatMatrix db = data.database(); FloatMatrix queries = data.queries()) {
             for (Metric metric : Metric.values()) {
                 Neighbors javaRef = javaSearch(db, queries, metric, 2048, null);
-                try (PreparedDatabase prepared = backend.prepare(db, metric)) {
+                try (ResidentMatrix prepared = backend.upload(db, metric)) {
                     for (int k : new int[] {1, 10, 33, 100, 129, 513, 2048}) {
                         String config = "N=200000 d=32 " + metric + " k=" + k + " seed=" + SEED;
                         Neighbors got = prepared.search(queries, k);
@@ -164,7 +166,7 @@ class CudaBackendTest {
         Data data = new Data(qs, rows);
         try (FloatMatrix db = data.database(); FloatMatrix queries = data.queries()) {
             for (Metric metric : Metric.values()) {
-                try (PreparedDatabase prepared = backend.prepare(db, metric)) {
+                try (ResidentMatrix prepared = backend.upload(db, metric)) {
                     for (int k : new int[] {1, 10, 100, 2048, 5000}) {
                         String config = "ties " + metric + " k=" + k + " seed=" + SEED;
                         Neighbors got = prepared.search(queries, k);
@@ -195,12 +197,12 @@ class CudaBackendTest {
         Data data = Data.random(random, 50, 5000, 33);
         try (FloatMatrix db = data.database(); FloatMatrix queries = data.queries()) {
             for (Metric metric : Metric.values()) {
-                try (PreparedDatabase prepared = backend.prepare(db, metric)) {
+                try (ResidentMatrix prepared = backend.upload(db, metric)) {
                     for (int size : new int[] {0, 1, 7, 100, 4097}) {
                         long[] subset = random.longs(0, 5000).distinct().limit(size).sorted().toArray();
                         for (int k : KS) {
                             String config = "subset of " + size + " " + metric + " k=" + k + " seed=" + SEED;
-                            Neighbors got = prepared.search(queries, k, subset);
+                            Neighbors got = prepared.search(queries, SearchParams.topK(k).rows(subset));
                             assertEquals(Math.min(k, size), got.count(), config);
                             checkTopK(data, metric, k, subset, got, config);
                             Reference.assertSameTopK(config, queries, db, subset, metric, k, got,
@@ -221,7 +223,7 @@ class CudaBackendTest {
             Data data = Data.random(random, s[0], s[1], s[2]);
             try (FloatMatrix db = data.database(); FloatMatrix queries = data.queries()) {
                 for (Metric metric : Metric.values()) {
-                    try (PreparedDatabase prepared = backend.prepare(db, metric)) {
+                    try (ResidentMatrix prepared = backend.upload(db, metric)) {
                         long from = s[1] / 3;
                         long to = s[1];
                         try (FloatMatrix out = FloatMatrix.allocate(s[0], (int) (to - from))) {
@@ -250,7 +252,7 @@ class CudaBackendTest {
         requireCuda();
         Data data = Data.random(new Random(SEED + 5), 64, 20000, 48);
         try (FloatMatrix db = data.database(); FloatMatrix queries = data.queries();
-                PreparedDatabase prepared = backend.prepare(db, Metric.L2)) {
+                ResidentMatrix prepared = backend.upload(db, Metric.L2)) {
             Neighbors first = prepared.search(queries, 50);
             ExecutorService pool = Executors.newFixedThreadPool(4);
             try {
@@ -276,7 +278,7 @@ class CudaBackendTest {
         requireCuda();
         Data data = Data.random(new Random(SEED + 6), 3, 10, 4);
         try (FloatMatrix db = data.database(); FloatMatrix queries = data.queries()) {
-            PreparedDatabase prepared = backend.prepare(db, Metric.COSINE);
+            ResidentMatrix prepared = backend.upload(db, Metric.COSINE);
             assertThrows(IllegalArgumentException.class, () -> prepared.search(queries, 0));
             assertThrows(IllegalArgumentException.class, () -> prepared.search(queries, -3));
             try (FloatMatrix wrong = FloatMatrix.allocate(2, 5)) {
@@ -293,8 +295,8 @@ class CudaBackendTest {
                         assertThrows(IllegalArgumentException.class, () -> prepared.search(zero, 1));
                 assertTrue(e.getMessage().contains("zero"), e.getMessage());
             }
-            assertThrows(IllegalArgumentException.class, () -> prepared.search(queries, 1, new long[] {3, 2}));
-            assertThrows(IllegalArgumentException.class, () -> prepared.search(queries, 1, new long[] {10}));
+            assertThrows(IllegalArgumentException.class, () -> prepared.search(queries, SearchParams.topK(1).rows(new long[] {3, 2})));
+            assertThrows(IllegalArgumentException.class, () -> prepared.search(queries, SearchParams.topK(1).rows(new long[] {10})));
             try (FloatMatrix out = FloatMatrix.allocate(3, 4)) {
                 assertThrows(IllegalArgumentException.class, () -> prepared.distances(queries, 0, 5, out));
             }
@@ -306,16 +308,16 @@ class CudaBackendTest {
         }
         try (FloatMatrix withZero = FloatMatrix.of(new float[][] {{1, 0}, {0, 0}, {0, 1}})) {
             IllegalArgumentException e =
-                    assertThrows(IllegalArgumentException.class, () -> backend.prepare(withZero, Metric.COSINE));
+                    assertThrows(IllegalArgumentException.class, () -> backend.upload(withZero, Metric.COSINE));
             assertTrue(e.getMessage().contains("row 1"), e.getMessage());
-            backend.prepare(withZero, Metric.L2).close(); // zero rows are fine elsewhere
+            backend.upload(withZero, Metric.L2).close(); // zero rows are fine elsewhere
         }
     }
 
     /** The JavaBackend's (float64) results for the same search. */
     private static Neighbors javaSearch(FloatMatrix db, FloatMatrix queries, Metric metric, int k, long[] subset) {
-        try (PreparedDatabase p = JAVA.prepare(db, metric)) {
-            return subset == null ? p.search(queries, k) : p.search(queries, k, subset);
+        try (ResidentMatrix p = JAVA.upload(db, metric)) {
+            return subset == null ? p.search(queries, k) : p.search(queries, SearchParams.topK(k).rows(subset));
         }
     }
 

@@ -3,7 +3,8 @@ package dev.latent.compute;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.latent.compute.nat.CpuNative;
+import dev.latent.compute.cpu.CpuBackend;
+import dev.latent.compute.cpu.CpuNative;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -24,7 +24,7 @@ class JavaBackendTest extends BackendContractTest {
         for (Metric m : Metric.values()) {
             String ctx = "seed " + seed + ", " + m;
             try (FloatMatrix db = Reference.integers(300, 5, rnd); FloatMatrix q = Reference.integers(9, 5, rnd);
-                 PreparedDatabase p = backend().prepare(db, m)) {
+                 ResidentMatrix p = backend().upload(db, m)) {
                 Neighbors n = p.search(q, 50);
                 for (int qi = 0; qi < 9; qi++) {
                     float[] qv = q.getRow(qi);

@@ -1,8 +1,8 @@
 package dev.latent.jmh;
 
 import dev.latent.compute.BackendUnavailableException;
-import dev.latent.compute.CpuBackend;
-import dev.latent.compute.PreparedDatabase;
+import dev.latent.compute.cpu.CpuBackend;
+import dev.latent.compute.ResidentMatrix;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
@@ -77,7 +77,7 @@ public class KnnBenchmark {
     private FloatMatrix dbMatrix;
     private FloatMatrix queryMatrix;
     private FloatMatrix[] singleQueries;
-    private PreparedDatabase latent;
+    private ResidentMatrix latent;
     private float[][] dbArrays;
     private float[][] queryArrays;
     private ExecutorService pool;
@@ -98,7 +98,7 @@ public class KnnBenchmark {
         }
         CpuBackend cpu = CpuBackend.open();
         CpuBackend.useThreads(threads);
-        latent = cpu.prepare(dbMatrix, Metric.INNER_PRODUCT);
+        latent = cpu.upload(dbMatrix, Metric.INNER_PRODUCT);
         pool = Executors.newFixedThreadPool(threads);
         check();
     }

@@ -1,0 +1,73 @@
+/* The C API of liblatentcuda, declared once. latent_cuda.h declares these functions from the lists,
+ * the JNI loader (native/jni/latent_cuda_loader.h) builds its dlsym table, its binding and its
+ * forwarders from them, and a test (CudaNativeTest) checks that the Java binding declares every
+ * entry. A new entry point is one line here plus its definition in api.cu and its Java declaration.
+ *
+ * Status codes: every function of LATENT_CUDA_CALLS returns 0 on success, a positive cudaError_t for a
+ * CUDA failure, or a negative LATENT_CUDA_E_* (latent_cuda.h). Matrices are row-major float32.
+ */
+#ifndef LATENT_CUDA_API_H
+#define LATENT_CUDA_API_H
+
+/* Functions that cannot fail: X(return type, name, (parameters), (arguments)). */
+#define LATENT_CUDA_INFO(X)                                  \
+  /* LATENT_CUDA_ABI_VERSION as compiled into the library */ \
+  X(int, abi_version, (void), ())                            \
+  /* Short text for a status code; never null */             \
+  X(const char*, error_string, (int code), (code))           \
+  /* Detail of the last failure on this thread, or "" */     \
+  X(const char*, last_error, (void), ())
+
+/* Functions returning a status: X(name, (parameters), (arguments)). */
+#define LATENT_CUDA_CALLS(X)                                                                                      \
+  /* CUDA runtime version of the library and the driver's (0 without a driver) */                                 \
+  X(versions, (int* runtime_version, int* driver_version), (runtime_version, driver_version))                    \
+  /* Number of devices; 35 (insufficient driver) or 100 (no device) without one */                                \
+  X(device_count, (int* count), (count))                                                                          \
+  /* Name, compute capability, multiprocessors, free and total memory of a device */                             \
+  X(device_info,                                                                                                  \
+    (int device, char* name, int name_capacity, int* major, int* minor, int* multiprocessors,                      \
+     long long* free_bytes, long long* total_bytes),                                                              \
+    (device, name, name_capacity, major, minor, multiprocessors, free_bytes, total_bytes))                        \
+  /* Copies n x d rows to the device and computes their norm terms there; a row breaking the vector rule          \
+     fails with LATENT_CUDA_E_BAD_ROW and the lowest such row in *bad_row. *handle owns the memory. */           \
+  X(db_create, (int device, const float* rows, long long n, int d, int metric, long long* handle, long long* bad_row), \
+    (device, rows, n, d, metric, handle, bad_row))                                                                \
+  /* Appends n rows (checked like db_create; on failure nothing changes); only the new rows are copied */         \
+  X(db_append, (long long handle, const float* rows, long long n, long long* bad_row), (handle, rows, n, bad_row)) \
+  /* Frees a handle, exactly once; 0 is ignored */                                                                \
+  X(db_free, (long long handle), (handle))                                                                        \
+  /* Device bytes held by a handle */                                                                             \
+  X(db_device_bytes, (long long handle, long long* bytes), (handle, bytes))                                       \
+  /* Scores of q queries against rows [from_row, to_row) into out (q x (to_row - from_row)) */                    \
+  X(distances, (long long handle, const float* queries, int q, int d, long long from_row, long long to_row,       \
+                float* out, long long* bad_query),                                                                \
+    (handle, queries, q, d, from_row, to_row, out, bad_query))                                                    \
+  /* Exact top-k over all rows or a strictly ascending subset; *out_count = min(k, candidates) */                 \
+  X(topk, (long long handle, const float* queries, int q, int d, int k, const long long* subset,                  \
+           long long subset_count, long long* out_ids, float* out_scores, int* out_count, long long* bad_query),   \
+    (handle, queries, q, d, k, subset, subset_count, out_ids, out_scores, out_count, bad_query))                  \
+  /* Exact top-k over one candidate list per query (CSR: offsets[q + 1], rows strictly ascending per list);       \
+     count results per query, padded with id -1 and score NaN */                                                  \
+  X(topk_lists, (long long handle, const float* queries, int q, int d, int count, const long long* offsets,        \
+                 const long long* rows, long long* out_ids, float* out_scores, long long* bad_query),             \
+    (handle, queries, q, d, count, offsets, rows, out_ids, out_scores, bad_query))                                \
+  /* Range search filtered on the device: *result holds the hits (take them with range_fetch), *total their       \
+     number; more than max_results gives LATENT_CUDA_E_TOO_MANY with a query in *over_query */                   \
+  X(range, (long long handle, const float* queries, int q, int d, float radius, long long max_results,            \
+            const long long* subset, long long subset_count, long long* result, long long* total,                 \
+            long long* over_query, long long* bad_query),                                                         \
+    (handle, queries, q, d, radius, max_results, subset, subset_count, result, total, over_query, bad_query))     \
+  /* Copies a range result (CSR offsets[q + 1], rows[total], scores[total], each query's hits by row) and frees it */ \
+  X(range_fetch, (long long result, long long* offsets, long long* rows, float* scores), (result, offsets, rows, scores)) \
+  /* Frees a range result that is not fetched; 0 is ignored */                                                    \
+  X(range_free, (long long result), (result))                                                                     \
+  /* Nearest target row of every point row (both handles resident, same d and metric) */                          \
+  X(assign, (long long points, long long targets, int* labels, float* scores), (points, targets, labels, scores)) \
+  /* Per-label float64 sums (k x d) and counts of the point rows; label -1 skips a row; deterministic */           \
+  X(accumulate, (long long points, const int* labels, int k, double* sums, long long* counts),                    \
+    (points, labels, k, sums, counts))                                                                            \
+  /* Gram matrix (mean null) or scatter matrix of the point rows, d x d float64; deterministic */                  \
+  X(gram, (long long points, const double* mean, double* out), (points, mean, out))
+
+#endif

@@ -1,0 +1,127 @@
+// Host-side internals of liblatentcuda shared by its translation units: the database handle, the
+// error records, and the operations behind the C API (api.cu checks arguments, then calls these).
+//
+// Memory plan of a handle: rows (n × d floats, capacity grown by doubling on append) and their norm
+// terms stay on the device until latent_cuda_db_free. Per-call scratch (query batch, candidate lists,
+// results, range hits) and pinned staging buffers live in the handle and only grow, so repeated calls
+// allocate nothing. All work of a handle runs on its own non-blocking stream, under its mutex.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "buffers.h"
+#include "latent_check.h"
+#include "latent_topk.cuh"
+
+namespace latent {
+
+/// Records a Latent-level (negative) error with a formatted detail; returns the code.
+int fail(int code, const char* format, ...);
+
+/// Largest row count the 32-bit row indices of the kernels address (kNoRow is reserved).
+constexpr long long kMaxRows = 0x7FFFFFFELL;
+/// Queries per batch: at most this many, and at most kBatchBytes of query data.
+constexpr long long kMaxBatchQueries = 4096;
+constexpr long long kBatchBytes = 32LL << 20;
+/// Floats of one block of the distance matrix staged through the device and pinned memory.
+constexpr long long kDistanceBlockFloats = 4LL << 20;
+/// Bytes of each of the two pinned buffers used to upload rows.
+constexpr size_t kUploadPiece = 16u << 20;
+
+inline long long ceilDiv(long long a, long long b) { return (a + b - 1) / b; }
+
+/// Queries of dimension d streamed per batch.
+inline long long batchQueries(int d) { return std::max(1LL, std::min(kMaxBatchQueries, kBatchBytes / (4LL * d))); }
+
+/// A device-resident matrix (a database, or points) and the scratch its calls reuse.
+struct Database {
+  int device = 0;
+  int metric = 0;
+  int d = 0;
+  long long n = 0;
+  int multiprocessors = 1;
+  cudaStream_t stream = nullptr;
+  std::mutex mutex;
+
+  DeviceBuffer<float> rows;     // [capacity][d], rows [0, n) live
+  DeviceBuffer<float> terms;    // [capacity] norm terms (1/|x| cosine, |x|² otherwise)
+  DeviceBuffer<float> queries;  // [batch][d]
+  DeviceBuffer<float> qTerms;   // [batch]
+  DeviceBuffer<float> keysA, keysB;
+  DeviceBuffer<uint32_t> rowsA, rowsB;
+  DeviceBuffer<uint32_t> subset;
+  DeviceBuffer<float> scores;
+  DeviceBuffer<long long> ids;
+  DeviceBuffer<float> block;    // distance block
+  DeviceBuffer<unsigned long long> flags;  // [0] lowest bad row, [1] range hit counter
+  DeviceBuffer<int> hitQuery;   // range hits of one batch
+  DeviceBuffer<uint32_t> hitRow;
+  DeviceBuffer<float> hitScore;
+  DeviceBuffer<uint32_t> order;     // accumulate: point rows grouped by label
+  DeviceBuffer<uint32_t> starts;    // accumulate: label segments
+  DeviceBuffer<double> sums;        // accumulate, gram: float64 results
+  DeviceBuffer<double> mean;        // gram
+
+  PinnedBuffer<float> hostQueries;
+  PinnedBuffer<float> hostScores;
+  PinnedBuffer<long long> hostIds;
+  PinnedBuffer<uint32_t> hostSubset;
+  PinnedBuffer<float> hostBlock;
+
+  /// Frees everything (device memory exactly once: each buffer forgets its pointer first).
+  cudaError_t release();
+  ~Database() { release(); }
+};
+
+inline Database* fromHandle(long long handle) { return reinterpret_cast<Database*>(static_cast<intptr_t>(handle)); }
+
+/// Range hits of a search, grouped by query (CSR), each query's hits by row.
+struct RangeResult {
+  std::vector<long long> offsets;
+  std::vector<long long> rows;
+  std::vector<float> scores;
+};
+
+// database.cu
+cudaError_t createDatabase(int device, const float* host, long long n, int d, int metric, Database*& out,
+                           long long* badRow);
+cudaError_t appendRows(Database& db, const float* host, long long n, long long* badRow);
+/// Copies `count` queries to db.queries and computes their norm terms into db.qTerms, folding the lowest
+/// query that breaks the vector rule into db.flags[0] (reset by the caller).
+cudaError_t uploadQueries(Database& db, const float* host, long long count);
+/// Resets db.flags[0] (the lowest bad row) on the handle's stream.
+cudaError_t resetBadRow(Database& db);
+/// Reads db.flags[0] after the stream's work: -1, or the lowest bad row.
+cudaError_t readBadRow(Database& db, long long* bad);
+
+// search.cu
+const TopkBucket& bucketFor(int k);
+/// Top-k of `qb` queries whose rows and terms are already on the device, into db.hostScores/hostIds.
+cudaError_t topkBatch(Database& db, const float* dQueries, const float* dQTerms, long long qb, int k,
+                      const uint32_t* subset, long long candidates);
+cudaError_t topk(Database& db, const float* queries, int q, int k, const long long* subset, long long candidates,
+                 long long* outIds, float* outScores, long long* badQuery);
+cudaError_t topkLists(Database& db, const float* queries, int q, int count, const long long* offsets,
+                      const long long* rows, long long* outIds, float* outScores, long long* badQuery);
+cudaError_t distances(Database& db, const float* queries, int q, long long from, long long to, float* out,
+                      long long* badQuery);
+/// Returns LATENT_CUDA_E_TOO_MANY (as an int) through *status when max_results is passed.
+cudaError_t range(Database& db, const float* queries, int q, float radius, long long maxResults,
+                  const long long* subset, long long candidates, RangeResult& out, long long* overQuery,
+                  long long* badQuery, int* status);
+
+// cluster.cu
+cudaError_t assign(Database& points, Database& targets, int* labels, float* scores);
+cudaError_t accumulate(Database& points, const int* labels, int k, double* sums, long long* counts);
+cudaError_t gram(Database& points, const double* mean, double* out);
+
+/// Launches normTermsKernel over `n` rows and checks the launch.
+cudaError_t launchNormTerms(const float* rows, long long n, int d, int metric, float* terms,
+                            unsigned long long* badRow, int multiprocessors, cudaStream_t stream);
+
+}  // namespace latent

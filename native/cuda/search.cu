@@ -1,0 +1,341 @@
+// Searches of a device-resident matrix: top-k (all rows, a subset, or a list per query), distance
+// blocks and range search. Queries stream in batches through pinned memory; the selection and the
+// range filter run on the device, so only results come back.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+
+#include "latent_cuda.h"
+#include "latent_internal.h"
+#include "latent_plan.h"
+
+namespace latent {
+
+const TopkBucket& bucketFor(int k) {
+#define LATENT_PICK_BUCKET(K_, B_, TQ_, TN_) \
+  if (k <= K_) {                             \
+    return topkBucket<K_>();                 \
+  }
+  LATENT_TOPK_BUCKETS(LATENT_PICK_BUCKET)
+#undef LATENT_PICK_BUCKET
+  return topkBucket<LATENT_CUDA_MAX_K>();
+}
+
+cudaError_t topkBatch(Database& db, const float* dQueries, const float* dQTerms, long long qb, int k,
+                      const uint32_t* subset, long long candidates) {
+  const TopkBucket& bucket = bucketFor(k);
+  int blocksPerSm = 1;
+  LATENT_CUDA_CHECK(bucket.chunkBlocksPerSm(&blocksPerSm));
+  const TopkPlan plan = planTopk(qb, candidates, k, bucket.queriesPerBlock, bucket.rowsPerTile,
+                                 db.multiprocessors, blocksPerSm);
+  const long long qTiles = plan.queryTiles;
+  const long long chunks = plan.chunks;
+  LATENT_CUDA_CHECK(db.keysA.reserve(static_cast<size_t>(qb * chunks * k)));
+  LATENT_CUDA_CHECK(db.rowsA.reserve(static_cast<size_t>(qb * chunks * k)));
+  LATENT_CUDA_CHECK(db.scores.reserve(static_cast<size_t>(qb) * k));
+  LATENT_CUDA_CHECK(db.ids.reserve(static_cast<size_t>(qb) * k));
+  LATENT_CUDA_CHECK(db.hostScores.reserve(static_cast<size_t>(qb) * k));
+  LATENT_CUDA_CHECK(db.hostIds.reserve(static_cast<size_t>(qb) * k));
+  ChunkArgs c{};
+  c.queries = dQueries;
+  c.qTerm = dQTerms;
+  c.nQueries = static_cast<int>(qb);
+  c.d = db.d;
+  c.db = db.rows.ptr;
+  c.dbTerm = db.terms.ptr;
+  c.subset = subset;
+  c.nCand = static_cast<uint32_t>(candidates);
+  c.chunkRows = static_cast<uint32_t>(plan.chunkRows);
+  c.metric = db.metric;
+  c.k = k;
+  c.outKey = db.keysA.ptr;
+  c.outRow = db.rowsA.ptr;
+  LATENT_CUDA_CHECK(bucket.launchChunk(c, dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(qTiles)),
+                                       db.stream));
+
+  // Merge passes: each block reduces `fanIn` lists of k to one, until one list per query remains;
+  // the last pass writes scores and ids.
+  const long long fanIn = plan.fanIn;
+  long long lists = chunks;
+  bool inA = true;
+  do {
+    const long long next = ceilDiv(lists, fanIn);
+    const bool last = next == 1;
+    MergeArgs m{};
+    m.inKey = inA ? db.keysA.ptr : db.keysB.ptr;
+    m.inRow = inA ? db.rowsA.ptr : db.rowsB.ptr;
+    m.nQueries = static_cast<int>(qb);
+    m.listsIn = static_cast<int>(lists);
+    m.listsPerBlock = static_cast<int>(fanIn);
+    m.k = k;
+    m.metric = db.metric;
+    if (last) {
+      m.outScore = db.scores.ptr;
+      m.outId = db.ids.ptr;
+    } else {
+      DeviceBuffer<float>& keys = inA ? db.keysB : db.keysA;
+      DeviceBuffer<uint32_t>& rows = inA ? db.rowsB : db.rowsA;
+      // keysA already holds qb*chunks*k >= qb*next*k; keysB grows here when first needed.
+      LATENT_CUDA_CHECK(keys.reserve(static_cast<size_t>(qb * next * k)));
+      LATENT_CUDA_CHECK(rows.reserve(static_cast<size_t>(qb * next * k)));
+      m.outKey = keys.ptr;
+      m.outRow = rows.ptr;
+    }
+    LATENT_CUDA_CHECK(bucket.launchMerge(m, dim3(static_cast<unsigned>(next), static_cast<unsigned>(qTiles)),
+                                         db.stream));
+    lists = next;
+    inA = !inA;
+  } while (lists > 1);
+
+  const size_t results = static_cast<size_t>(qb) * k;
+  LATENT_CUDA_CHECK(cudaMemcpyAsync(db.hostScores.ptr, db.scores.ptr, results * sizeof(float),
+                                    cudaMemcpyDeviceToHost, db.stream));
+  LATENT_CUDA_CHECK(cudaMemcpyAsync(db.hostIds.ptr, db.ids.ptr, results * sizeof(long long),
+                                    cudaMemcpyDeviceToHost, db.stream));
+  LATENT_CUDA_CHECK(cudaStreamSynchronize(db.stream));
+  return cudaSuccess;
+}
+
+namespace {
+
+/// Scratch for query batches of up to `batch` queries.
+cudaError_t reserveQueries(Database& db, long long batch) {
+  LATENT_CUDA_CHECK(db.queries.reserve(static_cast<size_t>(batch) * db.d));
+  LATENT_CUDA_CHECK(db.qTerms.reserve(static_cast<size_t>(batch)));
+  LATENT_CUDA_CHECK(db.hostQueries.reserve(static_cast<size_t>(batch) * db.d));
+  LATENT_CUDA_CHECK(db.flags.reserve(2));
+  return cudaSuccess;
+}
+
+/// Uploads a candidate subset (positions -> rows, 32-bit) to db.subset.
+cudaError_t uploadSubset(Database& db, const long long* subset, long long count) {
+  LATENT_CUDA_CHECK(db.hostSubset.reserve(static_cast<size_t>(std::max<long long>(count, 1))));
+  LATENT_CUDA_CHECK(db.subset.reserve(static_cast<size_t>(std::max<long long>(count, 1))));
+  for (long long i = 0; i < count; ++i) {
+    db.hostSubset.ptr[i] = static_cast<uint32_t>(subset[i]);
+  }
+  if (count > 0) {
+    LATENT_CUDA_CHECK(cudaMemcpyAsync(db.subset.ptr, db.hostSubset.ptr, count * sizeof(uint32_t),
+                                      cudaMemcpyHostToDevice, db.stream));
+  }
+  return cudaSuccess;
+}
+
+/// Uploads one query batch and checks it on the device; *badQuery gets the absolute index of a bad one.
+cudaError_t queryBatch(Database& db, const float* queries, long long q0, long long qb, long long* badQuery) {
+  LATENT_CUDA_CHECK(resetBadRow(db));
+  LATENT_CUDA_CHECK(uploadQueries(db, queries + static_cast<size_t>(q0) * db.d, qb));
+  long long bad = -1;
+  LATENT_CUDA_CHECK(readBadRow(db, &bad));
+  if (bad >= 0) {
+    *badQuery = q0 + bad;
+  }
+  return cudaSuccess;
+}
+
+}  // namespace
+
+cudaError_t topk(Database& db, const float* queries, int q, int k, const long long* subset, long long candidates,
+                 long long* outIds, float* outScores, long long* badQuery) {
+  LATENT_CUDA_CHECK(cudaSetDevice(db.device));
+  const uint32_t* deviceSubset = nullptr;
+  if (subset != nullptr) {
+    LATENT_CUDA_CHECK(uploadSubset(db, subset, candidates));
+    deviceSubset = db.subset.ptr;
+  }
+  const long long batch = std::min<long long>(batchQueries(db.d), q);
+  LATENT_CUDA_CHECK(reserveQueries(db, batch));
+  for (long long q0 = 0; q0 < q; q0 += batch) {
+    const long long qb = std::min(batch, q - q0);
+    LATENT_CUDA_CHECK(queryBatch(db, queries, q0, qb, badQuery));
+    if (*badQuery >= 0) {
+      return cudaSuccess;
+    }
+    LATENT_CUDA_CHECK(topkBatch(db, db.queries.ptr, db.qTerms.ptr, qb, k, deviceSubset, candidates));
+    const size_t results = static_cast<size_t>(qb) * k;
+    std::memcpy(outScores + static_cast<size_t>(q0) * k, db.hostScores.ptr, results * sizeof(float));
+    std::memcpy(outIds + static_cast<size_t>(q0) * k, db.hostIds.ptr, results * sizeof(long long));
+  }
+  return cudaSuccess;
+}
+
+cudaError_t topkLists(Database& db, const float* queries, int q, int count, const long long* offsets,
+                      const long long* rows, long long* outIds, float* outScores, long long* badQuery) {
+  LATENT_CUDA_CHECK(cudaSetDevice(db.device));
+  LATENT_CUDA_CHECK(reserveQueries(db, 1));
+  // One query at a time over its own list: correct and simple; a kernel taking every list in one launch
+  // (the inverted-file case) is the tuning step this leaves open.
+  for (long long qi = 0; qi < q; ++qi) {
+    LATENT_CUDA_CHECK(queryBatch(db, queries, qi, 1, badQuery));
+    if (*badQuery >= 0) {
+      return cudaSuccess;
+    }
+    const long long n = offsets[qi + 1] - offsets[qi];
+    const int kk = static_cast<int>(std::min<long long>(count, n));
+    if (kk > 0) {
+      LATENT_CUDA_CHECK(uploadSubset(db, rows + offsets[qi], n));
+      LATENT_CUDA_CHECK(topkBatch(db, db.queries.ptr, db.qTerms.ptr, 1, kk, db.subset.ptr, n));
+    }
+    for (int r = 0; r < count; ++r) {
+      outIds[qi * count + r] = r < kk ? db.hostIds.ptr[r] : -1;
+      outScores[qi * count + r] = r < kk ? db.hostScores.ptr[r] : std::numeric_limits<float>::quiet_NaN();
+    }
+  }
+  return cudaSuccess;
+}
+
+namespace {
+
+cudaError_t launchDistances(const DistanceArgs& args, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>(ceilDiv(args.nRows, kDistanceTN)),
+                  static_cast<unsigned>(ceilDiv(args.nQueries, kDistanceTQ)));
+  auto* const kernel = &distanceKernel<kDistanceTQ, kDistanceTN>;
+  LATENT_LAUNCH(kernel, grid, kThreads, 0, stream, args);
+  LATENT_CUDA_LAUNCH_CHECK(stream);
+  return cudaSuccess;
+}
+
+}  // namespace
+
+cudaError_t distances(Database& db, const float* queries, int q, long long from, long long to, float* out,
+                      long long* badQuery) {
+  LATENT_CUDA_CHECK(cudaSetDevice(db.device));
+  const long long width = to - from;
+  const long long batch = std::min<long long>(batchQueries(db.d), q);
+  const long long blockRows = std::min(width, std::max<long long>(kDistanceTN, kDistanceBlockFloats / batch));
+  LATENT_CUDA_CHECK(reserveQueries(db, batch));
+  LATENT_CUDA_CHECK(db.block.reserve(static_cast<size_t>(batch * blockRows)));
+  LATENT_CUDA_CHECK(db.hostBlock.reserve(static_cast<size_t>(batch * blockRows)));
+  for (long long q0 = 0; q0 < q; q0 += batch) {
+    const long long qb = std::min(batch, q - q0);
+    LATENT_CUDA_CHECK(queryBatch(db, queries, q0, qb, badQuery));
+    if (*badQuery >= 0) {
+      return cudaSuccess;
+    }
+    for (long long r0 = from; r0 < to; r0 += blockRows) {
+      const long long rb = std::min(blockRows, to - r0);
+      DistanceArgs a{};
+      a.queries = db.queries.ptr;
+      a.qTerm = db.qTerms.ptr;
+      a.nQueries = static_cast<int>(qb);
+      a.d = db.d;
+      a.db = db.rows.ptr;
+      a.dbTerm = db.terms.ptr;
+      a.firstRow = static_cast<uint32_t>(r0);
+      a.nRows = static_cast<uint32_t>(rb);
+      a.metric = db.metric;
+      a.out = db.block.ptr;
+      LATENT_CUDA_CHECK(launchDistances(a, db.stream));
+      LATENT_CUDA_CHECK(cudaMemcpyAsync(db.hostBlock.ptr, db.block.ptr, static_cast<size_t>(qb * rb) * sizeof(float),
+                                        cudaMemcpyDeviceToHost, db.stream));
+      LATENT_CUDA_CHECK(cudaStreamSynchronize(db.stream));
+      for (long long i = 0; i < qb; ++i) {
+        std::memcpy(out + static_cast<size_t>(q0 + i) * width + (r0 - from),
+                    db.hostBlock.ptr + static_cast<size_t>(i) * rb, static_cast<size_t>(rb) * sizeof(float));
+      }
+    }
+  }
+  return cudaSuccess;
+}
+
+cudaError_t range(Database& db, const float* queries, int q, float radius, long long maxResults,
+                  const long long* subset, long long candidates, RangeResult& out, long long* overQuery,
+                  long long* badQuery, int* status) {
+  LATENT_CUDA_CHECK(cudaSetDevice(db.device));
+  *status = 0;
+  const uint32_t* deviceSubset = nullptr;
+  if (subset != nullptr) {
+    LATENT_CUDA_CHECK(uploadSubset(db, subset, candidates));
+    deviceSubset = db.subset.ptr;
+  }
+  const long long batch = std::min<long long>(batchQueries(db.d), std::max(q, 1));
+  LATENT_CUDA_CHECK(reserveQueries(db, batch));
+  out.offsets.assign(static_cast<size_t>(q) + 1, 0);
+  out.rows.clear();
+  out.scores.clear();
+  // Hit buffer: grown to what a batch needs (the counter says how many there were), at most what is
+  // still allowed.
+  unsigned long long capacity = static_cast<unsigned long long>(std::min<long long>(maxResults, 1LL << 14));
+  std::vector<int> hq;
+  std::vector<uint32_t> hr;
+  std::vector<float> hs;
+  for (long long q0 = 0; q0 < q; q0 += batch) {
+    const long long qb = std::min(batch, q - q0);
+    LATENT_CUDA_CHECK(queryBatch(db, queries, q0, qb, badQuery));
+    if (*badQuery >= 0) {
+      return cudaSuccess;
+    }
+    const long long allowed = maxResults - static_cast<long long>(out.rows.size());
+    unsigned long long hits = 0;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      const size_t cap = static_cast<size_t>(std::max<unsigned long long>(capacity, 1));
+      LATENT_CUDA_CHECK(db.hitQuery.reserve(cap));
+      LATENT_CUDA_CHECK(db.hitRow.reserve(cap));
+      LATENT_CUDA_CHECK(db.hitScore.reserve(cap));
+      LATENT_CUDA_CHECK(cudaMemsetAsync(db.flags.ptr + 1, 0, sizeof(unsigned long long), db.stream));
+      RangeArgs a{};
+      a.queries = db.queries.ptr;
+      a.qTerm = db.qTerms.ptr;
+      a.nQueries = static_cast<int>(qb);
+      a.d = db.d;
+      a.db = db.rows.ptr;
+      a.dbTerm = db.terms.ptr;
+      a.subset = deviceSubset;
+      a.nCand = static_cast<uint32_t>(candidates);
+      a.metric = db.metric;
+      a.radius = radius;
+      a.counter = db.flags.ptr + 1;
+      a.capacity = cap;
+      a.hitQuery = db.hitQuery.ptr;
+      a.hitRow = db.hitRow.ptr;
+      a.hitScore = db.hitScore.ptr;
+      if (candidates > 0) {
+        const dim3 grid(static_cast<unsigned>(ceilDiv(candidates, kDistanceTN)),
+                        static_cast<unsigned>(ceilDiv(qb, kDistanceTQ)));
+        auto* const kernel = &rangeKernel<kDistanceTQ, kDistanceTN>;
+        LATENT_LAUNCH(kernel, grid, kThreads, 0, db.stream, a);
+        LATENT_CUDA_LAUNCH_CHECK(db.stream);
+      }
+      LATENT_CUDA_CHECK(cudaMemcpyAsync(&hits, db.flags.ptr + 1, sizeof(hits), cudaMemcpyDeviceToHost, db.stream));
+      LATENT_CUDA_CHECK(cudaStreamSynchronize(db.stream));
+      if (static_cast<long long>(hits) > allowed) {
+        *overQuery = q0;
+        *status = LATENT_CUDA_E_TOO_MANY;
+        return cudaSuccess;
+      }
+      if (hits <= cap) {
+        break;
+      }
+      capacity = hits;   // the batch needs more room than there was: once more, with exactly enough
+    }
+    hq.resize(hits);
+    hr.resize(hits);
+    hs.resize(hits);
+    if (hits > 0) {
+      LATENT_CUDA_CHECK(cudaMemcpyAsync(hq.data(), db.hitQuery.ptr, hits * sizeof(int), cudaMemcpyDeviceToHost, db.stream));
+      LATENT_CUDA_CHECK(cudaMemcpyAsync(hr.data(), db.hitRow.ptr, hits * sizeof(uint32_t), cudaMemcpyDeviceToHost, db.stream));
+      LATENT_CUDA_CHECK(cudaMemcpyAsync(hs.data(), db.hitScore.ptr, hits * sizeof(float), cudaMemcpyDeviceToHost, db.stream));
+      LATENT_CUDA_CHECK(cudaStreamSynchronize(db.stream));
+    }
+    // Group the batch's hits by query, each query's by row (the device appended them in any order).
+    std::vector<size_t> idx(hits);
+    std::iota(idx.begin(), idx.end(), size_t{0});
+    std::sort(idx.begin(), idx.end(), [&](size_t x, size_t y) {
+      return hq[x] != hq[y] ? hq[x] < hq[y] : hr[x] < hr[y];
+    });
+    size_t next = 0;
+    for (long long i = 0; i < qb; ++i) {
+      while (next < idx.size() && hq[idx[next]] == i) {
+        out.rows.push_back(hr[idx[next]]);
+        out.scores.push_back(hs[idx[next]]);
+        ++next;
+      }
+      out.offsets[static_cast<size_t>(q0 + i) + 1] = static_cast<long long>(out.rows.size());
+    }
+  }
+  return cudaSuccess;
+}
+
+}  // namespace latent

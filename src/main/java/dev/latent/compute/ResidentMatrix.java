@@ -1,0 +1,68 @@
+package dev.latent.compute;
+
+import dev.latent.core.FloatMatrix;
+import dev.latent.core.Metric;
+import dev.latent.core.Neighbors;
+
+/**
+ * Rows made ready by a {@link Backend} for many calls: norms computed for a {@link #metric()}, and on a
+ * GPU held in device memory, so a database answers many query batches and a set of points serves
+ * every iteration of a clustering without being copied again. Row indices in results are positions in
+ * this matrix.
+ *
+ * <p>Thread-safe for concurrent searches. {@link #extend} and {@link #close()} must not race with
+ * other calls; {@link #close()} frees what the matrix holds (device memory, norms) exactly once, and
+ * use after close throws {@link IllegalStateException}.
+ */
+public interface ResidentMatrix extends AutoCloseable {
+    /** The backend that made this matrix. */
+    Backend backend();
+
+    Metric metric();
+
+    long rows();
+
+    int dimension();
+
+    /**
+     * Exact top-k of every row of {@code queries} under {@link #metric()}, with the candidates the
+     * parameters allow (all rows, one row subset, or a list per query); see {@link SearchParams}.
+     *
+     * @throws IllegalArgumentException for a dimension mismatch, a query that breaks the vector rule
+     *     (named), bad candidate lists, or parameters without a k
+     */
+    Neighbors search(FloatMatrix queries, SearchParams params);
+
+    /** Top-k over all rows: {@code search(queries, SearchParams.topK(k))}. */
+    default Neighbors search(FloatMatrix queries, int k) {
+        return search(queries, SearchParams.topK(k));
+    }
+
+    /**
+     * Every row within the parameters' radius of each query (score ≥ radius for inner product and
+     * cosine, squared distance ≤ radius for L2), filtered where the scores are computed.
+     *
+     * @throws TooManyResultsException as soon as more than {@link SearchParams#maxResults()} rows are
+     *     within the radius, before the memory for them is taken
+     */
+    RangeHits range(FloatMatrix queries, SearchParams params);
+
+    /**
+     * Scores of every query against rows {@code [fromRow, toRow)}, written to {@code out}
+     * ({@code Q × (toRow - fromRow)}, row-major).
+     */
+    void distances(FloatMatrix queries, long fromRow, long toRow, FloatMatrix out);
+
+    /**
+     * Makes the rows of {@code all} resident, where the first {@link #rows()} rows of {@code all} are
+     * the rows already resident, unchanged (typically the caller's storage, grown): only the new rows
+     * are checked, normed and (on a GPU) copied. Host backends read {@code all} in place from then on.
+     *
+     * @throws IllegalArgumentException for fewer rows than resident, another dimension, or a new row
+     *     that breaks the vector rule (named; nothing changes)
+     */
+    void extend(FloatMatrix all);
+
+    @Override
+    void close();
+}

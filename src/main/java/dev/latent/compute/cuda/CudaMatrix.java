@@ -1,0 +1,256 @@
+package dev.latent.compute.cuda;
+
+import dev.latent.compute.Backend;
+import dev.latent.compute.Checks;
+import dev.latent.compute.RangeHits;
+import dev.latent.compute.ResidentMatrix;
+import dev.latent.compute.SearchParams;
+import dev.latent.compute.TooManyResultsException;
+import dev.latent.core.FloatMatrix;
+import dev.latent.core.Metric;
+import dev.latent.core.Neighbors;
+import dev.latent.core.Vectors;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.LongConsumer;
+
+/**
+ * A matrix resident in CUDA device memory (rows and norm terms), made by {@link CudaBackend#upload}.
+ * Owns one native handle, freed exactly once by {@link #close()}. Queries are checked against the
+ * vector rule on the device, where their norms are computed.
+ *
+ * <p>Thread-safe: calls hold the read side of a lock and are serialised natively on the handle's
+ * stream; {@link #extend} and {@link #close()} take the write side, so they wait for calls in flight,
+ * and any use after close throws {@link IllegalStateException} naming this class.
+ */
+final class CudaMatrix implements ResidentMatrix {
+    private final CudaBackend backend;
+    private final int dimension;
+    private final Metric metric;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private volatile long rows;
+    private long handle;  // guarded by lock; 0 once closed
+
+    CudaMatrix(CudaBackend backend, long handle, long rows, int dimension, Metric metric) {
+        this.backend = backend;
+        this.handle = handle;
+        this.rows = rows;
+        this.dimension = dimension;
+        this.metric = metric;
+    }
+
+    @Override
+    public Backend backend() {
+        return backend;
+    }
+
+    @Override
+    public Metric metric() {
+        return metric;
+    }
+
+    @Override
+    public long rows() {
+        return rows;
+    }
+
+    @Override
+    public int dimension() {
+        return dimension;
+    }
+
+    /** Runs {@code call} with the open handle, under the read lock. */
+    void withHandle(LongConsumer call) {
+        lock.readLock().lock();
+        try {
+            call.accept(checkOpen());
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public Neighbors search(FloatMatrix queries, SearchParams params) {
+        if (params.isRange()) {
+            throw new IllegalArgumentException("a radius search goes through range(), not search()");
+        }
+        int q = checkQueries(queries);
+        long[] badQuery = new long[1];
+        if (params.listOffsets() != null) {
+            long longest = Checks.lists(params.listOffsets(), params.listRows(), q, rows);
+            int count = (int) Math.min(params.k(), longest);
+            tooLarge(count, params.k());
+            Checks.resultSize(q, count);
+            long[] ids = new long[q * count];
+            float[] scores = new float[q * count];
+            if (q > 0 && count > 0) {
+                withHandle(h -> badQuery(CudaNative.topkLists(h, queries.pointer(), q, dimension, count,
+                        params.listOffsets(), params.listRows(), ids, scores, badQuery), badQuery, queries,
+                        "search over candidate lists"));
+            }
+            return new Neighbors(q, count, ids, scores, metric);
+        }
+        long[] subset = params.rows();
+        if (subset != null) {
+            Checks.subset(subset, rows);
+        }
+        long candidates = subset == null ? rows : subset.length;
+        int count = (int) Math.min(params.k(), candidates);
+        tooLarge(count, params.k());
+        Checks.resultSize(q, count);
+        long[] ids = new long[q * count];
+        float[] scores = new float[q * count];
+        if (q == 0 || count == 0) {
+            return new Neighbors(q, count, ids, scores, metric);
+        }
+        int[] outCount = new int[1];
+        withHandle(h -> badQuery(CudaNative.topk(h, queries.pointer(), q, dimension, count, subset,
+                subset == null ? 0 : subset.length, ids, scores, outCount, badQuery), badQuery, queries, "search"));
+        if (outCount[0] != count) {
+            throw new IllegalStateException("CUDA search returned " + outCount[0] + " results per query, expected " + count);
+        }
+        return new Neighbors(q, count, ids, scores, metric);
+    }
+
+    private static void tooLarge(int count, int k) {
+        if (count > CudaNative.MAX_K) {
+            throw new IllegalArgumentException("k = " + k + " is above " + CudaNative.MAX_K
+                    + ", the largest k the CUDA backend supports");
+        }
+    }
+
+    @Override
+    public RangeHits range(FloatMatrix queries, SearchParams params) {
+        if (!params.isRange()) {
+            throw new IllegalArgumentException("range() needs SearchParams.within(radius), got " + params);
+        }
+        int q = checkQueries(queries);
+        long[] subset = params.rows();
+        if (subset != null) {
+            Checks.subset(subset, rows);
+        }
+        long[] result = new long[1];
+        long[] total = new long[1];
+        long[] over = new long[1];
+        long[] badQuery = new long[1];
+        withHandle(h -> {
+            int code = CudaNative.range(h, queries.pointer(), q, dimension, params.radius(), params.maxResults(), subset,
+                    subset == null ? 0 : subset.length, result, total, over, badQuery);
+            if (code == CudaNative.E_TOO_MANY) {
+                throw new TooManyResultsException((int) over[0], params.maxResults());
+            }
+            badQuery(code, badQuery, queries, "range search");
+        });
+        long[] offsets = new long[q + 1];
+        long[] hitRows;
+        float[] hitScores;
+        try {
+            hitRows = new long[Math.toIntExact(total[0])];
+            hitScores = new float[hitRows.length];
+        } catch (ArithmeticException | OutOfMemoryError e) {
+            CudaNative.rangeFree(result[0]);
+            throw e;
+        }
+        CudaBackend.check(CudaNative.rangeFetch(result[0], offsets, hitRows, hitScores), "range fetch");
+        return RangeHits.sorted(offsets, hitRows, hitScores, metric);
+    }
+
+    @Override
+    public void distances(FloatMatrix queries, long fromRow, long toRow, FloatMatrix out) {
+        int q = checkQueries(queries);
+        Checks.range(fromRow, toRow, rows);
+        Checks.output(out, q, toRow - fromRow);
+        if (q == 0 || toRow == fromRow) {
+            return;
+        }
+        long[] badQuery = new long[1];
+        withHandle(h -> badQuery(CudaNative.distances(h, queries.pointer(), q, dimension, fromRow, toRow,
+                out.pointer(), badQuery), badQuery, queries, "distances"));
+    }
+
+    @Override
+    public void extend(FloatMatrix all) {
+        Checks.open(all, "rows");
+        lock.writeLock().lock();
+        try {
+            long h = checkOpen();
+            if (all.cols() != dimension) {
+                throw new IllegalArgumentException("dimension mismatch: the rows have dimension " + all.cols()
+                        + ", the resident matrix " + dimension);
+            }
+            if (all.rows() < rows) {
+                throw new IllegalArgumentException("extend needs at least the " + rows + " resident rows, got "
+                        + all.rows());
+            }
+            long added = all.rows() - rows;
+            if (added == 0) {
+                return;
+            }
+            long[] badRow = new long[1];
+            int code;
+            try (FloatMatrix tail = all.rowsView(rows, all.rows())) {
+                code = CudaNative.dbAppend(h, tail.pointer(), added, badRow);
+            }
+            if (code == CudaNative.E_BAD_ROW) {
+                throw Vectors.describe(all, metric, "database", badRow[0]);
+            }
+            if (code == CudaNative.E_TOO_MANY_ROWS) {
+                throw new IllegalArgumentException("cannot hold " + all.rows() + " rows on the GPU: "
+                        + CudaBackend.detail(code));
+            }
+            CudaBackend.check(code, "append");
+            rows = all.rows();
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Turns a bad-query status into the vector rule's message naming the query; checks the rest. */
+    private void badQuery(int code, long[] badQuery, FloatMatrix queries, String what) {
+        if (code == CudaNative.E_BAD_QUERY) {
+            throw Vectors.describe(queries, metric, "query", badQuery[0]);
+        }
+        CudaBackend.check(code, what);
+    }
+
+    /** Frees the device memory (exactly once); waits for calls in flight. Idempotent. */
+    @Override
+    public void close() {
+        long h;
+        lock.writeLock().lock();
+        try {
+            h = handle;
+            handle = 0;
+        } finally {
+            lock.writeLock().unlock();
+        }
+        if (h != 0) {
+            backend.forget(this);
+            CudaBackend.check(CudaNative.dbFree(h), "free");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "CudaMatrix[" + rows + " x " + dimension + ", " + metric + (handle == 0 ? ", closed" : "") + "]";
+    }
+
+    private long checkOpen() {
+        long h = handle;
+        if (h == 0) {
+            throw new IllegalStateException("CudaMatrix is closed");
+        }
+        return h;
+    }
+
+    /** Checks the query block's shape (its values are checked on the device); returns its row count. */
+    private int checkQueries(FloatMatrix queries) {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+        } finally {
+            lock.readLock().unlock();
+        }
+        Checks.queries(queries, dimension);
+        return (int) queries.rows();
+    }
+}

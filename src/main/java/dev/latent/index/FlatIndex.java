@@ -1,0 +1,560 @@
+package dev.latent.index;
+
+import dev.latent.compute.Backend;
+import dev.latent.compute.Backends;
+import dev.latent.compute.RangeHits;
+import dev.latent.compute.ResidentMatrix;
+import dev.latent.compute.SearchParams;
+import dev.latent.compute.TooManyResultsException;
+import dev.latent.core.FloatMatrix;
+import dev.latent.core.Metric;
+import dev.latent.core.Neighbors;
+import dev.latent.space.AtomicOutput;
+import dev.latent.space.VectorSet;
+import dev.latent.space.format.IndexFile;
+import dev.latent.space.format.Npy;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
+
+/**
+ * An exact (brute-force) vector index: a {@link VectorSet} (float32 rows with 64-bit caller ids, in
+ * off-heap memory, more than 2 GiB allowed) searched under one {@link Metric} through a compute
+ * {@link Backend}.
+ *
+ * <p><b>Searching.</b> The backend (default {@code Backends.get()}, resolved at the first search) makes
+ * the stored rows resident once ({@link ResidentMatrix}); adds extend it with only the new rows (on a
+ * GPU only they cross the bus), removals make it resident again at the next search. Results carry caller
+ * ids. Queries are checked against the vector rule by the backend, where their norms are computed.
+ *
+ * <p><b>Validation.</b> {@link #add} checks the whole batch before it changes anything (see
+ * {@link VectorSet#add}), so a failed add leaves the index exactly as it was.
+ *
+ * <p><b>Thread safety.</b> Any number of threads may search, save or read concurrently; {@link #add},
+ * {@link #remove} and {@link #close()} are exclusive (a {@link ReadWriteLock}). Use after close throws
+ * {@link IllegalStateException}.
+ *
+ * <p><b>File format</b>: see {@link IndexFile}.
+ */
+public final class FlatIndex implements VectorIndex {
+    /** Largest number of vectors one index holds. */
+    public static final long MAX_VECTORS = VectorSet.MAX_VECTORS;
+
+    private final Supplier<Backend> backendSupplier;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final Object residentLock = new Object();
+    private final Map<String, String> metadata = new LinkedHashMap<>();
+    private final VectorSet set;
+
+    private Backend backend;
+    private ResidentMatrix resident;      // over the set's rows; null when stale
+    private FloatMatrix residentView;     // the view the resident matrix reads (host backends)
+    private boolean closed;
+
+    /** An empty index searched through {@code Backends.get()}. */
+    public FlatIndex(int dimension, Metric metric) {
+        this(dimension, metric, (Backend) null);
+    }
+
+    /** An empty index searched through {@code backend} (null: {@code Backends.get()} at the first search). */
+    public FlatIndex(int dimension, Metric metric, Backend backend) {
+        this(new VectorSet(dimension, metric), backend);
+    }
+
+    private FlatIndex(VectorSet set, Backend backend) {
+        this.set = set;
+        this.backendSupplier = backend == null ? Backends::get : () -> backend;
+    }
+
+    @Override
+    public int dimension() {
+        return set.dimension();
+    }
+
+    @Override
+    public Metric metric() {
+        return set.metric();
+    }
+
+    @Override
+    public long size() {
+        lock.readLock().lock();
+        try {
+            return closed ? 0 : set.size();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Rows the storage holds before it must grow (see {@link #reserve}). */
+    public long capacity() {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            return set.capacity();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public Backend backend() {
+        synchronized (residentLock) {
+            if (backend == null) {
+                backend = backendSupplier.get();
+            }
+            return backend;
+        }
+    }
+
+    @Override
+    public Map<String, String> metadata() {
+        lock.readLock().lock();
+        try {
+            return Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public void putMetadata(String key, String value) {
+        lock.writeLock().lock();
+        try {
+            checkOpen();
+            if (value == null) {
+                metadata.remove(key);
+            } else {
+                metadata.put(Objects.requireNonNull(key, "key"), value);
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public boolean contains(long id) {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            return set.contains(id);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** The stored ids in row order (a copy). */
+    public long[] ids() {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            return set.ids();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** A copy of the vector stored under {@code id}. */
+    public float[] vector(long id) {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            return set.vector(id);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ mutation
+
+    /**
+     * Adds {@code vectors.rows()} vectors with the given ids. The whole batch is checked first; on any
+     * error nothing changes. The vectors are copied (the caller keeps ownership of {@code vectors}).
+     *
+     * @throws IllegalArgumentException for a count or dimension mismatch, a row that breaks the vector
+     *     rule (named), or an id repeated in the batch or already stored (named)
+     */
+    @Override
+    public void add(long[] ids, FloatMatrix vectors) {
+        lock.writeLock().lock();
+        try {
+            checkOpen();
+            set.add(ids, vectors);
+            extendResident();
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Convenience: adds one vector. */
+    public void add(long id, float[] vector) {
+        Objects.requireNonNull(vector, "vector");
+        if (vector.length != dimension()) {
+            throw new IllegalArgumentException("vector has dimension " + vector.length + ", index has " + dimension());
+        }
+        try (FloatMatrix m = FloatMatrix.of(vector, dimension())) {
+            add(new long[] {id}, m);
+        }
+    }
+
+    /**
+     * Makes room for {@code rows} vectors in all, so that adds up to that size allocate no storage and copy
+     * no stored rows. Changes no content.
+     */
+    public void reserve(long rows) {
+        lock.writeLock().lock();
+        try {
+            checkOpen();
+            if (rows > set.capacity()) {
+                set.reserve(rows);
+                extendResident();
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public int remove(long... ids) {
+        lock.writeLock().lock();
+        try {
+            checkOpen();
+            int removed = set.remove(ids);
+            if (removed > 0) {
+                // Removal moves rows: the resident copy is rebuilt at the next search.
+                invalidate();
+            }
+            return removed;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** After the set grew (or moved): only the new rows go to the backend. Caller holds the write lock. */
+    private void extendResident() {
+        synchronized (residentLock) {
+            if (resident == null) {
+                return;
+            }
+            FloatMatrix view = set.rows();
+            try {
+                resident.extend(view);
+            } catch (RuntimeException e) {
+                view.close();
+                invalidate();
+                throw e;
+            }
+            if (residentView != null) {
+                residentView.close();
+            }
+            residentView = view;
+        }
+    }
+
+    // ------------------------------------------------------------------ search
+
+    /**
+     * Exact top-k for each row of {@code queries}: {@code min(k, size())} results per query, best
+     * first, ties by the lower row, as caller ids.
+     *
+     * @throws IllegalArgumentException for k ≤ 0, a dimension mismatch, or a query that breaks the vector rule
+     */
+    @Override
+    public Neighbors search(FloatMatrix queries, int k) {
+        SearchParams p = SearchParams.topK(k);
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            checkQueries(queries);
+            if (set.size() == 0 || queries.rows() == 0) {
+                return empty(queries);
+            }
+            final long[] map = set.idsShared();
+            return resident().search(queries, p).mapIds(row -> row < 0 ? row : map[(int) row]);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Exact top-k for one query vector. */
+    public Neighbors search(float[] query, int k) {
+        Objects.requireNonNull(query, "query");
+        if (query.length != dimension()) {
+            throw new IllegalArgumentException("query has dimension " + query.length + ", the index has " + dimension());
+        }
+        try (FloatMatrix q = FloatMatrix.of(query, dimension())) {
+            return search(q, k);
+        }
+    }
+
+    /**
+     * Exact top-k restricted to the vectors whose ids are in {@code allowedIds} (repeats ignored):
+     * {@code min(k, distinct allowed ids)} results per query.
+     *
+     * @throws IllegalArgumentException if an allowed id is not in the index (naming it), or as
+     *     {@link #search(FloatMatrix, int)}
+     */
+    @Override
+    public Neighbors search(FloatMatrix queries, int k, long[] allowedIds) {
+        SearchParams p = SearchParams.topK(k);
+        Objects.requireNonNull(allowedIds, "allowedIds");
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            checkQueries(queries);
+            long[] rows = new long[allowedIds.length];
+            List<Long> unknown = new ArrayList<>();
+            for (int i = 0; i < allowedIds.length; i++) {
+                int row = set.rowOf(allowedIds[i]);
+                if (row < 0) {
+                    unknown.add(allowedIds[i]);
+                }
+                rows[i] = row;
+            }
+            if (!unknown.isEmpty()) {
+                throw new IllegalArgumentException("filter names id" + (unknown.size() > 1 ? "s " : " ")
+                        + VectorSet.shortList(unknown) + " not in the index");
+            }
+            Arrays.sort(rows);
+            int n = 0;
+            for (int i = 0; i < rows.length; i++) {
+                if (n == 0 || rows[i] != rows[n - 1]) {
+                    rows[n++] = rows[i];
+                }
+            }
+            if (n == 0 || queries.rows() == 0) {
+                return empty(queries);
+            }
+            final long[] map = set.idsShared();
+            return resident().search(queries, p.rows(Arrays.copyOf(rows, n))).mapIds(row -> map[(int) row]);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Every stored vector within {@code radius} of each query: score ≥ radius for inner product and
+     * cosine, squared distance ≤ radius for L2. Results per query are best first, ties by the lower
+     * row; the backend filters scores where it computes them.
+     */
+    public RangeResults rangeSearch(FloatMatrix queries, float radius) {
+        return rangeSearch(queries, radius, Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #rangeSearch(FloatMatrix, float)}, holding at most {@code maxResults} results over all
+     * queries of the call.
+     *
+     * @throws TooManyResultsException as soon as more than {@code maxResults} vectors are within the
+     *     radius (before the memory for them is taken)
+     */
+    @Override
+    public RangeResults rangeSearch(FloatMatrix queries, float radius, long maxResults) {
+        SearchParams p = SearchParams.within(radius).maxResults(maxResults);
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            checkQueries(queries);
+            int nq = Math.toIntExact(queries.rows());
+            long[][] outIds = new long[nq][];
+            float[][] outScores = new float[nq][];
+            if (set.size() == 0 || nq == 0) {
+                for (int q = 0; q < nq; q++) {
+                    outIds[q] = new long[0];
+                    outScores[q] = new float[0];
+                }
+                return new RangeResults(outIds, outScores, metric());
+            }
+            RangeHits hits = resident().range(queries, p);
+            long[] map = set.idsShared();
+            for (int q = 0; q < nq; q++) {
+                int a = (int) hits.offset(q);
+                int c = hits.count(q);
+                outIds[q] = new long[c];
+                outScores[q] = Arrays.copyOfRange(hits.scores(), a, a + c);
+                for (int i = 0; i < c; i++) {
+                    outIds[q][i] = map[(int) hits.rows()[a + i]];
+                }
+            }
+            return new RangeResults(outIds, outScores, metric());
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private void checkQueries(FloatMatrix queries) {
+        Objects.requireNonNull(queries, "queries");
+        if (queries.cols() != dimension()) {
+            throw new IllegalArgumentException("queries have dimension " + queries.cols() + ", the index has " + dimension());
+        }
+        if (queries.rows() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("too many queries in one call: " + queries.rows());
+        }
+    }
+
+    private Neighbors empty(FloatMatrix queries) {
+        // The queries are still checked, as a search would check them.
+        dev.latent.core.Vectors.check(queries, metric(), "query", 0);
+        return new Neighbors((int) queries.rows(), 0, new long[0], new float[0], metric());
+    }
+
+    /** The resident matrix, made resident again if a removal made it stale. Caller holds a lock. */
+    private ResidentMatrix resident() {
+        synchronized (residentLock) {
+            if (resident == null) {
+                Backend b = backend();
+                FloatMatrix view = set.rows();
+                try {
+                    resident = b.upload(view, metric());
+                } catch (RuntimeException e) {
+                    view.close();
+                    throw e;
+                }
+                residentView = view;
+            }
+            return resident;
+        }
+    }
+
+    /** Drops the resident matrix. Caller holds the write lock. */
+    private void invalidate() {
+        synchronized (residentLock) {
+            if (resident != null) {
+                resident.close();
+                resident = null;
+            }
+            if (residentView != null) {
+                residentView.close();
+                residentView = null;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ files
+
+    /**
+     * Writes the index atomically: a temporary file in the same directory, forced to disk, then
+     * renamed onto {@code file}. Readers see the old file or the complete new one.
+     */
+    @Override
+    public void save(Path file) throws IOException {
+        try (AtomicOutput out = AtomicOutput.open(file)) {
+            writeTo(out);
+            out.commit();
+        }
+    }
+
+    @Override
+    public void writeTo(AtomicOutput out) throws IOException {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            IndexFile.write(set, metadata, out);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Loads an index file, searched through {@code Backends.get()}. */
+    public static FlatIndex load(Path file) throws IOException {
+        return load(file, null);
+    }
+
+    /**
+     * Loads an index file (version 1 or 2; see {@link IndexFile#read}).
+     *
+     * @param backend the backend to search with, or null for {@code Backends.get()}
+     * @throws IOException naming the problem: not an index file, another version, truncated, corrupt
+     */
+    public static FlatIndex load(Path file, Backend backend) throws IOException {
+        IndexFile.Contents c = IndexFile.read(file);
+        FlatIndex index = new FlatIndex(c.vectors(), backend);
+        index.metadata.putAll(c.metadata());
+        return index;
+    }
+
+    /** Builds an index from a {@code .npy} matrix with ids 0, 1, 2, … and the default backend. */
+    public static FlatIndex fromNpy(Path npy, Metric metric) throws IOException {
+        return fromNpy(npy, null, metric, null);
+    }
+
+    /**
+     * Builds an index from a {@code .npy} matrix (float32 or float64) with the given ids (null:
+     * 0, 1, 2, …), checking every row as {@link #add} does.
+     */
+    public static FlatIndex fromNpy(Path npy, long[] ids, Metric metric, Backend backend) throws IOException {
+        FloatMatrix m = Npy.read(npy);
+        try {
+            if (m.rows() > MAX_VECTORS) {
+                throw new IllegalArgumentException(npy + ": " + m.rows() + " rows; an index holds at most " + MAX_VECTORS);
+            }
+            long[] rowIds = ids;
+            if (rowIds == null) {
+                rowIds = new long[(int) m.rows()];
+                for (int i = 0; i < rowIds.length; i++) {
+                    rowIds[i] = i;
+                }
+            } else if (rowIds.length != m.rows()) {
+                throw new IllegalArgumentException(npy + " has " + m.rows() + " rows but " + rowIds.length + " ids were given");
+            }
+            return new FlatIndex(VectorSet.adopt(rowIds, m, metric, npy.toString()), backend);
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /** Writes the stored vectors, in row order (the order of {@link #ids()}), as a float32 {@code .npy} file. */
+    public void exportNpy(Path npy) throws IOException {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            try (Npy.Writer w = Npy.writer(npy, dimension()); FloatMatrix rows = set.rows()) {
+                if (rows.rows() > 0) {
+                    w.append(rows);
+                }
+                w.commit();
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("FlatIndex is closed");
+        }
+    }
+
+    /** Frees the vectors and the resident matrix. The backend is not closed (it may be shared). Idempotent. */
+    @Override
+    public void close() {
+        lock.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            invalidate();
+            set.close();
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "FlatIndex[" + (closed ? 0 : set.size()) + " x " + dimension() + ", " + metric() + "]";
+    }
+}

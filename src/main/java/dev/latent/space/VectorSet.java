@@ -1,0 +1,334 @@
+package dev.latent.space;
+
+import dev.latent.core.FloatMatrix;
+import dev.latent.core.Metric;
+import dev.latent.core.Vectors;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * Vectors with caller ids: rows of one dimension in off-heap storage (more than 2 GiB allowed, up to
+ * 2<sup>29</sup> rows), a 64-bit id per row and the map from id to row. Every row meets the vector rule
+ * ({@link Vectors}) for the set's metric.
+ *
+ * <p><b>Failure-atomic.</b> {@link #add} checks the whole batch (dimension, the vector rule, unique ids)
+ * and allocates everything that can fail before it changes anything, so a failed add leaves the set
+ * exactly as it was; {@link #remove} checks every id first. Removal moves the last row into the hole, so
+ * row order is not insertion order. Storage grows by half when full, or once with {@link #reserve}.
+ *
+ * <p>Not thread-safe: the index that owns a set serialises writers against readers. {@link #close()}
+ * frees the storage (idempotent); use after close throws {@link IllegalStateException}.
+ */
+public final class VectorSet implements AutoCloseable {
+    /** Largest number of vectors one set holds (row numbers are ints; the id map caps at 2^29). */
+    public static final long MAX_VECTORS = 1L << 29;
+
+    private final int dimension;
+    private final Metric metric;
+    private FloatMatrix storage;          // capacity rows × dimension; rows [0, size) are live
+    private long[] rowIds;                // row → caller id, length ≥ size
+    private IdMap idToRow;
+    private int size;
+    private boolean closed;
+
+    /** An empty set. */
+    public VectorSet(int dimension, Metric metric) {
+        if (dimension <= 0) {
+            throw new IllegalArgumentException("dimension must be > 0, got " + dimension);
+        }
+        this.dimension = dimension;
+        this.metric = Objects.requireNonNull(metric, "metric");
+        this.storage = FloatMatrix.allocate(0, dimension);
+        this.rowIds = new long[0];
+        this.idToRow = new IdMap(16);
+    }
+
+    /**
+     * A set that takes ownership of {@code vectors} as its storage, with {@code ids} in row order (checked:
+     * as many as rows, unique, every row meeting the vector rule, each failure named with
+     * {@code source}). On error the caller still owns {@code vectors}.
+     *
+     * @param source named in messages (a file, for example)
+     */
+    public static VectorSet adopt(long[] ids, FloatMatrix vectors, Metric metric, String source) {
+        if (vectors.rows() != ids.length) {
+            throw new IllegalArgumentException(source + ": " + ids.length + " ids for " + vectors.rows() + " vectors");
+        }
+        if (vectors.rows() > MAX_VECTORS) {
+            throw new IllegalArgumentException(source + ": " + vectors.rows() + " rows; a set holds at most " + MAX_VECTORS);
+        }
+        try {
+            Vectors.check(vectors, metric, null, 0);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(source + ": stored vector " + e.getMessage(), e);
+        }
+        IdMap map = new IdMap(ids.length);
+        for (int i = 0; i < ids.length; i++) {
+            if (map.containsKey(ids[i])) {
+                throw new IllegalArgumentException(source + ": duplicate id " + ids[i] + " (rows " + map.get(ids[i])
+                        + " and " + i + ")");
+            }
+            map.put(ids[i], i);
+        }
+        VectorSet s = new VectorSet(vectors.cols(), metric);
+        s.storage.close();
+        s.storage = vectors;
+        s.rowIds = ids;
+        s.idToRow = map;
+        s.size = ids.length;
+        return s;
+    }
+
+    public int dimension() {
+        return dimension;
+    }
+
+    public Metric metric() {
+        return metric;
+    }
+
+    /** Number of vectors. */
+    public int size() {
+        checkOpen();
+        return size;
+    }
+
+    /** Rows the storage holds before it must grow. */
+    public long capacity() {
+        checkOpen();
+        return storage.rows();
+    }
+
+    /**
+     * The live rows {@code [0, size())} as a view of the storage: valid until the next change of the set
+     * (which may move the storage) and while the set is open; the caller closes the view.
+     */
+    public FloatMatrix rows() {
+        checkOpen();
+        return storage.rowsView(0, size);
+    }
+
+    public boolean contains(long id) {
+        checkOpen();
+        return idToRow.containsKey(id);
+    }
+
+    /** The row of {@code id}, or -1. */
+    public int rowOf(long id) {
+        checkOpen();
+        return idToRow.get(id);
+    }
+
+    /** The id of row {@code row}. */
+    public long idOf(long row) {
+        checkOpen();
+        if (row < 0 || row >= size) {
+            throw new IndexOutOfBoundsException("row " + row + " outside [0, " + size + ")");
+        }
+        return rowIds[(int) row];
+    }
+
+    /** The ids in row order (a copy). */
+    public long[] ids() {
+        checkOpen();
+        return Arrays.copyOf(rowIds, size);
+    }
+
+    /** The ids in row order, shared: valid until the next change of the set; do not modify. */
+    public long[] idsShared() {
+        checkOpen();
+        return rowIds;
+    }
+
+    /** A copy of the vector stored under {@code id}. */
+    public float[] vector(long id) {
+        checkOpen();
+        int row = idToRow.get(id);
+        if (row < 0) {
+            throw new IllegalArgumentException("unknown id " + id);
+        }
+        return storage.getRow(row);
+    }
+
+    /**
+     * Makes room for {@code rows} vectors in all, so that adds up to that size allocate no storage and
+     * copy no stored rows. Does nothing when the room is there. Changes no content.
+     */
+    public void reserve(long rows) {
+        checkOpen();
+        if (rows > MAX_VECTORS) {
+            throw new IllegalArgumentException("cannot reserve " + rows + " vectors; the limit is " + MAX_VECTORS);
+        }
+        if (rows <= storage.rows()) {
+            return;
+        }
+        FloatMatrix target = FloatMatrix.allocate(rows, dimension);
+        long[] newIds;
+        try {
+            newIds = Arrays.copyOf(rowIds, (int) rows);
+            idToRow.ensureCapacity((int) (rows - size));
+        } catch (RuntimeException | OutOfMemoryError e) {
+            target.close();
+            throw e;
+        }
+        copyRows(storage, 0, target, 0, size);
+        storage.close();
+        storage = target;
+        rowIds = newIds;
+    }
+
+    /**
+     * Adds {@code vectors.rows()} vectors with the given ids. The whole batch is checked first; on any
+     * error nothing changes. The vectors are copied (the caller keeps ownership of {@code vectors}).
+     *
+     * @return true when the storage moved (views from {@link #rows()} are then stale)
+     * @throws IllegalArgumentException for a count or dimension mismatch, a row that breaks the vector
+     *     rule (named), or an id repeated in the batch or already stored (named)
+     */
+    public boolean add(long[] ids, FloatMatrix vectors) {
+        Objects.requireNonNull(ids, "ids");
+        Objects.requireNonNull(vectors, "vectors");
+        checkOpen();
+        if (vectors.rows() != ids.length) {
+            throw new IllegalArgumentException(ids.length + " ids for " + vectors.rows() + " vectors");
+        }
+        if (ids.length == 0) {
+            return false;
+        }
+        if (vectors.cols() != dimension) {
+            throw new IllegalArgumentException("vectors have dimension " + vectors.cols() + ", the index has " + dimension);
+        }
+        Vectors.check(vectors, metric, null, 0);
+        checkNewIds(ids);
+        long newSize = (long) size + ids.length;
+        if (newSize > MAX_VECTORS) {
+            throw new IllegalArgumentException("index would hold " + newSize + " vectors; the limit is " + MAX_VECTORS);
+        }
+        // Allocate everything that can fail before changing any state.
+        FloatMatrix target = storage;
+        if (newSize > storage.rows()) {
+            long cap = Math.min(MAX_VECTORS, Math.max(newSize, Math.max(1024, storage.rows() + storage.rows() / 2)));
+            target = FloatMatrix.allocate(cap, dimension);
+        }
+        long[] newIds = rowIds.length >= newSize ? rowIds : Arrays.copyOf(rowIds, (int) target.rows());
+        try {
+            idToRow.ensureCapacity(ids.length);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            if (target != storage) {
+                target.close();
+            }
+            throw e;
+        }
+        boolean moved = target != storage;
+        if (moved) {
+            copyRows(storage, 0, target, 0, size);
+            storage.close();
+            storage = target;
+        }
+        copyRows(vectors, 0, storage, size, ids.length);
+        System.arraycopy(ids, 0, newIds, size, ids.length);
+        rowIds = newIds;
+        for (int i = 0; i < ids.length; i++) {
+            idToRow.put(ids[i], size + i);
+        }
+        size = (int) newSize;
+        return moved;
+    }
+
+    private void checkNewIds(long[] ids) {
+        long[] sorted = ids.clone();
+        Arrays.sort(sorted);
+        for (int i = 1; i < sorted.length; i++) {
+            if (sorted[i] == sorted[i - 1]) {
+                throw new IllegalArgumentException("duplicate id " + sorted[i] + " in the batch");
+            }
+        }
+        for (long id : ids) {
+            if (idToRow.containsKey(id)) {
+                throw new IllegalArgumentException("id " + id + " is already in the index");
+            }
+        }
+    }
+
+    /**
+     * Removes the vectors with the given ids (repeats are ignored). All ids are checked first: if any is
+     * unknown, nothing is removed and the error names the unknown ids.
+     *
+     * @return the number of vectors removed
+     */
+    public int remove(long... ids) {
+        Objects.requireNonNull(ids, "ids");
+        checkOpen();
+        List<Long> unknown = new ArrayList<>();
+        for (long id : ids) {
+            if (!idToRow.containsKey(id)) {
+                unknown.add(id);
+            }
+        }
+        if (!unknown.isEmpty()) {
+            throw new IllegalArgumentException("unknown id" + (unknown.size() > 1 ? "s " : " ") + shortList(unknown)
+                    + "; nothing removed");
+        }
+        int removed = 0;
+        for (long id : ids) {
+            int row = idToRow.remove(id);
+            if (row < 0) {
+                continue;   // repeated in the argument list
+            }
+            int last = size - 1;
+            if (row != last) {
+                copyRows(storage, last, storage, row, 1);
+                long moved = rowIds[last];
+                rowIds[row] = moved;
+                idToRow.put(moved, row);
+            }
+            size--;
+            removed++;
+        }
+        return removed;
+    }
+
+    /** A short rendering of a list of ids for messages. */
+    public static String shortList(List<Long> ids) {
+        if (ids.size() <= 10) {
+            return ids.toString();
+        }
+        return ids.subList(0, 10) + " and " + (ids.size() - 10) + " more";
+    }
+
+    private static void copyRows(FloatMatrix src, long srcRow, FloatMatrix dst, long dstRow, long rows) {
+        if (rows == 0) {
+            return;
+        }
+        long bytes = rows * src.cols() * 4L;
+        try (FloatMatrix to = dst.rowsView(dstRow, dstRow + rows); FloatMatrix from = src.rowsView(srcRow, srcRow + rows)) {
+            Pointer.memcpy(to.pointer(), from.pointer(), bytes);
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("VectorSet is closed");
+        }
+    }
+
+    /** Frees the storage. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            storage.close();
+            rowIds = new long[0];
+            idToRow = new IdMap(16);
+            size = 0;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "VectorSet[" + size + " x " + dimension + ", " + metric + (closed ? ", closed" : "") + "]";
+    }
+}

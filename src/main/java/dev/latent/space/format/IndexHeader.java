@@ -1,0 +1,134 @@
+package dev.latent.space.format;
+
+import dev.latent.core.Metric;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * The fixed 40-byte header of an index file ({@code .lidx}), little-endian (see README, "File format"):
+ * magic {@code LATENTIX}, format version, flags, dimension, metric, row count, metadata length, and in
+ * version 2 the index kind and the vector encoding (version 1 kept a reserved zero there, which reads as
+ * a flat index of float32 vectors).
+ *
+ * <p>The metric codes here are the file format's own, decoupled from the kernels' codes
+ * ({@link Metric#code()}): a future kernel renumbering cannot change what old files mean.
+ *
+ * <p>Immutable and thread-safe.
+ */
+public record IndexHeader(int version, int flags, int dimension, int metricCode, long count, long metadataBytes,
+                          int kind, int encoding) {
+    /** First eight bytes of an index file. */
+    public static final byte[] MAGIC = "LATENTIX".getBytes(StandardCharsets.US_ASCII);
+    public static final int BYTES = 40;
+    /** The version this build writes; it reads versions 1 and 2. */
+    public static final int VERSION = 2;
+    /** Index kind: every vector stored as is, searched exhaustively. */
+    public static final int KIND_FLAT = 0;
+    /** Vector encoding: little-endian float32, row-major. */
+    public static final int ENCODING_FLOAT32 = 0;
+    /** Largest metadata block written or read (a larger header field means a corrupt file). */
+    public static final int MAX_METADATA_BYTES = 16 << 20;
+
+    /** The file's code for a metric. */
+    public static int fileCode(Metric m) {
+        switch (m) {
+            case INNER_PRODUCT: return 0;
+            case COSINE: return 1;
+            case L2: return 2;
+            default: throw new IllegalArgumentException("no file code for " + m);
+        }
+    }
+
+    /** The metric of a file code, or null when unknown. */
+    public static Metric metricOf(int fileCode) {
+        switch (fileCode) {
+            case 0: return Metric.INNER_PRODUCT;
+            case 1: return Metric.COSINE;
+            case 2: return Metric.L2;
+            default: return null;
+        }
+    }
+
+    /** A version-2 header of a flat float32 index. */
+    public static IndexHeader flat(int dimension, Metric metric, long count, long metadataBytes) {
+        return new IndexHeader(VERSION, 0, dimension, fileCode(metric), count, metadataBytes, KIND_FLAT, ENCODING_FLOAT32);
+    }
+
+    /** The metric, or null for a code this build does not know. */
+    public Metric metric() {
+        return metricOf(metricCode);
+    }
+
+    /** Metadata starts at byte 40; vectors start at the next multiple of 64 after it. */
+    public long vectorsOffset() {
+        return vectorsOffset(metadataBytes);
+    }
+
+    static long vectorsOffset(long metadataBytes) {
+        return (BYTES + metadataBytes + 63) / 64 * 64;
+    }
+
+    /** The 40 bytes of this header. */
+    ByteBuffer encode() {
+        ByteBuffer b = ByteBuffer.allocate(BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(MAGIC).putInt(version).putInt(flags).putInt(dimension).putInt(metricCode).putLong(count)
+                .putInt((int) metadataBytes).putShort((short) kind).putShort((short) encoding);
+        return b.flip();
+    }
+
+    /**
+     * Reads and checks the header fields that do not need the rest of the file: magic, version, sizes.
+     * The flags, kind, encoding and metric are checked by {@link #checkContents} after the checksum (a
+     * corrupt byte is reported as corruption, not as an unknown feature).
+     */
+    static IndexHeader decode(ByteBuffer head, long fileLength, Path file) throws IOException {
+        head.order(ByteOrder.LITTLE_ENDIAN);
+        byte[] magic = new byte[8];
+        head.get(0, magic);
+        if (!Arrays.equals(magic, MAGIC)) {
+            throw new IOException(file + ": not a Latent index file (bad magic)");
+        }
+        int version = head.getInt(8);
+        if (version != 1 && version != 2) {
+            throw new IOException(file + ": index file version " + version + ", this build reads 1 and 2");
+        }
+        int flags = head.getInt(12);
+        int dimension = head.getInt(16);
+        int metricCode = head.getInt(20);
+        long count = head.getLong(24);
+        long metaLen = head.getInt(32) & 0xffffffffL;
+        int kind = head.getShort(36) & 0xffff;
+        int encoding = head.getShort(38) & 0xffff;
+        if (dimension <= 0 || count < 0 || count > (1L << 29) || metaLen > fileLength || metaLen > MAX_METADATA_BYTES) {
+            throw new IOException(file + ": corrupt index header (dimension " + dimension + ", count " + count
+                    + ", metadata " + metaLen + " bytes)");
+        }
+        return new IndexHeader(version, flags, dimension, metricCode, count, metaLen, kind, encoding);
+    }
+
+    /** Checks what a reader must understand: flags, kind and encoding of its version, and the metric. */
+    void checkContents(Path file, int rawReserved) throws IOException {
+        if (flags != 0) {
+            throw new IOException(file + ": index file uses flags 0x" + Integer.toHexString(flags)
+                    + " that this build does not know");
+        }
+        if (version == 1 && rawReserved != 0) {
+            throw new IOException(file + ": corrupt index header: the reserved field at byte 36 is " + rawReserved
+                    + ", it must be 0");
+        }
+        if (kind != KIND_FLAT) {
+            throw new IOException(file + ": index kind " + kind + " is not supported by this build (it reads flat indexes)");
+        }
+        if (encoding != ENCODING_FLOAT32) {
+            throw new IOException(file + ": vector encoding " + encoding
+                    + " is not supported by this build (it reads float32)");
+        }
+        if (metric() == null) {
+            throw new IOException(file + ": index file has unknown metric code " + metricCode);
+        }
+    }
+}
