@@ -156,12 +156,20 @@ public final class Checks {
         }
     }
 
+    /**
+     * Whether a matrix's backend can be used with {@code backend}: the same instance, or another instance of
+     * the same stateless host backend class.
+     */
+    public static boolean sameKind(Backend made, Backend backend) {
+        return made == backend || (made.getClass() == backend.getClass() && !"cuda".equals(backend.name()));
+    }
+
     /** Two resident matrices of one backend that can be used together (same backend, dimension and metric). */
     public static void compatible(ResidentMatrix a, ResidentMatrix b, Backend backend) {
         if (a == null || b == null) {
             throw new IllegalArgumentException("resident matrices must not be null");
         }
-        if (a.backend() != backend || b.backend() != backend) {
+        if (!sameKind(a.backend(), backend) || !sameKind(b.backend(), backend)) {
             throw new IllegalArgumentException("resident matrices come from another backend than " + backend.name());
         }
         if (a.dimension() != b.dimension()) {

@@ -158,7 +158,7 @@ public abstract class HostMatrix implements ResidentMatrix {
 
     /** The host matrix behind {@code m}, which must come from {@code backend}. */
     public static HostMatrix of(ResidentMatrix m, Backend backend) {
-        if (!(m instanceof HostMatrix h) || m.backend() != backend) {
+        if (!(m instanceof HostMatrix h) || !Checks.sameKind(m.backend(), backend)) {
             throw new IllegalArgumentException("resident matrix " + m + " does not come from " + backend.name());
         }
         h.checkOpen();

@@ -1,0 +1,48 @@
+package dev.latent;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.junit.AnalyzeClasses;
+import com.tngtech.archunit.junit.ArchTest;
+import com.tngtech.archunit.lang.ArchRule;
+
+/**
+ * The layering of the architecture (see the README's layout): core depends on nothing of ours; the
+ * compute, space, index and analyse parts never reach the encoder, ONNX Runtime or the tokenizer (so the
+ * GPU bundle and Spark executors can leave them out); nothing below the command line uses it; and no
+ * two packages depend on each other in a cycle.
+ */
+@AnalyzeClasses(packages = "dev.latent", importOptions = ImportOption.DoNotIncludeTests.class)
+class ArchitectureTest {
+    @ArchTest
+    static final ArchRule CORE_STANDS_ALONE = noClasses().that().resideInAPackage("dev.latent.core..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.latent.compute..", "dev.latent.space..",
+                    "dev.latent.index..", "dev.latent.analyse..", "dev.latent.encode..", "dev.latent.cli..",
+                    "dev.latent.bench..", "dev.latent")
+            .because("core holds the shared value types and the vector rule");
+
+    @ArchTest
+    static final ArchRule COMPUTE_PATH_WITHOUT_ENCODER = noClasses().that()
+            .resideInAnyPackage("dev.latent.core..", "dev.latent.compute..", "dev.latent.space..",
+                    "dev.latent.index..", "dev.latent.analyse..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.latent.encode..", "org.bytedeco.onnxruntime..",
+                    "ai.djl..")
+            .because("the compute path must run without ONNX Runtime and the tokenizer on the class path");
+
+    @ArchTest
+    static final ArchRule LIBRARY_BELOW_THE_COMMAND_LINE = noClasses().that()
+            .resideOutsideOfPackage("dev.latent.cli..")
+            .should().dependOnClassesThat().resideInAPackage("dev.latent.cli..")
+            .because("the command line is the outermost layer");
+
+    @ArchTest
+    static final ArchRule BACKENDS_REACHED_BY_NAME = noClasses().that().resideInAPackage("dev.latent.compute")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.latent.compute.java..", "dev.latent.compute.cpu..",
+                    "dev.latent.compute.cuda..")
+            .because("Backends opens the backends by class name, so the interface package depends on none of them");
+
+    @ArchTest
+    static final ArchRule NO_CYCLES = slices().matching("dev.latent.(**)").should().beFreeOfCycles();
+}
