@@ -8,11 +8,11 @@
 #   run.sh, bench_torch.py      the one command and the PyTorch comparison (native/cuda/gpu/)
 #   BUILD-INFO                  commit, build date, toolchain, the glibc the native code needs
 #   runtime/                    a Java runtime made with jlink (only the modules the compute path needs)
-#   lib/                        the compute, space and bench classes with their native libraries
+#   lib/                        the core, compute, space, index, analyse and bench classes with their native libraries
 #                               (latent-compute.jar), JavaCPP, Jackson, picocli; liblatentcuda.so for
 #                               cuda_check; no ONNX Runtime, no tokenizer
 #   lib-debug/liblatentcuda.so  sm_90, -lineinfo, synchronous launches: what the sanitizers run
-#   tests/                      the compiled core, compute, space and bench tests; JUnit's console launcher
+#   tests/                      the compiled core, compute, space, index and bench tests; JUnit's console launcher
 #   bin/cuda_check              the C++ checks driver (native/cuda/check), linked against lib/
 # Environment: LATENT_JLINK_JDK (JDK whose jlink and jmods make the runtime; default: the one that
 # runs Maven), LATENT_BUNDLE_SKIP_MAVEN=1 (reuse target/ as it is).
@@ -45,7 +45,7 @@ mkdir -p "$b/lib" "$b/lib-debug" "$b/tests" "$b/bin"
 
 # Classes of the parts the compute path needs: nothing of encode, cli or the entry point (dev.latent.Latent);
 # resources outside dev/latent (test fixtures such as npy/) come along.
-packages=(dev/latent/core dev/latent/compute dev/latent/space dev/latent/bench)
+packages=(dev/latent/core dev/latent/compute dev/latent/space dev/latent/index dev/latent/analyse dev/latent/bench)
 jar_of() {  # jar_of OUT.jar CLASSES_DIR: the packages above, and CLASSES_DIR's other top-level resources
   local tmp
   tmp="$(mktemp -d)"

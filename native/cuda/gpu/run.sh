@@ -11,7 +11,7 @@
 #              cpu: the same suite on the native CPU backend (proves the bundle is complete on a
 #              machine without a GPU); the sanitizer steps need cuda and are skipped
 #   --quick    the small benchmark matrix (default with --backend cpu)
-#   --steps    the steps to run, in this order: tests (the compute and space test suite), check
+#   --steps    the steps to run, in this order: tests (the core, compute, space and index test suite), check
 #              (cuda_check against a float64 reference), sanitizer (compute-sanitizer memcheck,
 #              racecheck, synccheck, initcheck over cuda_check --quick), bench (bench_torch.py)
 #   --bench-seconds  time limit of the bench step (default 150, so that the limits of all steps add up
@@ -115,17 +115,17 @@ if [ "$native_ok" = 1 ]; then
   fi
 fi
 
-# ---- tests: the compute, space and bench test classes with the backend required ----
+# ---- tests: the core, compute, space, index and bench test classes with the backend required ----
 if want tests; then
   if [ "$native_ok" = 0 ]; then
     record tests FAIL 0 "not run: glibc too old"
   else
-    note "tests: compute, space and bench suites with -Dlatent.backend=$backend required"
+    note "tests: core, compute, space, index and bench suites with -Dlatent.backend=$backend required"
     limited 120 "$out/tests.log" "$java" "${java_opts[@]}" -Dlatent.backend="$backend" \
       -Dlatent.test.requireBackend="$backend" -cp "$cp_tests$cp_lib" org.junit.platform.console.ConsoleLauncher \
       execute --disable-banner --fail-if-no-tests --details=tree --reports-dir="$out/junit" \
       --select-package=dev.latent.core --select-package=dev.latent.compute \
-      --select-package=dev.latent.space --select-package=dev.latent.bench
+      --select-package=dev.latent.space --select-package=dev.latent.index --select-package=dev.latent.bench
     counts="$(grep -E '^\[ +[0-9]+ tests (successful|failed|skipped|aborted) +\]' "$out/tests.log" \
       | sed -E 's/^\[ +([0-9]+) tests ([a-z]+) +\]/\1 \2/' | tr '\n' ',' | sed 's/,$//; s/,/, /g')"
     if [ "$rc" = 0 ]; then record tests PASS "$secs" "$counts"; else record tests FAIL "$secs" "exit $rc: $counts"; fi

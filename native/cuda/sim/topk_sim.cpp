@@ -8,6 +8,7 @@
 #include <random>
 #include <string>
 
+#include "../latent_buckets.h"
 #include "../latent_kernels.cuh"
 #include "../latent_norms.cuh"
 #include "../latent_plan.h"
@@ -121,14 +122,19 @@ void check(const Problem& p, int k, int sms) {
   std::vector<float> scores;
   TopkPlan plan{};
   int passes = 0;
-  if (count <= 32) {
-    topk<32, 64, 32, 64>(p, count, sms, ids, scores, plan, passes);
-  } else if (count <= 128) {
-    topk<128, 128, 16, 64>(p, count, sms, ids, scores, plan, passes);
-  } else if (count <= 512) {
-    topk<512, 256, 8, 128>(p, count, sms, ids, scores, plan, passes);
-  } else {
-    topk<2048, 512, 4, 128>(p, count, sms, ids, scores, plan, passes);
+  // The smallest bucket of the shared list (latent_buckets.h) that holds count, as bucketFor() picks.
+  bool ran = false;
+#define LATENT_SIM_BUCKET(K_, B_, TQ_, TN_)                                 \
+  if (!ran && count <= (K_)) {                                             \
+    topk<K_, B_, TQ_, TN_>(p, count, sms, ids, scores, plan, passes);      \
+    ran = true;                                                            \
+  }
+  LATENT_TOPK_BUCKETS(LATENT_SIM_BUCKET)
+#undef LATENT_SIM_BUCKET
+  if (!ran) {
+    std::printf("FAIL %s: k=%d is above the largest bucket\n", p.name.c_str(), count);
+    ++failures;
+    return;
   }
   const std::string config = p.name + " k=" + std::to_string(k) + " (count " + std::to_string(count) +
                              ", chunks " + std::to_string(plan.chunks) + " x " + std::to_string(plan.chunkRows) +

@@ -3,7 +3,7 @@ package dev.latent;
 import dev.latent.compute.Backend;
 import dev.latent.compute.Backends;
 import dev.latent.core.Metric;
-import dev.latent.encode.TextEncoder;
+import dev.latent.encode.text.TextEncoder;
 import dev.latent.index.FlatIndex;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -11,8 +11,9 @@ import com.tngtech.archunit.lang.ArchRule;
 /**
  * The layering of the architecture (see the README's layout): core depends on nothing of ours; the
  * compute, space, index and analyse parts never reach the encoder, ONNX Runtime or the tokenizer (so the
- * GPU bundle and Spark executors can leave them out); nothing below the command line uses it; and no
- * two packages depend on each other in a cycle.
+ * GPU bundle and Spark executors can leave them out); ONNX Runtime is reached only through
+ * {@code encode.onnx} and the tokenizer only from {@code encode.text}; nothing below the command line uses
+ * it; and no two packages depend on each other in a cycle.
  */
 @AnalyzeClasses(packages = "dev.latent", importOptions = ImportOption.DoNotIncludeTests.class)
 class ArchitectureTest {
@@ -42,6 +43,24 @@ class ArchitectureTest {
             .should().dependOnClassesThat().resideInAnyPackage("dev.latent.compute.java..", "dev.latent.compute.cpu..",
                     "dev.latent.compute.cuda..")
             .because("Backends opens the backends by class name, so the interface package depends on none of them");
+
+    @ArchTest
+    static final ArchRule ONNX_RUNTIME_ONLY_IN_ENCODE_ONNX = noClasses().that()
+            .resideOutsideOfPackage("dev.latent.encode.onnx..")
+            .should().dependOnClassesThat().resideInAPackage("org.bytedeco.onnxruntime..")
+            .because("encode.onnx is the one seam to ONNX Runtime: every encoder runs its model through OnnxModel");
+
+    @ArchTest
+    static final ArchRule TOKENIZER_ONLY_IN_ENCODE_TEXT = noClasses().that()
+            .resideOutsideOfPackage("dev.latent.encode.text..")
+            .should().dependOnClassesThat().resideInAPackage("ai.djl..")
+            .because("only the text encoder tokenises");
+
+    @ArchTest
+    static final ArchRule ENCODE_SHARED_PARTS_KNOW_NO_MODALITY = noClasses().that()
+            .resideInAnyPackage("dev.latent.encode", "dev.latent.encode.onnx..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.latent.encode.text..")
+            .because("the manifest, the pipeline and the ONNX model serve image and tabular encoders too");
 
     @ArchTest
     static final ArchRule NO_CYCLES = slices().matching("dev.latent.(**)").should().beFreeOfCycles();

@@ -4,7 +4,7 @@ import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
 import dev.latent.encode.SampleCorpus;
-import dev.latent.encode.TextEncoder;
+import dev.latent.encode.text.TextEncoder;
 import dev.latent.index.FlatIndex;
 import java.io.PrintWriter;
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
 package dev.latent.cli;
 
 import dev.latent.core.Metric;
-import dev.latent.encode.TextEncoder;
+import dev.latent.encode.text.TextEncoder;
 import dev.latent.space.AtomicOutput;
 import dev.latent.index.FlatIndex;
 import dev.latent.space.format.Npy;

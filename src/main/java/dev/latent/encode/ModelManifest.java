@@ -19,7 +19,7 @@ import java.util.Map;
  * {@code latent.models} may name another manifest file; its {@code "path"} sources are then resolved
  * against that file's folder.
  *
- * <p>Entry fields: {@code source} ({@code maven} = {@code group:artifact:version} or {@code path} = a folder,
+ * <p>Entry fields: {@code modality} ({@code text}, the default, {@code image} or {@code tensor}), {@code source} ({@code maven} = {@code group:artifact:version} or {@code path} = a folder,
  * plus {@code onnx} and {@code tokenizer} file names), {@code dimension} (0 or absent: read from the
  * model), {@code maxLength} (tokens), {@code pooling} ({@code mean} or {@code cls}), {@code normalize},
  * {@code queryPrefix}, {@code passagePrefix}, {@code tokenTypeIds} ({@code true}, {@code false} or
@@ -108,8 +108,9 @@ public final class ModelManifest {
 
     private static ModelSpec entry(String name, JsonNode n, Path baseDir) {
         JsonNode src = n.path("source");
+        Modality modality = Modality.parse(n.path("modality").asText("text"));
         String onnx = required(src, "onnx");
-        String tokenizer = required(src, "tokenizer");
+        String tokenizer = modality == Modality.TEXT ? required(src, "tokenizer") : src.path("tokenizer").asText(null);
         ModelSpec.Source source;
         if (src.hasNonNull("maven")) {
             source = new ModelSpec.Source(src.get("maven").asText(), null, onnx, tokenizer);
@@ -119,7 +120,7 @@ public final class ModelManifest {
         } else {
             throw new IllegalArgumentException("source needs \"maven\" or \"path\"");
         }
-        if (!n.hasNonNull("maxLength")) {
+        if (modality == Modality.TEXT && !n.hasNonNull("maxLength")) {
             throw new IllegalArgumentException("missing \"maxLength\"");
         }
         Boolean tokenTypeIds = null;
@@ -129,8 +130,8 @@ public final class ModelManifest {
         } else if (!tt.isMissingNode() && !tt.isNull() && !"auto".equals(tt.asText())) {
             throw new IllegalArgumentException("tokenTypeIds must be true, false or \"auto\", got " + tt);
         }
-        return new ModelSpec(name, n.path("description").asText(""), source, n.path("dimension").asInt(0),
-                n.get("maxLength").asInt(), Pooling.parse(n.path("pooling").asText("mean")),
+        return new ModelSpec(name, modality, n.path("description").asText(""), source, n.path("dimension").asInt(0),
+                n.path("maxLength").asInt(0), Pooling.parse(n.path("pooling").asText("mean")),
                 n.path("normalize").asBoolean(true), n.path("queryPrefix").asText(""),
                 n.path("passagePrefix").asText(""), tokenTypeIds);
     }
@@ -147,7 +148,7 @@ public final class ModelManifest {
         return List.copyOf(models.keySet());
     }
 
-    /** The manifest's default model name. */
+    /** The manifest's default model name: the one place the default is decided (its {@code "default"} entry). */
     public String defaultModel() {
         return defaultModel;
     }

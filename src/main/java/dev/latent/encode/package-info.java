@@ -1,17 +1,21 @@
 /**
- * Text → vectors. {@link dev.latent.encode.TextEncoder} turns texts into L2-normalised float32 rows of a
- * {@link dev.latent.core.FloatMatrix} with any sentence-transformer ONNX export and its tokenizer.json.
+ * Inputs → vectors. What every encoder shares, whatever its modality:
  *
  * <ul>
  *   <li>{@link dev.latent.encode.ModelManifest}: the model manifest ({@code models/models.json}, packed in the
- *       jar); {@link dev.latent.encode.ModelSpec}: one entry.</li>
- *   <li>{@code OnnxSession} (package-private): the only class that touches ONNX Runtime (JavaCPP presets);
- *       chooses the execution provider and logs it.</li>
+ *       jar; its {@code "default"} entry is the one source of the default model);
+ *       {@link dev.latent.encode.ModelSpec}: one entry, with its {@link dev.latent.encode.Modality};
+ *       {@link dev.latent.encode.ModelFiles}: its files, located on disk, on the class path or in the local
+ *       Maven repository.</li>
+ *   <li>{@link dev.latent.encode.BatchPipeline}: the producer/consumer engine (the caller prepares batches
+ *       while workers run the model).</li>
  *   <li>{@link dev.latent.encode.SampleCorpus}: 5,000 WordNet glosses shipped in the jar for demos, tests
  *       and benchmarks.</li>
  * </ul>
  *
- * <p>Nothing outside this package depends on ONNX Runtime or the tokenizer, so the compute and space parts
- * load and run without them.
+ * <p>Sub-packages: {@code encode.onnx} (any ONNX model, named tensors; the only code that touches ONNX
+ * Runtime) and {@code encode.text} (the text encoder: tokenizer, signature check, pooling; the only code that
+ * touches the tokenizer). Nothing outside {@code encode} depends on ONNX Runtime or the tokenizer, so the
+ * compute, space and index parts load and run without them.
  */
 package dev.latent.encode;

@@ -7,7 +7,7 @@ import dev.langchain4j.model.embedding.onnx.allminilml6v2.AllMiniLmL6V2Embedding
 import dev.langchain4j.model.embedding.onnx.allminilml6v2q.AllMiniLmL6V2QuantizedEmbeddingModel;
 import dev.latent.core.FloatMatrix;
 import dev.latent.encode.SampleCorpus;
-import dev.latent.encode.TextEncoder;
+import dev.latent.encode.text.TextEncoder;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.AuxCounters;

@@ -1,10 +1,13 @@
-package dev.latent.encode;
+package dev.latent.encode.text;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.latent.core.FloatMatrix;
+import dev.latent.encode.ModelManifest;
+import dev.latent.encode.onnx.OnnxModel;
+import dev.latent.encode.onnx.TinyOnnx;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -51,9 +54,14 @@ class TextEncoderErrorsTest {
     }
 
     @Test
-    void defaultModelIsTheManifestDefault() {
-        assertEquals(TextEncoder.DEFAULT_MODEL, enc.modelName());
-        assertEquals(TextEncoder.DEFAULT_MODEL, TextEncoder.knownModels().get(0));
+    void defaultModelIsTheManifestDefault() throws IOException {
+        // The manifest's "default" entry is the one source: read it here from models/models.json itself.
+        String inFile = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(Path.of("models", "models.json").toFile()).path("default").asText();
+        assertEquals(inFile, ModelManifest.get().defaultModel());
+        assertEquals(inFile, TextEncoder.defaultModel());
+        assertEquals(TextEncoder.defaultModel(), enc.modelName());
+        assertEquals(TextEncoder.defaultModel(), TextEncoder.knownModels().get(0));
         assertTrue(TextEncoder.knownModels().containsAll(List.of("all-minilm-l6-v2", "bge-small-en-v1.5-q")));
         assertEquals("CPU", enc.provider());
         assertEquals(384, enc.dimension());
@@ -72,14 +80,14 @@ class TextEncoderErrorsTest {
 
     @Test
     void malformedOrtConfigEntryIsNamed() {
-        System.setProperty(OnnxSession.CONFIG_PROPERTY, "session.set_denormal_as_zero=1;oops");
+        System.setProperty(OnnxModel.CONFIG_PROPERTY, "session.set_denormal_as_zero=1;oops");
         try {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> TextEncoder.builder().model(TextEncoder.DEFAULT_MODEL).build().close());
+                    () -> TextEncoder.builder().model(TextEncoder.defaultModel()).build().close());
             assertMentions(e, "latent.encode.ortConfig");
             assertMentions(e, "'oops'");
         } finally {
-            System.clearProperty(OnnxSession.CONFIG_PROPERTY);
+            System.clearProperty(OnnxModel.CONFIG_PROPERTY);
         }
     }
 
@@ -179,6 +187,24 @@ class TextEncoderErrorsTest {
                     () -> TextEncoder.builder().model("absent").build());
             assertMentions(e, "dev.latent.test:no-such-model:0.0.1",
                     "mvn dependency:get -Dartifact=dev.latent.test:no-such-model:0.0.1");
+        } finally {
+            System.clearProperty("latent.models");
+        }
+    }
+
+    @Test
+    void aModelOfAnotherModalityIsRefusedByName() throws IOException {
+        Files.write(dir.resolve("vision.onnx"), TinyOnnx.identity(
+                new String[] {"pixel_values"}, TinyOnnx.FLOAT, new String[] {"image_embeds"}));
+        Path manifest = Files.writeString(dir.resolve("models.json"), """
+                {"default": "vision", "models": {"vision": {"modality": "image",
+                  "source": {"path": ".", "onnx": "vision.onnx"}}}}
+                """);
+        System.setProperty("latent.models", manifest.toString());
+        try {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> TextEncoder.builder().model("vision").build());
+            assertMentions(e, "vision", "image", "not text");
         } finally {
             System.clearProperty("latent.models");
         }

@@ -1,10 +1,12 @@
-package dev.latent.encode;
+package dev.latent.encode.text;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.langchain4j.model.embedding.onnx.bgesmallenv15q.BgeSmallEnV15QuantizedEmbeddingModel;
 import dev.latent.core.FloatMatrix;
+import dev.latent.encode.Pooling;
+import dev.latent.encode.SampleCorpus;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -1,8 +1,19 @@
-package dev.latent.encode;
+package dev.latent.encode.text;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 import dev.latent.core.FloatMatrix;
+import dev.latent.encode.BatchPipeline;
+import dev.latent.encode.EncodeListener;
+import dev.latent.encode.Modality;
+import dev.latent.encode.ModelFiles;
+import dev.latent.encode.ModelManifest;
+import dev.latent.encode.ModelSpec;
+import dev.latent.encode.Pooling;
+import dev.latent.encode.onnx.Feeds;
+import dev.latent.encode.onnx.OnnxModel;
+import dev.latent.encode.onnx.Outputs;
+import dev.latent.encode.onnx.Provider;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -13,14 +24,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -36,7 +39,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * }</pre>
  *
  * <p><b>Engine.</b> Texts are ordered by length so a batch carries little padding, tokenised a chunk at a
- * time on the calling thread while worker threads run ONNX Runtime on earlier batches, cut into batches
+ * time on the calling thread while worker threads run the model on earlier batches (a {@link BatchPipeline}
+ * over one shared {@link OnnxModel}, checked against the {@link TextSignature}), cut into batches
  * capped by {@link Builder#maxBatchSize}, by a token budget ({@code batch × padded length},
  * {@link Builder#tokenBudget}) and by an attention budget ({@code batch × padded length²} at most
  * {@code tokenBudget × 128}: attention scores grow with the square of the length, so without it a batch of
@@ -59,29 +63,34 @@ import java.util.concurrent.atomic.AtomicReference;
  * to the caller.
  */
 public final class TextEncoder implements AutoCloseable {
-    /** The manifest model used when none is named. */
-    public static final String DEFAULT_MODEL = "all-minilm-l6-v2-q";
-
     /** System property choosing the execution provider when the builder does not: auto, cpu or cuda. */
     public static final String PROVIDER_PROPERTY = "latent.encode.provider";
 
     private final ModelSpec spec;
     private final HuggingFaceTokenizer tokenizer;
-    private final OnnxSession session;
-    private final ExecutorService workers;
-    private final int workerCount;
+    private final OnnxModel session;
+    private final TextSignature signature;
+    private final BatchPipeline pipeline;
     private final int maxBatchSize;
     private final int tokenBudget;
     private final int dimension;
     private final AtomicLong tokensProcessed = new AtomicLong();
     private volatile boolean closed;
 
-    /** Names of the models in the manifest, default first. */
+    /** The model used when none is named: the manifest's {@code "default"} entry, its one source. */
+    public static String defaultModel() {
+        return ModelManifest.get().defaultModel();
+    }
+
+    /** Names of the text models in the manifest, the default first when it is one. */
     public static List<String> knownModels() {
         ModelManifest m = ModelManifest.get();
-        List<String> names = new ArrayList<>(m.names());
-        names.remove(m.defaultModel());
-        names.add(0, m.defaultModel());
+        List<String> names = new ArrayList<>();
+        for (String name : m.names()) {
+            if (m.model(name).modality() == Modality.TEXT) {
+                names.add(name.equals(m.defaultModel()) ? 0 : names.size(), name);
+            }
+        }
         return List.copyOf(names);
     }
 
@@ -93,29 +102,31 @@ public final class TextEncoder implements AutoCloseable {
         this.spec = spec;
         this.tokenizer = loadTokenizer(files, spec.maxLength());
         int cores = Math.max(1, Runtime.getRuntime().availableProcessors());
-        OnnxSession.Provider request = OnnxSession.Provider.parse(
+        Provider request = Provider.parse(
                 b.provider != null ? b.provider : System.getProperty(PROVIDER_PROPERTY, "auto"));
         int w = b.workers > 0 ? b.workers : Math.min(cores, 4);
         int threads = b.intraOpThreads > 0 ? b.intraOpThreads : Math.max(1, cores / w);
-        OnnxSession s;
+        OnnxModel s;
+        TextSignature sig;
         try {
-            s = OnnxSession.open(files, spec, threads, w, request);
+            s = OnnxModel.open(files, new OnnxModel.Options(threads, w, request));
+            try {
+                sig = TextSignature.check(s, spec);
+            } catch (RuntimeException e) {
+                s.close();
+                throw e;
+            }
         } catch (RuntimeException e) {
             tokenizer.close();
             throw e;
         }
         this.session = s;
+        this.signature = sig;
         boolean gpu = "CUDA".equals(s.provider());
         // On a GPU the runs share one device stream; two workers are enough to overlap host work with it.
-        this.workerCount = gpu && b.workers <= 0 ? Math.min(w, 2) : w;
+        this.pipeline = new BatchPipeline("latent-encode", gpu && b.workers <= 0 ? Math.min(w, 2) : w);
         this.maxBatchSize = b.maxBatchSize > 0 ? b.maxBatchSize : (gpu ? 256 : 32);
         this.tokenBudget = b.tokenBudget > 0 ? b.tokenBudget : (gpu ? 256 * 128 : 32 * 128);
-        AtomicInteger n = new AtomicInteger();
-        this.workers = Executors.newFixedThreadPool(workerCount, r -> {
-            Thread t = new Thread(r, "latent-encode-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
         try {
             this.dimension = probeDimension();
         } catch (RuntimeException e) {
@@ -215,8 +226,6 @@ public final class TextEncoder implements AutoCloseable {
     /** The padded length up to which the token budget alone bounds a batch (see the attention budget above). */
     private static final long ATTENTION_LENGTH = 128;
 
-    private static final Batch END = new Batch(new int[0], null, null, null, 0, 0, 0);
-
     private FloatMatrix encodeInternal(List<String> texts, String prefix, EncodeListener listener, boolean count) {
         if (closed) {
             throw new IllegalStateException("TextEncoder for model " + spec.name() + " is closed");
@@ -232,7 +241,7 @@ public final class TextEncoder implements AutoCloseable {
             }
             input[i] = prefix.isEmpty() ? t : prefix + t;
         }
-        int d = dimension > 0 ? dimension : (int) Math.max(0, session.declaredOutputDim());
+        int d = dimension > 0 ? dimension : (int) Math.max(0, signature.declaredDim());
         if (n == 0) {
             return FloatMatrix.allocate(0, d > 0 ? d : 1);
         }
@@ -247,55 +256,25 @@ public final class TextEncoder implements AutoCloseable {
             order[i] = boxed[i];
         }
 
-        BlockingQueue<Batch> queue = new ArrayBlockingQueue<>(2 * workerCount + 2);
-        AtomicReference<Throwable> failure = new AtomicReference<>();
         AtomicReference<FloatMatrix> result = new AtomicReference<>(d > 0 ? FloatMatrix.allocate(n, d) : null);
         Progress progress = new Progress(listener);
-        List<Future<?>> running = new ArrayList<>();
-        for (int w = 0; w < workerCount; w++) {
-            running.add(workers.submit(() -> work(queue, failure, result, n, progress, count)));
-        }
         try {
-            produce(input, order, queue, failure);
+            pipeline.run(sink -> produce(input, order, sink), () -> new Worker(result, n, progress, count));
         } catch (RuntimeException | Error e) {
-            failure.compareAndSet(null, e);
-        } finally {
-            for (int w = 0; w < workerCount; w++) {
-                putQuietly(queue, END);
-            }
-            for (Future<?> f : running) {
-                try {
-                    f.get();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    failure.compareAndSet(null, e);
-                } catch (ExecutionException e) {
-                    failure.compareAndSet(null, e.getCause());
-                }
-            }
-        }
-        Throwable t = failure.get();
-        if (t != null) {
             FloatMatrix m = result.get();
             if (m != null) {
                 m.close();
             }
-            if (t instanceof RuntimeException re) {
-                throw re;
-            }
-            if (t instanceof Error er) {
-                throw er;
-            }
-            throw new IllegalStateException("encoding interrupted", t);
+            throw e;
         }
         return result.get();
     }
 
     /** Tokenises in chunks on the calling thread and queues batches; stops early when a worker failed. */
-    private void produce(String[] input, int[] order, BlockingQueue<Batch> queue, AtomicReference<Throwable> failure) {
+    private void produce(String[] input, int[] order, BatchPipeline.Sink<Batch> sink) {
         int chunk = Math.max(maxBatchSize * 4, 64);
-        boolean types = session.takesTokenTypeIds();
-        for (int start = 0; start < order.length && failure.get() == null; start += chunk) {
+        boolean types = signature.takesTokenTypeIds();
+        for (int start = 0; start < order.length; start += chunk) {
             int end = Math.min(order.length, start + chunk);
             String[] chunkTexts = new String[end - start];
             for (int i = start; i < end; i++) {
@@ -344,7 +323,7 @@ public final class TextEncoder implements AutoCloseable {
                         tokens += m;
                     }
                 }
-                if (!putQuietly(queue, new Batch(rows, ids, mask, typeIds, size, seqLen, tokens), failure)) {
+                if (!sink.put(new Batch(rows, ids, mask, typeIds, size, seqLen, tokens))) {
                     return;
                 }
                 i = j;
@@ -388,37 +367,6 @@ public final class TextEncoder implements AutoCloseable {
         return new Tokens(ids, mask, types);
     }
 
-    /** Puts unless a worker failed meanwhile; returns false when it gave up. */
-    private static boolean putQuietly(BlockingQueue<Batch> queue, Batch b, AtomicReference<Throwable> failure) {
-        try {
-            while (!queue.offer(b, 50, TimeUnit.MILLISECONDS)) {
-                if (failure.get() != null) {
-                    return false;
-                }
-            }
-            return true;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            failure.compareAndSet(null, e);
-            return false;
-        }
-    }
-
-    private static void putQuietly(BlockingQueue<Batch> queue, Batch b) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                queue.put(b);
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     /** Serialises listener calls and keeps per-call totals. */
     private static final class Progress {
         private final EncodeListener listener;
@@ -438,54 +386,60 @@ public final class TextEncoder implements AutoCloseable {
         }
     }
 
-    /** One worker: runs batches until END; after a failure anywhere it only drains the queue. */
-    private void work(BlockingQueue<Batch> queue, AtomicReference<Throwable> failure,
-            AtomicReference<FloatMatrix> result, int n, Progress progress, boolean count) {
-        try (OnnxSession.Inputs in = new OnnxSession.Inputs()) {
-            float[] row = null;
-            float[] token = null;
-            while (true) {
-                Batch b = queue.take();
-                if (b == END) {
-                    return;
-                }
-                if (failure.get() != null) {
-                    continue;
-                }
-                try {
-                    in.set(b.ids(), b.mask(), b.types(), b.size(), b.seqLen());
-                    try (OnnxSession.Output out = session.run(in, b.size(), b.seqLen())) {
-                        long[] shape = out.shape();
-                        int h = (int) shape[shape.length - 1];
-                        FloatMatrix m = result.get();
-                        if (m == null) {
-                            synchronized (result) {
-                                if (result.get() == null) {
-                                    result.set(FloatMatrix.allocate(n, h));
-                                }
-                                m = result.get();
-                            }
-                        }
-                        if (m.cols() != h) {
-                            throw new IllegalStateException("model output width " + h + " differs from " + m.cols());
-                        }
-                        if (row == null || row.length != h) {
-                            row = new float[h];
-                            token = new float[h];
-                        }
-                        pool(out.hostData(), shape, b, row, token, m);
-                    }
-                    if (count) {
-                        tokensProcessed.addAndGet(b.tokens());
-                    }
-                    progress.add(b.size(), b.tokens());
-                } catch (RuntimeException | Error e) {
-                    failure.compareAndSet(null, e);
-                }
+    /** One worker thread's state for one call: its native input buffers and pooling scratch. */
+    private final class Worker implements BatchPipeline.Worker<Batch> {
+        private final Feeds feeds = new Feeds();
+        private final AtomicReference<FloatMatrix> result;
+        private final int n;
+        private final Progress progress;
+        private final boolean count;
+        private float[] row;
+        private float[] token;
+
+        Worker(AtomicReference<FloatMatrix> result, int n, Progress progress, boolean count) {
+            this.result = result;
+            this.n = n;
+            this.progress = progress;
+            this.count = count;
+        }
+
+        @Override
+        public void accept(Batch b) {
+            feeds.longs(TextSignature.IDS, b.ids(), b.size(), b.seqLen());
+            feeds.longs(TextSignature.MASK, b.mask(), b.size(), b.seqLen());
+            if (signature.takesTokenTypeIds()) {
+                feeds.longs(TextSignature.TYPES, b.types(), b.size(), b.seqLen());
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            failure.compareAndSet(null, e);
+            try (Outputs out = session.run(feeds, signature.output())) {
+                long[] shape = out.shape(0);
+                int h = (int) shape[shape.length - 1];
+                FloatMatrix m = result.get();
+                if (m == null) {
+                    synchronized (result) {
+                        if (result.get() == null) {
+                            result.set(FloatMatrix.allocate(n, h));
+                        }
+                        m = result.get();
+                    }
+                }
+                if (m.cols() != h) {
+                    throw new IllegalStateException("model output width " + h + " differs from " + m.cols());
+                }
+                if (row == null || row.length != h) {
+                    row = new float[h];
+                    token = new float[h];
+                }
+                pool(out.floats(0), shape, b, row, token, m);
+            }
+            if (count) {
+                tokensProcessed.addAndGet(b.tokens());
+            }
+            progress.add(b.size(), b.tokens());
+        }
+
+        @Override
+        public void close() {
+            feeds.close();
         }
     }
 
@@ -541,22 +495,14 @@ public final class TextEncoder implements AutoCloseable {
             return;
         }
         closed = true;
-        workers.shutdown();
-        try {
-            if (!workers.awaitTermination(60, TimeUnit.SECONDS)) {
-                workers.shutdownNow();
-            }
-        } catch (InterruptedException e) {
-            workers.shutdownNow();
-            Thread.currentThread().interrupt();
-        }
+        pipeline.close();
         session.close();
         tokenizer.close();
     }
 
     /**
      * Configures a {@link TextEncoder}. Either {@link #model(String)} (a manifest name; the default is
-     * {@link #DEFAULT_MODEL}) or {@link #modelPath(Path)} plus {@link #tokenizerPath(Path)} (a user's own
+     * {@link #defaultModel()}) or {@link #modelPath(Path)} plus {@link #tokenizerPath(Path)} (a user's own
      * export; dimension read from the model, pooling mean unless set). Not thread-safe.
      */
     public static final class Builder {
@@ -672,13 +618,18 @@ public final class TextEncoder implements AutoCloseable {
                 if (model != null) {
                     throw new IllegalArgumentException("give either a manifest model name or model paths, not both");
                 }
-                spec = new ModelSpec(modelPath.getFileName().toString(), "ONNX model " + modelPath,
+                spec = new ModelSpec(modelPath.getFileName().toString(), Modality.TEXT, "ONNX model " + modelPath,
                         ModelSpec.Source.ofPaths(modelPath, tokenizerPath), 0,
                         maxLength != null ? maxLength : 512, pooling != null ? pooling : Pooling.MEAN,
                         normalize != null ? normalize : true, queryPrefix != null ? queryPrefix : "", "", null);
             } else {
-                ModelSpec base = ModelManifest.get().model(model != null ? model : DEFAULT_MODEL);
-                spec = new ModelSpec(base.name(), base.description(), base.source(), base.dimension(),
+                ModelSpec base = ModelManifest.get().model(model != null ? model : defaultModel());
+                if (base.modality() != Modality.TEXT) {
+                    throw new IllegalArgumentException("model '" + base.name() + "' takes " + base.modality()
+                            .name().toLowerCase(java.util.Locale.ROOT) + " input, not text; text models: "
+                            + String.join(", ", knownModels()));
+                }
+                spec = new ModelSpec(base.name(), base.modality(), base.description(), base.source(), base.dimension(),
                         maxLength != null ? maxLength : base.maxLength(), pooling != null ? pooling : base.pooling(),
                         normalize != null ? normalize : base.normalize(),
                         queryPrefix != null ? queryPrefix : base.queryPrefix(), base.passagePrefix(),

@@ -1,4 +1,4 @@
-package dev.latent.encode;
+package dev.latent.encode.onnx;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -8,9 +8,9 @@ import java.nio.charset.StandardCharsets;
  * nodes, each input {@code [batch, tokens]} copied to an output. Enough to test how the encoder checks a
  * model's inputs and outputs.
  */
-final class TinyOnnx {
-    static final int FLOAT = 1;
-    static final int INT64 = 7;
+public final class TinyOnnx {
+    public static final int FLOAT = 1;
+    public static final int INT64 = 7;
 
     private TinyOnnx() {
     }
@@ -19,7 +19,7 @@ final class TinyOnnx {
      * A model whose inputs are {@code inputs} (all of {@code inputType}) and whose outputs are Identity copies
      * named {@code outputs[i]} of input {@code i}.
      */
-    static byte[] identity(String[] inputs, int inputType, String[] outputs) {
+    public static byte[] identity(String[] inputs, int inputType, String[] outputs) {
         Proto graph = new Proto();
         for (int i = 0; i < outputs.length; i++) {
             Proto node = new Proto().string(1, inputs[i]).string(2, outputs[i]).string(3, "n" + i).string(4, "Identity");

@@ -1,4 +1,4 @@
-package dev.latent.encode;
+package dev.latent.encode.text;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,6 +7,7 @@ import dev.langchain4j.data.embedding.Embedding;
 import dev.langchain4j.data.segment.TextSegment;
 import dev.langchain4j.model.embedding.onnx.allminilml6v2.AllMiniLmL6V2EmbeddingModel;
 import dev.latent.core.FloatMatrix;
+import dev.latent.encode.SampleCorpus;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
