@@ -1,7 +1,10 @@
 package dev.latent;
 
+import dev.latent.analyse.KMeans;
+import dev.latent.analyse.Outliers;
 import dev.latent.compute.Backend;
 import dev.latent.compute.Backends;
+import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.encode.text.TextEncoder;
 import dev.latent.index.FlatIndex;
@@ -19,6 +22,10 @@ import java.nio.file.Path;
  *         Neighbors nb = index.search(q, 10);                                // caller ids, best first
  *     }
  *     index.save(Path.of("corpus.lidx"));
+ * }
+ * try (KMeansResult segments = Latent.kmeans(32).fit(vectors, Metric.COSINE);          // which groups exist
+ *      Outliers outliers = Latent.outliers(vectors, Metric.COSINE, 10)) {             // what lies outside
+ *     float[] lof = outliers.scoreReference(Outliers.Score.LOF);
  * }
  * }</pre>
  */
@@ -39,6 +46,19 @@ public final class Latent {
     /** Loads an index file (checksum verified), searched through {@link #backend()}. */
     public static FlatIndex loadIndex(Path file) throws IOException {
         return FlatIndex.load(file);
+    }
+
+    /** A k-means with {@code k} clusters (seed 42, k-means++, up to 25 iterations) on {@link #backend()}. */
+    public static KMeans kmeans(int k) {
+        return KMeans.of(k);
+    }
+
+    /**
+     * Anomaly scores against {@code reference} with {@code k} neighbours, on {@link #backend()}; the reference
+     * must stay open while the result is.
+     */
+    public static Outliers outliers(FloatMatrix reference, Metric metric, int k) {
+        return Outliers.of(reference, metric, k, null);
     }
 
     /** The process-wide compute backend (CUDA, native CPU or Java; see {@link Backends#get()}). */

@@ -5,6 +5,9 @@ import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
 import dev.latent.encode.SampleCorpus;
 import dev.latent.encode.text.TextEncoder;
+import dev.latent.analyse.KMeans;
+import dev.latent.analyse.KMeansResult;
+import dev.latent.analyse.text.Segments;
 import dev.latent.index.FlatIndex;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -41,6 +44,9 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--index", paramLabel = "FILE.lidx", description = "Also save the index to this file.")
     Path indexFile;
+
+    @Option(names = "--segments", paramLabel = "K", defaultValue = "12", description = "Cluster the glosses into K segments and describe each (0: skip; default: ${DEFAULT-VALUE}).")
+    int segments;
 
     @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
     boolean quiet;
@@ -121,8 +127,30 @@ final class DemoCommand implements Callable<Integer> {
             out.println();
             out.printf(Locale.ROOT, "searched %d vectors for %d %s in %.1f ms (encoding included) on the %s backend%n",
                     index.size(), qs.size(), qs.size() == 1 ? "query" : "queries", ms, index.backend().name());
+            if (segments > 0 && index.size() >= segments) {
+                summariseSegments(out, index, entries);
+            }
         }
         return Main.OK;
+    }
+
+    /** k-means over the demo's vectors, each cluster described by its terms and most central gloss. */
+    private void summariseSegments(PrintWriter out, FlatIndex index, List<SampleCorpus.Entry> entries) {
+        List<String> texts = new ArrayList<>(entries.size());
+        for (SampleCorpus.Entry e : entries) {
+            texts.add(e.text());
+        }
+        try (FloatMatrix rows = index.rowsView();
+             KMeansResult r = KMeans.of(segments).seed(42).fit(rows, index.metric())) {
+            List<Segments.Segment> list = Segments.describe(r.labels(), r.distances(), segments, texts, 5, 1);
+            out.println();
+            out.printf(Locale.ROOT, "segments: k-means, k = %d, %d iterations in %.2f s on the %s backend; each "
+                    + "cluster's most distinctive terms (class-based TF-IDF) and most central gloss%n", segments,
+                    r.iterations(), r.seconds(), r.backend());
+            for (Segments.Segment seg : list) {
+                out.println(Segments.line(seg, texts, 60));
+            }
+        }
     }
 
     private static String shorten(String s, int max) {

@@ -9,7 +9,7 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
- * A progress bar with texts/s on standard error, shown only on a terminal and without --quiet.
+ * A progress bar with its rate per second on standard error, shown only on a terminal and without --quiet.
  * Thread-safe (updates may come from encoder threads).
  */
 final class Progress implements AutoCloseable {
@@ -20,13 +20,18 @@ final class Progress implements AutoCloseable {
     }
 
     static Progress start(String task, long total, boolean quiet) {
+        return start(task, total, quiet, " texts");
+    }
+
+    /** A bar counting {@code unit} (with its leading space, for example {@code " iterations"}). */
+    static Progress start(String task, long total, boolean quiet, String unit) {
         if (quiet || System.console() == null) {
             return new Progress(null);
         }
         ProgressBar bar = new ProgressBarBuilder()
                 .setTaskName(task)
                 .setInitialMax(total)
-                .setUnit(" texts", 1)
+                .setUnit(unit, 1)
                 .showSpeed()
                 .setSpeedUnit(ChronoUnit.SECONDS)
                 .setStyle(ProgressBarStyle.ASCII)
@@ -36,7 +41,7 @@ final class Progress implements AutoCloseable {
         return new Progress(bar);
     }
 
-    /** Sets the number of texts done. */
+    /** Sets the number done. */
     void done(long texts) {
         if (bar != null) {
             bar.stepTo(texts);

@@ -163,6 +163,22 @@ public final class FlatIndex implements VectorIndex {
         }
     }
 
+    /**
+     * The stored vectors in row order ({@link #ids()}{@code [i]} is row {@code i}'s id), as a view of the
+     * storage for analyses that read every row (clustering, outlier scores): valid until the next
+     * {@link #add}, {@link #remove} or {@link #close()}, which must not run while it is in use; the caller
+     * closes the view (the storage stays the index's).
+     */
+    public FloatMatrix rowsView() {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            return set.rows();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
     /** A copy of the vector stored under {@code id}. */
     public float[] vector(long id) {
         lock.readLock().lock();

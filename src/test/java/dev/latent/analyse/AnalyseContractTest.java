@@ -1,0 +1,376 @@
+package dev.latent.analyse;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.latent.compute.Backend;
+import dev.latent.core.FloatMatrix;
+import dev.latent.core.Metric;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * k-means, silhouette and anomaly scores on one backend, on planted structure with known answers, and
+ * against float64 brute force. Each backend runs it through a subclass.
+ */
+abstract class AnalyseContractTest {
+    abstract Backend backend();
+
+    private KMeans kmeans(int k) {
+        return KMeans.of(k).backend(backend());
+    }
+
+    // ---- k-means ----
+
+    @Test
+    void gaussianBlobsAreRecovered() {
+        Planted p = Planted.blobs(1, 8, 200, 16, 1.0);
+        try (p.points; KMeansResult r = kmeans(8).seed(42).fit(p.points, Metric.L2)) {
+            double ari = Planted.ari(p.truth, r.labels());
+            assertTrue(ari >= 0.95, "adjusted Rand index " + ari);
+            assertEquals(1600, Arrays.stream(r.sizes()).sum());
+            labelsMatchTheNearestCentroid(p.points, r, Metric.L2);
+        }
+    }
+
+    @Test
+    void blobsOnTheSphereAreRecoveredUnderCosine() {
+        Planted p = Planted.sphere(2, 10, 150, 32, 0.25);
+        try (p.points; KMeansResult r = kmeans(10).seed(7).fit(p.points, Metric.COSINE)) {
+            double ari = Planted.ari(p.truth, r.labels());
+            assertTrue(ari >= 0.95, "adjusted Rand index " + ari);
+            for (int c = 0; c < r.k(); c++) {
+                double ss = 0;
+                for (float v : r.centroids().getRow(c)) {
+                    ss += (double) v * v;
+                }
+                assertEquals(1.0, ss, 1e-5, "centroid " + c + " is renormalised");
+            }
+            labelsMatchTheNearestCentroid(p.points, r, Metric.COSINE);
+        }
+    }
+
+    @Test
+    void nonUnitRowsUnderCosineClusterByDirection() {
+        Planted p = Planted.sphere(3, 5, 100, 8, 0.2);
+        SplittableRandom r = new SplittableRandom(3);
+        try (p.points) {
+            for (int i = 0; i < p.points.rows(); i++) { // scale each row: directions unchanged
+                float[] row = p.points.getRow(i);
+                float s = (float) r.nextDouble(0.1, 50);
+                for (int j = 0; j < row.length; j++) {
+                    row[j] *= s;
+                }
+                p.points.setRow(i, row);
+            }
+            try (KMeansResult res = kmeans(5).fit(p.points, Metric.COSINE)) {
+                assertTrue(Planted.ari(p.truth, res.labels()) >= 0.95);
+            }
+        }
+    }
+
+    /** Every label is the nearest centroid in float64 (up to ties within float32 rounding). */
+    private static void labelsMatchTheNearestCentroid(FloatMatrix points, KMeansResult r, Metric metric) {
+        float[][] c = r.centroids().toArray();
+        for (int i = 0; i < points.rows(); i++) {
+            float[] x = points.getRow(i);
+            double best = Double.POSITIVE_INFINITY;
+            double[] dist = new double[c.length];
+            for (int j = 0; j < c.length; j++) {
+                dist[j] = distance(x, c[j], metric);
+                best = Math.min(best, dist[j]);
+            }
+            double mine = dist[r.labels()[i]];
+            assertTrue(mine <= best + 1e-4 * Math.max(1, best), "point " + i + " has label " + r.labels()[i]
+                    + " at " + mine + " but the nearest centroid is at " + best);
+            assertEquals(mine, r.distances()[i], 1e-3 * Math.max(1, mine), "distance of point " + i);
+        }
+    }
+
+    static double distance(float[] x, float[] y, Metric metric) {
+        double dot = 0;
+        double xx = 0;
+        double yy = 0;
+        double l2 = 0;
+        for (int j = 0; j < x.length; j++) {
+            dot += (double) x[j] * y[j];
+            xx += (double) x[j] * x[j];
+            yy += (double) y[j] * y[j];
+            double t = (double) x[j] - y[j];
+            l2 += t * t;
+        }
+        return metric == Metric.L2 ? l2 : 1 - dot / Math.sqrt(xx) / Math.sqrt(yy);
+    }
+
+    @Test
+    void aFixedSeedGivesIdenticalRuns() {
+        Planted p = Planted.blobs(4, 6, 100, 10, 3.0); // overlapping: many iterations
+        try (p.points; KMeansResult a = kmeans(6).seed(11).fit(p.points, Metric.L2);
+                KMeansResult b = kmeans(6).seed(11).fit(p.points, Metric.L2);
+                KMeansResult c = kmeans(6).seed(12).fit(p.points, Metric.L2)) {
+            assertArrayEquals(a.labels(), b.labels());
+            assertArrayEquals(a.centroids().copyRows(0, 6), b.centroids().copyRows(0, 6));
+            assertArrayEquals(a.inertiaHistory(), b.inertiaHistory());
+            assertTrue(!Arrays.equals(a.centroids().copyRows(0, 6), c.centroids().copyRows(0, 6)),
+                    "another seed should start elsewhere");
+        }
+    }
+
+    @Test
+    void inertiaNeverRisesAndTheRunStopsOnTheTolerance() {
+        Planted p = Planted.blobs(5, 12, 80, 8, 2.5);
+        try (p.points; KMeansResult r = kmeans(12).seed(1).iterations(100).tolerance(1e-6).fit(p.points, Metric.L2)) {
+            double[] h = r.inertiaHistory();
+            for (int i = 1; i < h.length; i++) {
+                assertTrue(h[i] <= h[i - 1] * (1 + 1e-6), "inertia rose at step " + i + ": " + Arrays.toString(h));
+            }
+            assertTrue(r.converged(), "100 iterations should converge: " + Arrays.toString(h));
+            assertEquals(r.iterations() + 1, h.length);
+            double sum = 0;
+            for (float d : r.distances()) {
+                sum += d;
+            }
+            assertEquals(r.inertia(), sum, 1e-6 * sum);
+        }
+    }
+
+    @Test
+    void trainingOnASampleStillRecoversTheBlobsAndAssignsEveryPoint() {
+        Planted p = Planted.blobs(6, 5, 400, 12, 1.0);
+        try (p.points; KMeansResult r = kmeans(5).trainingSample(300).fit(p.points, Metric.L2)) {
+            assertEquals(300, r.trainedOn());
+            assertEquals(2000, r.labels().length);
+            assertTrue(Planted.ari(p.truth, r.labels()) >= 0.95);
+            labelsMatchTheNearestCentroid(p.points, r, Metric.L2);
+        }
+    }
+
+    @Test
+    void newPointsAreAssignedToTheNearestCentroid() {
+        Planted p = Planted.blobs(7, 4, 50, 6, 1.0);
+        Planted fresh = Planted.blobs(7, 4, 7, 6, 1.0); // same centres, new points, odd count
+        try (p.points; fresh.points; KMeansResult r = kmeans(4).fit(p.points, Metric.L2)) {
+            KMeansResult.Placement a = r.assign(fresh.points, backend());
+            float[][] c = r.centroids().toArray();
+            for (int i = 0; i < fresh.points.rows(); i++) {
+                float[] x = fresh.points.getRow(i);
+                int best = 0;
+                for (int j = 1; j < c.length; j++) {
+                    if (distance(x, c[j], Metric.L2) < distance(x, c[best], Metric.L2)) {
+                        best = j;
+                    }
+                }
+                assertEquals(best, a.labels()[i], "point " + i);
+            }
+        }
+    }
+
+    @Test
+    void oddSizesAndEdgeCases() {
+        try (FloatMatrix one = FloatMatrix.of(new float[][] {{1, 2, 3}});
+                KMeansResult r = kmeans(1).fit(one, Metric.L2)) {
+            assertArrayEquals(new float[] {1, 2, 3}, r.centroids().getRow(0));
+            assertEquals(0f, r.distances()[0]);
+        }
+        try (FloatMatrix seven = FloatMatrix.of(new float[][] {{0}, {0.1f}, {0.2f}, {10}, {10.1f}, {20}, {20.2f}});
+                KMeansResult r = kmeans(7).fit(seven, Metric.L2)) { // k = n: every point its own cluster
+            assertEquals(7, new HashSet<>(Arrays.stream(r.labels()).boxed().toList()).size());
+            assertEquals(0.0, r.inertia(), 1e-9);
+        }
+        try (FloatMatrix m = FloatMatrix.of(new float[][] {{1, 1}, {2, 2}})) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> kmeans(3).fit(m, Metric.L2));
+            assertTrue(e.getMessage().contains("k = 3") && e.getMessage().contains("(2)"), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> KMeans.of(0));
+        assertThrows(IllegalArgumentException.class, () -> KMeans.of(-2));
+    }
+
+    @Test
+    void identicalVectorsAndNaNRowsAreNamed() {
+        float[][] same = new float[50][];
+        Arrays.fill(same, new float[] {0.5f, -1f, 2f});
+        try (FloatMatrix m = FloatMatrix.of(same)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> kmeans(2).fit(m, Metric.L2));
+            assertTrue(e.getMessage().contains("1 distinct vector") && e.getMessage().contains("k = 2"), e.getMessage());
+            try (KMeansResult r = kmeans(1).fit(m, Metric.L2)) {
+                assertEquals(50, r.sizes()[0]);
+                assertEquals(0.0, r.inertia(), 1e-9);
+            }
+        }
+        float[][] rows = new float[10][];
+        for (int i = 0; i < 10; i++) {
+            rows[i] = new float[] {i, 1};
+        }
+        rows[6] = new float[] {Float.NaN, 1};
+        try (FloatMatrix m = FloatMatrix.of(rows)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> kmeans(2).fit(m, Metric.L2));
+            assertTrue(e.getMessage().contains("6"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> kmeans(2).fit(m, Metric.COSINE));
+            assertTrue(e.getMessage().contains("6"), e.getMessage());
+        }
+    }
+
+    // ---- silhouette ----
+
+    @Test
+    void silhouetteMatchesBruteForceAndSeparatesGoodFromRandomLabels() {
+        Planted p = Planted.blobs(8, 4, 60, 5, 0.8);
+        try (p.points) {
+            double est = Silhouette.estimate(p.points, Metric.L2, p.truth, 4, 10_000, 1, backend());
+            assertEquals(bruteSilhouette(p.points, p.truth, 4), est, 1e-5);
+            assertTrue(est > 0.7, "well separated blobs: " + est);
+            int[] random = new int[p.truth.length];
+            SplittableRandom r = new SplittableRandom(9);
+            for (int i = 0; i < random.length; i++) {
+                random[i] = r.nextInt(4);
+            }
+            double bad = Silhouette.estimate(p.points, Metric.L2, random, 4, 10_000, 1, backend());
+            assertTrue(Math.abs(bad) < 0.1, "random labels: " + bad);
+        }
+    }
+
+    private static double bruteSilhouette(FloatMatrix x, int[] labels, int k) {
+        int n = labels.length;
+        int[] sizes = new int[k];
+        for (int l : labels) {
+            sizes[l]++;
+        }
+        double total = 0;
+        for (int i = 0; i < n; i++) {
+            double[] sum = new double[k];
+            for (int j = 0; j < n; j++) {
+                if (j != i) {
+                    sum[labels[j]] += Math.sqrt(distance(x.getRow(i), x.getRow(j), Metric.L2));
+                }
+            }
+            int own = labels[i];
+            if (sizes[own] <= 1) {
+                continue;
+            }
+            double a = sum[own] / (sizes[own] - 1);
+            double b = Double.POSITIVE_INFINITY;
+            for (int l = 0; l < k; l++) {
+                if (l != own && sizes[l] > 0) {
+                    b = Math.min(b, sum[l] / sizes[l]);
+                }
+            }
+            total += (b - a) / Math.max(a, b);
+        }
+        return total / n;
+    }
+
+    // ---- outliers ----
+
+    /** 1,000 points in 5 blobs plus 20 points planted far from all of them (rows 1000..1019). */
+    private static FloatMatrix withPlantedOutliers(long seed, int d) {
+        Planted p = Planted.blobs(seed, 5, 200, d, 1.0);
+        SplittableRandom r = new SplittableRandom(seed + 100);
+        float[] flat = new float[1020 * d];
+        float[] all = p.points.copyRows(0, 1000);
+        p.points.close();
+        System.arraycopy(all, 0, flat, 0, all.length);
+        for (int i = 1000; i < 1020; i++) {
+            for (int j = 0; j < d; j++) {
+                flat[i * d + j] = (float) r.nextDouble(-40, 40);
+            }
+        }
+        return FloatMatrix.of(flat, d);
+    }
+
+    @Test
+    void plantedOutliersRankAtTheTopForEveryScore() {
+        try (FloatMatrix x = withPlantedOutliers(10, 8); Outliers o = Outliers.of(x, Metric.L2, 10, null, backend())) {
+            for (Outliers.Score s : Outliers.Score.values()) {
+                float[] scores = o.scoreReference(s);
+                int[] top = Outliers.top(scores, 20);
+                long hits = Arrays.stream(top).filter(i -> i >= 1000).count();
+                assertTrue(hits >= 18, s + ": precision at 20 is " + hits / 20.0 + " (top " + Arrays.toString(top) + ")");
+            }
+        }
+    }
+
+    @Test
+    void aNewBatchIsScoredAgainstTheReference() {
+        Planted ref = Planted.blobs(20, 4, 150, 6, 1.0);
+        Planted inl = Planted.blobs(20, 4, 20, 6, 1.0); // same centres
+        float[] flat = new float[90 * 6];
+        System.arraycopy(inl.points.copyRows(0, 80), 0, flat, 0, 80 * 6);
+        SplittableRandom r = new SplittableRandom(21);
+        for (int i = 80; i < 90; i++) {
+            for (int j = 0; j < 6; j++) {
+                flat[i * 6 + j] = (float) r.nextDouble(-40, 40);
+            }
+        }
+        try (ref.points; inl.points; FloatMatrix batch = FloatMatrix.of(flat, 6);
+                Outliers o = Outliers.of(ref.points, Metric.L2, 8, null, backend())) {
+            for (Outliers.Score s : Outliers.Score.values()) {
+                float[] scores = o.score(batch, s);
+                long hits = Arrays.stream(Outliers.top(scores, 10)).filter(i -> i >= 80).count();
+                assertTrue(hits >= 9, s + ": precision at 10 is " + hits / 10.0);
+                double t = Outliers.threshold(o.scoreReference(s), 0.99);
+                long flagged = 0;
+                for (int i = 0; i < 80; i++) {
+                    if (scores[i] > t) {
+                        flagged++;
+                    }
+                }
+                assertTrue(flagged <= 8, s + ": " + flagged + " of 80 inliers above the 0.99 quantile");
+            }
+            float[] lof = o.scoreReference(Outliers.Score.LOF);
+            float[] sorted = lof.clone();
+            Arrays.sort(sorted);
+            float median = sorted[sorted.length / 2];
+            assertTrue(median > 0.9 && median < 1.2, "LOF of inliers is about 1, median " + median);
+        }
+    }
+
+    @Test
+    void knnScoresMatchFloat64BruteForceWithSelfLeftOutAndDuplicates() {
+        SplittableRandom r = new SplittableRandom(30);
+        int n = 97;
+        int d = 7;
+        float[] flat = new float[n * d];
+        for (int i = 0; i < flat.length; i++) {
+            flat[i] = (float) r.nextDouble(-1, 1);
+        }
+        System.arraycopy(flat, 5 * d, flat, 40 * d, d); // row 40 duplicates row 5
+        try (FloatMatrix x = FloatMatrix.of(flat, d); Outliers o = Outliers.of(x, Metric.L2, 4, null, backend())) {
+            float[] kth = o.scoreReference(Outliers.Score.KNN);
+            float[] mean = o.scoreReference(Outliers.Score.MEAN_KNN);
+            for (int i = 0; i < n; i++) {
+                double[] dist = new double[n - 1];
+                int c = 0;
+                for (int j = 0; j < n; j++) {
+                    if (j != i) {
+                        dist[c++] = Math.sqrt(distance(x.getRow(i), x.getRow(j), Metric.L2));
+                    }
+                }
+                Arrays.sort(dist);
+                assertEquals(dist[3], kth[i], 1e-4, "k-th distance of row " + i);
+                assertEquals((dist[0] + dist[1] + dist[2] + dist[3]) / 4, mean[i], 1e-4, "mean distance of row " + i);
+            }
+            assertEquals(0.0, Math.sqrt(distance(x.getRow(5), x.getRow(40), Metric.L2)), 0.0);
+        }
+    }
+
+    @Test
+    void aReferenceTooSmallForKIsNamed() {
+        try (FloatMatrix x = FloatMatrix.of(new float[][] {{1}, {2}, {3}})) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Outliers.of(x, Metric.L2, 3, null, backend()));
+            assertTrue(e.getMessage().contains("3 points") && e.getMessage().contains("k = 3"), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> Outliers.threshold(new float[] {1}, 1.5));
+        assertEquals(2.5, Outliers.threshold(new float[] {4, 1, 3, 2}, 0.5), 1e-9);
+        Set<Integer> top = new HashSet<>();
+        for (int i : Outliers.top(new float[] {1, 5, 5, 2}, 2)) {
+            top.add(i);
+        }
+        assertEquals(Set.of(1, 2), top);
+    }
+}

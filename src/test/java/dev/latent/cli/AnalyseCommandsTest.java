@@ -1,0 +1,138 @@
+package dev.latent.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.latent.core.FloatMatrix;
+import dev.latent.space.format.Npy;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * latent cluster and latent outliers, in process, on planted blobs with topic texts (and, for outliers, three
+ * planted far points: with k = 3 an optimal clustering would give them a cluster of their own, so the
+ * clustering test uses the blobs alone).
+ */
+class AnalyseCommandsTest {
+    @TempDir
+    Path dir;
+    Path vectors;
+    Path corpus;
+    Path clean;          // the blobs only (rows 0..119)
+    Path cleanCorpus;
+
+    private static final String[][] TOPICS = {
+        {"shark", "fish", "ocean", "marine", "reef"},
+        {"engine", "wheel", "car", "motor", "brake"},
+        {"melody", "song", "rhythm", "music", "chord"},
+    };
+
+    /** 3 blobs of 40 points in 8 dimensions (rows interleaved) and a corpus line per row from its topic; rows 120..122 far out. */
+    @BeforeEach
+    void data() throws IOException {
+        SplittableRandom r = new SplittableRandom(5);
+        int d = 8;
+        int n = 123;
+        float[] flat = new float[n * d];
+        double[][] centres = {{10, 0, 0, 0, 0, 0, 0, 0}, {0, 10, 0, 0, 0, 0, 0, 0}, {0, 0, 10, 0, 0, 0, 0, 0}};
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int c = i % 3;
+            for (int j = 0; j < d; j++) {
+                flat[i * d + j] = i >= 120 ? (float) r.nextDouble(-60, 60) : (float) (centres[c][j] + r.nextDouble(-1, 1));
+            }
+            String[] t = TOPICS[c];
+            lines.add("the " + t[r.nextInt(5)] + " and a " + t[r.nextInt(5)] + " of " + t[r.nextInt(5)] + " " + i);
+        }
+        vectors = dir.resolve("v.npy");
+        try (FloatMatrix m = FloatMatrix.of(flat, d)) {
+            Npy.write(vectors, m);
+            try (FloatMatrix blobs = m.rowsView(0, 120)) {
+                clean = dir.resolve("blobs.npy");
+                Npy.write(clean, blobs);
+            }
+        }
+        corpus = Files.write(dir.resolve("corpus.txt"), lines, StandardCharsets.UTF_8);
+        cleanCorpus = Files.write(dir.resolve("blobs.txt"), lines.subList(0, 120), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void clusterDescribesSegmentsAndWritesCentroidsAndAssignments() throws IOException {
+        Path c = dir.resolve("c.npy");
+        Path a = dir.resolve("a.tsv");
+        MainTest.Result res = MainTest.run("cluster", clean.toString(), "-k", "3", "--metric", "l2", "--corpus",
+                cleanCorpus.toString(), "--centroids", c.toString(), "--assignments", a.toString(), "-q");
+        assertEquals(0, res.code(), res.err());
+        assertTrue(res.out().contains("k = 3"), res.out());
+        for (String[] topic : TOPICS) {
+            boolean found = res.out().lines().anyMatch(l -> l.contains(topic[0]) || l.contains(topic[1]) || l.contains(topic[2]));
+            assertTrue(found, "a segment line names the " + topic[0] + " topic:\n" + res.out());
+        }
+        try (FloatMatrix centroids = Npy.read(c)) {
+            assertEquals(3, centroids.rows());
+            assertEquals(8, centroids.cols());
+        }
+        List<String> rows = Files.readAllLines(a);
+        assertEquals("id\tcluster\tdistance", rows.get(0));
+        assertEquals(121, rows.size());
+        // rows 0, 3, 6 share a blob; rows 1 and 2 are in others
+        String c0 = rows.get(1).split("\t")[1];
+        assertEquals(c0, rows.get(4).split("\t")[1]);
+        assertEquals(c0, rows.get(7).split("\t")[1]);
+        assertTrue(!c0.equals(rows.get(2).split("\t")[1]) && !c0.equals(rows.get(3).split("\t")[1]));
+    }
+
+    @Test
+    void aRangeOfKPrintsInertiaAndSilhouette() {
+        MainTest.Result res = MainTest.run("cluster", vectors.toString(), "-k", "2..8", "--metric", "l2", "-q");
+        assertEquals(0, res.code(), res.err());
+        assertTrue(res.out().contains("silhouette"), res.out());
+        long rows = res.out().lines().filter(l -> l.trim().matches("^[0-9]+\\s+[0-9.e+-]+\\s+-?[0-9.]+\\s+[0-9]+\\s+[0-9.]+$")).count();
+        assertEquals(3, rows, "k = 2, 4, 8:\n" + res.out());
+    }
+
+    @Test
+    void outliersFindThePlantedRows() throws IOException {
+        Path scores = dir.resolve("s.jsonl");
+        MainTest.Result res = MainTest.run("outliers", vectors.toString(), "--metric", "l2", "-k", "5", "--top", "3",
+                "--corpus", corpus.toString(), "-o", scores.toString());
+        assertEquals(0, res.code(), res.err());
+        List<String> top = res.out().lines().filter(l -> l.matches("^\\s+[123]\\s+\\d+\\s.*")).toList();
+        assertEquals(3, top.size(), res.out());
+        for (String l : top) {
+            long id = Long.parseLong(l.trim().split("\\s+")[1]);
+            assertTrue(id >= 120, "planted outliers are rows 120..122:\n" + res.out());
+        }
+        assertEquals(123, Files.readAllLines(scores).size());
+        assertTrue(Files.readAllLines(scores).get(0).startsWith("{\"id\":0,\"score\":"));
+    }
+
+    @Test
+    void badInputIsAUsageErrorAndOutputsNeverReplaceInputs() throws IOException {
+        MainTest.Result res = MainTest.run("cluster", vectors.toString(), "-k", "0");
+        assertEquals(2, res.code());
+        assertTrue(res.err().contains("k must be >= 1"), res.err());
+        res = MainTest.run("cluster", vectors.toString(), "-k", "500", "-q");
+        assertEquals(2, res.code());
+        assertTrue(res.err().contains("k = 500") && res.err().contains("(123)"), res.err());
+        byte[] before = Files.readAllBytes(corpus);
+        res = MainTest.run("cluster", vectors.toString(), "-k", "3", "--corpus", corpus.toString(), "--assignments",
+                corpus.toString(), "-q");
+        assertEquals(2, res.code());
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(corpus)), "the corpus is unchanged");
+        res = MainTest.run("outliers", vectors.toString(), "-k", "200");
+        assertEquals(2, res.code());
+        assertTrue(res.err().contains("too few for k = 200"), res.err());
+        res = MainTest.run("outliers", vectors.toString(), "--score", "zscore");
+        assertEquals(2, res.code());
+        assertTrue(res.err().contains("unknown outlier score 'zscore'"), res.err());
+    }
+}
