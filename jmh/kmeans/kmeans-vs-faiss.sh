@@ -6,7 +6,8 @@
 # Both do ITER centroid updates; FAISS seeds with random points, Latent with k-means++ on a sample.
 #
 #   bash jmh/kmeans/kmeans-vs-faiss.sh [N] [D] [K] [ITER] [RUNS]    default 200000 384 1024 10 3
-#   (after mvn package; apt-get install python3-faiss)
+#   (after mvn package; apt-get install python3-faiss libopenblas0-pthread: without OpenBLAS, FAISS falls
+#   back to the reference BLAS and runs some 40 times slower)
 #
 # Data: N unit vectors of dimension D, standard normal then normalised, numpy seed 42. Prints each run, then
 # medians (min-max) and FAISS / Latent, and the CPU it ran on.
@@ -17,6 +18,8 @@ py=/usr/bin/python3
 jar="$root/target/latent.jar"
 [ -f "$jar" ] || { echo "kmeans-vs-faiss: build first: mvn -B -q package -DskipTests" >&2; exit 1; }
 "$py" -c "import faiss" 2>/dev/null || { echo "kmeans-vs-faiss: needs FAISS for $py: apt-get install python3-faiss" >&2; exit 1; }
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 || true)
+case "$blas" in *openblas*) ;; *) echo "kmeans-vs-faiss: the system BLAS is $blas, not OpenBLAS: apt-get install libopenblas0-pthread" >&2; exit 1;; esac
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 "$py" - "$work/x.npy" "$n" "$d" <<'PY'
@@ -28,6 +31,7 @@ x /= np.linalg.norm(x, axis=1, keepdims=True)
 np.save(path, x)
 PY
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, flags: $(grep -m1 -o 'avx512f' /proc/cpuinfo || echo 'no avx512f') $(grep -m1 -o ' avx2' /proc/cpuinfo || true)"
+echo "BLAS for FAISS: $blas"
 echo "data: $n x $d unit vectors (seed 42), k = $k, $iters iterations, spherical (cosine)"
 faiss_t=(); latent_t=()
 for r in $(seq "$runs"); do

@@ -11,18 +11,33 @@
 
 namespace latent_cpu {
 
-/// One ISA level's kernels. Every level sums the lanes of its accumulators in the same order
-/// for every tile shape, so a row scores bit-identically whatever tile position it lands in:
-/// duplicate rows tie exactly, and dot(x, x) equals sqnorm(x).
+/// One ISA level's kernels. Within one path a dot product has one fixed summation order for every
+/// tile shape and position, so a row scores bit-identically wherever it lands: duplicate rows tie
+/// exactly.
+///
+/// Every level has dot_tile, which reads rows in place. A level with lanes > 0 also has a packed
+/// path (pack, dot_packed) that the engine uses when a call has at least kPackedMinQueries queries
+/// per thread: rows [lanes * p, lanes * p + lanes) stored as panel[p * lanes * d + t * lanes + l],
+/// the last panel padded with zeros. sqnorm sums in the order of the level's main path (the packed
+/// one where there is one), so there dot(x, x) equals sqnorm(x).
 struct Kernels {
     const char *name;
+    int lanes;
     /// Register-blocked dot products: out[i * ldo + j] = q[i] . x[j] for i < nq, j < nx.
     /// q and x are arrays of row pointers (so row subsets cost nothing); d >= 1.
     void (*dot_tile)(const float *const *q, int nq, const float *const *x, int nx, int d,
                      float *out, int64_t ldo);
-    /// |x|^2 of one row, summed in the same order as dot_tile.
+    /// Packs nx rows into ceil(nx / lanes) panels (lanes * d floats each).
+    void (*pack)(const float *const *x, int nx, int d, float *panel);
+    /// out[i * ldo + j] = q[i] . x[j] with the rows x packed by pack.
+    void (*dot_packed)(const float *const *q, int nq, const float *panel, int nx, int d, float *out,
+                       int64_t ldo);
+    /// |x|^2 of one row, summed in the same order as the main path's dot products.
     float (*sqnorm)(const float *x, int d);
 };
+
+/// Fewest queries in one scan for which a packed level packs the rows.
+constexpr int kPackedMinQueries = 16;
 
 const Kernels *kernels_scalar();
 const Kernels *kernels_avx2();

@@ -115,7 +115,7 @@ float sqnorm(const float *x, int d) {
     return r;
 }
 
-const Kernels kTable = {"avx2", dot_tile, sqnorm};
+const Kernels kTable = {"avx2", 0, dot_tile, nullptr, nullptr, sqnorm};
 
 }  // namespace
 

@@ -24,7 +24,7 @@ void dot_tile(const float *const *q, int nq, const float *const *x, int nx, int 
 
 float sqnorm(const float *x, int d) { return dot8(x, x, d); }
 
-const Kernels kTable = {"scalar", dot_tile, sqnorm};
+const Kernels kTable = {"scalar", 0, dot_tile, nullptr, nullptr, sqnorm};
 
 }  // namespace
 

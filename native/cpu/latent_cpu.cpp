@@ -3,7 +3,7 @@
 // Search = a blocked matrix product plus per-query bounded heaps:
 //   for each database block of NB rows (about 256 KiB, kept in L2)
 //     for each tile of up to kQb queries
-//       dot_tile (register-blocked micro-kernel) -> kQb x NB dot products
+//       dot products of the tile (register-blocked micro-kernel; packed panels on AVX-512) -> kQb x NB
 //       metric transform + threshold test + heap insertion per score
 // Threads split the queries when there are enough of them (each thread then reads the database
 // once); otherwise they split the rows and their per-thread top-k lists are merged.
@@ -35,7 +35,8 @@ namespace {
 constexpr int64_t kQueryBlockBytes = 20 << 10;  // queries of one tile, kept in L1 beside 4-8 database rows
 constexpr int kMaxQb = 48;
 constexpr int64_t kMinQueriesPerThread = 48;    // below this, threads split rows, not queries (see topk)
-constexpr int64_t kRowBlockBytes = 256 << 10;  // database block kept hot in L2
+constexpr int64_t kRowBlockBytes = 256 << 10;  // database block kept hot in L2 (row-major kernels)
+constexpr int64_t kPackedRowBlockBytes = 512 << 10;  // the same for packed kernels (AVX-512 CPUs have >= 1 MiB of L2)
 constexpr double kMinWorkPerThread = 2e6;      // multiply-adds below which another thread costs more than it saves
 
 bool cpu_has(int isa) {
@@ -310,29 +311,38 @@ inline float to_score(int metric, float dot, float qa, float xa) {
 }
 
 /// Walks candidates [c0, c1) x queries [q0, q1) in tiles; sink(qi, nqt, cbase, nct, tile, ld)
-/// receives each tile of raw dot products (row-major, ld = NB).
+/// receives each tile of raw dot products (row-major, ld = NB). On a packed kernel level with at
+/// least kPackedMinQueries queries, each block of NB rows is packed once and serves every query
+/// tile; otherwise the rows are read in place.
 template <class Sink>
 void scan(const Problem &p, int64_t q0, int64_t q1, int64_t c0, int64_t c1, Sink &&sink) {
     const Kernels *kn = kernels();
     const int64_t nb = p.row_block;
     const int qbk = p.query_block;
+    const bool packed = kn->lanes > 0 && q1 - q0 >= kPackedMinQueries;
     std::vector<const float *> xp(nb);
     std::vector<const float *> qp(qbk);
     std::vector<float> tile(static_cast<size_t>(qbk) * nb);
+    std::vector<float> panel(packed ? static_cast<size_t>((nb + kn->lanes - 1) / kn->lanes * kn->lanes) * p.d : 0);
     for (int64_t cb = c0; cb < c1; cb += nb) {
         int nct = static_cast<int>(std::min(nb, c1 - cb));
         for (int j = 0; j < nct; j++) xp[j] = p.x + p.cand(cb + j) * p.d;
+        if (packed) kn->pack(xp.data(), nct, p.d, panel.data());
         for (int64_t qb = q0; qb < q1; qb += qbk) {
             int nqt = static_cast<int>(std::min<int64_t>(qbk, q1 - qb));
             for (int i = 0; i < nqt; i++) qp[i] = p.q + (qb + i) * p.d;
-            kn->dot_tile(qp.data(), nqt, xp.data(), nct, p.d, tile.data(), nb);
+            if (packed) {
+                kn->dot_packed(qp.data(), nqt, panel.data(), nct, p.d, tile.data(), nb);
+            } else {
+                kn->dot_tile(qp.data(), nqt, xp.data(), nct, p.d, tile.data(), nb);
+            }
             sink(qb, nqt, cb, nct, tile.data(), nb);
         }
     }
 }
 
 int64_t row_block_for(int d) {
-    int64_t nb = kRowBlockBytes / (static_cast<int64_t>(d) * 4);
+    int64_t nb = (kernels()->lanes > 0 ? kPackedRowBlockBytes : kRowBlockBytes) / (static_cast<int64_t>(d) * 4);
     nb = nb / 8 * 8;
     return std::max<int64_t>(8, std::min<int64_t>(512, nb));
 }
@@ -655,6 +665,7 @@ int gram(const float *x, int64_t n, int d, const double *mean, double *out) {
         std::vector<float> block(static_cast<size_t>(d) * kGramRows);
         std::vector<float> tile(static_cast<size_t>(i1 - i0) * d);
         std::vector<const float *> rowsA(i1 - i0), rowsB(d);
+        std::vector<float> panel(kn->lanes > 0 ? static_cast<size_t>((d + kn->lanes - 1) / kn->lanes * kn->lanes) * kGramRows : 0);
         for (int64_t r0 = 0; r0 < n; r0 += kGramRows) {
             int rn = static_cast<int>(std::min<int64_t>(kGramRows, n - r0));
             for (int c = 0; c < d; c++) {
@@ -666,10 +677,16 @@ int gram(const float *x, int64_t n, int d, const double *mean, double *out) {
             }
             for (int i = i0; i < i1; i++) rowsA[i - i0] = block.data() + static_cast<size_t>(i) * kGramRows;
             for (int j = 0; j < d; j++) rowsB[j] = block.data() + static_cast<size_t>(j) * kGramRows;
-            // dot_tile takes at most kMaxQb rows of its first operand per call.
-            for (int a = 0; a < i1 - i0; a += kMaxQb) {
-                int na = std::min(kMaxQb, i1 - i0 - a);
-                kn->dot_tile(rowsA.data() + a, na, rowsB.data(), d, rn, tile.data() + static_cast<size_t>(a) * d, d);
+            if (kn->lanes > 0) {
+                kn->pack(rowsB.data(), d, rn, panel.data());
+                kn->dot_packed(rowsA.data(), i1 - i0, panel.data(), d, rn, tile.data(), d);
+            } else {
+                // dot_tile takes at most kMaxQb rows of its first operand per call.
+                for (int a = 0; a < i1 - i0; a += kMaxQb) {
+                    int na = std::min(kMaxQb, i1 - i0 - a);
+                    kn->dot_tile(rowsA.data() + a, na, rowsB.data(), d, rn,
+                                 tile.data() + static_cast<size_t>(a) * d, d);
+                }
             }
             for (int i = i0; i < i1; i++) {
                 double *o = out + static_cast<size_t>(i) * d;

@@ -210,6 +210,53 @@ class CpuBackendTest {
         }
     }
 
+    /**
+     * Gaussian (not integer) data, where summation order shows in the last bits. A batch of 20 queries
+     * takes the main path of each level (packed panels on AVX-512): a query equal to a stored row is at
+     * L2 distance exactly 0 and ties exactly with the row's duplicate. A single query (row-major kernel
+     * on AVX-512) agrees with the batch to rounding.
+     */
+    @Test
+    void selfMatchIsExactOnTheBatchPathAndAgreesAcrossPaths() {
+        long seed = Reference.seed();
+        Random rnd = new Random(seed);
+        int n = 1001;
+        int d = 385;
+        try (FloatMatrix db = Reference.gaussian(n, d, rnd); FloatMatrix q = FloatMatrix.allocate(20, d)) {
+            int[] src = new int[20];
+            for (int i = 0; i < 20; i++) {
+                src[i] = rnd.nextInt(n - 1);
+                q.setRow(i, db.getRow(src[i]));
+            }
+            db.setRow(n - 1, db.getRow(src[0]));  // a duplicate of the first query's row, at the end
+            for (String isa : isas()) {
+                CpuBackend.useIsa(isa);
+                try (ResidentMatrix p = cpu.upload(db, Metric.L2); FloatMatrix one = q.rowsView(0, 1)) {
+                    Neighbors batch = p.search(q, 2);
+                    String ctx = "seed " + seed + ", " + isa;
+                    for (int i = 0; i < 20; i++) {
+                        assertEquals(0.0f, batch.score(i, 0), ctx + ", query " + i);
+                    }
+                    assertEquals(src[0], batch.id(0, 0), ctx);
+                    assertEquals(n - 1, batch.id(0, 1), ctx);
+                    assertEquals(0.0f, batch.score(0, 1), ctx + ": the duplicate ties exactly");
+                    Neighbors single = p.search(one, 10);
+                    Neighbors first = p.search(q, 10);
+                    float sq = 0;
+                    for (float v : q.getRow(0)) {
+                        sq += v * v;
+                    }
+                    for (int r = 0; r < 10; r++) {
+                        if (r >= 2) {
+                            assertEquals(first.id(0, r), single.id(0, r), ctx + ", rank " + r);
+                        }
+                        assertEquals(first.score(0, r), single.score(0, r), 1e-5 * sq, ctx + ", rank " + r);
+                    }
+                }
+            }
+        }
+    }
+
     /** Odd thread counts split rows and queries unevenly; results must not depend on them. */
     @Test
     void threadCountDoesNotChangeResults() {
