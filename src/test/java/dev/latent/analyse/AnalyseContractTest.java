@@ -373,4 +373,262 @@ abstract class AnalyseContractTest {
         }
         assertEquals(Set.of(1, 2), top);
     }
+    // ---- PCA ----
+
+    /**
+     * Rank-3 signal with an exactly known sample covariance (scores orthogonalised over the sample), plus
+     * noise of std 1e-4, in d = 41 around a non-zero mean.
+     */
+    private static final class LowRank {
+        final FloatMatrix x;
+        final double[][] u;        // true components
+        final double[] variance;  // their sample variances
+
+        LowRank(long seed, int n, int d) {
+            SplittableRandom r = new SplittableRandom(seed);
+            double[] s = {5.0, 3.0, 1.5};
+            u = orthonormal(r, s.length, d);
+            double[][] z = orthonormal(r, s.length, n, true);  // zero-mean, orthonormal columns over the sample
+            variance = new double[s.length];
+            float[] flat = new float[n * d];
+            double[] mean = new double[d];
+            for (int j = 0; j < d; j++) {
+                mean[j] = r.nextDouble(-3, 3);
+            }
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < d; j++) {
+                    double v = mean[j] + 1e-4 * Planted.gaussian(r);
+                    for (int c = 0; c < s.length; c++) {
+                        v += s[c] * Math.sqrt(n - 1) * z[c][i] * u[c][j];
+                    }
+                    flat[i * d + j] = (float) v;
+                }
+            }
+            for (int c = 0; c < s.length; c++) {
+                variance[c] = s[c] * s[c];
+            }
+            x = FloatMatrix.of(flat, d);
+        }
+
+        static double[][] orthonormal(SplittableRandom r, int m, int d) {
+            return orthonormal(r, m, d, false);
+        }
+
+        /** m orthonormal vectors of length d by Gram-Schmidt (twice), optionally orthogonal to the all-ones vector. */
+        static double[][] orthonormal(SplittableRandom r, int m, int d, boolean zeroMean) {
+            double[][] v = new double[m][d];
+            for (int a = 0; a < m; a++) {
+                for (int j = 0; j < d; j++) {
+                    v[a][j] = Planted.gaussian(r);
+                }
+                for (int pass = 0; pass < 2; pass++) {
+                    if (zeroMean) {
+                        double mu = 0;
+                        for (double e : v[a]) {
+                            mu += e;
+                        }
+                        mu /= d;
+                        for (int j = 0; j < d; j++) {
+                            v[a][j] -= mu;
+                        }
+                    }
+                    for (int b = 0; b < a; b++) {
+                        double dot = 0;
+                        for (int j = 0; j < d; j++) {
+                            dot += v[a][j] * v[b][j];
+                        }
+                        for (int j = 0; j < d; j++) {
+                            v[a][j] -= dot * v[b][j];
+                        }
+                    }
+                    double nn = 0;
+                    for (double e : v[a]) {
+                        nn += e * e;
+                    }
+                    for (int j = 0; j < d; j++) {
+                        v[a][j] /= Math.sqrt(nn);
+                    }
+                }
+            }
+            return v;
+        }
+    }
+
+    @Test
+    void pcaRecoversAPlantedLowRankStructure() {
+        LowRank p = new LowRank(11, 3001, 41);
+        try (p.x) {
+            PcaModel m = Pca.of(5).backend(backend()).fit(p.x);
+            double total = p.variance[0] + p.variance[1] + p.variance[2];
+            for (int c = 0; c < 3; c++) {
+                assertEquals(p.variance[c], m.explainedVariance()[c], 1e-3 * p.variance[c], "variance of component " + c);
+                assertEquals(p.variance[c] / total, m.explainedVarianceRatio()[c], 1e-3, "ratio of component " + c);
+                double[] w = m.component(c);
+                double sign = Math.signum(dot(w, p.u[c]));
+                for (int j = 0; j < w.length; j++) {
+                    assertEquals(p.u[c][j], sign * w[j], 1e-4, "component " + c + ", coordinate " + j);
+                }
+            }
+            assertTrue(m.explainedVariance()[3] < 1e-4, "no variance beyond the rank (float32 tiles): " + m.explainedVariance()[3]);
+            // Against a float64 reference: power iteration with deflation on the covariance summed in Java.
+            double[][] cov = covariance(p.x);
+            double[][] ref = new double[3][];
+            double[] refVar = new double[3];
+            for (int c = 0; c < 3; c++) {
+                double[] v = new double[cov.length];
+                java.util.Arrays.fill(v, 1);
+                double lambda = 0;
+                for (int it = 0; it < 500; it++) {
+                    double[] nv = new double[v.length];
+                    for (int i = 0; i < v.length; i++) {
+                        for (int j = 0; j < v.length; j++) {
+                            nv[i] += cov[i][j] * v[j];
+                        }
+                    }
+                    lambda = Math.sqrt(dot(nv, nv));
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] = nv[i] / lambda;
+                    }
+                }
+                ref[c] = v;
+                refVar[c] = lambda;
+                for (int i = 0; i < v.length; i++) {
+                    for (int j = 0; j < v.length; j++) {
+                        cov[i][j] -= lambda * v[i] * v[j];
+                    }
+                }
+                assertEquals(refVar[c], m.explainedVariance()[c], 1e-5 * refVar[c], "float64 reference, variance " + c);
+                assertEquals(1.0, Math.abs(dot(ref[c], m.component(c))), 1e-6, "float64 reference, component " + c);
+            }
+        }
+    }
+
+    @Test
+    void pcaProjectsAndMapsBackAndWhitens() throws java.io.IOException {
+        LowRank p = new LowRank(12, 1500, 23);
+        try (p.x) {
+            PcaModel m = Pca.of(3).backend(backend()).fit(p.x);
+            try (FloatMatrix z = m.transform(p.x, backend()); FloatMatrix back = m.inverseTransform(z)) {
+                assertEquals(3, z.cols());
+                for (long i = 0; i < p.x.rows(); i += 97) {
+                    float[] a = p.x.getRow(i);
+                    float[] b = back.getRow(i);
+                    for (int j = 0; j < a.length; j++) {
+                        assertEquals(a[j], b[j], 2e-3, "row " + i + " coordinate " + j + " after projecting and back");
+                    }
+                }
+                double[] var = columnVariance(z);
+                for (int c = 0; c < 3; c++) {
+                    assertEquals(p.variance[c], var[c], 1e-3 * p.variance[c], "score variance " + c);
+                }
+            }
+            PcaModel w = Pca.of(3).whiten(true).backend(backend()).fit(p.x);
+            try (FloatMatrix z = w.transform(p.x, backend()); FloatMatrix back = w.inverseTransform(z)) {
+                double[] var = columnVariance(z);
+                for (int c = 0; c < 3; c++) {
+                    assertEquals(1.0, var[c], 1e-3, "whitened variance " + c);
+                }
+                assertEquals(p.x.getRow(5)[0], back.getRow(5)[0], 2e-3);
+            }
+            java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("pca");
+            java.nio.file.Path f = dir.resolve("pca.json");
+            m.save(f);
+            PcaModel loaded = PcaModel.load(f);
+            assertArrayEquals(m.explainedVarianceRatio(), loaded.explainedVarianceRatio());
+            assertArrayEquals(m.component(1), loaded.component(1));
+            try (FloatMatrix a = m.transform(p.x, backend()); FloatMatrix b = loaded.transform(p.x, backend())) {
+                assertArrayEquals(a.getRow(7), b.getRow(7));
+            }
+            java.nio.file.Files.writeString(f, "{\"format\": \"something else\"}");
+            java.io.IOException e = assertThrows(java.io.IOException.class, () -> PcaModel.load(f));
+            assertTrue(e.getMessage().contains("not a PCA model file"), e.getMessage());
+        }
+    }
+
+    @Test
+    void pcaBadInputIsNamed() {
+        try (FloatMatrix x = FloatMatrix.of(new float[][] {{1, 2, 3}, {4, 5, 6}, {7, 8, 10}});
+             FloatMatrix one = FloatMatrix.of(new float[][] {{1, 2}});
+             FloatMatrix nan = FloatMatrix.of(new float[][] {{1, 2}, {Float.NaN, 1}, {0, 0}});
+             FloatMatrix constant = FloatMatrix.of(new float[][] {{1, 5}, {2, 5}, {3, 5}})) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Pca.of(4).backend(backend()).fit(x));
+            assertTrue(e.getMessage().contains("components = 4") && e.getMessage().contains("(3)"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> Pca.of(1).backend(backend()).fit(one));
+            assertTrue(e.getMessage().contains("at least 2 points"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> Pca.of(1).backend(backend()).fit(nan));
+            assertTrue(e.getMessage().contains("1"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> Pca.of(0));
+            // A constant column has zero variance: the second component explains nothing, and whitening leaves it at 0.
+            PcaModel m = Pca.of(2).whiten(true).backend(backend()).fit(constant);
+            assertEquals(1.0, m.explainedVarianceRatio()[0], 1e-9);
+            assertEquals(0.0, m.explainedVariance()[1], 1e-9);
+            try (FloatMatrix z = m.transform(constant, backend())) {
+                assertEquals(0.0f, z.getRow(0)[1]);
+            }
+        }
+    }
+
+    private static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += a[i] * b[i];
+        }
+        return s;
+    }
+
+    private static double[][] covariance(FloatMatrix x) {
+        int d = x.cols();
+        long n = x.rows();
+        double[] mean = new double[d];
+        for (long i = 0; i < n; i++) {
+            float[] r = x.getRow(i);
+            for (int j = 0; j < d; j++) {
+                mean[j] += r[j];
+            }
+        }
+        for (int j = 0; j < d; j++) {
+            mean[j] /= n;
+        }
+        double[][] cov = new double[d][d];
+        for (long i = 0; i < n; i++) {
+            float[] r = x.getRow(i);
+            for (int a = 0; a < d; a++) {
+                for (int b = 0; b < d; b++) {
+                    cov[a][b] += (r[a] - mean[a]) * (r[b] - mean[b]);
+                }
+            }
+        }
+        for (double[] row : cov) {
+            for (int b = 0; b < d; b++) {
+                row[b] /= n - 1;
+            }
+        }
+        return cov;
+    }
+
+    private static double[] columnVariance(FloatMatrix z) {
+        int c = z.cols();
+        long n = z.rows();
+        double[] mean = new double[c];
+        double[] sq = new double[c];
+        for (long i = 0; i < n; i++) {
+            float[] r = z.getRow(i);
+            for (int j = 0; j < c; j++) {
+                mean[j] += r[j];
+            }
+        }
+        for (int j = 0; j < c; j++) {
+            mean[j] /= n;
+        }
+        for (long i = 0; i < n; i++) {
+            float[] r = z.getRow(i);
+            for (int j = 0; j < c; j++) {
+                sq[j] += (r[j] - mean[j]) * (r[j] - mean[j]);
+            }
+        }
+        for (int j = 0; j < c; j++) {
+            sq[j] /= n - 1;
+        }
+        return sq;
+    }
 }

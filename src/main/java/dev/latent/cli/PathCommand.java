@@ -1,0 +1,186 @@
+package dev.latent.cli;
+
+import dev.latent.analyse.Walks;
+import dev.latent.core.FloatMatrix;
+import dev.latent.core.Metric;
+import dev.latent.core.Neighbors;
+import dev.latent.encode.text.TextEncoder;
+import dev.latent.index.FlatIndex;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code latent path}: what lies between two points, or where an analogy lands, with the items nearest each step. */
+@Command(name = "path", mixinStandardHelpOptions = true,
+        description = {"Walk from one point of an index's space to another in --steps steps (spherical under cosine",
+                "and inner product, linear under l2 or with --linear) and print the items nearest each step; or",
+                "with --analogy A B C, the items nearest B - A + C (\"A is to B as C is to ?\").",
+                "A point is a text (encoded with the index's model) or @ID, a vector stored in the index."})
+final class PathCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "INDEX.lidx", description = "The index file.")
+    Path indexFile;
+
+    @Parameters(index = "1..*", paramLabel = "POINT", arity = "0..*",
+            description = "FROM and TO (a text or @ID); with --analogy, A B C.")
+    List<String> points = new ArrayList<>();
+
+    @Option(names = "--analogy", description = "Three points A B C: the items nearest B - A + C, the inputs left out.")
+    boolean analogy;
+
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "6", description = "Points on the path, both ends included (default: ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--linear", description = "Interpolate linearly (default under cosine and inner product: along the great circle).")
+    boolean linear;
+
+    @Option(names = "-k", paramLabel = "K", defaultValue = "3", description = "Items shown per step (default: ${DEFAULT-VALUE}).")
+    int k;
+
+    @Option(names = "--corpus", paramLabel = "FILE", description = "The corpus the index was embedded from: shows each item's text.")
+    Path corpusFile;
+
+    @Option(names = "--corpus-format", paramLabel = "FMT", defaultValue = "auto", description = "auto, text or jsonl.")
+    String corpusFormat;
+
+    @Option(names = "--verbose", description = "Log details; print stack traces on errors.")
+    boolean verbose;
+
+    @Mixin
+    ModelOptions model = new ModelOptions();
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cl = spec.commandLine();
+        model.check(cl);
+        int want = analogy ? 3 : 2;
+        if (points.size() != want) {
+            throw new CommandLine.ParameterException(cl, (analogy ? "--analogy takes three points A B C" : "give two points, FROM and TO")
+                    + ", got " + points.size());
+        }
+        if (!analogy && steps < 2) {
+            throw new CommandLine.ParameterException(cl, "--steps must be >= 2 (both ends), got " + steps);
+        }
+        if (k <= 0) {
+            throw new CommandLine.ParameterException(cl, "-k must be >= 1, got " + k);
+        }
+        new FileRoles()
+                .input("index", indexFile)
+                .input("--corpus file", corpusFile)
+                .input("--onnx model", model.onnx)
+                .input("--tokenizer file", model.tokenizer)
+                .check(cl);
+        PrintWriter out = cl.getOut();
+        try (FlatIndex index = FlatIndex.load(indexFile)) {
+            float[][] v = resolve(cl, index);
+            SearchCommand.CorpusTexts texts = corpusFile == null ? null
+                    : new SearchCommand.CorpusTexts(Corpus.file(corpusFile, corpusFormat));
+            if (analogy) {
+                List<Long> inputs = new ArrayList<>();
+                for (String p : points) {
+                    if (p.startsWith("@")) {
+                        inputs.add(Long.parseLong(p.substring(1)));
+                    }
+                }
+                try (FloatMatrix q = Walks.analogy(v[0], v[1], v[2])) {
+                    Neighbors nb = index.search(q, (int) Math.min(index.size(), k + inputs.size()));
+                    out.printf(Locale.ROOT, "%s is to %s as %s is to:%n", label(0), label(1), label(2));
+                    int shown = 0;
+                    for (int r = 0; r < nb.count() && shown < k; r++) {
+                        long id = nb.id(0, r);
+                        if (inputs.contains(id)) {
+                            continue;
+                        }
+                        shown++;
+                        out.printf(Locale.ROOT, "  %d. %s%n", shown, item(texts, id, nb.score(0, r)));
+                    }
+                }
+            } else {
+                boolean spherical = !linear && index.metric() != Metric.L2;
+                try (FloatMatrix path = spherical ? Walks.slerp(v[0], v[1], steps) : Walks.lerp(v[0], v[1], steps)) {
+                    Neighbors nb = index.search(path, (int) Math.min(index.size(), k));
+                    out.printf(Locale.ROOT, "%s path from %s to %s, %d steps:%n", spherical ? "spherical" : "linear",
+                            label(0), label(1), steps);
+                    for (int s = 0; s < steps; s++) {
+                        out.printf(Locale.ROOT, "step %d (t = %.2f)%n", s, s / (double) (steps - 1));
+                        for (int r = 0; r < nb.count(); r++) {
+                            out.printf(Locale.ROOT, "  %s%n", item(texts, nb.id(s, r), nb.score(s, r)));
+                        }
+                    }
+                }
+            }
+        } catch (IllegalArgumentException e) {
+            // Opposite directions, zero vectors and the like: the user's input, so a usage error.
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
+        out.flush();
+        return Main.OK;
+    }
+
+    private String label(int i) {
+        String p = points.get(i);
+        return p.startsWith("@") ? p : "\"" + p + "\"";
+    }
+
+    private static String item(SearchCommand.CorpusTexts texts, long id, float score) throws IOException {
+        Corpus.Entry e = texts == null ? null : texts.get(id);
+        String s = String.format(Locale.ROOT, "%-8d %.4f", id, score);
+        if (e != null) {
+            String t = e.text().replaceAll("\\s+", " ");
+            s += "  " + (t.length() > 100 ? t.substring(0, 97) + "..." : t);
+        }
+        return s;
+    }
+
+    /** The vectors of the points: @ID from the index, texts through the encoder (one model load for all). */
+    private float[][] resolve(CommandLine cl, FlatIndex index) throws IOException {
+        float[][] v = new float[points.size()][];
+        List<String> texts = new ArrayList<>();
+        List<Integer> at = new ArrayList<>();
+        for (int i = 0; i < points.size(); i++) {
+            String p = points.get(i);
+            if (p.startsWith("@")) {
+                long id;
+                try {
+                    id = Long.parseLong(p.substring(1));
+                } catch (NumberFormatException e) {
+                    throw new CommandLine.ParameterException(cl, "point " + (i + 1) + ": '" + p + "' is not @ID with a number");
+                }
+                if (!index.contains(id)) {
+                    throw new CommandLine.ParameterException(cl, "point " + (i + 1) + ": the index has no id " + id);
+                }
+                v[i] = index.vector(id);
+            } else if (p.isBlank()) {
+                throw new CommandLine.ParameterException(cl, "point " + (i + 1) + " is empty");
+            } else {
+                texts.add(p);
+                at.add(i);
+            }
+        }
+        if (!texts.isEmpty()) {
+            try (TextEncoder enc = model.open(index.metadata())) {
+                if (enc.dimension() != index.dimension()) {
+                    throw new IOException("model " + enc.modelName() + " gives vectors of dimension " + enc.dimension()
+                            + ", the index holds dimension " + index.dimension());
+                }
+                try (FloatMatrix q = enc.encodeQueries(texts)) {
+                    for (int j = 0; j < texts.size(); j++) {
+                        v[at.get(j)] = q.getRow(j);
+                    }
+                }
+            }
+        }
+        return v;
+    }
+}
