@@ -90,6 +90,18 @@ public final class MapHtml {
 
     /** Writes the page to {@code file} (UTF-8), atomically (see {@link AtomicOutput}). */
     public void write(MapData data, Path file) throws IOException {
+        try (AtomicOutput out = AtomicOutput.open(file)) {
+            // The channel must stay open until the commit: the stream over it is flushed, never closed.
+            write(data, Channels.newOutputStream(out.channel()));
+            out.commit();
+        }
+    }
+
+    /**
+     * Writes the page to {@code out} in UTF-8 (flushed, not closed): for a file committed with others, such as
+     * through an {@code OutputSet}'s channel.
+     */
+    public void write(MapData data, OutputStream out) throws IOException {
         String template = template();
         int title = template.indexOf(TITLE_SLOT);
         int slot = template.indexOf(DATA_SLOT);
@@ -98,19 +110,13 @@ public final class MapHtml {
                     + " slot");
         }
         Sample sample = Sample.of(data, maxPoints, seed);
-        try (AtomicOutput out = AtomicOutput.open(file)) {
-            // The channel must stay open until the commit, so the writer over it is flushed, never closed.
-            OutputStream stream = Channels.newOutputStream(out.channel());
-            Writer w = new OutputStreamWriter(stream, StandardCharsets.UTF_8);
-            Writer buffered = new BufferedWriter(w, 1 << 16);
-            buffered.write(template, 0, title);
-            buffered.write(Strings.escapeHtml(data.title().isEmpty() ? "Map" : data.title()));
-            buffered.write(template, title + TITLE_SLOT.length(), slot - title - TITLE_SLOT.length());
-            writeJson(data, sample, buffered);
-            buffered.write(template, slot + DATA_SLOT.length(), template.length() - slot - DATA_SLOT.length());
-            buffered.flush();
-            out.commit();
-        }
+        Writer w = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), 1 << 16);
+        w.write(template, 0, title);
+        w.write(Strings.escapeHtml(data.title().isEmpty() ? "Map" : data.title()));
+        w.write(template, title + TITLE_SLOT.length(), slot - title - TITLE_SLOT.length());
+        writeJson(data, sample, w);
+        w.write(template, slot + DATA_SLOT.length(), template.length() - slot - DATA_SLOT.length());
+        w.flush();
     }
 
     /** The page's data (see the class comment) as JSON safe inside a script element. */

@@ -11,6 +11,7 @@ import java.awt.geom.Ellipse2D;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -105,15 +106,24 @@ public final class MapPng {
 
     /** Draws the map and writes it as a PNG to {@code file}, atomically (see {@link AtomicOutput}). */
     public void write(MapData data, Path file) throws IOException {
-        BufferedImage image = render(data);
         ByteArrayOutputStream png = new ByteArrayOutputStream(1 << 20);
-        if (!ImageIO.write(image, "png", png)) {
-            throw new IOException("no PNG writer in this Java runtime");
-        }
+        write(data, png);
         try (AtomicOutput out = AtomicOutput.open(file)) {
             out.write(ByteBuffer.wrap(png.toByteArray()));
             out.commit();
         }
+    }
+
+    /**
+     * Draws the map and writes it as a PNG to {@code out} (flushed, not closed): for a file committed with
+     * others, such as through an {@code OutputSet}'s channel.
+     */
+    public void write(MapData data, OutputStream out) throws IOException {
+        BufferedImage image = render(data);
+        if (!ImageIO.write(image, "png", out)) {
+            throw new IOException("no PNG writer in this Java runtime");
+        }
+        out.flush();
     }
 
     /** Draws the map into a new RGB image of {@link #size}. */

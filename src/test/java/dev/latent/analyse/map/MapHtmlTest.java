@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -130,6 +131,23 @@ class MapHtmlTest {
         String html = Files.readString(file);
         assertTrue(html.startsWith("<!DOCTYPE html>") && html.stripTrailing().endsWith("</html>"), "complete");
         assertEquals(List.of(file), listing(), "no temporary file after a commit");
+    }
+
+    @Test
+    void writesTheSamePageToAStreamAndLeavesItOpen() throws IOException {
+        MapData map = SyntheticMap.blobs(1_000, 6);
+        Path file = dir.resolve("map.html");
+        MapHtml.create().write(map, file);
+        boolean[] closed = {false};
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream() {
+            @Override
+            public void close() {
+                closed[0] = true;
+            }
+        };
+        MapHtml.create().write(map, bytes);
+        assertEquals(Files.readString(file), bytes.toString(StandardCharsets.UTF_8));
+        assertFalse(closed[0], "the caller's stream stays open");
     }
 
     private List<Path> listing() throws IOException {
