@@ -1,0 +1,132 @@
+package dev.latent.analyse.map;
+
+import dev.latent.core.FloatMatrix;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * What a map of a corpus shows: n points placed in two dimensions (by UMAP, PCA or any projection; the axes
+ * carry no meaning), each with an id, an optional text, the segment it belongs to and whether it is an
+ * outlier; and per segment a label a person can read (its top terms, such as {@code "fish, shark, marine"})
+ * and its size.
+ *
+ * <p>The arrays are held as given, not copied (a map may have a million points): the caller must not change
+ * them while a {@link MapPng} or {@link MapHtml} is writing. Optional parts may be passed as {@code null}:
+ * {@code texts} (no texts; single entries may be {@code null} as well), {@code segment} (every point
+ * unassigned), {@code outlier} (no outliers), {@code segments} (none), {@code title} and {@code note} (empty).
+ *
+ * @param x        first coordinate of each point
+ * @param y        second coordinate of each point (finite, like {@code x})
+ * @param ids      id of each point (not null)
+ * @param texts    text of each point, or null where there is none
+ * @param segment  segment of each point: an index into {@code segments}, or {@value #NONE} for none
+ * @param outlier  whether each point is an outlier
+ * @param segments the segments' labels and sizes; the size is the caller's (for instance in the whole corpus)
+ *                 and is shown as given
+ * @param title    headline of the map
+ * @param note     a line under the title (how the map was made, for instance)
+ */
+public record MapData(float[] x, float[] y, String[] ids, String[] texts, int[] segment, boolean[] outlier,
+        List<Segment> segments, String title, String note) {
+    /** The segment index of a point in no segment. */
+    public static final int NONE = -1;
+
+    /**
+     * One segment.
+     *
+     * @param label what the segment is about, such as its most distinctive terms
+     * @param size  its number of members
+     */
+    public record Segment(String label, long size) {
+        public Segment {
+            Objects.requireNonNull(label, "label");
+            if (size < 0) {
+                throw new IllegalArgumentException("segment size must be >= 0, got " + size);
+            }
+        }
+    }
+
+    /** Checks the lengths, the coordinates (finite) and the segment indices, naming the first bad row. */
+    public MapData {
+        Objects.requireNonNull(x, "x");
+        Objects.requireNonNull(y, "y");
+        Objects.requireNonNull(ids, "ids");
+        int n = x.length;
+        segments = segments == null ? List.of() : List.copyOf(segments);
+        segment = segment == null ? filled(n) : segment;
+        outlier = outlier == null ? new boolean[n] : outlier;
+        title = title == null ? "" : title;
+        note = note == null ? "" : note;
+        if (y.length != n || ids.length != n || segment.length != n || outlier.length != n
+                || (texts != null && texts.length != n)) {
+            throw new IllegalArgumentException("a map needs one of each per point: " + n + " x, " + y.length + " y, "
+                    + ids.length + " ids, " + (texts == null ? "no" : texts.length) + " texts, " + segment.length
+                    + " segments, " + outlier.length + " outlier flags");
+        }
+        for (int i = 0; i < n; i++) {
+            if (!Float.isFinite(x[i]) || !Float.isFinite(y[i])) {
+                throw new IllegalArgumentException("point " + i + " has a coordinate that is not finite: (" + x[i]
+                        + ", " + y[i] + ")");
+            }
+            if (ids[i] == null) {
+                throw new IllegalArgumentException("point " + i + " has no id");
+            }
+            if (segment[i] < NONE || segment[i] >= segments.size()) {
+                throw new IllegalArgumentException("point " + i + " is in segment " + segment[i] + ", but there are "
+                        + segments.size() + " segments (use " + NONE + " for none)");
+            }
+        }
+    }
+
+    /**
+     * A map from an n x 2 matrix of coordinates (copied; the matrix stays the caller's).
+     *
+     * @see #MapData
+     */
+    public static MapData of(FloatMatrix xy, String[] ids, String[] texts, int[] segment, boolean[] outlier,
+            List<Segment> segments, String title, String note) {
+        if (xy.cols() != 2) {
+            throw new IllegalArgumentException("a map needs 2 coordinates per point, got " + xy.cols() + " columns");
+        }
+        if (xy.rows() > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("too many points for a map: " + xy.rows());
+        }
+        int n = (int) xy.rows();
+        float[] x = new float[n];
+        float[] y = new float[n];
+        float[] row = new float[2];
+        for (int i = 0; i < n; i++) {
+            xy.getRow(i, row);
+            x[i] = row[0];
+            y[i] = row[1];
+        }
+        return new MapData(x, y, ids, texts, segment, outlier, segments, title, note);
+    }
+
+    /** Number of points. */
+    public int size() {
+        return x.length;
+    }
+
+    /** The text of point {@code i}, or null. */
+    public String text(int i) {
+        return texts == null ? null : texts[i];
+    }
+
+    /** Number of outliers. */
+    public int outlierCount() {
+        int c = 0;
+        for (boolean o : outlier) {
+            if (o) {
+                c++;
+            }
+        }
+        return c;
+    }
+
+    private static int[] filled(int n) {
+        int[] a = new int[n];
+        java.util.Arrays.fill(a, NONE);
+        return a;
+    }
+}
