@@ -2,6 +2,8 @@ package dev.latent;
 
 import dev.latent.analyse.KMeans;
 import dev.latent.analyse.Outliers;
+import dev.latent.analyse.Pca;
+import dev.latent.analyse.Umap;
 import dev.latent.compute.Backend;
 import dev.latent.compute.Backends;
 import dev.latent.core.FloatMatrix;
@@ -51,6 +53,16 @@ public final class Latent {
     /** A k-means with {@code k} clusters (seed 42, k-means++, up to 25 iterations) on {@link #backend()}. */
     public static KMeans kmeans(int k) {
         return KMeans.of(k);
+    }
+
+    /** A PCA keeping {@code components} components, on {@link #backend()}. */
+    public static Pca pca(int components) {
+        return Pca.of(components);
+    }
+
+    /** A UMAP layout (15 neighbours, 2 components, seed 42) on {@link #backend()} for the k-NN graph. */
+    public static Umap umap() {
+        return Umap.of();
     }
 
     /**

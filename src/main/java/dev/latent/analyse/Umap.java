@@ -11,9 +11,6 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.SplittableRandom;
-import org.ejml.data.DMatrixRMaj;
-import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
-import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
 
 /**
  * UMAP, uniform manifold approximation and projection (McInnes, Healy and Melville 2018): a layout of the
@@ -39,7 +36,7 @@ import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
  *       {@code exp(−(d − minDist) / spread)} above it, on 300 points of [0, 3·spread]
  *       ({@link #curve}; a ≈ 1.577, b ≈ 0.895 for the defaults).</li>
  *   <li><b>Initial layout</b>: {@link Init#PCA} by default, the projection on the leading principal axes
- *       (scatter matrix from {@link Backend#gram}, eigenvectors by EJML, each axis's largest component made
+ *       (by {@link Pca}: scatter matrix from {@link Backend#gram}, eigenvectors by EJML, each axis's largest component made
  *       positive), deterministic; or {@link Init#RANDOM} (uniform in [−10, 10]). As umap-learn does with its
  *       spectral start: scaled so the largest coordinate is 10, noise of standard deviation 1e-4 added,
  *       then each dimension mapped to [0, 10].</li>
@@ -293,8 +290,8 @@ public final class Umap {
                 t1 = System.nanoTime();
                 graph = fuzzyUnion(n, k, knnRows, knnDist);
                 t2 = System.nanoTime();
-                start = init == Init.PCA ? pca(be, resident, x, components) : random(n, components, seed);
             }
+            start = init == Init.PCA ? pca(be, x, components) : random(n, components, seed);
             rescale(start, n, components, seed);
             long t3 = System.nanoTime();
             double[] y = start;
@@ -591,59 +588,17 @@ public final class Umap {
 
     // ---- 5. the start ----
 
-    /** Coordinates on the leading principal axes of {@code x} (row-major n × m). */
-    private static double[] pca(Backend be, ResidentMatrix resident, FloatMatrix x, int m) {
+    /** Coordinates on the leading principal axes of {@code x} (row-major n × m), by {@link Pca}. */
+    private static double[] pca(Backend be, FloatMatrix x, int m) {
         int n = (int) x.rows();
-        int d = x.cols();
-        double[] mean = new double[d];
-        float[] row = new float[d];
-        for (int i = 0; i < n; i++) {
-            x.getRow(i, row);
-            for (int c = 0; c < d; c++) {
-                mean[c] += row[c];
-            }
-        }
-        for (int c = 0; c < d; c++) {
-            mean[c] /= n;
-        }
-        double[] scatter = be.gram(resident, mean);
-        EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(d, true, true);
-        if (!eig.decompose(new DMatrixRMaj(d, d, true, scatter))) {
-            throw new IllegalStateException("the eigen-decomposition of the " + d + " x " + d
-                    + " scatter matrix did not converge");
-        }
-        Integer[] order = new Integer[eig.getNumberOfEigenvalues()];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
-        }
-        Arrays.sort(order, (p, q) -> {
-            int c = Double.compare(eig.getEigenvalue(q).real, eig.getEigenvalue(p).real);
-            return c != 0 ? c : Integer.compare(p, q);
-        });
-        double[] axes = new double[m * d];
-        for (int c = 0; c < m; c++) {
-            DMatrixRMaj v = eig.getEigenVector(order[c]);
-            int big = 0;
-            for (int j = 1; j < d; j++) {
-                if (Math.abs(v.get(j, 0)) > Math.abs(v.get(big, 0))) {
-                    big = j;
-                }
-            }
-            double sign = v.get(big, 0) < 0 ? -1 : 1;
-            for (int j = 0; j < d; j++) {
-                axes[c * d + j] = sign * v.get(j, 0);
-            }
-        }
         double[] y = new double[n * m];
-        for (int i = 0; i < n; i++) {
-            x.getRow(i, row);
-            for (int c = 0; c < m; c++) {
-                double s = 0;
-                int base = c * d;
-                for (int j = 0; j < d; j++) {
-                    s += (row[j] - mean[j]) * axes[base + j];
+        try (FloatMatrix z = Pca.of(m).backend(be).fit(x).transform(x, be)) {
+            float[] row = new float[m];
+            for (int i = 0; i < n; i++) {
+                z.getRow(i, row);
+                for (int c = 0; c < m; c++) {
+                    y[i * m + c] = row[c];
                 }
-                y[i * m + c] = s;
             }
         }
         return y;

@@ -48,6 +48,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--segments", paramLabel = "K", defaultValue = "12", description = "Cluster the glosses into K segments and describe each (0: skip; default: ${DEFAULT-VALUE}).")
     int segments;
 
+    @Option(names = "--map", paramLabel = "NAME", defaultValue = "latent-demo-map",
+            description = "Write the map of the corpus to NAME.png and NAME.html (none: skip; default: ${DEFAULT-VALUE}).")
+    String map;
+
     @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
     boolean quiet;
 
@@ -71,6 +75,8 @@ final class DemoCommand implements Callable<Integer> {
                 .input("--onnx model", model.onnx)
                 .input("--tokenizer file", model.tokenizer)
                 .output("index output (--index)", indexFile)
+                .output("map PNG (--map)", mapFile(".png"))
+                .output("map HTML (--map)", mapFile(".html"))
                 .check(cl);
         List<String> qs = queries.isEmpty() ? List.of(DEFAULT_QUERY) : queries;
         PrintWriter out = cl.getOut();
@@ -130,8 +136,36 @@ final class DemoCommand implements Callable<Integer> {
             if (segments > 0 && index.size() >= segments) {
                 summariseSegments(out, index, entries);
             }
+            if (mapFile(".png") != null) {
+                writeMap(out, index, entries);
+            }
         }
         return Main.OK;
+    }
+
+    private Path mapFile(String ext) {
+        return map == null || map.equalsIgnoreCase("none") ? null : Path.of(map + ext);
+    }
+
+    /** The map of the sample corpus: UMAP layout, the same segments, outliers by LOF. */
+    private void writeMap(PrintWriter out, FlatIndex index, List<SampleCorpus.Entry> entries) throws java.io.IOException {
+        String[] ids = new String[entries.size()];
+        String[] texts = new String[entries.size()];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = entries.get(i).id();
+            texts[i] = entries.get(i).text();
+        }
+        MapJob job = new MapJob();
+        job.segments = Math.min(Math.max(segments, 0), entries.size());
+        job.quiet = quiet;
+        out.println();
+        out.flush();
+        try (FloatMatrix rows = index.rowsView()) {
+            MapJob.Result r = job.build(rows, index.metric(), ids, texts,
+                    String.format(Locale.ROOT, "Map of %,d WordNet glosses", entries.size()), index.backend());
+            job.write(r.data(), mapFile(".png"), mapFile(".html"));
+            MapJob.printSummary(out, r.summary(), mapFile(".png"), mapFile(".html"));
+        }
     }
 
     /** k-means over the demo's vectors, each cluster described by its terms and most central gloss. */

@@ -10,6 +10,7 @@ import dev.latent.cli.MainTest.Result;
 import dev.latent.core.FloatMatrix;
 import dev.latent.index.FlatIndex;
 import dev.latent.space.format.Npy;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -143,12 +144,19 @@ class EmbedSearchTest {
     }
 
     @Test
-    void demoRuns() {
-        Result r = MainTest.run("demo", "--limit", "200", "-k", "3", "--quiet");
+    void demoRuns() throws IOException {
+        String map = dir.resolve("demo-map").toString();
+        Result r = MainTest.run("demo", "--limit", "200", "-k", "3", "--quiet", "--map", map);
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("query: " + DemoCommand.DEFAULT_QUERY), r.out());
         assertTrue(r.out().contains("embedded 200 texts"), r.out());
         assertTrue(r.out().contains("  1  0."), r.out());
+        assertTrue(r.out().contains("map: 200 points, 12 segments"), r.out());
+        assertTrue(r.out().contains(map + ".html"), r.out());
+        java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(Path.of(map + ".png").toFile());
+        assertTrue(png.getWidth() > 100, "the map PNG decodes");
+        String html = Files.readString(Path.of(map + ".html"));
+        assertTrue(html.contains("Map of 200 WordNet glosses"), "the page has its title");
     }
 
     @Test

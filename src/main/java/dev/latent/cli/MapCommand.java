@@ -1,0 +1,137 @@
+package dev.latent.cli;
+
+import dev.latent.analyse.Outliers;
+import dev.latent.compute.Backend;
+import dev.latent.compute.Backends;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code latent map}: a 2-D map of a corpus as a PNG and a self-contained HTML page. */
+@Command(name = "map", mixinStandardHelpOptions = true,
+        description = {"Draw a map of vectors (.lidx index or .npy): a 2-D layout that keeps neighbourhoods (UMAP on",
+                "the exact k-NN graph, or PCA), points coloured by k-means segment and outliers marked. Writes",
+                "a PNG and a self-contained HTML page (hover shows id and text, a search box highlights matches)."})
+final class MapCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "VECTORS", description = "An index file (.lidx) or vectors (.npy).")
+    Path input;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "NAME", defaultValue = "map",
+            description = "Writes NAME.png and NAME.html (default: ${DEFAULT-VALUE}).")
+    String output;
+
+    @Option(names = "--metric", paramLabel = "METRIC", description = "For .npy input: cosine, ip or l2 (default cosine); an index has its own.")
+    String metric;
+
+    @Option(names = "--ids", paramLabel = "FILE", description = "For .npy input: ids, one integer per line (default: row numbers).")
+    Path ids;
+
+    @Option(names = "--corpus", paramLabel = "FILE", description = "The corpus the vectors were embedded from: texts on hover, segments named by their terms.")
+    Path corpus;
+
+    @Option(names = "--corpus-format", paramLabel = "FMT", defaultValue = "auto", description = "auto, text or jsonl.")
+    String corpusFormat;
+
+    @Option(names = "--segments", paramLabel = "K", defaultValue = "12", description = "k-means segments to colour by (0: none; default: ${DEFAULT-VALUE}).")
+    int segments;
+
+    @Option(names = "--layout", paramLabel = "METHOD", defaultValue = "umap", description = "umap or pca (default: ${DEFAULT-VALUE}).")
+    String layout;
+
+    @Option(names = "--neighbors", paramLabel = "N", defaultValue = "15", description = "UMAP neighbourhood size (default: ${DEFAULT-VALUE}).")
+    int neighbors;
+
+    @Option(names = "--outliers", paramLabel = "SCORE", defaultValue = "lof",
+            description = "Score that marks outliers: lof, knn, mean-knn, centroid or none (default: ${DEFAULT-VALUE}).")
+    String outliers;
+
+    @Option(names = "--quantile", paramLabel = "Q", defaultValue = "0.99", description = "Outliers: scores above this quantile of the corpus's own (default: ${DEFAULT-VALUE}).")
+    double quantile;
+
+    @Option(names = "--html-points", paramLabel = "N", defaultValue = "100000",
+            description = "Most points drawn in the HTML page; beyond, a random sample, said on the page (default: ${DEFAULT-VALUE}).")
+    int htmlPoints;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = {"-q", "--quiet"}, description = "No progress bars.")
+    boolean quiet;
+
+    @Option(names = "--verbose", description = "Log details; print stack traces on errors.")
+    boolean verbose;
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cl = spec.commandLine();
+        MapJob job = new MapJob();
+        try {
+            job.layout = MapJob.Layout.valueOf(layout.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, "unknown --layout '" + layout + "' (expected umap or pca)");
+        }
+        if (segments < 0 || neighbors < 2 || htmlPoints < 1 || !(quantile > 0 && quantile < 1)) {
+            throw new CommandLine.ParameterException(cl, "--segments must be >= 0, --neighbors >= 2, --html-points >= 1 "
+                    + "and --quantile between 0 and 1");
+        }
+        job.outlierScore = outliers.equalsIgnoreCase("none") ? null : parseScore(cl, outliers);
+        job.segments = segments;
+        job.neighbors = neighbors;
+        job.quantile = quantile;
+        job.htmlPoints = htmlPoints;
+        job.seed = seed;
+        job.quiet = quiet;
+        Path png = Path.of(output + ".png");
+        Path html = Path.of(output + ".html");
+        new FileRoles()
+                .input("input vectors", input)
+                .input("ids input (--ids)", ids)
+                .input("input corpus (--corpus)", corpus)
+                .output("PNG output", png)
+                .output("HTML output", html)
+                .check(cl);
+        Corpus texts = null;
+        if (corpus != null) {
+            try {
+                texts = Corpus.file(corpus, corpusFormat);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(cl, e.getMessage());
+            }
+        }
+        PrintWriter out = cl.getOut();
+        Backend backend = Backends.get();
+        try (VectorInput in = VectorInput.open(input, metric, ids, cl)) {
+            String[] idStrings = new String[in.rows()];
+            for (int i = 0; i < idStrings.length; i++) {
+                idStrings[i] = Long.toString(in.ids[i]);
+            }
+            String[] textArray = texts == null ? null : in.texts(texts);
+            MapJob.Result r;
+            try {
+                r = job.build(in.vectors, in.metric, idStrings, textArray, "Map of " + input.getFileName(), backend);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(cl, e.getMessage());
+            }
+            job.write(r.data(), png, html);
+            MapJob.printSummary(out, r.summary(), png, html);
+        }
+        out.flush();
+        return Main.OK;
+    }
+
+    private static Outliers.Score parseScore(CommandLine cl, String s) {
+        try {
+            return Outliers.Score.parse(s);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
+    }
+}
