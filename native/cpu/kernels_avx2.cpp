@@ -118,119 +118,48 @@ void dot_tile(const float *const *q, int nq, const float *const *x, int nx, int 
 
 // ---- packed path ----
 
-constexpr int kLanes = 8;
-constexpr int kMr = 6;
-
-/// 8 x 8 block transpose: rows r[0..7] at columns t..t+7 into dst[c * 8 + lane].
-inline void transpose8(const float *const *r, int t, float *dst) {
-    __m256 a0 = _mm256_loadu_ps(r[0] + t), a1 = _mm256_loadu_ps(r[1] + t);
-    __m256 a2 = _mm256_loadu_ps(r[2] + t), a3 = _mm256_loadu_ps(r[3] + t);
-    __m256 a4 = _mm256_loadu_ps(r[4] + t), a5 = _mm256_loadu_ps(r[5] + t);
-    __m256 a6 = _mm256_loadu_ps(r[6] + t), a7 = _mm256_loadu_ps(r[7] + t);
-    __m256 b0 = _mm256_unpacklo_ps(a0, a1), b1 = _mm256_unpackhi_ps(a0, a1);
-    __m256 b2 = _mm256_unpacklo_ps(a2, a3), b3 = _mm256_unpackhi_ps(a2, a3);
-    __m256 b4 = _mm256_unpacklo_ps(a4, a5), b5 = _mm256_unpackhi_ps(a4, a5);
-    __m256 b6 = _mm256_unpacklo_ps(a6, a7), b7 = _mm256_unpackhi_ps(a6, a7);
-    __m256 c0 = _mm256_shuffle_ps(b0, b2, 0x44), c1 = _mm256_shuffle_ps(b0, b2, 0xEE);
-    __m256 c2 = _mm256_shuffle_ps(b1, b3, 0x44), c3 = _mm256_shuffle_ps(b1, b3, 0xEE);
-    __m256 c4 = _mm256_shuffle_ps(b4, b6, 0x44), c5 = _mm256_shuffle_ps(b4, b6, 0xEE);
-    __m256 c6 = _mm256_shuffle_ps(b5, b7, 0x44), c7 = _mm256_shuffle_ps(b5, b7, 0xEE);
-    _mm256_storeu_ps(dst + 0 * 8, _mm256_permute2f128_ps(c0, c4, 0x20));
-    _mm256_storeu_ps(dst + 1 * 8, _mm256_permute2f128_ps(c1, c5, 0x20));
-    _mm256_storeu_ps(dst + 2 * 8, _mm256_permute2f128_ps(c2, c6, 0x20));
-    _mm256_storeu_ps(dst + 3 * 8, _mm256_permute2f128_ps(c3, c7, 0x20));
-    _mm256_storeu_ps(dst + 4 * 8, _mm256_permute2f128_ps(c0, c4, 0x31));
-    _mm256_storeu_ps(dst + 5 * 8, _mm256_permute2f128_ps(c1, c5, 0x31));
-    _mm256_storeu_ps(dst + 6 * 8, _mm256_permute2f128_ps(c2, c6, 0x31));
-    _mm256_storeu_ps(dst + 7 * 8, _mm256_permute2f128_ps(c3, c7, 0x31));
-}
-
-void pack(const float *const *x, int nx, int d, float *panel) {
-    for (int p0 = 0; p0 < nx; p0 += kLanes) {
-        float *dst = panel + static_cast<int64_t>(p0) * d;
-        const int n = nx - p0 < kLanes ? nx - p0 : kLanes;
-        int t = 0;
-        if (n == kLanes) {
-            for (; t + 8 <= d; t += 8) transpose8(x + p0, t, dst + t * kLanes);
-        }
-        for (; t < d; t++) {
-            for (int l = 0; l < kLanes; l++) dst[t * kLanes + l] = l < n ? x[p0 + l][t] : 0.0f;
-        }
+/// The AVX2 vector for packed_kernel.h: 8 lanes, 6 queries x 16 rows (12 ymm accumulators, 15 of 16
+/// registers with the two panel vectors and the broadcast).
+struct V {
+    using Vec = __m256;
+    static constexpr int kLanes = 8;
+    static constexpr int kMr = 6;
+    static Vec zero() { return _mm256_setzero_ps(); }
+    static Vec load(const float *p) { return _mm256_loadu_ps(p); }
+    static Vec bcast(const float *p) { return _mm256_broadcast_ss(p); }
+    static Vec fmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+    static void store(float *p, Vec v) { _mm256_storeu_ps(p, v); }
+    static void store_first(float *p, Vec v, int n) {
+        _mm256_maskstore_ps(p, n >= 8 ? _mm256_set1_epi32(-1) : tail_mask(n), v);
     }
-}
-
-template <int MR, int NV>
-inline void micro_packed(const float *const *q, const float *panel, int d, int lastRows, float *out,
-                         int64_t ldo) {
-    __m256 acc[MR][NV];
-#pragma GCC unroll 6
-    for (int i = 0; i < MR; i++) {
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) acc[i][v] = _mm256_setzero_ps();
+    /// 8 x 8 block transpose: rows r[0..7] at columns t..t+7 into dst[c * 8 + lane].
+    static void transpose(const float *const *r, int t, float *dst) {
+        __m256 a0 = _mm256_loadu_ps(r[0] + t), a1 = _mm256_loadu_ps(r[1] + t);
+        __m256 a2 = _mm256_loadu_ps(r[2] + t), a3 = _mm256_loadu_ps(r[3] + t);
+        __m256 a4 = _mm256_loadu_ps(r[4] + t), a5 = _mm256_loadu_ps(r[5] + t);
+        __m256 a6 = _mm256_loadu_ps(r[6] + t), a7 = _mm256_loadu_ps(r[7] + t);
+        __m256 b0 = _mm256_unpacklo_ps(a0, a1), b1 = _mm256_unpackhi_ps(a0, a1);
+        __m256 b2 = _mm256_unpacklo_ps(a2, a3), b3 = _mm256_unpackhi_ps(a2, a3);
+        __m256 b4 = _mm256_unpacklo_ps(a4, a5), b5 = _mm256_unpackhi_ps(a4, a5);
+        __m256 b6 = _mm256_unpacklo_ps(a6, a7), b7 = _mm256_unpackhi_ps(a6, a7);
+        __m256 c0 = _mm256_shuffle_ps(b0, b2, 0x44), c1 = _mm256_shuffle_ps(b0, b2, 0xEE);
+        __m256 c2 = _mm256_shuffle_ps(b1, b3, 0x44), c3 = _mm256_shuffle_ps(b1, b3, 0xEE);
+        __m256 c4 = _mm256_shuffle_ps(b4, b6, 0x44), c5 = _mm256_shuffle_ps(b4, b6, 0xEE);
+        __m256 c6 = _mm256_shuffle_ps(b5, b7, 0x44), c7 = _mm256_shuffle_ps(b5, b7, 0xEE);
+        _mm256_storeu_ps(dst + 0 * 8, _mm256_permute2f128_ps(c0, c4, 0x20));
+        _mm256_storeu_ps(dst + 1 * 8, _mm256_permute2f128_ps(c1, c5, 0x20));
+        _mm256_storeu_ps(dst + 2 * 8, _mm256_permute2f128_ps(c2, c6, 0x20));
+        _mm256_storeu_ps(dst + 3 * 8, _mm256_permute2f128_ps(c3, c7, 0x20));
+        _mm256_storeu_ps(dst + 4 * 8, _mm256_permute2f128_ps(c0, c4, 0x31));
+        _mm256_storeu_ps(dst + 5 * 8, _mm256_permute2f128_ps(c1, c5, 0x31));
+        _mm256_storeu_ps(dst + 6 * 8, _mm256_permute2f128_ps(c2, c6, 0x31));
+        _mm256_storeu_ps(dst + 7 * 8, _mm256_permute2f128_ps(c3, c7, 0x31));
     }
-    const float *qp[MR];
-    for (int i = 0; i < MR; i++) qp[i] = q[i];
-    const int64_t stride = static_cast<int64_t>(d) * kLanes;
-    for (int t = 0; t < d; t++) {
-        __m256 p[NV];
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) p[v] = _mm256_loadu_ps(panel + v * stride + t * kLanes);
-#pragma GCC unroll 6
-        for (int i = 0; i < MR; i++) {
-            __m256 b = _mm256_broadcast_ss(qp[i] + t);
-#pragma GCC unroll 2
-            for (int v = 0; v < NV; v++) acc[i][v] = _mm256_fmadd_ps(b, p[v], acc[i][v]);
-        }
-    }
-    // Fully unrolled, so the accumulators stay registers (with a loop here GCC kept the array in
-    // memory and stored all 12 accumulators on every step of t).
-    const __m256i last = lastRows >= kLanes ? _mm256_set1_epi32(-1) : tail_mask(lastRows);
-#pragma GCC unroll 6
-    for (int i = 0; i < MR; i++) {
-        if (NV == 2) _mm256_storeu_ps(out + i * ldo, acc[i][0]);
-        _mm256_maskstore_ps(out + i * ldo + (NV - 1) * kLanes, last, acc[i][NV - 1]);
-    }
-}
+};
 
-template <int NV>
-inline void micro_packed_mr(int mr, const float *const *q, const float *panel, int d, int lastRows,
-                            float *out, int64_t ldo) {
-    switch (mr) {
-        case 6: micro_packed<6, NV>(q, panel, d, lastRows, out, ldo); break;
-        case 5: micro_packed<5, NV>(q, panel, d, lastRows, out, ldo); break;
-        case 4: micro_packed<4, NV>(q, panel, d, lastRows, out, ldo); break;
-        case 3: micro_packed<3, NV>(q, panel, d, lastRows, out, ldo); break;
-        case 2: micro_packed<2, NV>(q, panel, d, lastRows, out, ldo); break;
-        default: micro_packed<1, NV>(q, panel, d, lastRows, out, ldo); break;
-    }
-}
+#include "packed_kernel.h"
 
-void dot_packed(const float *const *q, int nq, const float *panel, int nx, int d, float *out, int64_t ldo) {
-    const int np = (nx + kLanes - 1) / kLanes;
-    const int64_t stride = static_cast<int64_t>(d) * kLanes;
-    for (int p = 0; p < np; p += 2) {
-        const int nv = np - p < 2 ? 1 : 2;
-        const int lastRows = nx - (p + nv - 1) * kLanes;
-        const float *pp = panel + p * stride;
-        for (int i = 0; i < nq; i += kMr) {
-            const int mr = nq - i < kMr ? nq - i : kMr;
-            float *o = out + i * ldo + p * kLanes;
-            if (nv == 2) {
-                micro_packed_mr<2>(mr, q + i, pp, d, lastRows, o, ldo);
-            } else {
-                micro_packed_mr<1>(mr, q + i, pp, d, lastRows, o, ldo);
-            }
-        }
-    }
-}
-
-float sqnorm(const float *x, int d) {
-    float s = 0.0f;
-    for (int t = 0; t < d; t++) s = __builtin_fmaf(x[t], x[t], s);
-    return s;
-}
-
-const Kernels kTable = {"avx2", kLanes, dot_tile, pack, dot_packed, sqnorm};
+const Kernels kTable = {"avx2", V::kLanes, dot_tile, packed_pack<V>, packed_dot<V>, packed_sqnorm};
 
 }  // namespace
 

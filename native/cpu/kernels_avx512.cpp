@@ -22,129 +22,55 @@
 namespace latent_cpu {
 namespace {
 
-constexpr int kLanes = 16;  // rows per panel
-constexpr int kMr = 12;     // queries per micro-tile in dot_packed
-
-inline __mmask16 lanes_mask(int n) {
-    return n >= kLanes ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
-}
-
-/// 16 x 16 block transpose: rows r[0..15] at columns t..t+15 into dst[c * 16 + lane].
-inline void transpose16(const float *const *r, int t, float *dst) {
-    __m512 a[16], b[16], c[16], e[16];
-    for (int i = 0; i < 16; i++) a[i] = _mm512_loadu_ps(r[i] + t);
-    for (int i = 0; i < 16; i += 2) {
-        b[i] = _mm512_unpacklo_ps(a[i], a[i + 1]);
-        b[i + 1] = _mm512_unpackhi_ps(a[i], a[i + 1]);
+/// The AVX-512 vector for packed_kernel.h: 16 lanes, 12 queries x 32 rows (24 zmm accumulators).
+struct V {
+    using Vec = __m512;
+    static constexpr int kLanes = 16;
+    static constexpr int kMr = 12;
+    static Vec zero() { return _mm512_setzero_ps(); }
+    static Vec load(const float *p) { return _mm512_loadu_ps(p); }
+    static Vec bcast(const float *p) { return _mm512_set1_ps(*p); }
+    static Vec fmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+    static void store(float *p, Vec v) { _mm512_storeu_ps(p, v); }
+    static void store_first(float *p, Vec v, int n) {
+        _mm512_mask_storeu_ps(p, n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u), v);
     }
-    for (int i = 0; i < 16; i += 4) {
-        __m512d b0 = _mm512_castps_pd(b[i]), b1 = _mm512_castps_pd(b[i + 1]);
-        __m512d b2 = _mm512_castps_pd(b[i + 2]), b3 = _mm512_castps_pd(b[i + 3]);
-        c[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(b0, b2));
-        c[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(b0, b2));
-        c[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b1, b3));
-        c[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b1, b3));
-    }
-    const __m512i lo1 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
-    const __m512i hi1 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
-    for (int j = 0; j < 4; j++) {
-        e[j] = _mm512_permutex2var_ps(c[j], lo1, c[4 + j]);
-        e[4 + j] = _mm512_permutex2var_ps(c[j], hi1, c[4 + j]);
-        e[8 + j] = _mm512_permutex2var_ps(c[8 + j], lo1, c[12 + j]);
-        e[12 + j] = _mm512_permutex2var_ps(c[8 + j], hi1, c[12 + j]);
-    }
-    const __m512i lo2 = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-    const __m512i hi2 = _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-    // After the three stages, output j holds column kCol[j] (checked by the pack tests).
-    static const int kCol[16] = {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15};
-    for (int j = 0; j < 8; j++) {
-        _mm512_storeu_ps(dst + kCol[j] * 16, _mm512_permutex2var_ps(e[j], lo2, e[8 + j]));
-        _mm512_storeu_ps(dst + kCol[8 + j] * 16, _mm512_permutex2var_ps(e[j], hi2, e[8 + j]));
-    }
-}
-
-void pack(const float *const *x, int nx, int d, float *panel) {
-    for (int p0 = 0; p0 < nx; p0 += kLanes) {
-        float *dst = panel + static_cast<int64_t>(p0) * d;
-        const int n = nx - p0 < kLanes ? nx - p0 : kLanes;
-        int t = 0;
-        if (n == kLanes) {
-            for (; t + 16 <= d; t += 16) transpose16(x + p0, t, dst + t * kLanes);
+    /// 16 x 16 block transpose: rows r[0..15] at columns t..t+15 into dst[c * 16 + lane].
+    static void transpose(const float *const *r, int t, float *dst) {
+        __m512 a[16], b[16], c[16], e[16];
+        for (int i = 0; i < 16; i++) a[i] = _mm512_loadu_ps(r[i] + t);
+        for (int i = 0; i < 16; i += 2) {
+            b[i] = _mm512_unpacklo_ps(a[i], a[i + 1]);
+            b[i + 1] = _mm512_unpackhi_ps(a[i], a[i + 1]);
         }
-        for (; t < d; t++) {
-            for (int l = 0; l < kLanes; l++) dst[t * kLanes + l] = l < n ? x[p0 + l][t] : 0.0f;
+        for (int i = 0; i < 16; i += 4) {
+            __m512d b0 = _mm512_castps_pd(b[i]), b1 = _mm512_castps_pd(b[i + 1]);
+            __m512d b2 = _mm512_castps_pd(b[i + 2]), b3 = _mm512_castps_pd(b[i + 3]);
+            c[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(b0, b2));
+            c[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(b0, b2));
+            c[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b1, b3));
+            c[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b1, b3));
+        }
+        const __m512i lo1 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+        const __m512i hi1 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+        for (int j = 0; j < 4; j++) {
+            e[j] = _mm512_permutex2var_ps(c[j], lo1, c[4 + j]);
+            e[4 + j] = _mm512_permutex2var_ps(c[j], hi1, c[4 + j]);
+            e[8 + j] = _mm512_permutex2var_ps(c[8 + j], lo1, c[12 + j]);
+            e[12 + j] = _mm512_permutex2var_ps(c[8 + j], hi1, c[12 + j]);
+        }
+        const __m512i lo2 = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+        const __m512i hi2 = _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+        // After the three stages, output j holds column kCol[j] (a wrong map fails CpuBackendTest at once).
+        static const int kCol[16] = {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15};
+        for (int j = 0; j < 8; j++) {
+            _mm512_storeu_ps(dst + kCol[j] * 16, _mm512_permutex2var_ps(e[j], lo2, e[8 + j]));
+            _mm512_storeu_ps(dst + kCol[8 + j] * 16, _mm512_permutex2var_ps(e[j], hi2, e[8 + j]));
         }
     }
-}
+};
 
-template <int MR, int NV>
-inline void micro_packed(const float *const *q, const float *panel, int d, __mmask16 last, float *out,
-                         int64_t ldo) {
-    __m512 acc[MR][NV];
-#pragma GCC unroll 12
-    for (int i = 0; i < MR; i++) {
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
-    }
-    const float *qp[MR];
-    for (int i = 0; i < MR; i++) qp[i] = q[i];
-    const int64_t stride = static_cast<int64_t>(d) * kLanes;
-    for (int t = 0; t < d; t++) {
-        __m512 p[NV];
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) p[v] = _mm512_loadu_ps(panel + v * stride + t * kLanes);
-#pragma GCC unroll 12
-        for (int i = 0; i < MR; i++) {
-            __m512 b = _mm512_set1_ps(qp[i][t]);
-#pragma GCC unroll 2
-            for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(b, p[v], acc[i][v]);
-        }
-    }
-    for (int i = 0; i < MR; i++) {
-        for (int v = 0; v < NV - 1; v++) _mm512_storeu_ps(out + i * ldo + v * kLanes, acc[i][v]);
-        _mm512_mask_storeu_ps(out + i * ldo + (NV - 1) * kLanes, last, acc[i][NV - 1]);
-    }
-}
-
-template <int NV>
-inline void micro_packed_mr(int mr, const float *const *q, const float *panel, int d, __mmask16 last,
-                            float *out, int64_t ldo) {
-    switch (mr) {
-        case 12: micro_packed<12, NV>(q, panel, d, last, out, ldo); break;
-        case 11: micro_packed<11, NV>(q, panel, d, last, out, ldo); break;
-        case 10: micro_packed<10, NV>(q, panel, d, last, out, ldo); break;
-        case 9: micro_packed<9, NV>(q, panel, d, last, out, ldo); break;
-        case 8: micro_packed<8, NV>(q, panel, d, last, out, ldo); break;
-        case 7: micro_packed<7, NV>(q, panel, d, last, out, ldo); break;
-        case 6: micro_packed<6, NV>(q, panel, d, last, out, ldo); break;
-        case 5: micro_packed<5, NV>(q, panel, d, last, out, ldo); break;
-        case 4: micro_packed<4, NV>(q, panel, d, last, out, ldo); break;
-        case 3: micro_packed<3, NV>(q, panel, d, last, out, ldo); break;
-        case 2: micro_packed<2, NV>(q, panel, d, last, out, ldo); break;
-        default: micro_packed<1, NV>(q, panel, d, last, out, ldo); break;
-    }
-}
-
-void dot_packed(const float *const *q, int nq, const float *panel, int nx, int d, float *out, int64_t ldo) {
-    const int np = (nx + kLanes - 1) / kLanes;
-    const int64_t stride = static_cast<int64_t>(d) * kLanes;
-    // Two panels (32 rows) outer, queries inner: the panels stream from L2 while the queries of
-    // the tile stay in L1.
-    for (int p = 0; p < np; p += 2) {
-        const int nv = np - p < 2 ? 1 : 2;
-        const __mmask16 last = lanes_mask(nx - (p + nv - 1) * kLanes);
-        const float *pp = panel + p * stride;
-        for (int i = 0; i < nq; i += kMr) {
-            const int mr = nq - i < kMr ? nq - i : kMr;
-            float *o = out + i * ldo + p * kLanes;
-            if (nv == 2) {
-                micro_packed_mr<2>(mr, q + i, pp, d, last, o, ldo);
-            } else {
-                micro_packed_mr<1>(mr, q + i, pp, d, last, o, ldo);
-            }
-        }
-    }
-}
+#include "packed_kernel.h"
 
 // Row-major kernel for a few queries (see the file comment).
 
@@ -248,13 +174,7 @@ void dot_tile(const float *const *q, int nq, const float *const *x, int nx, int 
     }
 }
 
-float sqnorm(const float *x, int d) {
-    float s = 0.0f;
-    for (int t = 0; t < d; t++) s = __builtin_fmaf(x[t], x[t], s);
-    return s;
-}
-
-const Kernels kTable = {"avx512", kLanes, dot_tile, pack, dot_packed, sqnorm};
+const Kernels kTable = {"avx512", V::kLanes, dot_tile, packed_pack<V>, packed_dot<V>, packed_sqnorm};
 
 }  // namespace
 

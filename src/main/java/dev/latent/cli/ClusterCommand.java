@@ -112,14 +112,7 @@ final class ClusterCommand implements Callable<Integer> {
                 .output("centroids output (--centroids)", centroids)
                 .output("assignments output (--assignments)", assignments)
                 .check(cl);
-        Corpus texts = null;
-        if (corpus != null) {
-            try {
-                texts = Corpus.file(corpus, corpusFormat);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.ParameterException(cl, e.getMessage());
-            }
-        }
+        Corpus texts = Corpus.option(cl, corpus, corpusFormat);
         PrintWriter out = cl.getOut();
         Backend backend = Backends.get();
         try (VectorInput in = VectorInput.open(input, metric, ids, cl)) {

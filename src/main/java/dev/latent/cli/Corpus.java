@@ -50,6 +50,21 @@ final class Corpus {
         this.format = format;
     }
 
+    /**
+     * The corpus a command's {@code --corpus} option names, or null when it names none; a bad
+     * {@code --corpus-format} is a usage error.
+     */
+    static Corpus option(picocli.CommandLine cl, Path file, String format) throws IOException {
+        if (file == null) {
+            return null;
+        }
+        try {
+            return file(file, format);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(cl, e.getMessage());
+        }
+    }
+
     /** A corpus file; format from {@code format} ("auto": JSONL for .jsonl/.ndjson/.json, else text). */
     static Corpus file(Path file, String format) throws IOException {
         if (!Files.exists(file)) {

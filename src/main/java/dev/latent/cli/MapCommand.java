@@ -98,14 +98,7 @@ final class MapCommand implements Callable<Integer> {
                 .output("PNG output", png)
                 .output("HTML output", html)
                 .check(cl);
-        Corpus texts = null;
-        if (corpus != null) {
-            try {
-                texts = Corpus.file(corpus, corpusFormat);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.ParameterException(cl, e.getMessage());
-            }
-        }
+        Corpus texts = Corpus.option(cl, corpus, corpusFormat);
         PrintWriter out = cl.getOut();
         Backend backend = Backends.get();
         try (VectorInput in = VectorInput.open(input, metric, ids, cl)) {

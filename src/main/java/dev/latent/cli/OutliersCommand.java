@@ -105,14 +105,7 @@ final class OutliersCommand implements Callable<Integer> {
                 .input("input corpus (--corpus)", corpus)
                 .output("scores output (-o)", output)
                 .check(cl);
-        Corpus texts = null;
-        if (corpus != null) {
-            try {
-                texts = Corpus.file(corpus, corpusFormat);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.ParameterException(cl, e.getMessage());
-            }
-        }
+        Corpus texts = Corpus.option(cl, corpus, corpusFormat);
         Backend backend = Backends.get();
         long start = System.nanoTime();
         try (VectorInput ref = VectorInput.open(reference, metric, ids, cl);
