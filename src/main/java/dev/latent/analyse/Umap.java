@@ -119,6 +119,7 @@ public final class Umap {
     private double minDist = 0.1;
     private double spread = 1.0;
     private int epochs;
+    private Listener listener;
     private double learningRate = 1.0;
     private int negativeSampleRate = 5;
     private double repulsion = 1.0;
@@ -203,6 +204,18 @@ public final class Umap {
             throw new IllegalArgumentException("UMAP repulsion must be finite and >= 0, got " + gamma);
         }
         this.repulsion = gamma;
+        return this;
+    }
+
+    /** Told after each optimisation epoch (for a progress bar); called on the fitting thread. */
+    @FunctionalInterface
+    public interface Listener {
+        void epochDone(int done, int total);
+    }
+
+    /** A listener told after each optimisation epoch (default none). */
+    public Umap listener(Listener listener) {
+        this.listener = listener;
         return this;
     }
 
@@ -713,6 +726,9 @@ public final class Umap {
         for (int epoch = 0; epoch < nEpochs; epoch++) {
             sgd.epoch(epoch, alpha);
             alpha = learningRate * (1.0 - (double) epoch / nEpochs);
+            if (listener != null) {
+                listener.epochDone(epoch + 1, nEpochs);
+            }
         }
     }
 

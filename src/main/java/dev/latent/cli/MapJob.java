@@ -128,8 +128,9 @@ final class MapJob {
                     xy = two;
                 }
             } else {
-                try (UmapResult u = Umap.of().neighbors(neighbors).minDist(minDist).repulsion(repulsion).seed(seed)
-                        .backend(backend).fit(vectors, metric)) {
+                Umap umap = Umap.of().neighbors(neighbors).minDist(minDist).repulsion(repulsion).seed(seed).backend(backend);
+                try (Progress p = Progress.start("layout", umap.epochsFor(n), quiet, " epochs");
+                     UmapResult u = umap.listener((done, total) -> p.done(done)).fit(vectors, metric)) {
                     xy = FloatMatrix.of(u.layoutArray(), 2);
                     how = String.format(Locale.ROOT, "UMAP (%d neighbours, min-dist %s, repulsion %s, %d epochs)",
                             neighbors, minDist, repulsion, u.epochs());

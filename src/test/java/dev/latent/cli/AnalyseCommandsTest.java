@@ -135,4 +135,29 @@ class AnalyseCommandsTest {
         assertEquals(2, res.code());
         assertTrue(res.err().contains("unknown outlier score 'zscore'"), res.err());
     }
+    @Test
+    void mapWritesAPngAndAPageWithTheSegmentsAndOutliers() throws IOException {
+        String out = dir.resolve("m").toString();
+        MainTest.Result res = MainTest.run("map", vectors.toString(), "--metric", "l2", "--corpus", corpus.toString(),
+                "--segments", "3", "--neighbors", "10", "-o", out, "-q");
+        assertEquals(0, res.code(), res.err());
+        assertTrue(res.out().contains("map: 123 points, 3 segments"), res.out());
+        java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(Path.of(out + ".png").toFile());
+        assertTrue(png != null && png.getWidth() >= 800, "the PNG decodes");
+        String html = Files.readString(Path.of(out + ".html"));
+        for (String[] topic : TOPICS) {
+            assertTrue(html.contains(topic[0]) || html.contains(topic[1]) || html.contains(topic[2]),
+                    "the page names the " + topic[0] + " segment");
+        }
+        MainTest.Result pca = MainTest.run("map", vectors.toString(), "--layout", "pca", "--outliers", "none", "-o", out + "-pca", "-q");
+        assertEquals(0, pca.code(), pca.err());
+        assertTrue(pca.out().contains("layout PCA"), pca.out());
+        MainTest.Result bad = MainTest.run("map", vectors.toString(), "--layout", "tsne", "-o", out, "-q");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--layout"), bad.err());
+        long before = Files.size(vectors);
+        MainTest.Result clash = MainTest.run("map", vectors.toString(), "-o", vectors.toString().replace(".npy", ""), "-q");
+        assertEquals(0, clash.code(), clash.err());  // writes v.png and v.html beside v.npy, never v.npy
+        assertEquals(before, Files.size(vectors));
+    }
 }
