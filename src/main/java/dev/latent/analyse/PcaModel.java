@@ -180,6 +180,15 @@ public final class PcaModel {
 
     /** Writes the model as JSON to {@code file}, atomically (the old file stays until the new one is complete). */
     public void save(Path file) throws IOException {
+        byte[] bytes = toJson();
+        try (AtomicOutput out = AtomicOutput.open(file)) {
+            out.write(ByteBuffer.wrap(bytes));
+            out.commit();
+        }
+    }
+
+    /** The model as the JSON {@link #save} writes and {@link #load} reads (UTF-8). */
+    public byte[] toJson() throws IOException {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", FORMAT);
         root.put("version", 1);
@@ -201,11 +210,7 @@ public final class PcaModel {
                 w.add(components[i * dimension() + j]);
             }
         }
-        byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
-        try (AtomicOutput out = AtomicOutput.open(file)) {
-            out.write(ByteBuffer.wrap(bytes));
-            out.commit();
-        }
+        return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
     }
 
     /** Reads a model written by {@link #save}. */

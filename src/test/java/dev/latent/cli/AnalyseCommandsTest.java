@@ -160,4 +160,25 @@ class AnalyseCommandsTest {
         assertEquals(0, clash.code(), clash.err());  // writes v.png and v.html beside v.npy, never v.npy
         assertEquals(before, Files.size(vectors));
     }
+    @Test
+    void projectFitsSavesAndAppliesAPca() throws IOException {
+        Path z = dir.resolve("z.npy");
+        Path model = dir.resolve("pca.json");
+        MainTest.Result fit = MainTest.run("project", vectors.toString(), "-c", "3", "-o", z.toString(), "--save-model", model.toString());
+        assertEquals(0, fit.code(), fit.err());
+        assertTrue(fit.out().contains("-> 3 components") && fit.out().contains("cumulative"), fit.out());
+        Path z2 = dir.resolve("z2.npy");
+        MainTest.Result apply = MainTest.run("project", vectors.toString(), "--model", model.toString(), "-o", z2.toString());
+        assertEquals(0, apply.code(), apply.err());
+        assertTrue(java.util.Arrays.equals(Files.readAllBytes(z), Files.readAllBytes(z2)), "a saved PCA projects identically");
+        try (FloatMatrix m = Npy.read(z)) {
+            assertEquals(123, m.rows());
+            assertEquals(3, m.cols());
+        }
+        MainTest.Result tooMany = MainTest.run("project", vectors.toString(), "-c", "9", "-o", dir.resolve("x.npy").toString());
+        assertEquals(2, tooMany.code());
+        assertTrue(tooMany.err().contains("components = 9") && tooMany.err().contains("(8)"), tooMany.err());
+        MainTest.Result ontoInput = MainTest.run("project", vectors.toString(), "-o", vectors.toString());
+        assertEquals(2, ontoInput.code(), "the scores never replace the input");
+    }
 }
