@@ -16,8 +16,8 @@ namespace latent_cpu {
 /// exactly.
 ///
 /// Every level has dot_tile, which reads rows in place. A level with lanes > 0 also has a packed
-/// path (pack, dot_packed) that the engine uses when a call has at least kPackedMinQueries queries
-/// per thread: rows [lanes * p, lanes * p + lanes) stored as panel[p * lanes * d + t * lanes + l],
+/// path (pack, dot_packed) that the engine uses when a call has at least kPackedMinQueries queries:
+/// rows [lanes * p, lanes * p + lanes) stored as panel[p * lanes * d + t * lanes + l],
 /// the last panel padded with zeros. sqnorm sums in the order of the level's main path (the packed
 /// one where there is one), so there dot(x, x) equals sqnorm(x).
 struct Kernels {

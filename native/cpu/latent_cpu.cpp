@@ -3,7 +3,7 @@
 // Search = a blocked matrix product plus per-query bounded heaps:
 //   for each database block of NB rows (about 256 KiB, kept in L2)
 //     for each tile of up to kQb queries
-//       dot products of the tile (register-blocked micro-kernel; packed panels on AVX-512) -> kQb x NB
+//       dot products of the tile (register-blocked micro-kernel; packed panels on AVX2/AVX-512 for 16+ queries) -> kQb x NB
 //       metric transform + threshold test + heap insertion per score
 // Threads split the queries when there are enough of them (each thread then reads the database
 // once); otherwise they split the rows and their per-thread top-k lists are merged.
@@ -311,15 +311,17 @@ inline float to_score(int metric, float dot, float qa, float xa) {
 }
 
 /// Walks candidates [c0, c1) x queries [q0, q1) in tiles; sink(qi, nqt, cbase, nct, tile, ld)
-/// receives each tile of raw dot products (row-major, ld = NB). On a packed kernel level with at
-/// least kPackedMinQueries queries, each block of NB rows is packed once and serves every query
-/// tile; otherwise the rows are read in place.
+/// receives each tile of raw dot products (row-major, ld = NB). On a packed kernel level, when the
+/// call has at least kPackedMinQueries queries, each block of NB rows is packed once and serves every
+/// query tile; otherwise the rows are read in place.
 template <class Sink>
 void scan(const Problem &p, int64_t q0, int64_t q1, int64_t c0, int64_t c1, Sink &&sink) {
     const Kernels *kn = kernels();
     const int64_t nb = p.row_block;
     const int qbk = p.query_block;
-    const bool packed = kn->lanes > 0 && q1 - q0 >= kPackedMinQueries;
+    // Decided by the whole call's query count, not this thread's share, so every query of a call is
+    // scored by the same path (threads splitting 1921 queries can leave one thread with 10).
+    const bool packed = kn->lanes > 0 && p.nq >= kPackedMinQueries;
     std::vector<const float *> xp(nb);
     std::vector<const float *> qp(qbk);
     std::vector<float> tile(static_cast<size_t>(qbk) * nb);

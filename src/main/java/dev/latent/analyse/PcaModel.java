@@ -113,38 +113,47 @@ public final class PcaModel {
         if (x.cols() != d) {
             throw new IllegalArgumentException("the vectors have dimension " + x.cols() + ", the PCA was fitted on " + d);
         }
-        double[] offset = new double[c];
         float[] comp = new float[c * d];
-        for (int i = 0; i < c; i++) {
-            double o = 0;
-            for (int j = 0; j < d; j++) {
-                o += mean[j] * components[i * d + j];
-                comp[i * d + j] = (float) components[i * d + j];
-            }
-            offset[i] = o;
+        for (int i = 0; i < c * d; i++) {
+            comp[i] = (float) components[i];
         }
         long n = x.rows();
         FloatMatrix out = FloatMatrix.allocate(n, c);
         if (n == 0) {
             return out;
         }
-        try (FloatMatrix w = FloatMatrix.of(comp, d); ResidentMatrix resident = backend.upload(w, Metric.INNER_PRODUCT)) {
-            resident.distances(x, 0, c, out);
+        // Rows are centred (in float64, rounded once) before the float32 products, block by block, so data
+        // far from the origin keeps its digits: (x - mean) . w, not x . w - mean . w.
+        int block = (int) Math.max(1, Math.min(n, (1 << 22) / Math.max(1, d)));
+        float[] row = new float[d];
+        float[] scores = new float[c];
+        try (FloatMatrix w = FloatMatrix.of(comp, d); ResidentMatrix resident = backend.upload(w, Metric.INNER_PRODUCT);
+             FloatMatrix centred = FloatMatrix.allocate(block, d); FloatMatrix part = FloatMatrix.allocate(block, c)) {
+            for (long r0 = 0; r0 < n; r0 += block) {
+                int rows = (int) Math.min(block, n - r0);
+                for (int i = 0; i < rows; i++) {
+                    x.getRow(r0 + i, row);
+                    for (int j = 0; j < d; j++) {
+                        row[j] = (float) (row[j] - mean[j]);
+                    }
+                    centred.setRow(i, row);
+                }
+                try (FloatMatrix in = centred.rowsView(0, rows); FloatMatrix o = part.rowsView(0, rows)) {
+                    resident.distances(in, 0, c, o);
+                }
+                for (int i = 0; i < rows; i++) {
+                    part.getRow(i, scores);
+                    for (int k = 0; k < c; k++) {
+                        if (whiten) {
+                            scores[k] = variance[k] > 0 ? (float) (scores[k] / Math.sqrt(variance[k])) : 0f;
+                        }
+                    }
+                    out.setRow(r0 + i, scores);
+                }
+            }
         } catch (RuntimeException e) {
             out.close();
             throw e;
-        }
-        float[] row = new float[c];
-        for (long r = 0; r < n; r++) {
-            out.getRow(r, row);
-            for (int i = 0; i < c; i++) {
-                double v = row[i] - offset[i];
-                if (whiten) {
-                    v = variance[i] > 0 ? v / Math.sqrt(variance[i]) : 0;
-                }
-                row[i] = (float) v;
-            }
-            out.setRow(r, row);
         }
         return out;
     }
@@ -158,6 +167,18 @@ public final class PcaModel {
             throw new IllegalArgumentException("the scores have " + z.cols() + " columns, the PCA has " + c + " components");
         }
         FloatMatrix out = FloatMatrix.allocate(z.rows(), d);
+        try {
+            fillInverse(z, out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    private void fillInverse(FloatMatrix z, FloatMatrix out) {
+        int d = dimension();
+        int c = components();
         float[] zi = new float[c];
         float[] xi = new float[d];
         double[] acc = new double[d];
@@ -175,7 +196,6 @@ public final class PcaModel {
             }
             out.setRow(r, xi);
         }
-        return out;
     }
 
     /** Writes the model as JSON to {@code file}, atomically (the old file stays until the new one is complete). */

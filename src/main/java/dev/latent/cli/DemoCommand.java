@@ -9,6 +9,7 @@ import dev.latent.analyse.KMeans;
 import dev.latent.analyse.KMeansResult;
 import dev.latent.analyse.text.Segments;
 import dev.latent.index.FlatIndex;
+import dev.latent.space.OutputSet;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -60,6 +61,8 @@ final class DemoCommand implements Callable<Integer> {
 
     @Mixin
     ModelOptions model = new ModelOptions();
+
+    private final MapJob mapJob = new MapJob();
 
     @Override
     public Integer call() throws Exception {
@@ -113,8 +116,6 @@ final class DemoCommand implements Callable<Integer> {
             if (indexFile != null) {
                 ModelOptions.record(index, enc, model);
                 index.putMetadata("created_by", "latent demo");
-                index.save(indexFile);
-                out.println("saved the index to " + indexFile);
             }
             long t0 = System.nanoTime();
             Neighbors nb;
@@ -136,9 +137,15 @@ final class DemoCommand implements Callable<Integer> {
             if (segments > 0 && index.size() >= segments) {
                 summariseSegments(out, index, entries);
             }
-            if (mapFile(".png") != null) {
-                writeMap(out, index, entries);
+            MapJob.Result map = null;
+            if (mapFile(".png") != null && index.size() >= 2) {
+                map = buildMap(out, index, entries);
+            } else if (mapFile(".png") != null) {
+                out.println();
+                out.println("map: skipped (a map needs at least 2 texts)");
             }
+            // Every output is written only now, and together: a failure before leaves the old files.
+            commit(out, index, map);
         }
         return Main.OK;
     }
@@ -148,23 +155,42 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** The map of the sample corpus: UMAP layout, the same segments, outliers by LOF. */
-    private void writeMap(PrintWriter out, FlatIndex index, List<SampleCorpus.Entry> entries) throws java.io.IOException {
+    private MapJob.Result buildMap(PrintWriter out, FlatIndex index, List<SampleCorpus.Entry> entries) {
         String[] ids = new String[entries.size()];
         String[] texts = new String[entries.size()];
         for (int i = 0; i < ids.length; i++) {
             ids[i] = entries.get(i).id();
             texts[i] = entries.get(i).text();
         }
-        MapJob job = new MapJob();
-        job.segments = Math.min(Math.max(segments, 0), entries.size());
-        job.quiet = quiet;
+        mapJob.segments = Math.min(Math.max(segments, 0), entries.size());
+        mapJob.quiet = quiet;
         out.println();
         out.flush();
         try (FloatMatrix rows = index.rowsView()) {
-            MapJob.Result r = job.build(rows, index.metric(), ids, texts,
+            return mapJob.build(rows, index.metric(), ids, texts,
                     String.format(Locale.ROOT, "Map of %,d WordNet glosses", entries.size()), index.backend());
-            job.write(r.data(), mapFile(".png"), mapFile(".html"));
-            MapJob.printSummary(out, r.summary(), mapFile(".png"), mapFile(".html"));
+        }
+    }
+
+    /** The index (--index) and the map's PNG and HTML, committed together through one OutputSet. */
+    private void commit(PrintWriter out, FlatIndex index, MapJob.Result map) throws java.io.IOException {
+        if (indexFile == null && map == null) {
+            return;
+        }
+        try (OutputSet outputs = new OutputSet()) {
+            if (indexFile != null) {
+                index.writeTo(outputs.open(indexFile));
+            }
+            if (map != null) {
+                mapJob.writeInto(outputs, map.data(), mapFile(".png"), mapFile(".html"));
+            }
+            outputs.commit();
+        }
+        if (indexFile != null) {
+            out.println("saved the index to " + indexFile);
+        }
+        if (map != null) {
+            MapJob.printSummary(out, map.summary(), mapFile(".png"), mapFile(".html"));
         }
     }
 

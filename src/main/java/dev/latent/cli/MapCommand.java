@@ -78,9 +78,17 @@ final class MapCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, "unknown --layout '" + layout + "' (expected umap or pca)");
         }
-        if (segments < 0 || neighbors < 2 || htmlPoints < 1 || !(quantile > 0 && quantile < 1)) {
-            throw new CommandLine.ParameterException(cl, "--segments must be >= 0, --neighbors >= 2, --html-points >= 1 "
-                    + "and --quantile between 0 and 1");
+        if (segments < 0) {
+            throw new CommandLine.ParameterException(cl, "--segments must be >= 0, got " + segments);
+        }
+        if (neighbors < 2) {
+            throw new CommandLine.ParameterException(cl, "--neighbors must be >= 2, got " + neighbors);
+        }
+        if (htmlPoints < 1) {
+            throw new CommandLine.ParameterException(cl, "--html-points must be >= 1, got " + htmlPoints);
+        }
+        if (!(quantile > 0 && quantile < 1)) {
+            throw new CommandLine.ParameterException(cl, "--quantile must be between 0 and 1, got " + quantile);
         }
         job.outlierScore = outliers.equalsIgnoreCase("none") ? null : parseScore(cl, outliers);
         job.segments = segments;
@@ -124,7 +132,8 @@ final class MapCommand implements Callable<Integer> {
         try {
             return Outliers.Score.parse(s);
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(cl, e.getMessage());
+            throw new CommandLine.ParameterException(cl, "unknown --outliers '" + s
+                    + "' (expected lof, knn, mean-knn, centroid or none)");
         }
     }
 }

@@ -62,6 +62,9 @@ final class MapJob {
      */
     Result build(FloatMatrix vectors, Metric metric, String[] ids, String[] texts, String title, Backend backend) {
         int n = Math.toIntExact(vectors.rows());
+        if (n < 2) {
+            throw new IllegalArgumentException("a map needs at least 2 points, got " + n);
+        }
         int[] segment = null;
         List<MapData.Segment> segs = new ArrayList<>();
         double tK = 0;
@@ -159,13 +162,18 @@ final class MapJob {
     /** Writes the PNG and the HTML page, committed together (both new or both old). */
     void write(MapData data, Path png, Path html) throws IOException {
         try (OutputSet outputs = new OutputSet()) {
-            if (png != null) {
-                MapPng.create().seed(seed).write(data, Channels.newOutputStream(outputs.open(png).channel()));
-            }
-            if (html != null) {
-                MapHtml.create().maxPoints(htmlPoints).seed(seed).write(data, Channels.newOutputStream(outputs.open(html).channel()));
-            }
+            writeInto(outputs, data, png, html);
             outputs.commit();
+        }
+    }
+
+    /** Writes the PNG and the page into {@code outputs}, which the caller commits (with its other files). */
+    void writeInto(OutputSet outputs, MapData data, Path png, Path html) throws IOException {
+        if (png != null) {
+            MapPng.create().seed(seed).write(data, Channels.newOutputStream(outputs.open(png).channel()));
+        }
+        if (html != null) {
+            MapHtml.create().maxPoints(htmlPoints).seed(seed).write(data, Channels.newOutputStream(outputs.open(html).channel()));
         }
     }
 

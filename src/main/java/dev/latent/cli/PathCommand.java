@@ -36,7 +36,7 @@ final class PathCommand implements Callable<Integer> {
             description = "FROM and TO (a text or @ID); with --analogy, A B C.")
     List<String> points = new ArrayList<>();
 
-    @Option(names = "--analogy", description = "Three points A B C: the items nearest B - A + C, the inputs left out.")
+    @Option(names = "--analogy", description = "Three points A B C: the items nearest B - A + C, the inputs left out (@ID points, and items holding a text point's very vector).")
     boolean analogy;
 
     @Option(names = "--steps", paramLabel = "N", defaultValue = "6", description = "Points on the path, both ends included (default: ${DEFAULT-VALUE}).")
@@ -94,7 +94,16 @@ final class PathCommand implements Callable<Integer> {
                     }
                 }
                 try (FloatMatrix q = Walks.analogy(v[0], v[1], v[2])) {
-                    Neighbors nb = index.search(q, (int) Math.min(index.size(), k + inputs.size()));
+                    Neighbors nb = index.search(q, (int) Math.min(index.size(), k + 3));
+                    // A text input is left out too when an item holds its very vector (cosine >= 0.9999).
+                    for (int r = 0; r < nb.count(); r++) {
+                        float[] hit = index.vector(nb.id(0, r));
+                        for (float[] in : v) {
+                            if (cosine(hit, in) >= 0.9999 && !inputs.contains(nb.id(0, r))) {
+                                inputs.add(nb.id(0, r));
+                            }
+                        }
+                    }
                     out.printf(Locale.ROOT, "%s is to %s as %s is to:%n", label(0), label(1), label(2));
                     int shown = 0;
                     for (int r = 0; r < nb.count() && shown < k; r++) {
@@ -126,6 +135,18 @@ final class PathCommand implements Callable<Integer> {
         }
         out.flush();
         return Main.OK;
+    }
+
+    private static double cosine(float[] a, float[] b) {
+        double dot = 0;
+        double na = 0;
+        double nb = 0;
+        for (int j = 0; j < a.length; j++) {
+            dot += (double) a[j] * b[j];
+            na += (double) a[j] * a[j];
+            nb += (double) b[j] * b[j];
+        }
+        return na == 0 || nb == 0 ? 0 : dot / Math.sqrt(na * nb);
     }
 
     private String label(int i) {

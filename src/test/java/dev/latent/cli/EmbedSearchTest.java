@@ -159,6 +159,23 @@ class EmbedSearchTest {
         assertTrue(html.contains("Map of 200 WordNet glosses"), "the page has its title");
     }
 
+    /** The index and the map commit together: a map that cannot be written leaves the old index in place. */
+    @Test
+    void demoOutputsCommitTogether() throws IOException {
+        Path idx = dir.resolve("demo.lidx");
+        Files.writeString(idx, "an older file");
+        Result r = MainTest.run("demo", "--limit", "50", "-k", "1", "--quiet", "--segments", "3", "--index", idx.toString(),
+                "--map", dir.resolve("missing-dir").resolve("m").toString());
+        assertTrue(r.code() != 0, r.out());
+        assertEquals("an older file", Files.readString(idx), "a failed run changes nothing");
+        Result one = MainTest.run("demo", "--limit", "1", "-k", "1", "--quiet", "--index", idx.toString(),
+                "--map", dir.resolve("one").toString());
+        assertEquals(0, one.code(), one.err());
+        assertTrue(one.out().contains("map: skipped"), one.out());
+        assertTrue(Files.size(idx) > 100, "the index was written");
+        assertTrue(!Files.exists(dir.resolve("one.png")));
+    }
+
     @Test
     void modelsListsTheDefault() {
         Result r = MainTest.run("models");
