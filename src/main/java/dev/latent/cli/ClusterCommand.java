@@ -24,6 +24,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -44,17 +45,8 @@ final class ClusterCommand implements Callable<Integer> {
             description = "Clusters: one k (16), or a range to compare (4..64: powers of two and the end; or 5,10,20).")
     String k;
 
-    @Option(names = "--metric", paramLabel = "METRIC", description = "For .npy input: cosine, ip or l2 (default cosine); an index has its own.")
-    String metric;
-
-    @Option(names = "--ids", paramLabel = "FILE", description = "For .npy input: ids, one integer per line (default: row numbers).")
-    Path ids;
-
-    @Option(names = "--corpus", paramLabel = "FILE", description = "The corpus the vectors were embedded from: describe each cluster by its texts.")
-    Path corpus;
-
-    @Option(names = "--corpus-format", paramLabel = "FMT", defaultValue = "auto", description = "auto, text or jsonl.")
-    String corpusFormat;
+    @Mixin
+    VectorOptions vectors = new VectorOptions();
 
     @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}); the same seed gives the same clusters on one backend.")
     long seed;
@@ -105,17 +97,15 @@ final class ClusterCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, "--terms must be >= 1, --show, --iterations and --sample >= 0, "
                     + "--silhouette-sample >= 2");
         }
-        new FileRoles()
+        vectors.inputs(new FileRoles())
                 .input("input vectors", input)
-                .input("ids input (--ids)", ids)
-                .input("input corpus (--corpus)", corpus)
                 .output("centroids output (--centroids)", centroids)
                 .output("assignments output (--assignments)", assignments)
                 .check(cl);
-        Corpus texts = Corpus.option(cl, corpus, corpusFormat);
+        Corpus texts = vectors.corpus(cl);
         PrintWriter out = cl.getOut();
         Backend backend = Backends.get();
-        try (VectorInput in = VectorInput.open(input, metric, ids, cl)) {
+        try (VectorInput in = vectors.open(input, cl)) {
             String metricName = in.metric.name().toLowerCase(Locale.ROOT);
             if (ks.length > 1) {
                 out.printf(Locale.ROOT, "k-means over %d vectors of dimension %d (%s), seed %d, on %s%n", in.rows(),

@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -28,17 +29,8 @@ final class MapCommand implements Callable<Integer> {
             description = "Writes NAME.png and NAME.html (default: ${DEFAULT-VALUE}).")
     String output;
 
-    @Option(names = "--metric", paramLabel = "METRIC", description = "For .npy input: cosine, ip or l2 (default cosine); an index has its own.")
-    String metric;
-
-    @Option(names = "--ids", paramLabel = "FILE", description = "For .npy input: ids, one integer per line (default: row numbers).")
-    Path ids;
-
-    @Option(names = "--corpus", paramLabel = "FILE", description = "The corpus the vectors were embedded from: texts on hover, segments named by their terms.")
-    Path corpus;
-
-    @Option(names = "--corpus-format", paramLabel = "FMT", defaultValue = "auto", description = "auto, text or jsonl.")
-    String corpusFormat;
+    @Mixin
+    VectorOptions vectors = new VectorOptions();
 
     @Option(names = "--segments", paramLabel = "K", defaultValue = "12", description = "k-means segments to colour by (0: none; default: ${DEFAULT-VALUE}).")
     int segments;
@@ -99,17 +91,15 @@ final class MapCommand implements Callable<Integer> {
         job.quiet = quiet;
         Path png = Path.of(output + ".png");
         Path html = Path.of(output + ".html");
-        new FileRoles()
+        vectors.inputs(new FileRoles())
                 .input("input vectors", input)
-                .input("ids input (--ids)", ids)
-                .input("input corpus (--corpus)", corpus)
                 .output("PNG output", png)
                 .output("HTML output", html)
                 .check(cl);
-        Corpus texts = Corpus.option(cl, corpus, corpusFormat);
+        Corpus texts = vectors.corpus(cl);
         PrintWriter out = cl.getOut();
         Backend backend = Backends.get();
-        try (VectorInput in = VectorInput.open(input, metric, ids, cl)) {
+        try (VectorInput in = vectors.open(input, cl)) {
             String[] idStrings = new String[in.rows()];
             for (int i = 0; i < idStrings.length; i++) {
                 idStrings[i] = Long.toString(in.ids[i]);

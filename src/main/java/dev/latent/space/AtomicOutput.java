@@ -47,17 +47,23 @@ public final class AtomicOutput implements AutoCloseable {
             throw new IOException("cannot write " + target + ": it is a directory");
         }
         TempFiles.cleanStale(dir, abs.getFileName().toString());
-        Path temp = TempFiles.newTemp(dir, abs.getFileName().toString(), ".part");
-        FileChannel ch;
+        // Registered and created under the creation lock, so the shutdown hook never runs between the two.
+        TempFiles.CREATION.readLock().lock();
         try {
-            // CREATE_NEW without attributes: the permissions are 0666 less the umask, as for any new file.
-            ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                    StandardOpenOption.READ);
-        } catch (IOException | RuntimeException e) {
-            TempFiles.forget(temp);
-            throw e;
+            Path temp = TempFiles.newTemp(dir, abs.getFileName().toString(), ".part");
+            FileChannel ch;
+            try {
+                // CREATE_NEW without attributes: the permissions are 0666 less the umask, as for any new file.
+                ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                        StandardOpenOption.READ);
+            } catch (IOException | RuntimeException e) {
+                TempFiles.forget(temp);
+                throw e;
+            }
+            return new AtomicOutput(abs, temp, ch);
+        } finally {
+            TempFiles.CREATION.readLock().unlock();
         }
-        return new AtomicOutput(abs, temp, ch);
     }
 
     /** The file this output replaces when committed (absolute). */

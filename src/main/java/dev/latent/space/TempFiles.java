@@ -38,6 +38,15 @@ final class TempFiles {
     /** Held while outputs are renamed into place; the shutdown hook takes it before cleaning up. */
     static final ReentrantLock COMMIT_LOCK = new ReentrantLock();
 
+    /**
+     * Held (shared) from registering a temporary file until it exists; the shutdown hook takes it
+     * exclusively, so it never deletes a registered name whose file is created just after.
+     */
+    static final java.util.concurrent.locks.ReentrantReadWriteLock CREATION = new java.util.concurrent.locks.ReentrantReadWriteLock();
+
+    /** Set by the shutdown hook: from then on no temporary file is registered (it could not be cleaned). */
+    private static volatile boolean shuttingDown;
+
     /** {@code <pid>-<start ms>} of this process. */
     private static final String PROCESS = ProcessHandle.current().pid() + "-" + startMillis(ProcessHandle.current());
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -63,6 +72,9 @@ final class TempFiles {
 
     /** A fresh, registered name {@code .<name>.<token><suffix>} in {@code dir} (the file is not created). */
     static Path newTemp(Path dir, String name, String suffix) {
+        if (shuttingDown) {
+            throw new IllegalStateException("the process is shutting down: " + dir.resolve(name) + " is not written");
+        }
         String token = PROCESS + "-" + Long.toHexString(RANDOM.nextLong() & Long.MAX_VALUE);
         Path p = dir.resolve("." + name + "." + token + suffix);
         LIVE.add(p);
@@ -81,6 +93,16 @@ final class TempFiles {
             locked = COMMIT_LOCK.tryLock(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        boolean creation = false;
+        try {
+            creation = CREATION.writeLock().tryLock(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        shuttingDown = true;
+        if (creation) {
+            CREATION.writeLock().unlock();
         }
         try {
             for (Path p : LIVE) {
