@@ -68,7 +68,7 @@ class EngineBatchingTest {
     void tokenBudgetAndTextCountBoundBatches() throws Exception {
         FakeEncoder enc = new FakeEncoder(D);
         // Default token estimate: chars / 4 + 2. 40-char texts are 12 tokens; budget 40 → 3 texts a batch.
-        try (Engine engine = Engine.builder().encoder(enc).tokenBudget(40).maxBatchTexts(8).build()) {
+        try (Engine engine = Engine.builder().encoder(enc).encodeConcurrency(1).tokenBudget(40).maxBatchTexts(8).build()) {
             enc.batches.clear();
             List<CompletableFuture<float[]>> fs = new ArrayList<>();
             fs.add(engine.encodeAsync(FakeEncoder.HOLD));
@@ -115,6 +115,32 @@ class EngineBatchingTest {
             Neighbors nb = engine.searchText("doc 17", 3);
             assertEquals(17, nb.id(0, 0));
             SameNeighbors.assertSame(index.search(enc.vector("doc 17"), 3), nb, "text search");
+        }
+    }
+
+    @Test
+    void twoBatchSlotsLetABatchRunWhileAnotherIsHeld() throws Exception {
+        FakeEncoder enc = new FakeEncoder(D);
+        try (Engine engine = Engine.builder().encoder(enc).encodeConcurrency(2).build()) {
+            CompletableFuture<float[]> held = engine.encodeAsync(FakeEncoder.HOLD);
+            assertTrue(enc.entered.await(10, TimeUnit.SECONDS));
+            try {
+                assertArrayEquals(enc.vector("x"), engine.encodeAsync("x").get(10, TimeUnit.SECONDS));
+            } finally {
+                enc.release.countDown();
+            }
+            held.get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void closingFromADependentStageDoesNotWaitForItself() throws Exception {
+        FakeEncoder enc = new FakeEncoder(D);
+        for (int concurrency : new int[] {1, 2}) {
+            Engine engine = Engine.builder().encoder(enc).encodeConcurrency(concurrency).build();
+            engine.encodeAsync("a").thenRun(engine::close).get(10, TimeUnit.SECONDS);
+            assertThrows(EngineClosedException.class, () -> engine.encodeAsync("b"));
+            engine.close();
         }
     }
 

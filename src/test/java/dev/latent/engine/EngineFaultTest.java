@@ -36,7 +36,7 @@ class EngineFaultTest {
     @Test
     void aFailingEncodeBatchFailsOnlyItsCallers() throws Exception {
         FakeEncoder enc = new FakeEncoder(D, t -> t.equals("boom"), 0);
-        try (Engine engine = Engine.builder().encoder(enc).build()) {
+        try (Engine engine = Engine.builder().encoder(enc).encodeConcurrency(1).build()) {
             // Hold the dispatcher so that "boom", "a" and "b" wait together and form the next batch.
             CompletableFuture<float[]> held = engine.encodeAsync(FakeEncoder.HOLD);
             assertTrue(enc.entered.await(10, TimeUnit.SECONDS));
@@ -114,7 +114,7 @@ class EngineFaultTest {
     @Test
     void aRequestPastItsDeadlineIsNotComputed() throws Exception {
         FakeEncoder enc = new FakeEncoder(D);
-        try (Engine engine = Engine.builder().encoder(enc).build()) {
+        try (Engine engine = Engine.builder().encoder(enc).encodeConcurrency(1).build()) {
             CompletableFuture<float[]> held = engine.encodeAsync(FakeEncoder.HOLD);
             assertTrue(enc.entered.await(10, TimeUnit.SECONDS));
             long t0 = System.nanoTime();
@@ -135,7 +135,7 @@ class EngineFaultTest {
         }
         // A default deadline applies to requests that name none.
         FakeEncoder enc2 = new FakeEncoder(D);
-        try (Engine engine = Engine.builder().encoder(enc2).defaultTimeout(Duration.ofMillis(30)).build()) {
+        try (Engine engine = Engine.builder().encoder(enc2).encodeConcurrency(1).defaultTimeout(Duration.ofMillis(30)).build()) {
             CompletableFuture<float[]> held = engine.encodeAsync(FakeEncoder.HOLD, Duration.ofSeconds(30));
             assertTrue(enc2.entered.await(10, TimeUnit.SECONDS));
             EngineTimeoutException e = assertThrows(EngineTimeoutException.class, () -> engine.encode("late"));
@@ -149,7 +149,7 @@ class EngineFaultTest {
     void aTextSearchPastItsDeadlineFailsWithTimeout() throws Exception {
         FakeEncoder enc = new FakeEncoder(D);
         try (FlatIndex index = new FlatIndex(D, Metric.COSINE);
-             Engine engine = Engine.builder().encoder(enc).index(index).build()) {
+             Engine engine = Engine.builder().encoder(enc).encodeConcurrency(1).index(index).build()) {
             index.add(1, enc.vector("one"));
             CompletableFuture<float[]> held = engine.encodeAsync(FakeEncoder.HOLD);
             assertTrue(enc.entered.await(10, TimeUnit.SECONDS));
@@ -164,7 +164,7 @@ class EngineFaultTest {
     @Test
     void aFullQueueRejectsAtOnce() throws Exception {
         FakeEncoder enc = new FakeEncoder(D);
-        try (Engine engine = Engine.builder().encoder(enc).queueCapacity(2).build()) {
+        try (Engine engine = Engine.builder().encoder(enc).encodeConcurrency(1).queueCapacity(2).build()) {
             CompletableFuture<float[]> held = engine.encodeAsync(FakeEncoder.HOLD);
             assertTrue(enc.entered.await(10, TimeUnit.SECONDS)); // taken off the queue: it is empty again
             CompletableFuture<float[]> a = engine.encodeAsync("a");
@@ -187,7 +187,7 @@ class EngineFaultTest {
     @Test
     void aFullQueueCanMakeCallersWait() throws Exception {
         FakeEncoder enc = new FakeEncoder(D);
-        try (Engine engine = Engine.builder().encoder(enc).queueCapacity(1)
+        try (Engine engine = Engine.builder().encoder(enc).encodeConcurrency(1).queueCapacity(1)
                 .blockWhenFull(Duration.ofMillis(100)).build()) {
             CompletableFuture<float[]> held = engine.encodeAsync(FakeEncoder.HOLD);
             assertTrue(enc.entered.await(10, TimeUnit.SECONDS));
@@ -212,7 +212,7 @@ class EngineFaultTest {
     void cancellingBeforeTheBatchStartsRemovesTheWork() throws Exception {
         FakeEncoder enc = new FakeEncoder(D);
         try (FlatIndex index = new FlatIndex(D, Metric.COSINE);
-             Engine engine = Engine.builder().encoder(enc).index(index).queueCapacity(2).build()) {
+             Engine engine = Engine.builder().encoder(enc).encodeConcurrency(1).index(index).queueCapacity(2).build()) {
             index.add(7, enc.vector("seven"));
             CompletableFuture<float[]> held = engine.encodeAsync(FakeEncoder.HOLD);
             assertTrue(enc.entered.await(10, TimeUnit.SECONDS));
@@ -237,7 +237,7 @@ class EngineFaultTest {
     @Test
     void closeFailsQueuedRequestsAndFinishesTheRunningBatch() throws Exception {
         FakeEncoder enc = new FakeEncoder(D);
-        Engine engine = Engine.builder().encoder(enc).build();
+        Engine engine = Engine.builder().encoder(enc).encodeConcurrency(1).build();
         CompletableFuture<float[]> held = engine.encodeAsync(FakeEncoder.HOLD);
         assertTrue(enc.entered.await(10, TimeUnit.SECONDS));
         List<CompletableFuture<float[]>> queued = new ArrayList<>();
