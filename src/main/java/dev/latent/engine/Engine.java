@@ -47,10 +47,10 @@ import java.util.logging.Logger;
  * }</pre>
  *
  * <p><b>Batching.</b> Each operation ({@link Operation#ENCODE}, {@link Operation#SEARCH}) has a bounded
- * queue and one dispatcher thread. When one of the operation's batch slots is free ({@link Builder#encodeConcurrency},
- * default cores up to 4, the text encoder's workers; {@link Builder#searchConcurrency}, default 1), the
- * dispatcher takes requests from the head of its queue into a batch
- * until the batch is full (encode: {@link Builder#maxBatchTexts} texts or a padded token budget,
+ * queue and one dispatcher thread. When one of the operation's batch slots is free
+ * ({@link Builder#encodeConcurrency}, default cores up to 4, the text encoder's workers;
+ * {@link Builder#searchConcurrency}, default 1), the dispatcher takes requests from the head of its queue
+ * into a batch until the batch is full (encode: {@link Builder#maxBatchTexts} texts or a padded token budget,
  * {@code texts × longest text in tokens ≤} {@link Builder#tokenBudget}; search: {@link Builder#maxBatchQueries}
  * queries) or the oldest waiting request has waited {@link Builder#maxWait} (default zero), then makes one
  * call to the encoder or the index and hands each caller its row. A search batch runs with the largest k of
@@ -67,17 +67,19 @@ import java.util.logging.Logger;
  * or that break the vector rule ({@link Vectors}) are refused by the submitting call with
  * {@link IllegalArgumentException}, so one bad request never fails a batch of good ones.
  *
- * <p><b>Faults.</b> When the encoder or the index throws, only the futures of that batch complete
- * exceptionally, with the thrown exception as the cause; the dispatcher goes on with the next batch.
+ * <p><b>Faults.</b> When the encoder or the index throws (an {@link Error} such as an out-of-memory included),
+ * only the futures of that batch complete exceptionally, with the thrown exception as the cause; the engine
+ * goes on with the next batch. A batch mixing passages and queries makes one encoder call for each, and
+ * each call fails only its own requests.
  *
  * <p><b>Live updates.</b> {@link #add} and {@link #remove} go straight to the index on the calling thread;
  * {@link FlatIndex} makes them exclusive with searches, so each search batch sees all of an update or none.
  *
  * <p><b>Thread safety.</b> Every method may be called by any number of threads at once. Futures are
- * completed on the dispatcher threads: a dependent stage attached with a non-async method
- * ({@code thenApply}, {@code whenComplete}, ...) runs there and delays the next batch while it runs, so attach
- * slow work with the {@code ...Async} methods. The blocking methods refuse to run on a dispatcher thread
- * (they would wait for themselves).
+ * completed on the engine's own threads (dispatcher and batch threads): a dependent stage attached with a
+ * non-async method ({@code thenApply}, {@code whenComplete}, ...) runs there and holds up the next batch
+ * while it runs, so attach slow work with the {@code ...Async} methods. The blocking methods refuse to run
+ * on the engine's own threads (they would wait for themselves); {@link #close()} may run there.
  *
  * <p><b>Ownership and lifetime.</b> The engine does not own the encoder or the index: the caller closes them,
  * after the engine. {@link #close()} stops accepting requests, fails the ones still queued with
@@ -551,7 +553,6 @@ public final class Engine implements AutoCloseable {
     private abstract class Lane<R extends Request<?>> implements Runnable {
         final Operation op;
         final int capacity;
-        final int concurrency;
         final Semaphore slots;            // batches that may run at once
         final ExecutorService runners;    // null: batches run on the dispatcher thread (concurrency 1)
         final ArrayDeque<R> queue = new ArrayDeque<>();
@@ -572,7 +573,6 @@ public final class Engine implements AutoCloseable {
         Lane(Operation op, int capacity, int concurrency) {
             this.op = op;
             this.capacity = capacity;
-            this.concurrency = concurrency;
             this.slots = new Semaphore(concurrency);
             String name = "latent-engine-" + op.name().toLowerCase() + "-batch-";
             AtomicLong n = new AtomicLong();
