@@ -216,7 +216,8 @@ public final class Engine implements AutoCloseable {
         timer.setRemoveOnCancelPolicy(true);
         this.encodeLane = encoder == null ? null
                 : new EncodeLane(b.queueCapacity, b.encodeConcurrency, b.maxBatchTexts, b.tokenBudget);
-        this.searchLane = searcher == null ? null : new SearchLane(b.queueCapacity, b.searchConcurrency, b.maxBatchQueries);
+        this.searchLane = searcher == null ? null
+                : new SearchLane(b.queueCapacity, b.searchConcurrency, b.maxBatchQueries);
         if (encodeLane != null) {
             encodeLane.start();
         }
@@ -824,7 +825,8 @@ public final class Engine implements AutoCloseable {
             } catch (Throwable t) {
                 // An Error too (an out-of-memory in one batch): its callers get it, the next batch may succeed.
                 LOG.log(t instanceof RuntimeException ? Level.FINE : Level.WARNING, op.name().toLowerCase()
-                        + " batch of " + batch.size() + " failed; its callers get the cause, the engine keeps serving", t);
+                        + " batch of " + batch.size() + " failed; its callers get the cause, the engine keeps serving",
+                        t);
                 for (R r : batch) {
                     if (!r.future.isDone()) {
                         done(r, false);
