@@ -20,8 +20,8 @@ class ArchitectureTest {
     @ArchTest
     static final ArchRule CORE_STANDS_ALONE = noClasses().that().resideInAPackage("dev.latent.core..")
             .should().dependOnClassesThat().resideInAnyPackage("dev.latent.compute..", "dev.latent.space..",
-                    "dev.latent.index..", "dev.latent.analyse..", "dev.latent.encode..", "dev.latent.cli..",
-                    "dev.latent.bench..", "dev.latent")
+                    "dev.latent.index..", "dev.latent.analyse..", "dev.latent.encode..", "dev.latent.engine..",
+                    "dev.latent.cli..", "dev.latent.bench..", "dev.latent")
             .because("core holds the shared value types and the vector rule");
 
     @ArchTest
@@ -37,6 +37,13 @@ class ArchitectureTest {
             .resideOutsideOfPackage("dev.latent.cli..")
             .should().dependOnClassesThat().resideInAPackage("dev.latent.cli..")
             .because("the command line is the outermost layer");
+
+    @ArchTest
+    static final ArchRule ENGINE_ABOVE_THE_LIBRARY = noClasses().that()
+            .resideInAnyPackage("dev.latent.core..", "dev.latent.compute..", "dev.latent.space..",
+                    "dev.latent.index..", "dev.latent.analyse..", "dev.latent.encode..")
+            .should().dependOnClassesThat().resideInAPackage("dev.latent.engine..")
+            .because("the serving engine sits on the encoder and the index, which know nothing of it");
 
     @ArchTest
     static final ArchRule BACKENDS_REACHED_BY_NAME = noClasses().that().resideInAPackage("dev.latent.compute")
