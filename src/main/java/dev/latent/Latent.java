@@ -9,6 +9,7 @@ import dev.latent.compute.Backends;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.encode.text.TextEncoder;
+import dev.latent.engine.Engine;
 import dev.latent.index.FlatIndex;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -53,6 +54,14 @@ public final class Latent {
     /** A k-means with {@code k} clusters (seed 42, k-means++, up to 25 iterations) on {@link #backend()}. */
     public static KMeans kmeans(int k) {
         return KMeans.of(k);
+    }
+
+    /**
+     * A builder of the shared engine for many threads: give it an encoder and/or an index, then
+     * {@code build()}; see {@link Engine}.
+     */
+    public static Engine.Builder engine() {
+        return Engine.builder();
     }
 
     /** A PCA keeping {@code components} components, on {@link #backend()}. */
