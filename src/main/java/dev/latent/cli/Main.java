@@ -23,7 +23,8 @@ import picocli.CommandLine.Command;
 @Command(name = "latent", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Latent: embed texts, build exact vector indexes and search them, on CPU or GPU.",
         subcommands = {EmbedCommand.class, IndexCommand.class, SearchCommand.class, ClusterCommand.class,
-                OutliersCommand.class, MapCommand.class, PathCommand.class, ProjectCommand.class, DemoCommand.class,
+                OutliersCommand.class, MapCommand.class, PathCommand.class, ProjectCommand.class, ServeCommand.class,
+                DemoCommand.class,
                 ModelsCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code for success. */

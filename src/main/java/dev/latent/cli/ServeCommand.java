@@ -1,0 +1,77 @@
+package dev.latent.cli;
+
+import dev.latent.encode.text.TextEncoder;
+import dev.latent.engine.Engine;
+import dev.latent.index.FlatIndex;
+import dev.latent.serve.HttpEndpoint;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code latent serve}: an index and its model behind a small HTTP endpoint, through the shared engine. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Serve an index over HTTP (JSON): POST /v1/embed {\"texts\": [...]}, POST /v1/search",
+                "{\"text\": \"...\", \"k\": 10} or {\"vector\": [...], \"k\": 10}, GET /health, GET /metrics. Requests from",
+                "many clients are batched by the shared engine. Runs until interrupted (Ctrl-C, SIGTERM)."})
+final class ServeCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "INDEX.lidx", description = "The index file.")
+    Path indexFile;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}; 0.0.0.0 for every interface).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", description = "Port (default: ${DEFAULT-VALUE}; 0: any free port).")
+    int port;
+
+    @Option(names = "--max-body", paramLabel = "BYTES", defaultValue = "1048576", description = "Largest request body (default: ${DEFAULT-VALUE}).")
+    int maxBody;
+
+    @Option(names = "--queue", paramLabel = "N", defaultValue = "1024", description = "Requests the engine queues before it answers 503 (default: ${DEFAULT-VALUE}).")
+    int queue;
+
+    @Option(names = "--verbose", description = "Log details; print stack traces on errors.")
+    boolean verbose;
+
+    @Mixin
+    ModelOptions model = new ModelOptions();
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cl = spec.commandLine();
+        model.check(cl);
+        if (port < 0 || port > 65535 || maxBody < 1 || queue < 1) {
+            throw new CommandLine.ParameterException(cl, "--port must be 0..65535, --max-body and --queue >= 1");
+        }
+        new FileRoles().input("index", indexFile).input("--onnx model", model.onnx).input("--tokenizer file", model.tokenizer).check(cl);
+        PrintWriter out = cl.getOut();
+        CountDownLatch stop = new CountDownLatch(1);
+        try (FlatIndex index = FlatIndex.load(indexFile); TextEncoder enc = model.open(index.metadata())) {
+            if (enc.dimension() != index.dimension()) {
+                throw new IOException("model " + enc.modelName() + " gives vectors of dimension " + enc.dimension()
+                        + ", the index holds dimension " + index.dimension());
+            }
+            try (Engine engine = Engine.builder().encoder(enc).index(index).queueCapacity(queue).build();
+                 HttpEndpoint http = HttpEndpoint.start(engine, new InetSocketAddress(host, port),
+                         new HttpEndpoint.Options(maxBody, 256, 1024, 32))) {
+                Thread hook = new Thread(stop::countDown, "latent-serve-stop");
+                Runtime.getRuntime().addShutdownHook(hook);
+                out.printf("serving %s (%d vectors, model %s) on http://%s:%d/ ; Ctrl-C stops%n", indexFile, index.size(),
+                        enc.modelName(), host, http.port());
+                out.flush();
+                stop.await();
+            }
+        }
+        return Main.OK;
+    }
+}

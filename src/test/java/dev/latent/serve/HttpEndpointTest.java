@@ -1,0 +1,183 @@
+package dev.latent.serve;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.latent.core.FloatMatrix;
+import dev.latent.core.Metric;
+import dev.latent.core.Neighbors;
+import dev.latent.engine.Engine;
+import dev.latent.index.FlatIndex;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The HTTP endpoint on loopback, over an engine with a deterministic fake encoder and a real index. */
+class HttpEndpointTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int D = 8;
+
+    private FlatIndex index;
+    private Engine engine;
+    private HttpEndpoint http;
+    private final HttpClient client = HttpClient.newHttpClient();
+
+    /** A text's vector: its characters' codes folded into D coordinates, plus 1 (never zero). */
+    static float[] fake(String text) {
+        float[] v = new float[D];
+        for (int i = 0; i < text.length(); i++) {
+            v[i % D] += text.charAt(i) % 17;
+        }
+        for (int j = 0; j < D; j++) {
+            v[j] += 1;
+        }
+        return v;
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        index = new FlatIndex(D, Metric.COSINE);
+        String[] words = {"shark", "whale", "engine", "wheel", "melody", "chord", "river", "mountain"};
+        for (int i = 0; i < words.length; i++) {
+            index.add(i, fake(words[i]));
+        }
+        Engine.Encoder enc = (texts, queries) -> {
+            float[] flat = new float[texts.size() * D];
+            for (int i = 0; i < texts.size(); i++) {
+                System.arraycopy(fake(texts.get(i)), 0, flat, i * D, D);
+            }
+            return FloatMatrix.of(flat, D);
+        };
+        engine = Engine.builder().encoder(enc).index(index).build();
+        http = HttpEndpoint.start(engine, new InetSocketAddress("127.0.0.1", 0), new HttpEndpoint.Options(4096, 16, 100, 4));
+    }
+
+    @AfterEach
+    void stop() {
+        http.close();
+        engine.close();
+        index.close();
+    }
+
+    private HttpResponse<String> post(String path, String body) throws Exception {
+        HttpRequest r = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8)).build();
+        return client.send(r, HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpResponse<String> get(String path) throws Exception {
+        HttpRequest r = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + http.port() + path)).GET().build();
+        return client.send(r, HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void embedAndSearchAnswerWhatTheEngineAnswers() throws Exception {
+        HttpResponse<String> e = post("/v1/embed", "{\"texts\": [\"shark\", \"a red car\"]}");
+        assertEquals(200, e.statusCode(), e.body());
+        JsonNode j = JSON.readTree(e.body());
+        assertEquals(D, j.get("dimension").asInt());
+        float[] got = new float[D];
+        for (int c = 0; c < D; c++) {
+            got[c] = (float) j.get("vectors").get(1).get(c).asDouble();
+        }
+        assertArrayEquals(fake("a red car"), got);
+
+        HttpResponse<String> s = post("/v1/search", "{\"text\": \"whale\", \"k\": 3}");
+        assertEquals(200, s.statusCode(), s.body());
+        JsonNode results = JSON.readTree(s.body()).get("results");
+        assertEquals(3, results.size());
+        Neighbors direct = index.search(fake("whale"), 3);
+        for (int r = 0; r < 3; r++) {
+            assertEquals(direct.id(0, r), results.get(r).get("id").asLong(), s.body());
+        }
+        assertEquals(1, results.get(0).get("id").asLong(), "whale finds itself first");
+
+        StringBuilder v = new StringBuilder("{\"vector\": [");
+        float[] q = fake("engine");
+        for (int c = 0; c < D; c++) {
+            v.append(c == 0 ? "" : ", ").append(q[c]);
+        }
+        HttpResponse<String> sv = post("/v1/search", v.append("]}").toString());
+        assertEquals(200, sv.statusCode(), sv.body());
+        assertEquals(2, JSON.readTree(sv.body()).get("results").get(0).get("id").asLong());
+    }
+
+    @Test
+    void badRequestsGetAClearErrorAndTheServerKeepsServing() throws Exception {
+        HttpResponse<String> r = post("/v1/embed", "{\"texts\": [\"a\", ");
+        assertEquals(400, r.statusCode());
+        assertTrue(r.body().contains("malformed JSON at line 1"), r.body());
+        r = post("/v1/search", "{\"text\": \"a\", \"kk\": 3}");
+        assertEquals(400, r.statusCode());
+        assertTrue(r.body().contains("unknown field 'kk'"), r.body());
+        r = post("/v1/search", "{\"text\": \"a\", \"vector\": [1]}");
+        assertEquals(400, r.statusCode());
+        assertTrue(r.body().contains("either 'text'"), r.body());
+        r = post("/v1/search", "{\"text\": \"a\", \"k\": 0}");
+        assertEquals(400, r.statusCode());
+        r = post("/v1/search", "{\"vector\": [1, 2]}");
+        assertEquals(400, r.statusCode());
+        assertTrue(r.body().contains("dimension") || r.body().contains("2"), r.body());
+        r = post("/v1/embed", "{\"texts\": [\"" + "x".repeat(5000) + "\"]}");
+        assertEquals(413, r.statusCode(), r.body());
+        assertTrue(r.body().contains("limit of 4096"), r.body());
+        StringBuilder many = new StringBuilder("{\"texts\": [");
+        for (int i = 0; i < 17; i++) {
+            many.append(i == 0 ? "" : ",").append("\"t\"");
+        }
+        r = post("/v1/embed", many.append("]}").toString());
+        assertEquals(400, r.statusCode());
+        assertTrue(r.body().contains("limit of 16"), r.body());
+        r = post("/v1/embed", "[1, 2]");
+        assertEquals(400, r.statusCode());
+        r = get("/v1/search");
+        assertEquals(405, r.statusCode());
+        r = get("/nothing");
+        assertEquals(404, r.statusCode());
+        r = get("/health");
+        assertEquals(200, r.statusCode());
+        assertEquals("ok", JSON.readTree(r.body()).get("status").asText());
+        r = post("/v1/search", "{\"text\": \"shark\"}");
+        assertEquals(200, r.statusCode(), "still serving after the errors: " + r.body());
+        JsonNode m = JSON.readTree(get("/metrics").body());
+        assertTrue(m.has("search") && m.get("search").get("requests").asLong() >= 1, m.toString());
+    }
+
+    @Test
+    void concurrentClientsAreAllAnswered() throws Exception {
+        List<Thread> threads = new java.util.ArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger ok = new java.util.concurrent.atomic.AtomicInteger();
+        for (int t = 0; t < 16; t++) {
+            final int id = t;
+            Thread th = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 10; i++) {
+                        HttpResponse<String> r = post("/v1/search", "{\"text\": \"river " + id + " " + i + "\", \"k\": 2}");
+                        if (r.statusCode() == 200 && JSON.readTree(r.body()).get("results").size() == 2) {
+                            ok.incrementAndGet();
+                        }
+                    }
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            threads.add(th);
+            th.start();
+        }
+        for (Thread th : threads) {
+            th.join();
+        }
+        assertEquals(160, ok.get());
+    }
+}
