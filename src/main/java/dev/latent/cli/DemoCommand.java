@@ -135,17 +135,24 @@ final class DemoCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "searched %d vectors for %d %s in %.1f ms (encoding included) on the %s backend%n",
                     index.size(), qs.size(), qs.size() == 1 ? "query" : "queries", ms, index.backend().name());
             if (segments > 0 && index.size() >= segments) {
-                summariseSegments(out, index, entries);
+                // The map colours by these same segments instead of fitting them again.
+                mapJob.fittedSegments = summariseSegments(out, index, entries);
             }
-            MapJob.Result map = null;
-            if (mapFile(".png") != null && index.size() >= 2) {
-                map = buildMap(out, index, entries);
-            } else if (mapFile(".png") != null) {
-                out.println();
-                out.println("map: skipped (a map needs at least 2 texts)");
+            try {
+                MapJob.Result map = null;
+                if (mapFile(".png") != null && index.size() >= 2) {
+                    map = buildMap(out, index, entries);
+                } else if (mapFile(".png") != null) {
+                    out.println();
+                    out.println("map: skipped (a map needs at least 2 texts)");
+                }
+                // Every output is written only now, and together: a failure before leaves the old files.
+                commit(out, index, map);
+            } finally {
+                if (mapJob.fittedSegments != null) {
+                    mapJob.fittedSegments.close();
+                }
             }
-            // Every output is written only now, and together: a failure before leaves the old files.
-            commit(out, index, map);
         }
         return Main.OK;
     }
@@ -195,13 +202,17 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** k-means over the demo's vectors, each cluster described by its terms and most central gloss. */
-    private void summariseSegments(PrintWriter out, FlatIndex index, List<SampleCorpus.Entry> entries) {
+    /** Prints the segment summary and returns the k-means result (the caller closes it). */
+    private KMeansResult summariseSegments(PrintWriter out, FlatIndex index, List<SampleCorpus.Entry> entries) {
         List<String> texts = new ArrayList<>(entries.size());
         for (SampleCorpus.Entry e : entries) {
             texts.add(e.text());
         }
-        try (FloatMatrix rows = index.rowsView();
-             KMeansResult r = KMeans.of(segments).seed(42).fit(rows, index.metric())) {
+        KMeansResult r;
+        try (FloatMatrix rows = index.rowsView()) {
+            r = KMeans.of(segments).seed(42).backend(index.backend()).fit(rows, index.metric());
+        }
+        try {
             List<Segments.Segment> list = Segments.describe(r.labels(), r.distances(), segments, texts, 5, 1);
             out.println();
             out.printf(Locale.ROOT, "segments: k-means, k = %d, %d iterations in %.2f s on the %s backend; each "
@@ -210,6 +221,10 @@ final class DemoCommand implements Callable<Integer> {
             for (Segments.Segment seg : list) {
                 out.println(Segments.line(seg, texts, 60));
             }
+            return r;
+        } catch (RuntimeException e) {
+            r.close();
+            throw e;
         }
     }
 

@@ -34,6 +34,8 @@ final class MapJob {
     enum Layout { UMAP, PCA }
 
     int segments = 12;
+    /** Segments already fitted by the caller (who keeps and closes it); null: fit k-means here. */
+    KMeansResult fittedSegments;
     int terms = 4;
     Layout layout = Layout.UMAP;
     int neighbors = 15;
@@ -69,16 +71,21 @@ final class MapJob {
         List<MapData.Segment> segs = new ArrayList<>();
         double tK = 0;
         double tO = 0;
-        KMeansResult km = null;
+        KMeansResult km = fittedSegments;
+        boolean own = km == null;
         try {
-            if (segments > 0) {
-                int k = Math.min(segments, n);
+            if (km != null || segments > 0) {
                 long t0 = System.nanoTime();
-                try (Progress p = Progress.start("segments", 26, quiet, " iterations")) {
-                    km = KMeans.of(k).seed(seed).backend(backend).listener((it, inertia, s) -> p.done(Math.min(26, it + 1)))
-                            .fit(vectors, metric);
+                if (km == null) {
+                    try (Progress p = Progress.start("segments", 26, quiet, " iterations")) {
+                        km = KMeans.of(Math.min(segments, n)).seed(seed).backend(backend)
+                                .listener((it, inertia, s) -> p.done(Math.min(26, it + 1))).fit(vectors, metric);
+                    }
+                    tK = (System.nanoTime() - t0) / 1e9;
+                } else {
+                    tK = km.seconds();
                 }
-                tK = (System.nanoTime() - t0) / 1e9;
+                int k = km.k();
                 segment = km.labels().clone();
                 long[] sizes = km.sizes();
                 String[] labels = new String[k];
@@ -150,7 +157,7 @@ final class MapJob {
                 return new Result(data, new Summary(n, segs.size(), flagged, tK, tO, tL, how));
             }
         } finally {
-            if (km != null) {
+            if (own && km != null) {
                 km.close();
             }
         }
