@@ -255,7 +255,7 @@ abstract class BackendContractTest {
     void candidateListsGiveTheExactBestOfEachList() {
         Random rnd = new Random(SEED + 1);
         for (Metric m : Metric.values()) {
-            int n = 1000;
+            int n = 3000;
             int d = 7;
             int nq = 13;
             try (FloatMatrix rows = ints(n, d, rnd); FloatMatrix q = ints(nq, d, rnd);
@@ -264,7 +264,7 @@ abstract class BackendContractTest {
                 long[] offsets = new long[nq + 1];
                 java.util.List<Long> flat = new java.util.ArrayList<>();
                 for (int i = 0; i < nq; i++) {
-                    int len = i == 4 ? 0 : rnd.nextInt(120);
+                    int len = i == 4 ? 0 : i == 7 ? 2500 : rnd.nextInt(120); // one list longer than the largest bucket
                     java.util.TreeSet<Long> picked = new java.util.TreeSet<>();
                     while (picked.size() < len) {
                         picked.add((long) rnd.nextInt(n));
@@ -273,7 +273,7 @@ abstract class BackendContractTest {
                     offsets[i + 1] = flat.size();
                 }
                 long[] lists = flat.stream().mapToLong(Long::longValue).toArray();
-                for (int k : new int[] {1, 10, 200}) {
+                for (int k : new int[] {1, 10, 200, 2100}) {
                     String ctx = m + " k=" + k + " seed " + SEED;
                     Neighbors nb = p.search(q, SearchParams.topK(k).candidates(offsets, lists));
                     long longest = 0;

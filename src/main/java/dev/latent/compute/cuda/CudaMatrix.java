@@ -78,8 +78,10 @@ final class CudaMatrix implements ResidentMatrix {
         if (params.listOffsets() != null) {
             long longest = Checks.lists(params.listOffsets(), params.listRows(), q, rows);
             int count = (int) Math.min(params.k(), longest);
-            tooLarge(count, params.k());
             Checks.resultSize(q, count);
+            if (count > CudaNative.MAX_K) {
+                return LargeKSearch.search(this, queries, q, count, rows, null, params.listOffsets(), params.listRows());
+            }
             long[] ids = new long[q * count];
             float[] scores = new float[q * count];
             if (q > 0 && count > 0) {
@@ -95,8 +97,10 @@ final class CudaMatrix implements ResidentMatrix {
         }
         long candidates = subset == null ? rows : subset.length;
         int count = (int) Math.min(params.k(), candidates);
-        tooLarge(count, params.k());
         Checks.resultSize(q, count);
+        if (count > CudaNative.MAX_K) {
+            return LargeKSearch.search(this, queries, q, count, rows, subset, null, null);
+        }
         long[] ids = new long[q * count];
         float[] scores = new float[q * count];
         if (q == 0 || count == 0) {
@@ -109,13 +113,6 @@ final class CudaMatrix implements ResidentMatrix {
             throw new IllegalStateException("CUDA search returned " + outCount[0] + " results per query, expected " + count);
         }
         return new Neighbors(q, count, ids, scores, metric);
-    }
-
-    private static void tooLarge(int count, int k) {
-        if (count > CudaNative.MAX_K) {
-            throw new IllegalArgumentException("k = " + k + " is above " + CudaNative.MAX_K
-                    + ", the largest k the CUDA backend supports");
-        }
     }
 
     @Override
