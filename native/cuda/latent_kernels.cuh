@@ -427,6 +427,140 @@ constexpr size_t chunkKernelSmem() {
          static_cast<size_t>(TileShape<TQ, TN>::kTileFloats) * 4;
 }
 
+
+/// Shape of the few-query kernel (topkFewKernel) for a bucket whose tiled kernel takes TQ queries:
+/// FQ queries per block, and groups of R rows per warp, so that each lane holds FQ × R = 32 partial
+/// dot products and one butterfly reduce-scatter leaves one finished product on every lane.
+template <int TQ>
+struct FewShape {
+  static constexpr int FQ = TQ < 8 ? TQ : 8;
+  static constexpr int R = kWarpSize / FQ;
+  static_assert(FQ * R == kWarpSize, "FQ must divide the warp");
+};
+
+/// Sums v[0..32) over the warp's lanes so that lane l ends with the total of v[l] in v[0]:
+/// five exchange steps, each sending the half of the live values that the partner keeps. Float
+/// addition is commutative, so every index is summed by the same tree of lanes: the total of a row
+/// does not depend on which slot it took (identical rows get identical scores).
+__device__ __forceinline__ void reduceScatter32(float (&v)[kWarpSize], int lane) {
+#pragma unroll
+  for (int m = kWarpSize / 2, n = kWarpSize; m >= 1; m >>= 1, n >>= 1) {
+    const bool upper = (lane & m) != 0;
+#pragma unroll
+    for (int j = 0; j < kWarpSize / 2; ++j) {
+      if (j < n / 2) {
+        const float send = upper ? v[j] : v[j + n / 2];
+        const float keep = upper ? v[j + n / 2] : v[j];
+        v[j] = keep + __shfl_xor_sync(0xFFFFFFFFu, send, m);
+      }
+    }
+  }
+}
+
+/// Few-query kernel, for batches of a few queries, where the database read is the whole cost:
+/// block (x, y) takes queries [y*FQ, y*FQ + FQ) (held in shared memory) and candidate chunk x, and
+/// each warp streams groups of R consecutive candidate rows straight from device memory (lane l
+/// reads dimensions l, l + 32, ...: whole 128-byte segments per load, R rows in flight), so no
+/// query slot is computed for nothing and no row passes through shared memory. Same selection
+/// state, same output as topkChunkKernel (a per-chunk list of k pairs per query, for the merge).
+template <int K, int B, int TQ, int TN>
+__global__ void __launch_bounds__(kThreads) topkFewKernel(ChunkArgs a) {
+  constexpr int FQ = FewShape<TQ>::FQ;
+  constexpr int R = FewShape<TQ>::R;
+  constexpr int G = TN / (kWarps * R);  // row groups per warp and tile
+  static_assert(G >= 1 && TN % (kWarps * R) == 0, "a tile must split into whole row groups per warp");
+  using Sel = Selection<K, B, FQ, TN>;
+  uint32_t* smem = dynamicSmem();
+  Sel sel;
+  uint32_t* p = sel.carve(smem);
+  float* qTerm = reinterpret_cast<float*>(p);
+  p += FQ;
+  float* qv = reinterpret_cast<float*>(p);  // [FQ][d]
+
+  const int d = a.d;
+  const int qBase = blockIdx.y * FQ;
+  const int nq = min(FQ, a.nQueries - qBase);
+  const uint32_t chunkStart = blockIdx.x * a.chunkRows;
+  const uint32_t chunkEnd = min(a.nCand, chunkStart + a.chunkRows);
+
+  sel.init();
+  for (int q = threadIdx.x; q < FQ; q += kThreads) {
+    qTerm[q] = q < nq ? a.qTerm[qBase + q] : 0.0f;
+  }
+  for (int e = threadIdx.x; e < FQ * d; e += kThreads) {
+    const int q = e / d;
+    qv[e] = q < nq ? a.queries[static_cast<size_t>(qBase) * d + e] : 0.0f;
+  }
+  __syncthreads();
+
+  const int warp = threadIdx.x / kWarpSize;
+  const int lane = threadIdx.x % kWarpSize;
+  // After the reduction lane l holds query l / R against row slot l % R.
+  const int myQuery = lane / R;
+  const int mySlot = lane % R;
+  for (uint32_t tile = chunkStart; tile < chunkEnd; tile += TN) {
+#pragma unroll 1
+    for (int g = 0; g < G; ++g) {
+      const uint32_t pos0 = tile + static_cast<uint32_t>((warp * G + g) * R);
+      const float* rowPtr[R];
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        const uint32_t pos = pos0 + r;
+        rowPtr[r] = nullptr;
+        if (pos < chunkEnd) {
+          const uint32_t row = a.subset != nullptr ? a.subset[pos] : pos;
+          rowPtr[r] = a.db + static_cast<size_t>(row) * d;
+        }
+      }
+      float v[kWarpSize];
+#pragma unroll
+      for (int e = 0; e < kWarpSize; ++e) {
+        v[e] = 0.0f;
+      }
+#pragma unroll 2
+      for (int c = lane; c < d; c += kWarpSize) {
+        float x[R];
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+          x[r] = rowPtr[r] != nullptr ? rowPtr[r][c] : 0.0f;
+        }
+#pragma unroll
+        for (int i = 0; i < FQ; ++i) {
+          const float qc = qv[i * d + c];
+#pragma unroll
+          for (int r = 0; r < R; ++r) {
+            v[i * R + r] = fmaf(qc, x[r], v[i * R + r]);
+          }
+        }
+      }
+      reduceScatter32(v, lane);
+      const uint32_t pos = pos0 + mySlot;
+      if (myQuery < nq && pos < chunkEnd) {
+        const uint32_t row = a.subset != nullptr ? a.subset[pos] : pos;
+        const float key = keyOf(a.metric, scoreOf(a.metric, v[0], qTerm[myQuery], a.dbTerm[row]));
+        sel.offer(myQuery, key, row);
+      }
+    }
+    __syncthreads();
+    sel.flush(a.k, false);
+    __syncthreads();
+  }
+  sel.flush(a.k, true);
+  for (int lq = warp; lq < nq; lq += kWarps) {
+    const size_t out = (static_cast<size_t>(qBase + lq) * gridDim.x + blockIdx.x) * a.k;
+    for (int i = lane; i < a.k; i += kWarpSize) {
+      a.outKey[out + i] = sel.listKey[lq * K + i];
+      a.outRow[out + i] = sel.listRow[lq * K + i];
+    }
+  }
+}
+
+/// Shared memory of topkFewKernel in bytes for dimension d.
+template <int K, int B, int TQ, int TN>
+constexpr size_t fewKernelSmem(int d) {
+  constexpr int FQ = FewShape<TQ>::FQ;
+  return Selection<K, B, FQ, TN>::kBytes + static_cast<size_t>(FQ) * 4 + static_cast<size_t>(FQ) * d * 4;
+}
 /// Arguments of the merge kernel.
 struct MergeArgs {
   const float* inKey;     // [nQueries][listsIn][k], each list sorted, +inf/kNoRow for empty slots

@@ -25,6 +25,13 @@ struct TopkBucket {
   /// Launches on `stream` and checks the launch.
   cudaError_t (*launchChunk)(const ChunkArgs& args, dim3 grid, cudaStream_t stream);
   cudaError_t (*launchMerge)(const MergeArgs& args, dim3 grid, cudaStream_t stream);
+  /// The few-query kernel: queries per block, dynamic shared memory for dimension d, resident
+  /// blocks per multiprocessor for dimension d, and its launch (grid x: chunks, y: query tiles of
+  /// fewQueries).
+  int fewQueries;
+  size_t (*fewSmem)(int d);
+  cudaError_t (*fewBlocksPerSm)(int d, int* blocks);
+  cudaError_t (*launchFew)(const ChunkArgs& args, dim3 grid, cudaStream_t stream);
 };
 
 template <int K, int B, int TQ, int TN>
@@ -61,6 +68,32 @@ cudaError_t launchMerge(const MergeArgs& args, dim3 grid, cudaStream_t stream) {
 }
 
 template <int K, int B, int TQ, int TN>
+size_t fewSmem(int d) {
+  return fewKernelSmem<K, B, TQ, TN>(d);
+}
+
+template <int K, int B, int TQ, int TN>
+cudaError_t fewBlocksPerSm(int d, int* blocks) {
+  const size_t smem = fewKernelSmem<K, B, TQ, TN>(d);
+  LATENT_CUDA_CHECK(cudaFuncSetAttribute(topkFewKernel<K, B, TQ, TN>,
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  LATENT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, topkFewKernel<K, B, TQ, TN>,
+                                                                  kThreads, smem));
+  return cudaSuccess;
+}
+
+template <int K, int B, int TQ, int TN>
+cudaError_t launchFew(const ChunkArgs& args, dim3 grid, cudaStream_t stream) {
+  const size_t smem = fewKernelSmem<K, B, TQ, TN>(args.d);
+  LATENT_CUDA_CHECK(cudaFuncSetAttribute(topkFewKernel<K, B, TQ, TN>,
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  auto* const kernel = &topkFewKernel<K, B, TQ, TN>;
+  LATENT_LAUNCH(kernel, grid, kThreads, smem, stream, args);
+  LATENT_CUDA_LAUNCH_CHECK(stream);
+  return cudaSuccess;
+}
+
+template <int K, int B, int TQ, int TN>
 TopkBucket makeBucket() {
   return TopkBucket{K,
                     TQ,
@@ -69,7 +102,11 @@ TopkBucket makeBucket() {
                     mergeKernelSmem<K, B, TQ, TN>(),
                     &chunkBlocksPerSm<K, B, TQ, TN>,
                     &launchChunk<K, B, TQ, TN>,
-                    &launchMerge<K, B, TQ, TN>};
+                    &launchMerge<K, B, TQ, TN>,
+                    FewShape<TQ>::FQ,
+                    &fewSmem<K, B, TQ, TN>,
+                    &fewBlocksPerSm<K, B, TQ, TN>,
+                    &launchFew<K, B, TQ, TN>};
 }
 
 /// Bucket K (defined in topk_bucket.cu, compiled once per entry of latent_buckets.h, so nvcc builds
@@ -81,6 +118,13 @@ const TopkBucket& topkBucket();
   const TopkBucket& topkBucket<K_>();
 LATENT_TOPK_BUCKETS(LATENT_DECLARE_BUCKET)
 #undef LATENT_DECLARE_BUCKET
+
+/// Batches of at most this many queries take the few-query kernel (each query tile of it reads the
+/// database once, where the tiled kernel computes all of its query slots whatever the batch holds).
+constexpr long long kFewQueriesMax = 16;
+/// Shared memory the few-query kernel may take (it holds the queries): 96 KiB fits every target
+/// (sm_80 and sm_90 allow more); a larger dimension falls back to the tiled kernel.
+constexpr size_t kFewSmemMax = 96 * 1024;
 
 /// Tile of the plain distance kernel (and of the range kernel).
 constexpr int kDistanceTQ = 32;

@@ -26,11 +26,19 @@ const TopkBucket& bucketFor(int k) {
 cudaError_t topkBatch(Database& db, const float* dQueries, const float* dQTerms, long long qb, int k,
                       const uint32_t* subset, long long candidates) {
   const TopkBucket& bucket = bucketFor(k);
+  // A few queries stream the database through the few-query kernel (its query tile holds
+  // fewQueries); larger batches go through the tiled kernel.
+  const bool few = qb <= kFewQueriesMax && bucket.fewSmem(db.d) <= kFewSmemMax;
   int blocksPerSm = 1;
-  LATENT_CUDA_CHECK(bucket.chunkBlocksPerSm(&blocksPerSm));
-  const TopkPlan plan = planTopk(qb, candidates, k, bucket.queriesPerBlock, bucket.rowsPerTile,
-                                 db.multiprocessors, blocksPerSm);
-  const long long qTiles = plan.queryTiles;
+  if (few) {
+    LATENT_CUDA_CHECK(bucket.fewBlocksPerSm(db.d, &blocksPerSm));
+  } else {
+    LATENT_CUDA_CHECK(bucket.chunkBlocksPerSm(&blocksPerSm));
+  }
+  const TopkPlan plan = planTopk(qb, candidates, k, few ? bucket.fewQueries : bucket.queriesPerBlock,
+                                 bucket.rowsPerTile, db.multiprocessors, blocksPerSm);
+  // The merge kernel takes queriesPerBlock queries per block whichever kernel made the lists.
+  const long long qTiles = ceilDiv(qb, static_cast<long long>(bucket.queriesPerBlock));
   const long long chunks = plan.chunks;
   LATENT_CUDA_CHECK(db.keysA.reserve(static_cast<size_t>(qb * chunks * k)));
   LATENT_CUDA_CHECK(db.rowsA.reserve(static_cast<size_t>(qb * chunks * k)));
@@ -52,8 +60,13 @@ cudaError_t topkBatch(Database& db, const float* dQueries, const float* dQTerms,
   c.k = k;
   c.outKey = db.keysA.ptr;
   c.outRow = db.rowsA.ptr;
-  LATENT_CUDA_CHECK(bucket.launchChunk(c, dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(qTiles)),
+  if (few) {
+    LATENT_CUDA_CHECK(bucket.launchFew(c, dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(plan.queryTiles)),
                                        db.stream));
+  } else {
+    LATENT_CUDA_CHECK(bucket.launchChunk(c, dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(qTiles)),
+                                         db.stream));
+  }
 
   // Merge passes: each block reduces `fanIn` lists of k to one, until one list per query remains;
   // the last pass writes scores and ids.

@@ -184,7 +184,7 @@ def cross_check(torch, db, q, ours_ids, ours_scores, ref_ids, metric, k):
     return dict(ok=not why, why="; ".join(why), recall=recall, recall_ties=recall_ties, score_err=score_err)
 
 
-def cases_for(quick, device_mem_bytes, host_mem_bytes):
+def cases_for(quick, device_mem_bytes, host_mem_bytes, only_q=None, only_k=None):
     """The benchmark matrix, grouped by database (n, d, metric) so each is built once per side.
 
     Groups come in an order that spreads a time-limited run over the matrix: the middle dimension on
@@ -198,6 +198,10 @@ def cases_for(quick, device_mem_bytes, host_mem_bytes):
         every = [(n, d, m) for n in (10 ** 6, 10 ** 7) for d in (128, 384, 768) for m in ("ip", "l2")]
         groups = first + [g for g in every if g not in first]
         qs, ks = [1, 16, 1000, 10000], [10, 100, 1000]
+    if only_q:
+        qs = [q for q in qs if q in only_q] or list(only_q)
+    if only_k:
+        ks = [k for k in ks if k in only_k] or list(only_k)
     cases, skipped = [], []
     for n, d, metric in groups:
         need = 4 * n * d
@@ -485,6 +489,8 @@ def main(argv=None):
     p.add_argument("--torch-budget", type=float, default=0, help="seconds for torch's side (0: no limit)")
     p.add_argument("--case-seconds", type=float, default=6.0, help="timing per case, at most (after one run)")
     p.add_argument("--skip-latent", action="store_true", help="torch only")
+    p.add_argument("--q-values", default="", help="only these query counts, comma-separated (default: the whole matrix)")
+    p.add_argument("--k-values", default="", help="only these k, comma-separated (default: the whole matrix)")
     args = p.parse_args(argv)
 
     import torch
@@ -513,7 +519,10 @@ def main(argv=None):
     log(header)
     ceil = ceilings(torch, device, log)
     dev_mem = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else 0
-    cases, skipped = cases_for(args.quick, dev_mem, host_available_bytes())
+    def ints(text):
+        return [int(x) for x in text.split(",") if x.strip()]
+
+    cases, skipped = cases_for(args.quick, dev_mem, host_available_bytes(), ints(args.q_values), ints(args.k_values))
     for c, why in skipped:
         log(f"skipped {c['id']}: {why}")
     ours = {} if args.skip_latent else run_latent(args, cases, work, log)

@@ -14,6 +14,8 @@
 #   --steps    the steps to run, in this order: tests (the core, compute, space and index test suite), check
 #              (cuda_check against a float64 reference), sanitizer (compute-sanitizer memcheck,
 #              racecheck, synccheck, initcheck over cuda_check --quick), bench (bench_torch.py)
+#   LATENT_BENCH_ARGS (environment): more arguments for bench_torch.py, for example
+#              "--q-values 1,16 --k-values 10,100" for part of the matrix
 #   --bench-seconds  time limit of the bench step (default 90, so that the limits of all steps add up
 #              to under 9 minutes; for the whole matrix run the bench step alone:
 #              --steps bench --bench-seconds 540)
@@ -192,7 +194,7 @@ if want bench; then
     limited "$bench_seconds" "$out/bench.log" "$py" "$here/bench_torch.py" ${quick:+--quick} --backend "$backend" \
       "${device[@]}" --out "$out/bench" --work "$work/bench" --seed "$seed" \
       --latent "$java ${java_opts[*]} -cp $cp_lib dev.latent.bench.KnnBench" \
-      --latent-budget "$share" --torch-budget "$share"
+      --latent-budget "$share" --torch-budget "$share" ${LATENT_BENCH_ARGS:-}
     summary="$(grep -m1 'cases: .* cross-check failures' "$out/bench.log" | sed 's/^\[bench [0-9:]*\] //' || true)"
     [ -n "$summary" ] || summary="$(tail -1 "$out/bench.log" | sed 's/^\[bench [0-9:]*\] //')"
     if [ "$rc" = 0 ]; then record bench PASS "$secs" "$summary"; else record bench FAIL "$secs" "exit $rc: $summary"; fi

@@ -183,7 +183,11 @@ class EngineBatchingTest {
     void blockingCallInsideADependentStageIsRefused() throws Exception {
         FakeEncoder enc = new FakeEncoder(D);
         try (Engine engine = Engine.builder().encoder(enc).build()) {
-            CompletableFuture<float[]> nested = engine.encodeAsync("a").thenApply(v -> engine.encode("b"));
+            // The held batch completes only after the dependent stage is attached, so that stage runs on
+            // the engine's thread (attached to an already completed future it would run on this one).
+            CompletableFuture<float[]> nested =
+                    engine.encodeAsync(FakeEncoder.HOLD).thenApply(v -> engine.encode("b"));
+            enc.release.countDown();
             CompletionException e = assertThrows(CompletionException.class, nested::join);
             assertInstanceOf(IllegalStateException.class, e.getCause());
             assertTrue(e.getCause().getMessage().contains("dispatcher thread"), e.getCause().getMessage());
