@@ -101,6 +101,17 @@ public final class ModelFiles {
 
     /** Locates the files of {@code source}; throws {@link IllegalArgumentException} naming what is missing. */
     public static ModelFiles locate(ModelSpec.Source source) {
+        if (source.resource() != null) {
+            String base = "dev/latent/encode/models/" + source.resource() + "/";
+            ClassLoader cl = ModelFiles.class.getClassLoader();
+            URL onnxUrl = cl.getResource(base + source.onnx());
+            URL tokUrl = source.tokenizer() == null ? null : cl.getResource(base + source.tokenizer());
+            if (onnxUrl == null || (source.tokenizer() != null && tokUrl == null)) {
+                throw new IllegalArgumentException("built-in model files " + base + source.onnx()
+                        + " are missing from the class path (the jar was built without models/)");
+            }
+            return fromClassPath(onnxUrl, tokUrl);
+        }
         if (source.directory() != null) {
             Path onnx = source.directory().resolve(source.onnx());
             Path tok = source.tokenizer() == null ? null : source.directory().resolve(source.tokenizer());

@@ -19,8 +19,9 @@ import java.util.Map;
  * {@code latent.models} may name another manifest file; its {@code "path"} sources are then resolved
  * against that file's folder.
  *
- * <p>Entry fields: {@code modality} ({@code text}, the default, {@code image} or {@code tensor}), {@code source} ({@code maven} = {@code group:artifact:version} or {@code path} = a folder,
- * plus {@code onnx} and {@code tokenizer} file names), {@code dimension} (0 or absent: read from the
+ * <p>Entry fields: {@code modality} ({@code text}, the default, {@code image} or {@code tensor}), {@code source} ({@code maven} = {@code group:artifact:version}, {@code path} = a folder,
+ * or {@code resource} = a folder of the models the project ships, plus {@code onnx}, {@code tokenizer} and,
+ * for an autoencoder, {@code decoder} file names), {@code image} (for image models: {@link ImageSpec#fromJson}), {@code dimension} (0 or absent: read from the
  * model), {@code maxLength} (tokens), {@code pooling} ({@code mean} or {@code cls}), {@code normalize},
  * {@code queryPrefix}, {@code passagePrefix}, {@code tokenTypeIds} ({@code true}, {@code false} or
  * {@code "auto"}: detect from the ONNX inputs).
@@ -111,14 +112,25 @@ public final class ModelManifest {
         Modality modality = Modality.parse(n.path("modality").asText("text"));
         String onnx = required(src, "onnx");
         String tokenizer = modality == Modality.TEXT ? required(src, "tokenizer") : src.path("tokenizer").asText(null);
+        String decoder = src.path("decoder").asText(null);
         ModelSpec.Source source;
         if (src.hasNonNull("maven")) {
-            source = new ModelSpec.Source(src.get("maven").asText(), null, onnx, tokenizer);
+            source = new ModelSpec.Source(src.get("maven").asText(), null, null, onnx, tokenizer, decoder);
             source.coordinates();
         } else if (src.hasNonNull("path")) {
-            source = new ModelSpec.Source(null, baseDir.resolve(src.get("path").asText()).normalize(), onnx, tokenizer);
+            source = new ModelSpec.Source(null, baseDir.resolve(src.get("path").asText()).normalize(), null, onnx,
+                    tokenizer, decoder);
+        } else if (src.hasNonNull("resource")) {
+            source = new ModelSpec.Source(null, null, src.get("resource").asText(), onnx, tokenizer, decoder);
         } else {
-            throw new IllegalArgumentException("source needs \"maven\" or \"path\"");
+            throw new IllegalArgumentException("source needs \"maven\", \"path\" or \"resource\"");
+        }
+        ImageSpec image = null;
+        if (modality == Modality.IMAGE) {
+            if (!n.path("image").isObject()) {
+                throw new IllegalArgumentException("an image model needs an \"image\" object (size, resample, channels, mean, std)");
+            }
+            image = ImageSpec.fromJson(n.get("image"));
         }
         if (modality == Modality.TEXT && !n.hasNonNull("maxLength")) {
             throw new IllegalArgumentException("missing \"maxLength\"");
@@ -133,7 +145,7 @@ public final class ModelManifest {
         return new ModelSpec(name, modality, n.path("description").asText(""), source, n.path("dimension").asInt(0),
                 n.path("maxLength").asInt(0), Pooling.parse(n.path("pooling").asText("mean")),
                 n.path("normalize").asBoolean(true), n.path("queryPrefix").asText(""),
-                n.path("passagePrefix").asText(""), tokenTypeIds);
+                n.path("passagePrefix").asText(""), tokenTypeIds, image);
     }
 
     private static String required(JsonNode n, String field) {

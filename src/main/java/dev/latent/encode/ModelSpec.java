@@ -18,9 +18,18 @@ import java.util.Objects;
  * @param passagePrefix prepended to passages by the text encoder's {@code encode}; empty for none
  * @param tokenTypeIds  whether the model takes a {@code token_type_ids} input; {@code null} means detect
  *                      it from the ONNX inputs
+ * @param image         for an image model, how an image becomes its pixel tensor; {@code null} otherwise
  */
 public record ModelSpec(String name, Modality modality, String description, Source source, int dimension, int maxLength,
-        Pooling pooling, boolean normalize, String queryPrefix, String passagePrefix, Boolean tokenTypeIds) {
+        Pooling pooling, boolean normalize, String queryPrefix, String passagePrefix, Boolean tokenTypeIds,
+        ImageSpec image) {
+
+    /** A model that takes no images. */
+    public ModelSpec(String name, Modality modality, String description, Source source, int dimension, int maxLength,
+            Pooling pooling, boolean normalize, String queryPrefix, String passagePrefix, Boolean tokenTypeIds) {
+        this(name, modality, description, source, dimension, maxLength, pooling, normalize, queryPrefix, passagePrefix,
+                tokenTypeIds, null);
+    }
 
     public ModelSpec {
         Objects.requireNonNull(name, "name");
@@ -36,28 +45,46 @@ public record ModelSpec(String name, Modality modality, String description, Sour
         if (modality == Modality.TEXT && source.tokenizer() == null) {
             throw new IllegalArgumentException("text model '" + name + "' needs a tokenizer file");
         }
+        if (modality == Modality.IMAGE && image == null) {
+            throw new IllegalArgumentException("image model '" + name + "' needs an \"image\" preprocessing entry");
+        }
         if (modality == Modality.TEXT && maxLength < 2) {
             throw new IllegalArgumentException("model '" + name + "': maxLength must be >= 2, got " + maxLength);
         }
     }
 
     /**
-     * Where a model's two files are found. Exactly one of {@code maven} and {@code directory} is set for
-     * a manifest entry; a model given by path uses {@link #ofPaths}.
+     * Where a model's files are found. Exactly one of {@code maven}, {@code directory} and {@code resource} is
+     * set for a manifest entry; a model given by path uses {@link #ofPaths}.
      *
-     * @param maven     Maven coordinates {@code group:artifact:version} of a jar holding both files at its
+     * @param maven     Maven coordinates {@code group:artifact:version} of a jar holding the files at its
      *                  root, or {@code null}
-     * @param directory folder holding both files, or {@code null}
+     * @param directory folder holding the files, or {@code null}
+     * @param resource  folder of the built-in models on the class path (under {@code dev/latent/encode/models/}),
+     *                  for the models the project ships, or {@code null}
      * @param onnx      ONNX file: a resource name inside the jar, or a file name inside {@code directory}
      *                  (an absolute path is taken as is)
      * @param tokenizer tokenizer.json, named like {@code onnx}; {@code null} for a model that takes no text
+     * @param decoder   the ONNX decoder of an autoencoder, named like {@code onnx}; {@code null} for none
      */
-    public record Source(String maven, Path directory, String onnx, String tokenizer) {
+    public record Source(String maven, Path directory, String resource, String onnx, String tokenizer, String decoder) {
         public Source {
             Objects.requireNonNull(onnx, "onnx");
-            if ((maven == null) == (directory == null)) {
-                throw new IllegalArgumentException("a model source names either a Maven artifact or a directory");
+            int kinds = (maven != null ? 1 : 0) + (directory != null ? 1 : 0) + (resource != null ? 1 : 0);
+            if (kinds != 1) {
+                throw new IllegalArgumentException("a model source names exactly one of a Maven artifact, a directory "
+                        + "or a built-in resource folder");
             }
+        }
+
+        /** A source in a Maven artifact or a directory, with no decoder. */
+        public Source(String maven, Path directory, String onnx, String tokenizer) {
+            this(maven, directory, null, onnx, tokenizer, null);
+        }
+
+        /** The same source with {@code file} as its ONNX file (used to locate the decoder). */
+        public Source withOnnx(String file) {
+            return new Source(maven, directory, resource, file, null, null);
         }
 
         /** A source made of explicit files; {@code tokenizer} may be {@code null}. */
@@ -79,7 +106,7 @@ public record ModelSpec(String name, Modality modality, String description, Sour
         @Override
         public String toString() {
             String files = tokenizer == null ? onnx : onnx + ", " + tokenizer;
-            return maven != null ? maven + " (" + files + ")" : files;
+            return maven != null ? maven + " (" + files + ")" : resource != null ? "built-in " + resource + "/" + files : files;
         }
     }
 }
