@@ -1,5 +1,11 @@
 package dev.latent.cli;
 
+import dev.latent.encode.ModelSpec;
+import dev.latent.encode.image.ImageEncoder;
+import dev.latent.encode.onnx.OnnxModel;
+import dev.latent.encode.onnx.Provider;
+import dev.latent.core.FloatMatrix;
+
 import dev.latent.core.Metric;
 import dev.latent.encode.text.TextEncoder;
 import dev.latent.space.AtomicOutput;
@@ -20,15 +26,20 @@ import picocli.CommandLine.Parameters;
 
 /** {@code latent embed}: texts → vectors ({@code .npy} + ids file) and/or an index file. */
 @Command(name = "embed", mixinStandardHelpOptions = true,
-        description = {"Embed a corpus: one text per line, or JSONL with \"id\" and \"text\" per line.",
+        description = {"Embed a corpus: one text per line, or JSONL with \"id\" and \"text\" per line; with an image",
+                "model (--model digits-ae, or a manifest entry of modality image), a folder of images or a list file",
+                "of image paths (ids: the paths relative to the folder).",
                 "Writes vectors (.npy, float32) with an ids file (one id per line), and/or an index file.",
                 "Outputs appear only when complete and together: all of them, or none changes."})
 final class EmbedCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "INPUT", description = "Corpus file (.jsonl/.ndjson/.json: JSONL; else one text per line).")
+    @Parameters(index = "0", paramLabel = "INPUT", description = "Corpus file (.jsonl/.ndjson/.json: JSONL; else one text per line); for an image model, a folder of images or a list file.")
     Path input;
+
+    @Option(names = "--skip-unreadable", description = "Image models: leave out images that cannot be decoded (listed on stderr) instead of stopping before any output is written.")
+    boolean skipUnreadable;
 
     @Option(names = "--format", paramLabel = "FMT", defaultValue = "auto", description = "Input format: auto, text or jsonl (default: ${DEFAULT-VALUE}).")
     String format;
@@ -79,13 +90,25 @@ final class EmbedCommand implements Callable<Integer> {
             ids = output.resolveSibling((n.endsWith(".npy") ? n.substring(0, n.length() - 4) : n) + ".ids");
         }
         new FileRoles()
-                .input("input corpus", input)
+                .inputOrFolder(ImageInput.isFolderModel(model.model) ? "input images" : "input corpus", input)
                 .input("--onnx model", model.onnx)
                 .input("--tokenizer file", model.tokenizer)
                 .output("vectors output (-o)", output)
                 .output(idsFile != null ? "ids output (--ids)" : "ids output (default for -o)", ids)
                 .output("index output (--index)", indexFile)
                 .check(cl);
+        ModelSpec imageModel;
+        try {
+            imageModel = ImageInput.imageModel(model.model);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
+        if (imageModel != null) {
+            return embedImages(cl, imageModel, m, ids);
+        }
+        if (skipUnreadable) {
+            throw new CommandLine.ParameterException(cl, "--skip-unreadable is for image models");
+        }
         Corpus corpus;
         try {
             corpus = Corpus.file(input, format);
@@ -136,6 +159,70 @@ final class EmbedCommand implements Callable<Integer> {
                 if (index != null) {
                     index.close();
                 }
+            }
+        }
+        return Main.OK;
+    }
+
+    /** The image branch: decode, preprocess and encode every image, then write the same outputs as for texts. */
+    private int embedImages(CommandLine cl, ModelSpec spec, Metric m, Path ids) throws Exception {
+        ImageInput images;
+        try {
+            images = ImageInput.of(input);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
+        long start = System.nanoTime();
+        int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
+        try (ImageEncoder enc = ImageEncoder.open(spec, new OnnxModel.Options(1, threads, Provider.AUTO), threads);
+             OutputSet outputs = new OutputSet()) {
+            ImageEncoder.Result r;
+            try {
+                r = enc.encode(images.files(), skipUnreadable);
+            } catch (java.io.IOException e) {
+                cl.getErr().println("error: " + e.getMessage());
+                cl.getErr().println("nothing was written; --skip-unreadable leaves such images out");
+                return Main.FAILURE;
+            }
+            for (String s : r.skipped()) {
+                cl.getErr().println("skipped: " + s);
+            }
+            try (FloatMatrix v = r.vectors()) {
+                if (v.rows() == 0) {
+                    cl.getErr().println("error: no image could be read; nothing was written");
+                    return Main.FAILURE;
+                }
+                if (output != null) {
+                    Npy.Writer w = Npy.writer(outputs.open(output), enc.dimension());
+                    w.append(v);
+                    w.finish();
+                }
+                if (ids != null) {
+                    StringBuilder sb = new StringBuilder();
+                    for (int item : r.kept()) {
+                        sb.append(images.ids().get(item)).append('\n');
+                    }
+                    AtomicOutput o = outputs.open(ids);
+                    o.channel().write(java.nio.ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8)));
+                }
+                if (indexFile != null) {
+                    try (FlatIndex index = new FlatIndex(enc.dimension(), m)) {
+                        long[] rows = new long[(int) v.rows()];
+                        for (int i = 0; i < rows.length; i++) {
+                            rows[i] = i;
+                        }
+                        index.add(rows, v);
+                        index.putMetadata("model", spec.name());
+                        index.putMetadata("modality", "image");
+                        index.putMetadata("created_by", "latent embed");
+                        index.writeTo(outputs.open(indexFile));
+                    }
+                }
+                outputs.commit();
+                double secs = (System.nanoTime() - start) / 1e9;
+                cl.getOut().printf(java.util.Locale.ROOT, "embedded %d images in %.1f s (%.0f images/s), model %s%s%n",
+                        v.rows(), secs, v.rows() / secs, spec.name(),
+                        r.skipped().isEmpty() ? "" : ", " + r.skipped().size() + " skipped");
             }
         }
         return Main.OK;

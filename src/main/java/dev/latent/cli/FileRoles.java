@@ -21,7 +21,7 @@ import picocli.CommandLine;
  * <p>Not thread-safe; one per command run.
  */
 final class FileRoles {
-    private record Role(String name, Path path, boolean output) {
+    private record Role(String name, Path path, boolean output, boolean folder) {
     }
 
     private final List<Role> roles = new ArrayList<>();
@@ -29,7 +29,15 @@ final class FileRoles {
     /** Registers a file the command reads ({@code path} may be null: not given). */
     FileRoles input(String role, Path path) {
         if (path != null) {
-            roles.add(new Role(role, path, false));
+            roles.add(new Role(role, path, false, false));
+        }
+        return this;
+    }
+
+    /** Registers an input that may be a folder (of images) as well as a file. */
+    FileRoles inputOrFolder(String role, Path path) {
+        if (path != null) {
+            roles.add(new Role(role, path, false, true));
         }
         return this;
     }
@@ -37,7 +45,7 @@ final class FileRoles {
     /** Registers a file the command writes ({@code path} may be null: not given). */
     FileRoles output(String role, Path path) {
         if (path != null) {
-            roles.add(new Role(role, path, true));
+            roles.add(new Role(role, path, true, false));
         }
         return this;
     }
@@ -48,7 +56,7 @@ final class FileRoles {
      */
     void check(CommandLine cl) {
         for (Role r : roles) {
-            if (!r.output && Files.isDirectory(r.path)) {
+            if (!r.output && !r.folder && Files.isDirectory(r.path)) {
                 throw new CommandLine.ParameterException(cl, r.name + " " + r.path + " is a directory, not a file");
             }
             if (r.output && Files.isDirectory(r.path)) {

@@ -24,7 +24,7 @@ import picocli.CommandLine.Command;
         description = "Latent: embed texts, build exact vector indexes and search them, on CPU or GPU.",
         subcommands = {EmbedCommand.class, IndexCommand.class, SearchCommand.class, ClusterCommand.class,
                 OutliersCommand.class, MapCommand.class, PathCommand.class, ProjectCommand.class, ServeCommand.class,
-                DemoCommand.class,
+                DemoCommand.class, DigitsCommand.class, ReconstructCommand.class,
                 ModelsCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Exit code for success. */

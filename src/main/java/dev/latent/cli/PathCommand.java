@@ -1,5 +1,12 @@
 package dev.latent.cli;
 
+import dev.latent.encode.ModelSpec;
+import dev.latent.encode.image.Autoencoder;
+import dev.latent.encode.image.ImageEncoder;
+import dev.latent.encode.onnx.OnnxModel;
+import dev.latent.space.AtomicOutput;
+import dev.latent.space.OutputSet;
+
 import dev.latent.analyse.Walks;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
@@ -54,6 +61,14 @@ final class PathCommand implements Callable<Integer> {
     @Option(names = "--corpus-format", paramLabel = "FMT", defaultValue = "auto", description = "auto, text or jsonl.")
     String corpusFormat;
 
+    @Option(names = "--decode", paramLabel = "FILE.png",
+            description = "Decode each step with the index model's decoder (an autoencoder such as digits-ae; the steps "
+                    + "are then linear in its latent space) and write the images side by side as a PNG.")
+    Path decodePng;
+
+    @Option(names = "--scale", paramLabel = "N", defaultValue = "8", description = "With --decode: each pixel drawn N x N (default: ${DEFAULT-VALUE}).")
+    int scale;
+
     @Option(names = "--verbose", description = "Log details; print stack traces on errors.")
     boolean verbose;
 
@@ -80,7 +95,11 @@ final class PathCommand implements Callable<Integer> {
                 .input("--corpus file", corpusFile)
                 .input("--onnx model", model.onnx)
                 .input("--tokenizer file", model.tokenizer)
+                .output("--decode image", decodePng)
                 .check(cl);
+        if (decodePng != null && (analogy || scale < 1)) {
+            throw new CommandLine.ParameterException(cl, analogy ? "--decode draws a path, not an analogy" : "--scale must be >= 1");
+        }
         PrintWriter out = cl.getOut();
         try (FlatIndex index = FlatIndex.load(indexFile)) {
             float[][] v = resolve(cl, index);
@@ -127,6 +146,10 @@ final class PathCommand implements Callable<Integer> {
                             out.printf(Locale.ROOT, "  %s%n", item(texts, nb.id(s, r), nb.score(s, r)));
                         }
                     }
+                }
+                if (decodePng != null) {
+                    decode(index, v[0], v[1]);
+                    out.printf(Locale.ROOT, "decoded %d steps (linear in the latent space) into %s%n", steps, decodePng);
                 }
             }
         } catch (IllegalArgumentException e) {
@@ -189,6 +212,27 @@ final class PathCommand implements Callable<Integer> {
                 at.add(i);
             }
         }
+        ModelSpec image = imageModel(index);
+        if (!texts.isEmpty() && image != null) {
+            // An image model's index: the points are image files.
+            List<Path> files = new ArrayList<>();
+            for (String t : texts) {
+                Path f = Path.of(t);
+                if (!java.nio.file.Files.isRegularFile(f)) {
+                    throw new CommandLine.ParameterException(cl, "'" + t + "' is neither @ID nor an image file (the index "
+                            + "holds images, model " + image.name() + ")");
+                }
+                files.add(f);
+            }
+            try (ImageEncoder enc = ImageEncoder.open(image, OnnxModel.Options.cpu(1), 1)) {
+                try (FloatMatrix q = enc.encode(files, false).vectors()) {
+                    for (int j = 0; j < texts.size(); j++) {
+                        v[at.get(j)] = q.getRow(j);
+                    }
+                }
+            }
+            return v;
+        }
         if (!texts.isEmpty()) {
             try (TextEncoder enc = model.open(index.metadata())) {
                 if (enc.dimension() != index.dimension()) {
@@ -203,5 +247,44 @@ final class PathCommand implements Callable<Integer> {
             }
         }
         return v;
+    }
+
+    /** The image model of the index (--model, else the one its metadata records), or null for a text index. */
+    private ModelSpec imageModel(FlatIndex index) {
+        String name = model.model != null ? model.model : index.metadata().get("model");
+        try {
+            return ImageInput.imageModel(name);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private void decode(FlatIndex index, float[] from, float[] to) throws IOException {
+        ModelSpec spec = imageModel(index);
+        if (spec == null) {
+            throw new IllegalArgumentException("--decode needs an image model with a decoder; this index's model is "
+                    + index.metadata().getOrDefault("model", "not recorded") + " (give --model)");
+        }
+        try (Autoencoder ae = Autoencoder.open(spec, OnnxModel.Options.cpu(1));
+             FloatMatrix path = Walks.lerp(from, to, steps)) {
+            if (ae.dimension() != index.dimension()) {
+                throw new IllegalArgumentException("model " + spec.name() + " has a " + ae.dimension()
+                        + "-dimensional latent space, the index holds dimension " + index.dimension());
+            }
+            float[] flat = new float[steps * ae.dimension()];
+            for (int s = 0; s < steps; s++) {
+                System.arraycopy(path.getRow(s), 0, flat, s * ae.dimension(), ae.dimension());
+            }
+            float[] frames = ae.decode(flat, steps);
+            java.awt.image.BufferedImage strip = Autoencoder.strip(frames, steps, ae.encoder().preprocessor().spec(), scale,
+                    Math.max(1, scale / 2));
+            try (OutputSet outputs = new OutputSet()) {
+                AtomicOutput o = outputs.open(decodePng);
+                java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+                javax.imageio.ImageIO.write(strip, "png", png);
+                o.channel().write(java.nio.ByteBuffer.wrap(png.toByteArray()));
+                outputs.commit();
+            }
+        }
     }
 }
