@@ -1,0 +1,148 @@
+package dev.latent.encode.image;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.latent.core.FloatMatrix;
+import dev.latent.core.Metric;
+import dev.latent.core.Neighbors;
+import dev.latent.encode.ImageSpec;
+import dev.latent.encode.PilResize;
+import dev.latent.encode.onnx.OnnxModel;
+import dev.latent.index.FlatIndex;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** End to end: a folder of images through a small CNN into an index, searched with altered copies. */
+class ImageEncoderTest {
+    private static final long SEED = System.nanoTime();
+    private static final ImageSpec CLIP_LIKE = new ImageSpec(32, 32, 40, PilResize.Filter.BICUBIC, 3, 1 / 255.0,
+            new float[] {0.48145466f, 0.4578275f, 0.40821073f}, new float[] {0.26862954f, 0.26130258f, 0.27577711f});
+
+    @TempDir
+    Path dir;
+
+    static Path tinyCnn() throws URISyntaxException {
+        return Path.of(ImageEncoderTest.class.getResource("/dev/latent/encode/image/tiny-cnn.onnx").toURI());
+    }
+
+    private static BufferedImage pattern(Random rnd, int w, int h) {
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = img.createGraphics();
+        g.setColor(new Color(rnd.nextInt(256), rnd.nextInt(256), rnd.nextInt(256)));
+        g.fillRect(0, 0, w, h);
+        for (int s = 0; s < 4; s++) {
+            g.setColor(new Color(rnd.nextInt(256), rnd.nextInt(256), rnd.nextInt(256)));
+            int x = rnd.nextInt(w / 2);
+            int y = rnd.nextInt(h / 2);
+            if (rnd.nextBoolean()) {
+                g.fillOval(x, y, 8 + rnd.nextInt(w / 2), 8 + rnd.nextInt(h / 2));
+            } else {
+                g.fillRect(x, y, 8 + rnd.nextInt(w / 2), 8 + rnd.nextInt(h / 2));
+            }
+        }
+        g.dispose();
+        return img;
+    }
+
+    /** The image with pixel noise of up to ±amp per channel. */
+    private static BufferedImage noisy(BufferedImage src, Random rnd, int amp) {
+        BufferedImage out = new BufferedImage(src.getWidth(), src.getHeight(), BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < src.getHeight(); y++) {
+            for (int x = 0; x < src.getWidth(); x++) {
+                int p = src.getRGB(x, y);
+                int q = 0;
+                for (int sh = 16; sh >= 0; sh -= 8) {
+                    int v = ((p >> sh) & 0xFF) + rnd.nextInt(2 * amp + 1) - amp;
+                    q |= Math.max(0, Math.min(255, v)) << sh;
+                }
+                out.setRGB(x, y, q);
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void aFolderOfImagesIsSearchableByAlteredCopies() throws Exception {
+        Random rnd = new Random(SEED);
+        int n = 24;
+        List<Path> originals = new ArrayList<>();
+        List<Path> copies = new ArrayList<>();
+        Files.createDirectories(dir.resolve("db"));
+        Files.createDirectories(dir.resolve("queries"));
+        for (int i = 0; i < n; i++) {
+            BufferedImage img = pattern(rnd, 64, 48);
+            Path o = dir.resolve("db").resolve(String.format("img%02d.png", i));
+            ImageIO.write(img, "png", o.toFile());
+            originals.add(o);
+            Path c = dir.resolve("queries").resolve(String.format("img%02d.jpg", i));
+            ImageIO.write(noisy(img, rnd, 6), "jpg", c.toFile()); // another format, noise, JPEG loss
+            copies.add(c);
+        }
+        try (ImageEncoder enc = ImageEncoder.open(ImageEncoder.specOf(tinyCnn(), CLIP_LIKE, true), OnnxModel.Options.cpu(1), 2)) {
+            assertEquals(32, enc.dimension());
+            ImageEncoder.Result db = enc.encode(originals, false);
+            ImageEncoder.Result q = enc.encode(copies, false);
+            try (FlatIndex index = new FlatIndex(enc.dimension(), Metric.COSINE);
+                 FloatMatrix dbv = db.vectors(); FloatMatrix qv = q.vectors()) {
+                long[] ids = new long[n];
+                for (int i = 0; i < n; i++) {
+                    ids[i] = i;
+                    double norm = 0;
+                    for (float x : dbv.getRow(i)) {
+                        norm += x * x;
+                    }
+                    assertEquals(1.0, norm, 1e-5, "normalised");
+                }
+                index.add(ids, dbv);
+                Neighbors nb = index.search(qv, 1);
+                int right = 0;
+                for (int i = 0; i < n; i++) {
+                    right += nb.id(i, 0) == i ? 1 : 0;
+                }
+                System.out.printf("altered copies finding their originals: %d of %d (seed %d)%n", right, n, SEED);
+                assertEquals(n, right, "seed " + SEED);
+            }
+        }
+    }
+
+    @Test
+    void aModelWhoseInputIsNotAPixelTensorIsRefused() throws Exception {
+        Path decoder = Path.of(ImageEncoderTest.class.getClassLoader()
+                .getResource("dev/latent/encode/models/digits-ae/digits-ae-decoder.onnx").toURI());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ImageEncoder.open(ImageEncoder.specOf(decoder, CLIP_LIKE, false), OnnxModel.Options.cpu(1), 1));
+        assertTrue(e.getMessage().contains("not a 4-D float pixel tensor"), e.getMessage());
+        ImageSpec gray = new ImageSpec(32, 32, 0, PilResize.Filter.BILINEAR, 1, 1 / 255.0, new float[] {0}, new float[] {1});
+        e = assertThrows(IllegalArgumentException.class,
+                () -> ImageEncoder.open(ImageEncoder.specOf(tinyCnn(), gray, false), OnnxModel.Options.cpu(1), 1));
+        assertTrue(e.getMessage().contains("channels 3") && e.getMessage().contains("makes 1"), e.getMessage());
+    }
+
+    @Test
+    void grayscaleAndTinyImagesAreConvertedNotRefused() throws Exception {
+        BufferedImage gray = new BufferedImage(1, 1, BufferedImage.TYPE_BYTE_GRAY);
+        gray.getRaster().setSample(0, 0, 0, 200);
+        Path f = dir.resolve("one.png");
+        ImageIO.write(gray, "png", f.toFile());
+        ImagePreprocessor pre = new ImagePreprocessor(CLIP_LIKE);
+        float[] t = new float[CLIP_LIKE.tensorSize()];
+        String note = pre.tensor(f, t, 0);
+        assertTrue(note.contains("converted to RGB"), note);
+        for (int c = 0; c < 3; c++) {
+            float want = (float) ((200 / 255.0 - CLIP_LIKE.mean()[c]) / CLIP_LIKE.std()[c]);
+            assertEquals(want, t[c * 1024 + 17 * 32 + 5], 1e-5, "a 1x1 image fills the whole tensor");
+        }
+    }
+}
