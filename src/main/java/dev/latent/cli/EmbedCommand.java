@@ -2,6 +2,9 @@ package dev.latent.cli;
 
 import dev.latent.encode.ModelSpec;
 import dev.latent.encode.image.ImageEncoder;
+import dev.latent.encode.tensor.CsvRows;
+import dev.latent.encode.tensor.TensorEncoder;
+import java.util.List;
 import dev.latent.encode.onnx.OnnxModel;
 import dev.latent.encode.onnx.Provider;
 import dev.latent.core.FloatMatrix;
@@ -28,7 +31,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "embed", mixinStandardHelpOptions = true,
         description = {"Embed a corpus: one text per line, or JSONL with \"id\" and \"text\" per line; with an image",
                 "model (--model digits-ae, or a manifest entry of modality image), a folder of images or a list file",
-                "of image paths (ids: the paths relative to the folder).",
+                "of image paths (ids: the paths relative to the folder); with a tensor model, a CSV file (a header",
+                "names an id column) or a .npy of numeric rows.",
                 "Writes vectors (.npy, float32) with an ids file (one id per line), and/or an index file.",
                 "Outputs appear only when complete and together: all of them, or none changes."})
 final class EmbedCommand implements Callable<Integer> {
@@ -106,6 +110,10 @@ final class EmbedCommand implements Callable<Integer> {
         if (imageModel != null) {
             return embedImages(cl, imageModel, m, ids);
         }
+        ModelSpec tensorModel = ImageInput.tensorModel(model.model);
+        if (tensorModel != null) {
+            return embedRows(cl, tensorModel, m, ids);
+        }
         if (skipUnreadable) {
             throw new CommandLine.ParameterException(cl, "--skip-unreadable is for image models");
         }
@@ -174,8 +182,7 @@ final class EmbedCommand implements Callable<Integer> {
         }
         long start = System.nanoTime();
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
-        try (ImageEncoder enc = ImageEncoder.open(spec, new OnnxModel.Options(1, threads, Provider.AUTO), threads);
-             OutputSet outputs = new OutputSet()) {
+        try (ImageEncoder enc = ImageEncoder.open(spec, new OnnxModel.Options(1, threads, Provider.AUTO), threads)) {
             ImageEncoder.Result r;
             try {
                 r = enc.encode(images.files(), skipUnreadable);
@@ -187,38 +194,16 @@ final class EmbedCommand implements Callable<Integer> {
             for (String s : r.skipped()) {
                 cl.getErr().println("skipped: " + s);
             }
+            List<String> kept = new java.util.ArrayList<>();
+            for (int item : r.kept()) {
+                kept.add(images.ids().get(item));
+            }
             try (FloatMatrix v = r.vectors()) {
                 if (v.rows() == 0) {
                     cl.getErr().println("error: no image could be read; nothing was written");
                     return Main.FAILURE;
                 }
-                if (output != null) {
-                    Npy.Writer w = Npy.writer(outputs.open(output), enc.dimension());
-                    w.append(v);
-                    w.finish();
-                }
-                if (ids != null) {
-                    StringBuilder sb = new StringBuilder();
-                    for (int item : r.kept()) {
-                        sb.append(images.ids().get(item)).append('\n');
-                    }
-                    AtomicOutput o = outputs.open(ids);
-                    o.channel().write(java.nio.ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8)));
-                }
-                if (indexFile != null) {
-                    try (FlatIndex index = new FlatIndex(enc.dimension(), m)) {
-                        long[] rows = new long[(int) v.rows()];
-                        for (int i = 0; i < rows.length; i++) {
-                            rows[i] = i;
-                        }
-                        index.add(rows, v);
-                        index.putMetadata("model", spec.name());
-                        index.putMetadata("modality", "image");
-                        index.putMetadata("created_by", "latent embed");
-                        index.writeTo(outputs.open(indexFile));
-                    }
-                }
-                outputs.commit();
+                write(v, kept, spec.name(), "image", m, ids);
                 double secs = (System.nanoTime() - start) / 1e9;
                 cl.getOut().printf(java.util.Locale.ROOT, "embedded %d images in %.1f s (%.0f images/s), model %s%s%n",
                         v.rows(), secs, v.rows() / secs, spec.name(),
@@ -226,5 +211,79 @@ final class EmbedCommand implements Callable<Integer> {
             }
         }
         return Main.OK;
+    }
+
+    /** The tensor branch: numeric rows from CSV or .npy through a tensor model. */
+    private int embedRows(CommandLine cl, ModelSpec spec, Metric m, Path ids) throws Exception {
+        if (skipUnreadable) {
+            throw new CommandLine.ParameterException(cl, "--skip-unreadable is for image models");
+        }
+        long start = System.nanoTime();
+        try (TensorEncoder enc = TensorEncoder.open(spec, OnnxModel.Options.cpu(Math.max(1, Runtime.getRuntime().availableProcessors())))) {
+            List<String> rowIds;
+            FloatMatrix rows;
+            String name = input.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+            try {
+                if (name.endsWith(".npy")) {
+                    rows = Npy.read(input);
+                    rowIds = new java.util.ArrayList<>();
+                    for (long i = 0; i < rows.rows(); i++) {
+                        rowIds.add(String.valueOf(i));
+                    }
+                } else {
+                    CsvRows csv = CsvRows.read(input, enc.columns());
+                    rows = csv.values();
+                    rowIds = csv.ids();
+                }
+            } catch (java.io.IOException e) {
+                cl.getErr().println("error: " + e.getMessage());
+                cl.getErr().println("nothing was written");
+                return Main.FAILURE;
+            }
+            try (FloatMatrix x = rows; FloatMatrix v = enc.encode(x)) {
+                write(v, rowIds, spec.name(), "tensor", m, ids);
+                double secs = (System.nanoTime() - start) / 1e9;
+                cl.getOut().printf(java.util.Locale.ROOT, "embedded %d rows in %.2f s, model %s%n", v.rows(), secs, spec.name());
+            } catch (IllegalArgumentException e) {
+                cl.getErr().println("error: " + input + ": " + e.getMessage());
+                cl.getErr().println("nothing was written");
+                return Main.FAILURE;
+            }
+        }
+        return Main.OK;
+    }
+
+    /** Writes the vectors (-o), their ids (--ids) and an index (--index) together: all of them, or none. */
+    private void write(FloatMatrix v, List<String> rowIds, String modelName, String modality, Metric m, Path ids)
+            throws java.io.IOException {
+        try (OutputSet outputs = new OutputSet()) {
+            if (output != null) {
+                Npy.Writer w = Npy.writer(outputs.open(output), v.cols());
+                w.append(v);
+                w.finish();
+            }
+            if (ids != null) {
+                StringBuilder sb = new StringBuilder();
+                for (String id : rowIds) {
+                    sb.append(id).append('\n');
+                }
+                AtomicOutput o = outputs.open(ids);
+                o.channel().write(java.nio.ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8)));
+            }
+            if (indexFile != null) {
+                try (FlatIndex index = new FlatIndex(v.cols(), m)) {
+                    long[] rows = new long[(int) v.rows()];
+                    for (int i = 0; i < rows.length; i++) {
+                        rows[i] = i;
+                    }
+                    index.add(rows, v);
+                    index.putMetadata("model", modelName);
+                    index.putMetadata("modality", modality);
+                    index.putMetadata("created_by", "latent embed");
+                    index.writeTo(outputs.open(indexFile));
+                }
+            }
+            outputs.commit();
+        }
     }
 }

@@ -35,6 +35,15 @@ record ImageInput(Path base, List<String> ids) {
         return spec.modality() == Modality.IMAGE ? spec : null;
     }
 
+    /** The tensor model {@code name} names, or null when it names none or a model of another modality. */
+    static ModelSpec tensorModel(String name) {
+        if (name == null) {
+            return null;
+        }
+        ModelSpec spec = ModelManifest.get().model(name);
+        return spec.modality() == Modality.TENSOR ? spec : null;
+    }
+
     /** Whether {@code model} names an image model (whose input may be a folder); false for unknown names. */
     static boolean isFolderModel(String model) {
         try {

@@ -21,7 +21,7 @@ import java.util.Map;
  *
  * <p>Entry fields: {@code modality} ({@code text}, the default, {@code image} or {@code tensor}), {@code source} ({@code maven} = {@code group:artifact:version}, {@code path} = a folder,
  * or {@code resource} = a folder of the models the project ships, plus {@code onnx}, {@code tokenizer} and,
- * for an autoencoder, {@code decoder} file names), {@code image} (for image models: {@link ImageSpec#fromJson}), {@code dimension} (0 or absent: read from the
+ * for an autoencoder, {@code decoder} file names), {@code image} (for image models: {@link ImageSpec#fromJson}), {@code tensor} (for tensor models: {@link TensorSpec#fromJson}), {@code dimension} (0 or absent: read from the
  * model), {@code maxLength} (tokens), {@code pooling} ({@code mean} or {@code cls}), {@code normalize},
  * {@code queryPrefix}, {@code passagePrefix}, {@code tokenTypeIds} ({@code true}, {@code false} or
  * {@code "auto"}: detect from the ONNX inputs).
@@ -132,6 +132,13 @@ public final class ModelManifest {
             }
             image = ImageSpec.fromJson(n.get("image"));
         }
+        TensorSpec tensor = null;
+        if (modality == Modality.TENSOR) {
+            if (!n.path("tensor").isObject()) {
+                throw new IllegalArgumentException("a tensor model needs a \"tensor\" object (columns, optional mean and std)");
+            }
+            tensor = TensorSpec.fromJson(n.get("tensor"));
+        }
         if (modality == Modality.TEXT && !n.hasNonNull("maxLength")) {
             throw new IllegalArgumentException("missing \"maxLength\"");
         }
@@ -145,7 +152,7 @@ public final class ModelManifest {
         return new ModelSpec(name, modality, n.path("description").asText(""), source, n.path("dimension").asInt(0),
                 n.path("maxLength").asInt(0), Pooling.parse(n.path("pooling").asText("mean")),
                 n.path("normalize").asBoolean(true), n.path("queryPrefix").asText(""),
-                n.path("passagePrefix").asText(""), tokenTypeIds, image);
+                n.path("passagePrefix").asText(""), tokenTypeIds, image, tensor);
     }
 
     private static String required(JsonNode n, String field) {

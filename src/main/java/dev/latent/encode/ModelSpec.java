@@ -19,16 +19,25 @@ import java.util.Objects;
  * @param tokenTypeIds  whether the model takes a {@code token_type_ids} input; {@code null} means detect
  *                      it from the ONNX inputs
  * @param image         for an image model, how an image becomes its pixel tensor; {@code null} otherwise
+ * @param tensor        for a tensor model, its column count and standardisation; {@code null} otherwise
  */
 public record ModelSpec(String name, Modality modality, String description, Source source, int dimension, int maxLength,
         Pooling pooling, boolean normalize, String queryPrefix, String passagePrefix, Boolean tokenTypeIds,
-        ImageSpec image) {
+        ImageSpec image, TensorSpec tensor) {
+
+    /** A model that takes no numeric rows. */
+    public ModelSpec(String name, Modality modality, String description, Source source, int dimension, int maxLength,
+            Pooling pooling, boolean normalize, String queryPrefix, String passagePrefix, Boolean tokenTypeIds,
+            ImageSpec image) {
+        this(name, modality, description, source, dimension, maxLength, pooling, normalize, queryPrefix, passagePrefix,
+                tokenTypeIds, image, null);
+    }
 
     /** A model that takes no images. */
     public ModelSpec(String name, Modality modality, String description, Source source, int dimension, int maxLength,
             Pooling pooling, boolean normalize, String queryPrefix, String passagePrefix, Boolean tokenTypeIds) {
         this(name, modality, description, source, dimension, maxLength, pooling, normalize, queryPrefix, passagePrefix,
-                tokenTypeIds, null);
+                tokenTypeIds, null, null);
     }
 
     public ModelSpec {
@@ -47,6 +56,9 @@ public record ModelSpec(String name, Modality modality, String description, Sour
         }
         if (modality == Modality.IMAGE && image == null) {
             throw new IllegalArgumentException("image model '" + name + "' needs an \"image\" preprocessing entry");
+        }
+        if (modality == Modality.TENSOR && tensor == null) {
+            throw new IllegalArgumentException("tensor model '" + name + "' needs a \"tensor\" entry (columns)");
         }
         if (modality == Modality.TEXT && maxLength < 2) {
             throw new IllegalArgumentException("model '" + name + "': maxLength must be >= 2, got " + maxLength);

@@ -130,4 +130,70 @@ class ImageCommandsTest {
         byte[] before = Files.readAllBytes(d.resolve("0/0000.png"));
         assertArrayEquals(before, Files.readAllBytes(d.resolve("0/0000.png")));
     }
+
+    @Test
+    void aFolderEmbeddedWithAModelWrittenByTheTestIsSearchable() throws IOException {
+        Random rnd = new Random(SEED);
+        // Mean colour (GlobalAveragePool, Flatten) mapped to 6 dimensions by a random Gemm.
+        float[] w = new float[18];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian();
+        }
+        dev.latent.encode.TinyOnnx.model().input("pixels", -1, 3, 8, 8).output("vec", -1, 6)
+                .initializer("w", w, 3, 6).initializer("b", new float[6], 6)
+                .node("GlobalAveragePool", List.of("pixels"), List.of("pooled"))
+                .node("Flatten", List.of("pooled"), List.of("flat"), "axis", 1)
+                .node("Gemm", List.of("flat", "w", "b"), List.of("vec"))
+                .write(dir.resolve("mean.onnx"));
+        Path manifest = dir.resolve("models.json");
+        Files.writeString(manifest, "{\"default\": \"tiny\", \"models\": {\"tiny\": {\"modality\": \"image\", "
+                + "\"source\": {\"path\": \".\", \"onnx\": \"mean.onnx\"}, \"normalize\": true, "
+                + "\"image\": {\"size\": 8, \"resizeShortest\": 8, \"resample\": \"bicubic\", \"channels\": 3, "
+                + "\"mean\": [0.5, 0.5, 0.5], \"std\": [0.25, 0.25, 0.25]}}}}", StandardCharsets.UTF_8);
+        Path db = Files.createDirectories(dir.resolve("db"));
+        Path queries = Files.createDirectories(dir.resolve("queries"));
+        int n = 12;
+        for (int i = 0; i < n; i++) {
+            int[] rgb = {rnd.nextInt(256), rnd.nextInt(256), rnd.nextInt(256)};
+            for (Path folder : List.of(db, queries)) {
+                int w0 = 20 + rnd.nextInt(40);
+                int h0 = 20 + rnd.nextInt(40);
+                BufferedImage img = new BufferedImage(w0, h0, BufferedImage.TYPE_INT_RGB);
+                for (int y = 0; y < h0; y++) {
+                    for (int x = 0; x < w0; x++) {
+                        int p = 0;
+                        for (int c = 0; c < 3; c++) {
+                            p = (p << 8) | Math.max(0, Math.min(255, rgb[c] + rnd.nextInt(9) - 4));
+                        }
+                        img.setRGB(x, y, p);
+                    }
+                }
+                ImageIO.write(img, "png", folder.resolve(String.format("c%02d.png", i)).toFile());
+            }
+        }
+        String before = System.getProperty("latent.models");
+        System.setProperty("latent.models", manifest.toString());
+        try {
+            Path idx = dir.resolve("db.lidx");
+            MainTest.Result r = MainTest.run("embed", "--model", "tiny", db.toString(), "--index", idx.toString());
+            assertEquals(0, r.code(), r.err());
+            Path q = dir.resolve("q.npy");
+            r = MainTest.run("embed", "--model", "tiny", queries.toString(), "-o", q.toString());
+            assertEquals(0, r.code(), r.err());
+            r = MainTest.run("search", idx.toString(), "--queries-npy", q.toString(), "-k", "1");
+            assertEquals(0, r.code(), r.err());
+            List<String[]> hits = r.out().lines().map(String::trim).map(l -> l.split("\\s+"))
+                    .filter(f -> f.length >= 4 && f[0].matches("\\d+") && f[1].equals("1")).toList();
+            assertEquals(n, hits.size(), r.out());
+            for (String[] h : hits) {
+                assertEquals(h[0], h[2], "query " + h[0] + " finds the image of its colour: " + r.out());
+            }
+        } finally {
+            if (before == null) {
+                System.clearProperty("latent.models");
+            } else {
+                System.setProperty("latent.models", before);
+            }
+        }
+    }
 }
