@@ -5,6 +5,7 @@ import dev.latent.compute.Backend;
 import dev.latent.compute.Backends;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -58,6 +59,17 @@ final class MapCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "No progress bars.")
     boolean quiet;
 
+    @Option(names = "--image-ids", paramLabel = "FILE",
+            description = "An image index's ids file (from 'embed': one image path per row, relative to --image-root): "
+                    + "the page shows each point's image when hovered.")
+    Path imageIds;
+
+    @Option(names = "--image-root", paramLabel = "DIR", description = "Folder the --image-ids paths are relative to (default: the current folder).")
+    Path imageRoot;
+
+    @Option(names = "--color-by-folder", description = "With --image-ids: colour by each image's first folder (a label, such as the digit) instead of k-means segments.")
+    boolean colorByFolder;
+
     @Option(names = "--verbose", description = "Log details; print stack traces on errors.")
     boolean verbose;
 
@@ -93,6 +105,7 @@ final class MapCommand implements Callable<Integer> {
         Path html = Path.of(output + ".html");
         vectors.inputs(new FileRoles())
                 .input("input vectors", input)
+                .input("--image-ids file", imageIds)
                 .output("PNG output", png)
                 .output("HTML output", html)
                 .check(cl);
@@ -105,9 +118,37 @@ final class MapCommand implements Callable<Integer> {
                 idStrings[i] = Long.toString(in.ids[i]);
             }
             String[] textArray = texts == null ? null : in.texts(texts);
+            List<String> paths = null;
+            if (imageIds != null) {
+                paths = java.nio.file.Files.readAllLines(imageIds, java.nio.charset.StandardCharsets.UTF_8);
+                for (int i = 0; i < idStrings.length; i++) {
+                    if (in.ids[i] < 0 || in.ids[i] >= paths.size()) {
+                        throw new CommandLine.ParameterException(cl, "row " + i + " has id " + in.ids[i] + ", but "
+                                + imageIds + " names " + paths.size() + " images");
+                    }
+                }
+                if (colorByFolder) {
+                    String[] groups = new String[idStrings.length];
+                    for (int i = 0; i < groups.length; i++) {
+                        String p = paths.get((int) in.ids[i]);
+                        int slash = p.indexOf('/');
+                        groups[i] = slash > 0 ? p.substring(0, slash) : "(top)";
+                    }
+                    job.groups = groups;
+                    job.groupsName = "folder";
+                }
+                for (int i = 0; i < idStrings.length; i++) {
+                    idStrings[i] = paths.get((int) in.ids[i]);
+                }
+            } else if (colorByFolder) {
+                throw new CommandLine.ParameterException(cl, "--color-by-folder needs --image-ids");
+            }
             MapJob.Result r;
             try {
                 r = job.build(in.vectors, in.metric, idStrings, textArray, "Map of " + input.getFileName(), backend);
+                if (paths != null) {
+                    r = new MapJob.Result(r.data().withImages(Thumbnails.of(paths, in.ids, imageRoot, job.htmlPoints, cl)), r.summary());
+                }
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(cl, e.getMessage());
             }

@@ -34,6 +34,10 @@ final class MapJob {
     enum Layout { UMAP, PCA }
 
     int segments = 12;
+    /** A given grouping (one name per point, such as a true label) to colour by instead of k-means; null: none. */
+    String[] groups;
+    /** What {@link #groups} are, for the note ("folder", say). */
+    String groupsName = "group";
     /** Segments already fitted by the caller (who keeps and closes it); null: fit k-means here. */
     KMeansResult fittedSegments;
     int terms = 4;
@@ -74,7 +78,28 @@ final class MapJob {
         KMeansResult km = fittedSegments;
         boolean own = km == null;
         try {
-            if (km != null || segments > 0) {
+            if (groups != null) {
+                if (groups.length != n) {
+                    throw new IllegalArgumentException(groups.length + " group names for " + n + " points");
+                }
+                java.util.TreeMap<String, Integer> index = new java.util.TreeMap<>();
+                for (String g : groups) {
+                    index.putIfAbsent(g, 0);
+                }
+                int c = 0;
+                for (var e : index.entrySet()) {
+                    e.setValue(c++);
+                }
+                segment = new int[n];
+                long[] sizes = new long[index.size()];
+                for (int i = 0; i < n; i++) {
+                    segment[i] = index.get(groups[i]);
+                    sizes[segment[i]]++;
+                }
+                for (var e : index.entrySet()) {
+                    segs.add(new MapData.Segment(groupsName + " " + e.getKey(), sizes[e.getValue()]));
+                }
+            } else if (km != null || segments > 0) {
                 long t0 = System.nanoTime();
                 if (km == null) {
                     try (Progress p = Progress.start("segments", 26, quiet, " iterations")) {
@@ -148,7 +173,8 @@ final class MapJob {
             }
             double tL = (System.nanoTime() - t0) / 1e9;
             String note = String.format(Locale.ROOT, "layout %s; %s; %s", how,
-                    segs.isEmpty() ? "no segments" : segs.size() + " k-means segments",
+                    segs.isEmpty() ? "no segments" : groups != null ? "coloured by " + groupsName + " (" + segs.size() + ")"
+                            : segs.size() + " k-means segments",
                     outlier == null ? "no outliers marked"
                             : String.format(Locale.ROOT, "%d outliers (%s score above its %.3g quantile)", flagged,
                                     outlierScore.name().toLowerCase(Locale.ROOT).replace('_', '-'), quantile));

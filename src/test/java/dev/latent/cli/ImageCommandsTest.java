@@ -196,4 +196,26 @@ class ImageCommandsTest {
             }
         }
     }
+
+    @Test
+    void aMapOfTheDigitsColouredByLabelShowsThumbnails() throws IOException {
+        Path d = digits(200);
+        Path idx = dir.resolve("d.lidx");
+        MainTest.Result r = MainTest.run("embed", "--model", "digits-ae", d.toString(), "--index", idx.toString(),
+                "-o", dir.resolve("d.npy").toString(), "--metric", "l2");
+        assertEquals(0, r.code(), r.err());
+        Path base = dir.resolve("m");
+        r = MainTest.run("map", idx.toString(), "--image-ids", dir.resolve("d.ids").toString(), "--image-root", d.toString(),
+                "--color-by-folder", "-o", base.toString(), "-q");
+        assertEquals(0, r.code(), r.err());
+        String html = Files.readString(dir.resolve("m.html"), StandardCharsets.UTF_8);
+        assertTrue(html.contains("coloured by folder (10)"), "ten labels");
+        assertTrue(html.contains("\"label\":\"folder 3\""), "the legend names the labels");
+        int thumbs = html.split("data:image/png;base64,", -1).length - 1;
+        assertEquals(200, thumbs, "one thumbnail per point");
+        assertTrue(html.contains("\"3/0003.png\""), "ids are the image paths");
+        r = MainTest.run("map", idx.toString(), "--color-by-folder", "-o", dir.resolve("x").toString(), "-q");
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.err().contains("--color-by-folder needs --image-ids"), r.err());
+    }
 }

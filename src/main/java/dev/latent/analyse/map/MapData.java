@@ -25,9 +25,20 @@ import java.util.Objects;
  *                 and is shown as given
  * @param title    headline of the map
  * @param note     a line under the title (how the map was made, for instance)
+ * @param images   a thumbnail per point for the HTML page's hover, as a {@code data:image/png;base64,} URI, or
+ *                 null (none; single entries may be null as well)
  */
 public record MapData(float[] x, float[] y, String[] ids, String[] texts, int[] segment, boolean[] outlier,
-        List<Segment> segments, String title, String note) {
+        List<Segment> segments, String title, String note, String[] images) {
+    /** The data-URI form thumbnails must have (nothing else can reach the page). */
+    private static final java.util.regex.Pattern PNG_URI = java.util.regex.Pattern.compile("data:image/png;base64,[A-Za-z0-9+/]*={0,2}");
+
+    /** A map without thumbnails. */
+    public MapData(float[] x, float[] y, String[] ids, String[] texts, int[] segment, boolean[] outlier,
+            List<Segment> segments, String title, String note) {
+        this(x, y, ids, texts, segment, outlier, segments, title, note, null);
+    }
+
     /** The segment index of a point in no segment. */
     public static final int NONE = -1;
 
@@ -58,7 +69,7 @@ public record MapData(float[] x, float[] y, String[] ids, String[] texts, int[] 
         title = title == null ? "" : title;
         note = note == null ? "" : note;
         if (y.length != n || ids.length != n || segment.length != n || outlier.length != n
-                || (texts != null && texts.length != n)) {
+                || (texts != null && texts.length != n) || (images != null && images.length != n)) {
             throw new IllegalArgumentException("a map needs one of each per point: " + n + " x, " + y.length + " y, "
                     + ids.length + " ids, " + (texts == null ? "no" : texts.length) + " texts, " + segment.length
                     + " segments, " + outlier.length + " outlier flags");
@@ -70,6 +81,9 @@ public record MapData(float[] x, float[] y, String[] ids, String[] texts, int[] 
             }
             if (ids[i] == null) {
                 throw new IllegalArgumentException("point " + i + " has no id");
+            }
+            if (images != null && images[i] != null && !PNG_URI.matcher(images[i]).matches()) {
+                throw new IllegalArgumentException("point " + i + ": a thumbnail must be a data:image/png;base64 URI");
             }
             if (segment[i] < NONE || segment[i] >= segments.size()) {
                 throw new IllegalArgumentException("point " + i + " is in segment " + segment[i] + ", but there are "
@@ -100,7 +114,12 @@ public record MapData(float[] x, float[] y, String[] ids, String[] texts, int[] 
             x[i] = row[0];
             y[i] = row[1];
         }
-        return new MapData(x, y, ids, texts, segment, outlier, segments, title, note);
+        return new MapData(x, y, ids, texts, segment, outlier, segments, title, note, null);
+    }
+
+    /** The same map with thumbnails (see {@link #images()}). */
+    public MapData withImages(String[] thumbnails) {
+        return new MapData(x, y, ids, texts, segment, outlier, segments, title, note, thumbnails);
     }
 
     /** Number of points. */

@@ -195,6 +195,17 @@ public final class MapHtml {
             g.writeString(data.ids()[i]);
         }
         g.writeEndArray();
+        if (data.images() != null) {
+            g.writeArrayFieldStart("img");
+            for (int i : rows) {
+                if (data.images()[i] == null) {
+                    g.writeNull();
+                } else {
+                    g.writeString(data.images()[i]);
+                }
+            }
+            g.writeEndArray();
+        }
         if (data.texts() != null) {
             g.writeArrayFieldStart("t");
             for (int i : rows) {

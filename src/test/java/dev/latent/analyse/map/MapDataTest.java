@@ -50,4 +50,17 @@ class MapDataTest {
                         null));
         assertTrue(e.getMessage().contains("point 0 has no id"), e.getMessage());
     }
+
+    @Test
+    void thumbnailsMustBePngDataUris() {
+        MapData map = new MapData(new float[] {0, 1}, new float[] {0, 1}, new String[] {"a", "b"}, null, null, null, null,
+                null, null);
+        assertEquals(2, map.withImages(new String[] {"data:image/png;base64,iVBORw0KGgo=", null}).images().length);
+        for (String bad : new String[] {"javascript:alert(1)", "data:image/png;base64,\"><script>", "data:text/html;base64,PGI+"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> map.withImages(new String[] {null, bad}));
+            assertTrue(e.getMessage().contains("point 1") && e.getMessage().contains("data:image/png;base64"), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> map.withImages(new String[1]));
+    }
 }
