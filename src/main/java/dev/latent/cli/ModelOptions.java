@@ -1,5 +1,9 @@
 package dev.latent.cli;
 
+import dev.latent.encode.Modality;
+import dev.latent.encode.ModelManifest;
+import dev.latent.encode.ModelSpec;
+
 import dev.latent.encode.text.TextEncoder;
 import dev.latent.index.FlatIndex;
 import java.nio.file.Files;
@@ -51,6 +55,18 @@ final class ModelOptions {
             requireFile(onnx);
             requireFile(tokenizer);
             return b.modelPath(onnx).tokenizerPath(tokenizer).build();
+        }
+        String named = model != null ? model : metadata != null && !metadata.containsKey("onnx") ? metadata.get("model") : null;
+        if (named != null) {
+            ModelSpec spec = ModelManifest.get().model(named);
+            if (spec.modality() != Modality.TEXT) {
+                if (spec.textModel() == null) {
+                    throw new IllegalArgumentException("model " + named + " is an " + spec.modality().name().toLowerCase(java.util.Locale.ROOT)
+                            + " model with no paired text model (\"textModel\" in its manifest entry), so texts cannot be "
+                            + "searched against its vectors; search with query vectors (--queries-npy) instead");
+                }
+                return b.model(spec.textModel()).build();
+            }
         }
         if (model != null) {
             return b.model(model).build();

@@ -21,7 +21,8 @@ import java.util.Map;
  *
  * <p>Entry fields: {@code modality} ({@code text}, the default, {@code image} or {@code tensor}), {@code source} ({@code maven} = {@code group:artifact:version}, {@code path} = a folder,
  * or {@code resource} = a folder of the models the project ships, plus {@code onnx}, {@code tokenizer} and,
- * for an autoencoder, {@code decoder} file names), {@code image} (for image models: {@link ImageSpec#fromJson}), {@code tensor} (for tensor models: {@link TensorSpec#fromJson}), {@code dimension} (0 or absent: read from the
+ * for an autoencoder, {@code decoder} file names), {@code image} (for image models: {@link ImageSpec#fromJson}), {@code tensor} (for tensor models: {@link TensorSpec#fromJson}), {@code textModel} (for an image model
+ * whose text tower shares its space, such as CLIP's: the name of that text model's entry), {@code dimension} (0 or absent: read from the
  * model), {@code maxLength} (tokens), {@code pooling} ({@code mean} or {@code cls}), {@code normalize},
  * {@code queryPrefix}, {@code passagePrefix}, {@code tokenTypeIds} ({@code true}, {@code false} or
  * {@code "auto"}: detect from the ONNX inputs).
@@ -99,6 +100,13 @@ public final class ModelManifest {
                         + ex.getMessage(), ex);
             }
         }
+        for (ModelSpec spec : models.values()) {
+            String t = spec.textModel();
+            if (t != null && (!models.containsKey(t) || models.get(t).modality() != Modality.TEXT)) {
+                throw new IllegalArgumentException("model manifest " + origin + ", entry '" + spec.name() + "': textModel '"
+                        + t + "' is not a text model of this manifest");
+            }
+        }
         String def = root.path("default").asText(models.keySet().iterator().next());
         if (!models.containsKey(def)) {
             throw new IllegalArgumentException("model manifest " + origin + ": default model '" + def
@@ -152,7 +160,7 @@ public final class ModelManifest {
         return new ModelSpec(name, modality, n.path("description").asText(""), source, n.path("dimension").asInt(0),
                 n.path("maxLength").asInt(0), Pooling.parse(n.path("pooling").asText("mean")),
                 n.path("normalize").asBoolean(true), n.path("queryPrefix").asText(""),
-                n.path("passagePrefix").asText(""), tokenTypeIds, image, tensor);
+                n.path("passagePrefix").asText(""), tokenTypeIds, image, tensor, n.path("textModel").asText(null));
     }
 
     private static String required(JsonNode n, String field) {

