@@ -93,8 +93,9 @@ final class EmbedCommand implements Callable<Integer> {
             String n = output.getFileName().toString();
             ids = output.resolveSibling((n.endsWith(".npy") ? n.substring(0, n.length() - 4) : n) + ".ids");
         }
-        new FileRoles()
-                .inputOrFolder(ImageInput.isFolderModel(model.model) ? "input images" : "input corpus", input)
+        FileRoles roles = ImageInput.isFolderModel(model.model) ? new FileRoles().inputOrFolder("input images", input)
+                : new FileRoles().input("input corpus", input);
+        roles
                 .input("--onnx model", model.onnx)
                 .input("--tokenizer file", model.tokenizer)
                 .output("vectors output (-o)", output)

@@ -139,7 +139,7 @@ class ImageCommandsTest {
         for (int i = 0; i < w.length; i++) {
             w[i] = (float) rnd.nextGaussian();
         }
-        dev.latent.encode.TinyOnnx.model().input("pixels", -1, 3, 8, 8).output("vec", -1, 6)
+        dev.latent.encode.onnx.TinyOnnx.model().input("pixels", -1, 3, 8, 8).output("vec", -1, 6)
                 .initializer("w", w, 3, 6).initializer("b", new float[6], 6)
                 .node("GlobalAveragePool", List.of("pixels"), List.of("pooled"))
                 .node("Flatten", List.of("pooled"), List.of("flat"), "axis", 1)
@@ -227,7 +227,7 @@ class ImageCommandsTest {
             w[i] = (float) rnd.nextGaussian();
         }
         // A stand-in for a CLIP vision tower: mean colour into the 384-dimensional space of the paired text model.
-        dev.latent.encode.TinyOnnx.model().input("pixels", -1, 3, 8, 8).output("vec", -1, 384)
+        dev.latent.encode.onnx.TinyOnnx.model().input("pixels", -1, 3, 8, 8).output("vec", -1, 384)
                 .initializer("w", w, 3, 384).initializer("b", new float[384], 384)
                 .node("GlobalAveragePool", List.of("pixels"), List.of("pooled"))
                 .node("Flatten", List.of("pooled"), List.of("flat"), "axis", 1)

@@ -19,7 +19,8 @@ class ModalityTest {
     void imageEntriesNeedNoTokenizerAndTextIsTheDefault() {
         ModelManifest m = parse("""
                 {"default": "img", "models": {
-                  "img": {"modality": "image", "source": {"path": ".", "onnx": "clip-vision.onnx"}, "dimension": 512},
+                  "img": {"modality": "image", "source": {"path": ".", "onnx": "clip-vision.onnx"}, "dimension": 512,
+                    "image": {"size": 224}},
                   "txt": {"source": {"path": ".", "onnx": "t.onnx", "tokenizer": "t.json"}, "maxLength": 16}}}
                 """);
         assertEquals("img", m.defaultModel());
@@ -27,8 +28,31 @@ class ModalityTest {
         assertNull(m.model("img").source().tokenizer());
         assertEquals(Modality.TEXT, m.model("txt").modality());
         for (String name : ModelManifest.get().names()) {
-            assertEquals(Modality.TEXT, ModelManifest.get().model(name).modality(), name);
+            assertEquals(name.equals("digits-ae") ? Modality.IMAGE : Modality.TEXT, ModelManifest.get().model(name).modality(), name);
         }
+    }
+
+    @Test
+    void imageAndTensorEntriesNeedTheirPreprocessingAndATextModelMustBeText() {
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> parse("""
+                {"models": {"img": {"modality": "image", "source": {"path": ".", "onnx": "v.onnx"}}}}
+                """));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("entry 'img'") && e.getMessage().contains("\"image\" object"), e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> parse("""
+                {"models": {"rows": {"modality": "tensor", "source": {"path": ".", "onnx": "r.onnx"}}}}
+                """));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("\"tensor\" object"), e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> parse("""
+                {"models": {"a": {"modality": "image", "textModel": "b", "source": {"path": ".", "onnx": "v.onnx"}, "image": {"size": 8}},
+                            "b": {"modality": "image", "source": {"path": ".", "onnx": "w.onnx"}, "image": {"size": 8}}}}
+                """));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("textModel 'b' is not a text model"), e.getMessage());
+        ModelManifest m = parse("""
+                {"models": {"rows": {"modality": "tensor", "source": {"path": ".", "onnx": "r.onnx"},
+                  "tensor": {"columns": 2, "mean": [1, 2], "std": [3, 4]}}}}
+                """);
+        assertEquals(2, m.model("rows").tensor().columns());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {3, 4}, m.model("rows").tensor().std());
     }
 
     @Test

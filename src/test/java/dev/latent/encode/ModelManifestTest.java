@@ -13,10 +13,10 @@ import org.junit.jupiter.api.Test;
 /** The built-in manifest and the sample corpus, as packed on the class path. */
 class ModelManifestTest {
     @Test
-    void builtInManifestDescribesTheThreeModels() {
+    void builtInManifestDescribesItsModels() {
         ModelManifest m = ModelManifest.get();
         assertEquals("all-minilm-l6-v2-q", m.defaultModel());
-        assertEquals(List.of("all-minilm-l6-v2-q", "all-minilm-l6-v2", "bge-small-en-v1.5-q"), m.names());
+        assertEquals(List.of("all-minilm-l6-v2-q", "all-minilm-l6-v2", "bge-small-en-v1.5-q", "digits-ae"), m.names());
         ModelSpec mini = m.model("all-minilm-l6-v2");
         assertEquals(Pooling.MEAN, mini.pooling());
         assertEquals(384, mini.dimension());

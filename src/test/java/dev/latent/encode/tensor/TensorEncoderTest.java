@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.latent.core.FloatMatrix;
 import dev.latent.encode.TensorSpec;
-import dev.latent.encode.TinyOnnx;
+import dev.latent.encode.onnx.TinyOnnx;
 import dev.latent.encode.onnx.OnnxModel;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -198,7 +198,7 @@ class TextEncoderErrorsTest {
                 new String[] {"pixel_values"}, TinyOnnx.FLOAT, new String[] {"image_embeds"}));
         Path manifest = Files.writeString(dir.resolve("models.json"), """
                 {"default": "vision", "models": {"vision": {"modality": "image",
-                  "source": {"path": ".", "onnx": "vision.onnx"}}}}
+                  "source": {"path": ".", "onnx": "vision.onnx"}, "image": {"size": 224}}}}
                 """);
         System.setProperty("latent.models", manifest.toString());
         try {
