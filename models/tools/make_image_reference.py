@@ -137,6 +137,9 @@ def main():
     with torch.no_grad():
         emb = model(clip).numpy().astype(np.float32)
     np.save(os.path.join(OUT, "embeddings-clip.npy"), emb)
+    # A CMYK JPEG (decoded by the TwelveMonkeys plug-in; checked for decoding, not against Pillow's conversion).
+    cmyk = np.random.default_rng(5).integers(0, 256, (24, 32, 4)).astype(np.uint8)
+    Image.fromarray(cmyk, "CMYK").save(os.path.join(OUT, "cmyk-32x24.jpg"), quality=90)
     with open(os.path.join(OUT, "reference.json"), "w") as f:
         json.dump(record, f, indent=1)
         f.write("\n")

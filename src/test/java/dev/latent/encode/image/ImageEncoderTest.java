@@ -145,4 +145,57 @@ class ImageEncoderTest {
             assertEquals(want, t[c * 1024 + 17 * 32 + 5], 1e-5, "a 1x1 image fills the whole tensor");
         }
     }
+
+    @Test
+    void cmykJpegsDecodeAndHugeImagesAreSubsampled() throws Exception {
+        Path cmyk = Path.of(ImageEncoderTest.class.getResource("/dev/latent/encode/image/cmyk-32x24.jpg").toURI());
+        ImagePreprocessor.Pixels p = new ImagePreprocessor(CLIP_LIKE).decode(cmyk);
+        assertEquals(32, p.width());
+        assertEquals(24, p.height());
+        assertEquals(3, p.channels());
+
+        // 20,000 x 20,000 pixels (400 MB decoded at 8 bits): decoded with subsampling, a few tens of MB at most.
+        Path big = dir.resolve("big.png");
+        writeGrayPng(big, 20_000, 20_000);
+        ImageSpec gray = new ImageSpec(8, 8, 0, PilResize.Filter.BOX, 1, 1 / 255.0, new float[] {0}, new float[] {1});
+        ImagePreprocessor.Pixels q = new ImagePreprocessor(gray).decode(big);
+        assertTrue((long) q.width() * q.height() <= ImagePreprocessor.MAX_DECODE_PIXELS, q.width() + "x" + q.height());
+        assertEquals(5_000, q.width());
+        float[] t = new float[64];
+        new ImagePreprocessor(gray).tensor(q, t, 0);
+        // The image is a vertical ramp: the top row of the 8x8 tensor is darker than the bottom one.
+        assertTrue(t[0] < t[56], t[0] + " vs " + t[56]);
+    }
+
+    /** A grayscale PNG whose rows get brighter downwards, written row by row (never held in memory). */
+    private static void writeGrayPng(Path file, int w, int h) throws java.io.IOException {
+        java.io.ByteArrayOutputStream idat = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.DeflaterOutputStream z = new java.util.zip.DeflaterOutputStream(idat,
+                new java.util.zip.Deflater(1), 1 << 16)) {
+            byte[] row = new byte[w + 1];
+            for (int y = 0; y < h; y++) {
+                java.util.Arrays.fill(row, 1, w + 1, (byte) (y * 255L / (h - 1)));
+                z.write(row);
+            }
+        }
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(Files.newOutputStream(file))) {
+            out.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'});
+            java.nio.ByteBuffer ihdr = java.nio.ByteBuffer.allocate(13).putInt(w).putInt(h).put((byte) 8).put((byte) 0)
+                    .put((byte) 0).put((byte) 0).put((byte) 0);
+            chunk(out, "IHDR", ihdr.array());
+            chunk(out, "IDAT", idat.toByteArray());
+            chunk(out, "IEND", new byte[0]);
+        }
+    }
+
+    private static void chunk(java.io.DataOutputStream out, String type, byte[] data) throws java.io.IOException {
+        byte[] t = type.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(t);
+        crc.update(data);
+        out.writeInt(data.length);
+        out.write(t);
+        out.write(data);
+        out.writeInt((int) crc.getValue());
+    }
 }
