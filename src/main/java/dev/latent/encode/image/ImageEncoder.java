@@ -222,19 +222,7 @@ public final class ImageEncoder implements AutoCloseable {
             FloatBuffer fb = out.floats(0);
             float[] vectors = pool(fb, shape, n);
             if (spec.normalize()) {
-                int d = vectors.length / n;
-                for (int i = 0; i < n; i++) {
-                    double sq = 0;
-                    for (int c = 0; c < d; c++) {
-                        sq += (double) vectors[i * d + c] * vectors[i * d + c];
-                    }
-                    if (sq > 0) {
-                        float inv = (float) (1 / Math.sqrt(sq));
-                        for (int c = 0; c < d; c++) {
-                            vectors[i * d + c] *= inv;
-                        }
-                    }
-                }
+                dev.latent.core.Vectors.normalizeRows(vectors, n, vectors.length / n);
             }
             return vectors;
         }

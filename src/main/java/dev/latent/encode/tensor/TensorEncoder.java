@@ -133,19 +133,7 @@ public final class TensorEncoder implements AutoCloseable {
             float[] v = new float[(int) (n * shape[1])];
             fb.get(v);
             if (spec.normalize()) {
-                int d = (int) shape[1];
-                for (int i = 0; i < n; i++) {
-                    double sq = 0;
-                    for (int c = 0; c < d; c++) {
-                        sq += (double) v[i * d + c] * v[i * d + c];
-                    }
-                    if (sq > 0) {
-                        float inv = (float) (1 / Math.sqrt(sq));
-                        for (int c = 0; c < d; c++) {
-                            v[i * d + c] *= inv;
-                        }
-                    }
-                }
+                dev.latent.core.Vectors.normalizeRows(v, n, (int) shape[1]);
             }
             return v;
         }
