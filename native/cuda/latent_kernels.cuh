@@ -336,6 +336,14 @@ __device__ __forceinline__ void loadRowIds(uint32_t pos0, uint32_t end, const ui
   }
 }
 
+/// The block's query norm terms: qTerm[q] for its queries [qBase, qBase + nq), 0 for padding.
+template <int TQ>
+__device__ __forceinline__ void loadQueryTerms(const float* __restrict__ terms, int qBase, int nq, float* qTerm) {
+  for (int q = threadIdx.x; q < TQ; q += kThreads) {
+    qTerm[q] = q < nq ? terms[qBase + q] : 0.0f;
+  }
+}
+
 /// Arguments of the fused distance + top-k kernel.
 struct ChunkArgs {
   const float* queries;   // [nQueries][d] on the device
@@ -394,9 +402,7 @@ __global__ void __launch_bounds__(kThreads) topkChunkKernel(ChunkArgs a) {
   const float* queries = a.queries + static_cast<size_t>(qBase) * a.d;
 
   sel.init();
-  for (int q = threadIdx.x; q < TQ; q += kThreads) {
-    qTerm[q] = q < nq ? a.qTerm[qBase + q] : 0.0f;
-  }
+  loadQueryTerms<TQ>(a.qTerm, qBase, nq, qTerm);
   __syncthreads();
 
   const int tq = threadIdx.x / S::TNT;
@@ -639,6 +645,30 @@ constexpr size_t mergeKernelSmem() {
   return Selection<K, B, TQ, TN>::kBytes;
 }
 
+/// Scores of the block's TQ queries (nq valid) against the TN rows named in rowIds (kNoRow for none), each
+/// valid pair passed to visit(local query, local row, score). Every thread of the block calls it.
+template <int TQ, int TN, typename Visit>
+__device__ __forceinline__ void scoreTile(const float* __restrict__ queries, int nq, int d, const float* __restrict__ db,
+                                          const uint32_t* rowIds, const float* rowTerm, const float* qTerm,
+                                          int metric, float* qs, float* xs, Visit visit) {
+  using S = TileShape<TQ, TN>;
+  float acc[S::RQ][S::RN];
+  tileDots<TQ, TN>(queries, nq, d, db, rowIds, qs, xs, acc);
+  const int tq = threadIdx.x / S::TNT;
+  const int tn = threadIdx.x % S::TNT;
+#pragma unroll
+  for (int i = 0; i < S::RQ; ++i) {
+    const int lq = tq + i * S::TQT;
+#pragma unroll
+    for (int j = 0; j < S::RN; ++j) {
+      const int lr = tn + j * S::TNT;
+      if (lq < nq && rowIds[lr] != kNoRow) {
+        visit(lq, lr, scoreOf(metric, acc[i][j], qTerm[lq], rowTerm[lr]));
+      }
+    }
+  }
+}
+
 /// Arguments of the plain distance kernel (scores written to device memory).
 struct DistanceArgs {
   const float* queries;   // [nQueries][d]
@@ -668,31 +698,17 @@ __global__ void __launch_bounds__(kThreads) distanceKernel(DistanceArgs a) {
   const int qBase = blockIdx.y * TQ;
   const int nq = min(TQ, a.nQueries - qBase);
   const uint32_t tile = blockIdx.x * TN;
-  for (int q = threadIdx.x; q < TQ; q += kThreads) {
-    qTerm[q] = q < nq ? a.qTerm[qBase + q] : 0.0f;
-  }
+  loadQueryTerms<TQ>(a.qTerm, qBase, nq, qTerm);
   for (int r = threadIdx.x; r < TN; r += kThreads) {
     const uint32_t pos = tile + r;
     rowIds[r] = pos < a.nRows ? a.firstRow + pos : kNoRow;
     rowTerm[r] = pos < a.nRows ? a.dbTerm[a.firstRow + pos] : 0.0f;
   }
   __syncthreads();
-  float acc[S::RQ][S::RN];
-  tileDots<TQ, TN>(a.queries + static_cast<size_t>(qBase) * a.d, nq, a.d, a.db, rowIds, qs, xs, acc);
-  const int tq = threadIdx.x / S::TNT;
-  const int tn = threadIdx.x % S::TNT;
-#pragma unroll
-  for (int i = 0; i < S::RQ; ++i) {
-    const int lq = tq + i * S::TQT;
-#pragma unroll
-    for (int j = 0; j < S::RN; ++j) {
-      const int lr = tn + j * S::TNT;
-      if (lq < nq && tile + lr < a.nRows) {
-        a.out[static_cast<size_t>(qBase + lq) * a.nRows + tile + lr] =
-            scoreOf(a.metric, acc[i][j], qTerm[lq], rowTerm[lr]);
-      }
-    }
-  }
+  scoreTile<TQ, TN>(a.queries + static_cast<size_t>(qBase) * a.d, nq, a.d, a.db, rowIds, rowTerm, qTerm, a.metric, qs, xs,
+                    [&](int lq, int lr, float score) {
+                      a.out[static_cast<size_t>(qBase + lq) * a.nRows + tile + lr] = score;
+                    });
 }
 
 /// Arguments of the range kernel: scores filtered on the device, hits appended through a counter.
@@ -730,36 +746,21 @@ __global__ void __launch_bounds__(kThreads) rangeKernel(RangeArgs a) {
   const int qBase = blockIdx.y * TQ;
   const int nq = min(TQ, a.nQueries - qBase);
   const uint32_t tile = blockIdx.x * TN;
-  for (int q = threadIdx.x; q < TQ; q += kThreads) {
-    qTerm[q] = q < nq ? a.qTerm[qBase + q] : 0.0f;
-  }
+  loadQueryTerms<TQ>(a.qTerm, qBase, nq, qTerm);
   loadRowIds<TN>(tile, a.nCand, a.subset, a.dbTerm, rowIds, rowTerm);
   __syncthreads();
-  float acc[S::RQ][S::RN];
-  tileDots<TQ, TN>(a.queries + static_cast<size_t>(qBase) * a.d, nq, a.d, a.db, rowIds, qs, xs, acc);
-  const int tq = threadIdx.x / S::TNT;
-  const int tn = threadIdx.x % S::TNT;
   const bool higher = a.metric != kL2;
-#pragma unroll
-  for (int i = 0; i < S::RQ; ++i) {
-    const int lq = tq + i * S::TQT;
-#pragma unroll
-    for (int j = 0; j < S::RN; ++j) {
-      const int lr = tn + j * S::TNT;
-      const uint32_t row = rowIds[lr];
-      if (lq < nq && row != kNoRow) {
-        const float s = scoreOf(a.metric, acc[i][j], qTerm[lq], rowTerm[lr]);
-        if (higher ? s >= a.radius : s <= a.radius) {
-          const unsigned long long slot = atomicAdd(a.counter, 1ULL);
-          if (slot < a.capacity) {
-            a.hitQuery[slot] = qBase + lq;
-            a.hitRow[slot] = row;
-            a.hitScore[slot] = s;
-          }
-        }
-      }
-    }
-  }
+  scoreTile<TQ, TN>(a.queries + static_cast<size_t>(qBase) * a.d, nq, a.d, a.db, rowIds, rowTerm, qTerm, a.metric, qs, xs,
+                    [&](int lq, int lr, float s) {
+                      if (higher ? s >= a.radius : s <= a.radius) {
+                        const unsigned long long slot = atomicAdd(a.counter, 1ULL);
+                        if (slot < a.capacity) {
+                          a.hitQuery[slot] = qBase + lq;
+                          a.hitRow[slot] = rowIds[lr];
+                          a.hitScore[slot] = s;
+                        }
+                      }
+                    });
 }
 
 }  // namespace latent

@@ -75,11 +75,9 @@ final class ClusterCommand implements Callable<Integer> {
     @Option(names = "--show", defaultValue = "20", description = "Clusters listed, largest first (default: ${DEFAULT-VALUE}).")
     int show;
 
-    @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
-    boolean quiet;
+    @Mixin
+    QuietOption quietOption = new QuietOption();
 
-    @Option(names = "--verbose", description = "Log details; print stack traces on errors.")
-    boolean verbose;
 
     @Override
     public Integer call() throws Exception {
@@ -126,7 +124,7 @@ final class ClusterCommand implements Callable<Integer> {
             int kk = ks[0];
             String[] corpusTexts = texts == null ? null : in.texts(texts);
             KMeansResult r;
-            try (Progress progress = Progress.start("k-means", iterations + 1L, quiet, " iterations")) {
+            try (Progress progress = Progress.start("k-means", iterations + 1L, quietOption.quiet, " iterations")) {
                 r = kmeans(kk).backend(backend).listener((it, inertia, s) -> progress.done(it + 1)).fit(in.vectors, in.metric);
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(cl, e.getMessage());

@@ -53,11 +53,9 @@ final class DemoCommand implements Callable<Integer> {
             description = "Write the map of the corpus to NAME.png and NAME.html (none: skip; default: ${DEFAULT-VALUE}).")
     String map;
 
-    @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
-    boolean quiet;
+    @Mixin
+    QuietOption quietOption = new QuietOption();
 
-    @Option(names = "--verbose", description = "Log details; print stack traces on errors.")
-    boolean verbose;
 
     @Mixin
     ModelOptions model = new ModelOptions();
@@ -94,7 +92,7 @@ final class DemoCommand implements Callable<Integer> {
             long tokensBefore = enc.tokensProcessed();
             int block = 1024;
             Map<Long, SampleCorpus.Entry> byId = new HashMap<>();
-            try (Progress progress = Progress.start("embed", entries.size(), quiet)) {
+            try (Progress progress = Progress.start("embed", entries.size(), quietOption.quiet)) {
                 for (int b = 0; b < entries.size(); b += block) {
                     List<SampleCorpus.Entry> part = entries.subList(b, Math.min(entries.size(), b + block));
                     List<String> texts = new ArrayList<>(part.size());
@@ -170,7 +168,7 @@ final class DemoCommand implements Callable<Integer> {
             texts[i] = entries.get(i).text();
         }
         mapJob.segments = Math.min(Math.max(segments, 0), entries.size());
-        mapJob.quiet = quiet;
+        mapJob.quiet = quietOption.quiet;
         out.println();
         out.flush();
         try (FloatMatrix rows = index.rowsView()) {

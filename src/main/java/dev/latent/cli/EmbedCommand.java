@@ -63,11 +63,9 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--block", paramLabel = "N", defaultValue = "4096", description = "Texts read and encoded per block (default: ${DEFAULT-VALUE}).")
     int block;
 
-    @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
-    boolean quiet;
+    @Mixin
+    QuietOption quietOption = new QuietOption();
 
-    @Option(names = "--verbose", description = "Log details; print stack traces on errors.")
-    boolean verbose;
 
     @Mixin
     ModelOptions model = new ModelOptions();
@@ -146,7 +144,7 @@ final class EmbedCommand implements Callable<Integer> {
                 Writer idsWriter = idsOut == null ? null
                         : new BufferedWriter(Channels.newWriter(idsOut.channel(), StandardCharsets.UTF_8), 1 << 16);
                 Embedding.Stats stats;
-                try (Progress progress = Progress.start("embed", scan.count(), quiet)) {
+                try (Progress progress = Progress.start("embed", scan.count(), quietOption.quiet)) {
                     stats = Embedding.run(corpus, scan, enc, block, vectors, idsWriter, index, progress);
                 }
                 if (vectors != null) {

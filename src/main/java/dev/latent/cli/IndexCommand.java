@@ -37,8 +37,6 @@ final class IndexCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "NAME", description = "Record this model name in the index (used by 'latent search' for text queries).")
     String model;
 
-    @Option(names = "--verbose", description = "Log details; print stack traces on errors.")
-    boolean verbose;
 
     @Override
     public Integer call() throws Exception {

@@ -21,12 +21,17 @@ import picocli.CommandLine.Command;
  * standard error; the stack trace only with {@code --verbose}).
  */
 @Command(name = "latent", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Latent: embed texts, build exact vector indexes and search them, on CPU or GPU.",
+        description = "Latent: embed texts and images, build exact vector indexes and search and analyse them, on CPU or GPU.",
         subcommands = {EmbedCommand.class, IndexCommand.class, SearchCommand.class, ClusterCommand.class,
                 OutliersCommand.class, MapCommand.class, PathCommand.class, ProjectCommand.class, ServeCommand.class,
                 DemoCommand.class, DigitsCommand.class, ReconstructCommand.class,
                 ModelsCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
+    /** Declared once here for every command (read by {@link #main} itself before parsing). */
+    @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "Log details; print stack traces on errors.")
+    boolean verbose;
+
     /** Exit code for success. */
     public static final int OK = 0;
     /** Exit code for a failure while running. */

@@ -56,8 +56,8 @@ final class MapCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = {"-q", "--quiet"}, description = "No progress bars.")
-    boolean quiet;
+    @Mixin
+    QuietOption quietOption = new QuietOption();
 
     @Option(names = "--image-ids", paramLabel = "FILE",
             description = "An image index's ids file (from 'embed': one image path per row, relative to --image-root): "
@@ -70,8 +70,6 @@ final class MapCommand implements Callable<Integer> {
     @Option(names = "--color-by-folder", description = "With --image-ids: colour by each image's first folder (a label, such as the digit) instead of k-means segments.")
     boolean colorByFolder;
 
-    @Option(names = "--verbose", description = "Log details; print stack traces on errors.")
-    boolean verbose;
 
     @Override
     public Integer call() throws Exception {
@@ -100,7 +98,7 @@ final class MapCommand implements Callable<Integer> {
         job.quantile = quantile;
         job.htmlPoints = htmlPoints;
         job.seed = seed;
-        job.quiet = quiet;
+        job.quiet = quietOption.quiet;
         Path png = Path.of(output + ".png");
         Path html = Path.of(output + ".html");
         vectors.inputs(new FileRoles())

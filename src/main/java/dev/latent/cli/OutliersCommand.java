@@ -18,6 +18,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -72,11 +73,9 @@ final class OutliersCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write every score: id, score, outlier (.jsonl: JSON lines, else TSV).")
     Path output;
 
-    @Option(names = {"-q", "--quiet"}, description = "No summary.")
-    boolean quiet;
+    @Mixin
+    QuietOption quietOption = new QuietOption();
 
-    @Option(names = "--verbose", description = "Log details; print stack traces on errors.")
-    boolean verbose;
 
     @Override
     public Integer call() throws Exception {
@@ -149,7 +148,7 @@ final class OutliersCommand implements Callable<Integer> {
             if (output != null) {
                 write(target, scores, threshold);
             }
-            if (!quiet) {
+            if (!quietOption.quiet) {
                 PrintWriter out = cl.getOut();
                 out.printf(Locale.ROOT, "%s scores (k = %d, %s) of %d vectors against %d reference vectors in %.2f s on %s%n",
                         kind.name().toLowerCase(Locale.ROOT).replace('_', '-'), k,

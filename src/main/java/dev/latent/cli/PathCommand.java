@@ -69,8 +69,6 @@ final class PathCommand implements Callable<Integer> {
     @Option(names = "--scale", paramLabel = "N", defaultValue = "8", description = "With --decode: each pixel drawn N x N (default: ${DEFAULT-VALUE}).")
     int scale;
 
-    @Option(names = "--verbose", description = "Log details; print stack traces on errors.")
-    boolean verbose;
 
     @Mixin
     ModelOptions model = new ModelOptions();

@@ -46,8 +46,6 @@ final class ProjectCommand implements Callable<Integer> {
     @Option(names = "--show", paramLabel = "N", defaultValue = "10", description = "Components listed (default: ${DEFAULT-VALUE}).")
     int show;
 
-    @Option(names = "--verbose", description = "Log details; print stack traces on errors.")
-    boolean verbose;
 
     @Override
     public Integer call() throws Exception {

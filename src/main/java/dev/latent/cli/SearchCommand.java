@@ -69,11 +69,9 @@ final class SearchCommand implements Callable<Integer> {
     @Option(names = "--corpus-format", paramLabel = "FMT", defaultValue = "auto", description = "auto, text or jsonl.")
     String corpusFormat;
 
-    @Option(names = {"-q", "--quiet"}, description = "No summary line on standard error.")
-    boolean quiet;
+    @Mixin
+    QuietOption quietOption = new QuietOption();
 
-    @Option(names = "--verbose", description = "Log details; print stack traces on errors.")
-    boolean verbose;
 
     @Mixin
     ModelOptions model = new ModelOptions();
@@ -181,7 +179,7 @@ final class SearchCommand implements Callable<Integer> {
                     out.commit();
                     results = out.count();
                 }
-                if (!quiet) {
+                if (!quietOption.quiet) {
                     spec.commandLine().getErr().printf(Locale.ROOT, "searched %d queries over %d vectors: %d results in %.2f s (%s backend)%n",
                             q.rows(), index.size(), results, (System.nanoTime() - start) / 1e9, index.backend().name());
                 }

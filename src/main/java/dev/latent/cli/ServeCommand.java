@@ -40,8 +40,6 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--queue", paramLabel = "N", defaultValue = "1024", description = "Requests the engine queues before it answers 503 (default: ${DEFAULT-VALUE}).")
     int queue;
 
-    @Option(names = "--verbose", description = "Log details; print stack traces on errors.")
-    boolean verbose;
 
     @Mixin
     ModelOptions model = new ModelOptions();

@@ -377,6 +377,11 @@ public final class JavaBackend implements Backend {
             if (!worse(keys[0], ids[0], key, id)) {
                 return;
             }
+            siftDown(key, id);
+        }
+
+        /** Puts (key, id) at the root, in place of the worst entry, and sifts it down among the first n. */
+        private void siftDown(double key, long id) {
             int i = 0;
             for (;;) {
                 int c = 2 * i + 1;
@@ -410,26 +415,7 @@ public final class JavaBackend implements Backend {
                 outScores[offset + r] = (float) (metric.higherIsNearer() ? key : -key);
                 n--;
                 if (n > 0) {
-                    double lastKey = keys[n];
-                    long lastId = ids[n];
-                    int i = 0;
-                    for (;;) {
-                        int c = 2 * i + 1;
-                        if (c >= n) {
-                            break;
-                        }
-                        if (c + 1 < n && worse(keys[c + 1], ids[c + 1], keys[c], ids[c])) {
-                            c++;
-                        }
-                        if (!worse(keys[c], ids[c], lastKey, lastId)) {
-                            break;
-                        }
-                        keys[i] = keys[c];
-                        ids[i] = ids[c];
-                        i = c;
-                    }
-                    keys[i] = lastKey;
-                    ids[i] = lastId;
+                    siftDown(keys[n], ids[n]);
                 }
             }
             for (int r = m; r < width; r++) {
