@@ -113,6 +113,17 @@ cudaError_t topkBatch(Database& db, const float* dQueries, const float* dQTerms,
 
 namespace {
 
+/// The fields every tile kernel's arguments share: the query batch in db's scratch and the database.
+template <typename Args>
+void setQueryBatch(Args& a, const Database& db, long long qb) {
+  a.queries = db.queries.ptr;
+  a.qTerm = db.qTerms.ptr;
+  a.nQueries = static_cast<int>(qb);
+  a.d = db.d;
+  a.db = db.rows.ptr;
+  a.dbTerm = db.terms.ptr;
+}
+
 /// Scratch for query batches of up to `batch` queries.
 cudaError_t reserveQueries(Database& db, long long batch) {
   LATENT_CUDA_CHECK(db.queries.reserve(static_cast<size_t>(batch) * db.d));
@@ -230,12 +241,7 @@ cudaError_t distances(Database& db, const float* queries, int q, long long from,
     for (long long r0 = from; r0 < to; r0 += blockRows) {
       const long long rb = std::min(blockRows, to - r0);
       DistanceArgs a{};
-      a.queries = db.queries.ptr;
-      a.qTerm = db.qTerms.ptr;
-      a.nQueries = static_cast<int>(qb);
-      a.d = db.d;
-      a.db = db.rows.ptr;
-      a.dbTerm = db.terms.ptr;
+      setQueryBatch(a, db, qb);
       a.firstRow = static_cast<uint32_t>(r0);
       a.nRows = static_cast<uint32_t>(rb);
       a.metric = db.metric;
@@ -289,12 +295,7 @@ cudaError_t range(Database& db, const float* queries, int q, float radius, long 
       LATENT_CUDA_CHECK(db.hitScore.reserve(cap));
       LATENT_CUDA_CHECK(cudaMemsetAsync(db.flags.ptr + 1, 0, sizeof(unsigned long long), db.stream));
       RangeArgs a{};
-      a.queries = db.queries.ptr;
-      a.qTerm = db.qTerms.ptr;
-      a.nQueries = static_cast<int>(qb);
-      a.d = db.d;
-      a.db = db.rows.ptr;
-      a.dbTerm = db.terms.ptr;
+      setQueryBatch(a, db, qb);
       a.subset = deviceSubset;
       a.nCand = static_cast<uint32_t>(candidates);
       a.metric = db.metric;

@@ -137,74 +137,65 @@ public final class Umap {
 
     /** Other points each point is linked to (default 15; umap-learn's {@code n_neighbors} minus 1). */
     public Umap neighbors(int k) {
-        if (k < 1) {
-            throw new IllegalArgumentException("UMAP neighbours must be >= 1, got " + k);
-        }
-        this.neighbors = k;
+        this.neighbors = atLeast(k, 1, "neighbours");
         return this;
     }
 
     /** Output dimensions (default 2; at most the input dimension). */
     public Umap components(int m) {
-        if (m < 1) {
-            throw new IllegalArgumentException("UMAP components must be >= 1, got " + m);
-        }
-        this.components = m;
+        this.components = atLeast(m, 1, "components");
         return this;
     }
 
     /** Distance below which neighbours are drawn no closer (default 0.1; at most {@link #spread}). */
     public Umap minDist(double d) {
-        if (!(d >= 0) || Double.isInfinite(d)) {
-            throw new IllegalArgumentException("UMAP minDist must be finite and >= 0, got " + d);
-        }
-        this.minDist = d;
+        this.minDist = finite(d, false, "minDist");
         return this;
     }
 
     /** Scale of the embedded points (default 1). */
     public Umap spread(double s) {
-        if (!(s > 0) || Double.isInfinite(s)) {
-            throw new IllegalArgumentException("UMAP spread must be finite and > 0, got " + s);
-        }
-        this.spread = s;
+        this.spread = finite(s, true, "spread");
         return this;
     }
 
     /** Optimisation epochs (default 0: 500 up to 10,000 points, else 200). */
     public Umap epochs(int n) {
-        if (n < 0) {
-            throw new IllegalArgumentException("UMAP epochs must be >= 0, got " + n);
-        }
-        this.epochs = n;
+        this.epochs = atLeast(n, 0, "epochs");
         return this;
     }
 
     /** Initial learning rate (default 1), decaying linearly to 0. */
     public Umap learningRate(double rate) {
-        if (!(rate > 0) || Double.isInfinite(rate)) {
-            throw new IllegalArgumentException("UMAP learning rate must be finite and > 0, got " + rate);
-        }
-        this.learningRate = rate;
+        this.learningRate = finite(rate, true, "learning rate");
         return this;
     }
 
     /** Random points pushed away per sampled edge (default 5). */
     public Umap negativeSampleRate(int rate) {
-        if (rate < 0) {
-            throw new IllegalArgumentException("UMAP negative sample rate must be >= 0, got " + rate);
-        }
-        this.negativeSampleRate = rate;
+        this.negativeSampleRate = atLeast(rate, 0, "negative sample rate");
         return this;
     }
 
     /** Weight of the repulsive term, umap-learn's {@code repulsion_strength} γ (default 1). */
     public Umap repulsion(double gamma) {
-        if (!(gamma >= 0) || Double.isInfinite(gamma)) {
-            throw new IllegalArgumentException("UMAP repulsion must be finite and >= 0, got " + gamma);
-        }
-        this.repulsion = gamma;
+        this.repulsion = finite(gamma, false, "repulsion");
         return this;
+    }
+
+    private static int atLeast(int v, int min, String what) {
+        if (v < min) {
+            throw new IllegalArgumentException("UMAP " + what + " must be >= " + min + ", got " + v);
+        }
+        return v;
+    }
+
+    /** {@code v} if finite and > 0 ({@code positive}) or >= 0; else an error naming the setting. */
+    private static double finite(double v, boolean positive, String what) {
+        if (!(positive ? v > 0 : v >= 0) || Double.isInfinite(v)) {
+            throw new IllegalArgumentException("UMAP " + what + " must be finite and " + (positive ? "> 0" : ">= 0") + ", got " + v);
+        }
+        return v;
     }
 
     /** Told after each optimisation epoch (for a progress bar); called on the fitting thread. */

@@ -57,6 +57,31 @@ public final class RangeHits {
         return scores;
     }
 
+    /** Copies a native range result into the arrays given: per-query offsets, rows and scores. */
+    public interface NativeFetch {
+        void into(long[] offsets, long[] rows, float[] scores);
+    }
+
+    /**
+     * A native range result of {@code total} hits over {@code queries} queries: allocates the arrays, fills
+     * them through {@code fetch} (which frees the native result) and sorts them; when the arrays cannot be
+     * allocated (too many hits for Java arrays, or memory), runs {@code free} and rethrows.
+     */
+    public static RangeHits fetched(int queries, long total, Metric metric, Runnable free, NativeFetch fetch) {
+        long[] offsets = new long[queries + 1];
+        long[] rows;
+        float[] scores;
+        try {
+            rows = new long[Math.toIntExact(total)];
+            scores = new float[rows.length];
+        } catch (ArithmeticException | OutOfMemoryError e) {
+            free.run();
+            throw e;
+        }
+        fetch.into(offsets, rows, scores);
+        return sorted(offsets, rows, scores, metric);
+    }
+
     /**
      * Sorts each query's hits best first, ties by the lower row: hits given in any order as
      * (row, score) pairs per query become this class's order. Hits are packed into one long each

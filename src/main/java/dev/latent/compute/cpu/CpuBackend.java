@@ -363,18 +363,9 @@ public final class CpuBackend implements Backend {
                 }
                 check(st, "range search");
             }
-            long[] offsets = new long[nq + 1];
-            long[] hitRows;
-            float[] hitScores;
-            try {
-                hitRows = new long[Math.toIntExact(total[0])];
-                hitScores = new float[hitRows.length];
-            } catch (ArithmeticException | OutOfMemoryError e) {
-                CpuNative.latent_cpu_range_free(handle[0]);
-                throw e;
-            }
-            check(CpuNative.latent_cpu_range_fetch(handle[0], offsets, hitRows, hitScores), "range fetch");
-            return RangeHits.sorted(offsets, hitRows, hitScores, metric);
+            return RangeHits.fetched(nq, total[0], metric, () -> CpuNative.latent_cpu_range_free(handle[0]),
+                    (offsets, rows, scores) -> check(CpuNative.latent_cpu_range_fetch(handle[0], offsets, rows, scores),
+                            "range fetch"));
         }
 
         @Override

@@ -137,18 +137,9 @@ final class CudaMatrix implements ResidentMatrix {
             }
             badQuery(code, badQuery, queries, "range search");
         });
-        long[] offsets = new long[q + 1];
-        long[] hitRows;
-        float[] hitScores;
-        try {
-            hitRows = new long[Math.toIntExact(total[0])];
-            hitScores = new float[hitRows.length];
-        } catch (ArithmeticException | OutOfMemoryError e) {
-            CudaNative.rangeFree(result[0]);
-            throw e;
-        }
-        CudaBackend.check(CudaNative.rangeFetch(result[0], offsets, hitRows, hitScores), "range fetch");
-        return RangeHits.sorted(offsets, hitRows, hitScores, metric);
+        return RangeHits.fetched(q, total[0], metric, () -> CudaNative.rangeFree(result[0]),
+                (offsets, rows, scores) -> CudaBackend.check(CudaNative.rangeFetch(result[0], offsets, rows, scores),
+                        "range fetch"));
     }
 
     @Override
