@@ -106,6 +106,21 @@ final class Corpus {
     }
 
     /**
+     * A pass over the records from byte {@code offset} (a line start), {@code linesBefore} lines and
+     * {@code position} records into the file: where an earlier pass's {@link Reader#nextOffset()},
+     * {@link Reader#line()} and {@link Reader#position()} left off.
+     */
+    Reader openAt(long offset, long linesBefore, long position) throws IOException {
+        SeekableByteChannel ch = Files.newByteChannel(path);
+        return new Reader(Channels.newInputStream(ch.position(offset)), offset, linesBefore, position);
+    }
+
+    /** The corpus file. */
+    Path path() {
+        return path;
+    }
+
+    /**
      * The record whose line starts at byte {@code offset} (an {@link Entry#offset()} of an earlier pass),
      * with its line number and position as that pass reported them.
      */
@@ -145,6 +160,21 @@ final class Corpus {
             this.bufBase = offset;
             this.line = line;
             this.position = position;
+        }
+
+        /** File offset of the first byte not read yet: the start of the next line. */
+        long nextOffset() {
+            return bufBase + bufPos;
+        }
+
+        /** Lines read so far, counted from the start of the file. */
+        long line() {
+            return line;
+        }
+
+        /** Records read so far, counted from the start of the file. */
+        long position() {
+            return position;
         }
 
         /** The next line's bytes into lineBytes; returns its length, or -1 at the end. */

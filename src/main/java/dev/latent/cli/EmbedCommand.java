@@ -42,6 +42,17 @@ final class EmbedCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "INPUT", description = "Corpus file (.jsonl/.ndjson/.json: JSONL; else one text per line); for an image model, a folder of images or a list file.")
     Path input;
 
+    @Option(names = "--shards", paramLabel = "DIR",
+            description = "Stream the corpus into numbered shards (shard-00000.npy + .ids, --shard-size rows each) with a "
+                    + "manifest.json, in one pass with flat memory; a killed run continues with --resume.")
+    Path shardsDir;
+
+    @Option(names = "--shard-size", paramLabel = "N", defaultValue = "100000", description = "Rows per shard, a multiple of --block (default: ${DEFAULT-VALUE}).")
+    int shardSize;
+
+    @Option(names = "--resume", description = "With --shards: continue the run in DIR after its last complete shard (checked against the manifest's checksums).")
+    boolean resume;
+
     @Option(names = "--skip-unreadable", description = "Image models: leave out images that cannot be decoded (listed on stderr) instead of stopping before any output is written.")
     boolean skipUnreadable;
 
@@ -74,8 +85,14 @@ final class EmbedCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
         model.check(cl);
-        if (output == null && indexFile == null) {
-            throw new CommandLine.ParameterException(cl, "nothing to write: give -o FILE.npy and/or --index FILE.lidx");
+        if (shardsDir != null && (output != null || indexFile != null || idsFile != null)) {
+            throw new CommandLine.ParameterException(cl, "--shards writes its own files: give it without -o, --ids or --index");
+        }
+        if (shardsDir == null && resume) {
+            throw new CommandLine.ParameterException(cl, "--resume continues a --shards run: give --shards DIR");
+        }
+        if (output == null && indexFile == null && shardsDir == null) {
+            throw new CommandLine.ParameterException(cl, "nothing to write: give -o FILE.npy and/or --index FILE.lidx, or --shards DIR");
         }
         if (block <= 0) {
             throw new CommandLine.ParameterException(cl, "--block must be > 0");
@@ -121,6 +138,29 @@ final class EmbedCommand implements Callable<Integer> {
             corpus = Corpus.file(input, format);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
+        if (shardsDir != null) {
+            if (shardSize < 1 || shardSize % block != 0) {
+                throw new CommandLine.ParameterException(cl, "--shard-size must be a positive multiple of --block (" + block
+                        + "), got " + shardSize);
+            }
+            if (corpus.path().toAbsolutePath().startsWith(shardsDir.toAbsolutePath())) {
+                throw new CommandLine.ParameterException(cl, "the input corpus " + input + " lies inside the --shards folder");
+            }
+            try (TextEncoder enc = model.open(null);
+                 Progress progress = Progress.start("embed", -1, quietOption.quiet)) {
+                ShardedEmbedding.Stats st;
+                try {
+                    st = ShardedEmbedding.run(corpus, enc, shardsDir, shardSize, block, resume, progress);
+                } catch (IllegalArgumentException e) {
+                    throw new CommandLine.ParameterException(cl, e.getMessage());
+                }
+                cl.getOut().println(Progress.summary("embedded", st.texts(), st.tokens(), st.elapsed(), enc.provider(),
+                        enc.modelName()) + String.format(java.util.Locale.ROOT, "; %d shards written%s, manifest %s",
+                        st.shards(), st.resumedShards() > 0 ? " after " + st.resumedShards() + " resumed" : "",
+                        shardsDir.resolve(ShardedEmbedding.MANIFEST)));
+            }
+            return Main.OK;
         }
         for (Path out : new Path[] {output, ids, indexFile}) {
             Path parent = out == null ? null : out.toAbsolutePath().getParent();

@@ -1,0 +1,159 @@
+package dev.latent.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Sharded, resumable embedding: killed child JVMs resume to the uninterrupted run's output, bit for bit. */
+class ShardedEmbedTest {
+    private static final long SEED = System.nanoTime();
+    /** float32: its vectors do not depend on anything but the batch, which resume keeps. */
+    private static final String MODEL = "all-minilm-l6-v2";
+
+    @TempDir
+    Path dir;
+
+    private Path corpus(int n) throws IOException {
+        Path c = dir.resolve("corpus.jsonl");
+        List<String> lines = new ArrayList<>();
+        try (var in = SafetyTest.class.getClassLoader().getResourceAsStream("dev/latent/encode/models/corpus/wordnet-glosses.jsonl")) {
+            String[] all = new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n");
+            for (int i = 0; i < n; i++) {
+                lines.add(all[i]);
+            }
+        }
+        Files.write(c, lines, StandardCharsets.UTF_8);
+        return c;
+    }
+
+    private static String[] args(Path corpus, Path shards, boolean resume) {
+        List<String> a = new ArrayList<>(List.of("embed", corpus.toString(), "--shards", shards.toString(),
+                "--shard-size", "100", "--block", "50", "--model", MODEL, "-q"));
+        if (resume) {
+            a.add("--resume");
+        }
+        return a.toArray(new String[0]);
+    }
+
+    private static List<Path> files(Path d) throws IOException {
+        try (Stream<Path> s = Files.list(d)) {
+            return s.filter(p -> p.getFileName().toString().startsWith("shard-")).sorted().toList();
+        }
+    }
+
+    /** Shards the manifest in {@code d} lists (0 before it exists). */
+    private static int listed(Path d) {
+        try {
+            return new ObjectMapper().readTree(d.resolve("manifest.json").toFile()).path("shards").size();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    @Test
+    void killedRunsResumeToTheUninterruptedOutputBitForBit() throws Exception {
+        Path corpus = corpus(1000);
+        Path full = dir.resolve("full");
+        MainTest.Result r = MainTest.run(args(corpus, full, false));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("10 shards written"), r.out());
+
+        Path part = dir.resolve("part");
+        Random rnd = new Random(SEED);
+        int kills = 0;
+        for (int attempt = 0; kills < 3 && attempt < 12; attempt++) {
+            Process p = SafetyTest.childProcess(List.of("-Xmx512m"), args(corpus, part, attempt > 0));
+            Thread drain = new Thread(() -> {
+                try {
+                    p.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+                    p.getErrorStream().transferTo(java.io.OutputStream.nullOutputStream());
+                } catch (IOException ignored) {
+                    // the process was killed
+                }
+            });
+            drain.start();
+            // Kill once one or two more shards are listed, at a random moment after: mid-shard, mid-commit or
+            // mid-manifest alike.
+            int target = listed(part) + 1 + rnd.nextInt(2);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (p.isAlive() && listed(part) < target && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            Thread.sleep(rnd.nextInt(300));
+            if (p.isAlive()) {
+                p.destroyForcibly(); // kill -9: no shutdown hook runs
+                kills++;
+            }
+            p.waitFor();
+            drain.join();
+        }
+        assertTrue(kills >= 3, "only " + kills + " kills landed before the run completed (seed " + SEED + ")");
+        r = MainTest.run(args(corpus, part, true));
+        assertEquals(0, r.code(), r.err());
+        System.out.printf("sharded embed: %d kills, then: %s (seed %d)%n", kills, r.out().strip(), SEED);
+        List<Path> want = files(full);
+        List<Path> got = files(part);
+        assertEquals(20, want.size());
+        assertEquals(want.stream().map(Path::getFileName).toList(), got.stream().map(Path::getFileName).toList());
+        for (int i = 0; i < want.size(); i++) {
+            assertArrayEquals(Files.readAllBytes(want.get(i)), Files.readAllBytes(got.get(i)),
+                    got.get(i) + " differs from the uninterrupted run (seed " + SEED + ")");
+        }
+        JsonNode m = new ObjectMapper().readTree(part.resolve("manifest.json").toFile());
+        assertTrue(m.get("complete").asBoolean());
+        assertEquals(1000, m.get("rows").asLong());
+        try (Stream<Path> s = Files.list(part)) {
+            assertFalse(s.anyMatch(p -> p.getFileName().toString().endsWith(".part")), "no temporary files left");
+        }
+    }
+
+    @Test
+    void resumeRefusesADamagedShardAnotherModelOrAnotherLayout() throws Exception {
+        Path corpus = corpus(250);
+        Path out = dir.resolve("s");
+        MainTest.Result r = MainTest.run(args(corpus, out, false));
+        assertEquals(0, r.code(), r.err());
+        r = MainTest.run(args(corpus, out, false));
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.err().contains("--resume"), r.err());
+
+        r = MainTest.run("embed", corpus.toString(), "--shards", out.toString(), "--shard-size", "100", "--block", "50",
+                "--model", "all-minilm-l6-v2-q", "--resume", "-q");
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.err().contains("embedded with model all-minilm-l6-v2"), r.err());
+
+        r = MainTest.run("embed", corpus.toString(), "--shards", out.toString(), "--shard-size", "200", "--block", "50",
+                "--model", MODEL, "--resume", "-q");
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.err().contains("same --shard-size"), r.err());
+
+        byte[] ids = Files.readAllBytes(out.resolve("shard-00001.ids"));
+        ids[0] ^= 1;
+        Files.write(out.resolve("shard-00001.ids"), ids);
+        r = MainTest.run(args(corpus, out, true));
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.err().contains("shard-00001") && r.err().contains("checksum"), r.err());
+
+        r = MainTest.run("embed", corpus.toString(), "--shards", dir.resolve("t").toString(), "--shard-size", "120",
+                "--block", "50", "-q");
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.err().contains("multiple of --block"), r.err());
+        r = MainTest.run("embed", corpus.toString(), "--shards", dir.resolve("t").toString(), "-o", dir.resolve("x.npy").toString());
+        assertEquals(2, r.code(), r.out());
+    }
+}
