@@ -47,7 +47,7 @@ final class EmbedCommand implements Callable<Integer> {
                     + "manifest.json, in one pass with flat memory; a killed run continues with --resume.")
     Path shardsDir;
 
-    @Option(names = "--shard-size", paramLabel = "N", defaultValue = "100000", description = "Rows per shard, a multiple of --block (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--shard-size", paramLabel = "N", defaultValue = "102400", description = "Rows per shard, a multiple of --block (default: ${DEFAULT-VALUE}, 25 blocks of 4096).")
     int shardSize;
 
     @Option(names = "--resume", description = "With --shards: continue the run in DIR after its last complete shard (checked against the manifest's checksums).")

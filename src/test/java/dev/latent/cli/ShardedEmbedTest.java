@@ -155,5 +155,10 @@ class ShardedEmbedTest {
         assertTrue(r.err().contains("multiple of --block"), r.err());
         r = MainTest.run("embed", corpus.toString(), "--shards", dir.resolve("t").toString(), "-o", dir.resolve("x.npy").toString());
         assertEquals(2, r.code(), r.out());
+        // The defaults go together: one shard of the 250 texts.
+        r = MainTest.run("embed", corpus.toString(), "--shards", dir.resolve("d").toString(), "-q");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(List.of("shard-00000.ids", "shard-00000.npy"),
+                files(dir.resolve("d")).stream().map(p -> p.getFileName().toString()).toList());
     }
 }
