@@ -1,5 +1,7 @@
 package dev.latent.cli;
 
+import dev.latent.space.format.Npy;
+
 import dev.latent.core.Metric;
 import dev.latent.index.FlatIndex;
 import java.io.BufferedReader;
@@ -16,13 +18,14 @@ import picocli.CommandLine.Parameters;
 
 /** {@code latent index}: vectors ({@code .npy}) and optional ids → an index file. */
 @Command(name = "index", mixinStandardHelpOptions = true,
-        description = {"Build an index file from vectors in an .npy file (float32 or float64, 2-D, C order).",
+        description = {"Build an index file from vectors in an .npy file (float32 or float64, 2-D, C order), or from the",
+                "shards of an 'embed --shards' run (its manifest.json; merged one shard at a time, each checked first).",
                 "Ids come from --ids (one 64-bit integer per line, in row order), else 0, 1, 2, ..."})
 final class IndexCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "VECTORS.npy", description = "The vectors.")
+    @Parameters(index = "0", paramLabel = "VECTORS", description = "The vectors: an .npy file, or a shard manifest.json.")
     Path vectors;
 
     @Option(names = "--ids", paramLabel = "FILE", description = "Ids, one integer per line, row order.")
@@ -52,6 +55,9 @@ final class IndexCommand implements Callable<Integer> {
                 .output("index output (-o)", output)
                 .check(spec.commandLine());
         long start = System.nanoTime();
+        if (ShardedEmbedding.isManifest(vectors)) {
+            return mergeShards(m, start);
+        }
         long[] idArray = ids == null ? null : readIds(ids);
         try (FlatIndex index = FlatIndex.fromNpy(vectors, idArray, m, null)) {
             if (model != null) {
@@ -61,6 +67,50 @@ final class IndexCommand implements Callable<Integer> {
             index.save(output);
             spec.commandLine().getOut().printf(java.util.Locale.ROOT, "indexed %d vectors of dimension %d (%s) in %.2f s -> %s%n",
                     index.size(), index.dimension(), m.name().toLowerCase(java.util.Locale.ROOT),
+                    (System.nanoTime() - start) / 1e9, output);
+        }
+        return Main.OK;
+    }
+
+    /** Merges the shards of a complete sharded run, one shard in memory at a time; rows keep their run order. */
+    private int mergeShards(Metric m, long start) throws IOException {
+        CommandLine cl = spec.commandLine();
+        if (ids != null) {
+            throw new CommandLine.ParameterException(cl, "--ids does not go with a shard manifest: rows are numbered in run order");
+        }
+        java.util.List<ShardedEmbedding.Shard> shards;
+        try {
+            shards = ShardedEmbedding.shards(vectors);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
+        if (shards.isEmpty()) {
+            throw new CommandLine.ParameterException(cl, vectors + " lists no shards");
+        }
+        int dim = (int) Npy.readHeader(shards.get(0).npy()).cols();
+        try (FlatIndex index = new FlatIndex(dim, m)) {
+            long total = 0;
+            for (ShardedEmbedding.Shard s : shards) {
+                total += s.rows();
+            }
+            index.reserve(total);
+            for (ShardedEmbedding.Shard s : shards) {
+                try (dev.latent.core.FloatMatrix v = Npy.read(s.npy())) {
+                    long[] rowIds = new long[Math.toIntExact(v.rows())];
+                    for (int i = 0; i < rowIds.length; i++) {
+                        rowIds[i] = s.firstRow() + i;
+                    }
+                    index.add(rowIds, v);
+                }
+            }
+            String recorded = model != null ? model : ShardedEmbedding.model(vectors);
+            if (recorded != null) {
+                index.putMetadata("model", recorded);
+            }
+            index.putMetadata("created_by", "latent index (" + shards.size() + " shards)");
+            index.save(output);
+            cl.getOut().printf(java.util.Locale.ROOT, "indexed %d vectors of dimension %d (%s) from %d shards in %.2f s -> %s%n",
+                    index.size(), index.dimension(), m.name().toLowerCase(java.util.Locale.ROOT), shards.size(),
                     (System.nanoTime() - start) / 1e9, output);
         }
         return Main.OK;

@@ -233,4 +233,44 @@ final class ShardedEmbedding {
             throw new IllegalStateException(e);
         }
     }
+
+    /** One committed shard: its vectors file, first row and row count. */
+    record Shard(Path npy, long firstRow, long rows) {}
+
+    /** Whether {@code file} is a shard manifest (by name; its content is checked by {@link #shards}). */
+    static boolean isManifest(Path file) {
+        return file.getFileName().toString().equals(MANIFEST);
+    }
+
+    /**
+     * The shards of a complete run, in order, each checked against its manifest checksums.
+     *
+     * @throws IllegalArgumentException naming the problem: not a manifest, an unfinished run, a damaged shard
+     */
+    static List<Shard> shards(Path manifestFile) throws IOException {
+        JsonNode m = JSON.readTree(manifestFile.toFile());
+        if (!"latent-shards".equals(m.path("format").asText())) {
+            throw new IllegalArgumentException(manifestFile + " is not a shard manifest");
+        }
+        if (!m.path("complete").asBoolean(false)) {
+            throw new IllegalArgumentException(manifestFile + ": the run is not complete; finish it with 'latent embed ... "
+                    + "--shards " + manifestFile.getParent() + " --resume'");
+        }
+        Path dir = manifestFile.toAbsolutePath().getParent();
+        List<Shard> out = new ArrayList<>();
+        for (JsonNode s : m.path("shards")) {
+            Path npy = dir.resolve(s.path("name").asText() + ".npy");
+            if (!Files.isRegularFile(npy) || !sha256(npy).equals(s.path("npySha256").asText())) {
+                throw new IllegalArgumentException("shard " + npy.getFileName() + " is missing or does not match its checksum in "
+                        + manifestFile);
+            }
+            out.add(new Shard(npy, s.path("firstRow").asLong(), s.path("rows").asLong()));
+        }
+        return out;
+    }
+
+    /** The model the manifest records. */
+    static String model(Path manifestFile) throws IOException {
+        return JSON.readTree(manifestFile.toFile()).path("model").asText(null);
+    }
 }

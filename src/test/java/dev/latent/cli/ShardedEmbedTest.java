@@ -114,6 +114,19 @@ class ShardedEmbedTest {
             assertArrayEquals(Files.readAllBytes(want.get(i)), Files.readAllBytes(got.get(i)),
                     got.get(i) + " differs from the uninterrupted run (seed " + SEED + ")");
         }
+        // The shards merge into one index, rows in run order, vectors as the shards hold them.
+        Path merged = dir.resolve("merged.lidx");
+        r = MainTest.run("index", part.resolve("manifest.json").toString(), "-o", merged.toString(), "--metric", "cosine");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("indexed 1000 vectors of dimension 384 (cosine) from 10 shards"), r.out());
+        try (dev.latent.index.FlatIndex index = dev.latent.index.FlatIndex.load(merged);
+             dev.latent.core.FloatMatrix shard3 = dev.latent.space.format.Npy.read(part.resolve("shard-00003.npy"))) {
+            assertEquals(1000, index.size());
+            assertEquals(MODEL, index.metadata().get("model"));
+            for (int i = 0; i < 100; i += 33) {
+                assertArrayEquals(shard3.getRow(i), index.vector(300 + i), "row " + (300 + i));
+            }
+        }
         JsonNode m = new ObjectMapper().readTree(part.resolve("manifest.json").toFile());
         assertTrue(m.get("complete").asBoolean());
         assertEquals(1000, m.get("rows").asLong());
@@ -142,12 +155,23 @@ class ShardedEmbedTest {
         assertEquals(2, r.code(), r.out());
         assertTrue(r.err().contains("same --shard-size"), r.err());
 
+        // An unfinished run does not merge.
+        JsonNode manifest = new ObjectMapper().readTree(out.resolve("manifest.json").toFile());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) manifest).put("complete", false);
+        Path unfinished = Files.createDirectories(dir.resolve("u")).resolve("manifest.json");
+        Files.write(unfinished, new ObjectMapper().writeValueAsBytes(manifest));
+        r = MainTest.run("index", unfinished.toString(), "-o", dir.resolve("u.lidx").toString());
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.err().contains("not complete") && r.err().contains("--resume"), r.err());
+
         byte[] ids = Files.readAllBytes(out.resolve("shard-00001.ids"));
         ids[0] ^= 1;
         Files.write(out.resolve("shard-00001.ids"), ids);
         r = MainTest.run(args(corpus, out, true));
         assertEquals(2, r.code(), r.out());
         assertTrue(r.err().contains("shard-00001") && r.err().contains("checksum"), r.err());
+        r = MainTest.run("index", out.resolve("manifest.json").toString(), "-o", dir.resolve("bad.lidx").toString());
+        assertEquals(0, r.code(), r.err()); // only the .ids file was damaged: the vectors still merge
 
         r = MainTest.run("embed", corpus.toString(), "--shards", dir.resolve("t").toString(), "--shard-size", "120",
                 "--block", "50", "-q");
