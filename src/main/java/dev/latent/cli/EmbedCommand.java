@@ -151,7 +151,7 @@ final class EmbedCommand implements Callable<Integer> {
                  Progress progress = Progress.start("embed", -1, quietOption.quiet)) {
                 ShardedEmbedding.Stats st;
                 try {
-                    st = ShardedEmbedding.run(corpus, enc, shardsDir, shardSize, block, resume, progress);
+                    st = ShardedEmbedding.run(corpus, enc, shardsDir, shardSize, block, resume, m, progress);
                 } catch (IllegalArgumentException e) {
                     throw new CommandLine.ParameterException(cl, e.getMessage());
                 }

@@ -34,7 +34,7 @@ final class IndexCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE.lidx", description = "The index file to write.")
     Path output;
 
-    @Option(names = "--metric", paramLabel = "METRIC", defaultValue = "cosine", description = "cosine, ip or l2 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--metric", paramLabel = "METRIC", description = "cosine, ip or l2 (default: cosine; for shards, the metric their run recorded).")
     String metric;
 
     @Option(names = "--model", paramLabel = "NAME", description = "Record this model name in the index (used by 'latent search' for text queries).")
@@ -45,7 +45,7 @@ final class IndexCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Metric m;
         try {
-            m = Metric.parse(metric);
+            m = metric == null ? (ShardedEmbedding.isManifest(vectors) ? null : Metric.COSINE) : Metric.parse(metric);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -78,40 +78,21 @@ final class IndexCommand implements Callable<Integer> {
         if (ids != null) {
             throw new CommandLine.ParameterException(cl, "--ids does not go with a shard manifest: rows are numbered in run order");
         }
-        java.util.List<ShardedEmbedding.Shard> shards;
+        FlatIndex index;
         try {
-            shards = ShardedEmbedding.shards(vectors);
+            index = ShardedEmbedding.toIndex(vectors, m);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }
-        if (shards.isEmpty()) {
-            throw new CommandLine.ParameterException(cl, vectors + " lists no shards");
-        }
-        int dim = (int) Npy.readHeader(shards.get(0).npy()).cols();
-        try (FlatIndex index = new FlatIndex(dim, m)) {
-            long total = 0;
-            for (ShardedEmbedding.Shard s : shards) {
-                total += s.rows();
+        try (index) {
+            if (model != null) {
+                index.putMetadata("model", model);
             }
-            index.reserve(total);
-            for (ShardedEmbedding.Shard s : shards) {
-                try (dev.latent.core.FloatMatrix v = Npy.read(s.npy())) {
-                    long[] rowIds = new long[Math.toIntExact(v.rows())];
-                    for (int i = 0; i < rowIds.length; i++) {
-                        rowIds[i] = s.firstRow() + i;
-                    }
-                    index.add(rowIds, v);
-                }
-            }
-            String recorded = model != null ? model : ShardedEmbedding.model(vectors);
-            if (recorded != null) {
-                index.putMetadata("model", recorded);
-            }
-            index.putMetadata("created_by", "latent index (" + shards.size() + " shards)");
+            index.putMetadata("created_by", "latent index");
             index.save(output);
-            cl.getOut().printf(java.util.Locale.ROOT, "indexed %d vectors of dimension %d (%s) from %d shards in %.2f s -> %s%n",
-                    index.size(), index.dimension(), m.name().toLowerCase(java.util.Locale.ROOT), shards.size(),
-                    (System.nanoTime() - start) / 1e9, output);
+            cl.getOut().printf(java.util.Locale.ROOT, "indexed %d vectors of dimension %d (%s) from the shards of %s in %.2f s -> %s%n",
+                    index.size(), index.dimension(), index.metric().name().toLowerCase(java.util.Locale.ROOT),
+                    vectors.toAbsolutePath().getParent(), (System.nanoTime() - start) / 1e9, output);
         }
         return Main.OK;
     }

@@ -36,7 +36,7 @@ final class PathCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "INDEX.lidx", description = "The index file.")
+    @Parameters(index = "0", paramLabel = "INDEX.lidx", description = "The index file (or a finished 'embed --shards' run's manifest.json).")
     Path indexFile;
 
     @Parameters(index = "1..*", paramLabel = "POINT", arity = "0..*",
@@ -99,7 +99,7 @@ final class PathCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, analogy ? "--decode draws a path, not an analogy" : "--scale must be >= 1");
         }
         PrintWriter out = cl.getOut();
-        try (FlatIndex index = FlatIndex.load(indexFile)) {
+        try (FlatIndex index = ShardedEmbedding.openIndex(indexFile)) {
             float[][] v = resolve(cl, index);
             SearchCommand.CorpusTexts texts = corpusFile == null ? null
                     : new SearchCommand.CorpusTexts(Corpus.file(corpusFile, corpusFormat));

@@ -39,7 +39,7 @@ final class SearchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "INDEX.lidx", description = "The index file.")
+    @Parameters(index = "0", paramLabel = "INDEX.lidx", description = "The index file (or a finished 'embed --shards' run's manifest.json).")
     Path indexFile;
 
     @Option(names = "--query", paramLabel = "TEXT", description = "A query text (repeatable).")
@@ -111,7 +111,7 @@ final class SearchCommand implements Callable<Integer> {
         Corpus corpus = corpusFile == null ? null : Corpus.file(corpusFile, corpusFormat);
 
         long start = System.nanoTime();
-        try (FlatIndex index = FlatIndex.load(indexFile)) {
+        try (FlatIndex index = ShardedEmbedding.openIndex(indexFile)) {
             List<String> labels = new ArrayList<>();
             FloatMatrix q;
             if (queriesNpy != null) {

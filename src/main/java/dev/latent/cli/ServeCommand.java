@@ -25,7 +25,7 @@ final class ServeCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "INDEX.lidx", description = "The index file.")
+    @Parameters(index = "0", paramLabel = "INDEX.lidx", description = "The index file (or a finished 'embed --shards' run's manifest.json).")
     Path indexFile;
 
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}; 0.0.0.0 for every interface).")
@@ -54,7 +54,7 @@ final class ServeCommand implements Callable<Integer> {
         new FileRoles().input("index", indexFile).input("--onnx model", model.onnx).input("--tokenizer file", model.tokenizer).check(cl);
         PrintWriter out = cl.getOut();
         CountDownLatch stop = new CountDownLatch(1);
-        try (FlatIndex index = FlatIndex.load(indexFile); TextEncoder enc = model.open(index.metadata())) {
+        try (FlatIndex index = ShardedEmbedding.openIndex(indexFile); TextEncoder enc = model.open(index.metadata())) {
             if (enc.dimension() != index.dimension()) {
                 throw new IOException("model " + enc.modelName() + " gives vectors of dimension " + enc.dimension()
                         + ", the index holds dimension " + index.dimension());

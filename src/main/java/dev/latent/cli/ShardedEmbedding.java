@@ -55,7 +55,7 @@ final class ShardedEmbedding {
      * @param shardRows rows per shard, a multiple of {@code block}
      */
     static Stats run(Corpus corpus, TextEncoder enc, Path dir, int shardRows, int block, boolean resume,
-            Progress progress) throws IOException {
+            dev.latent.core.Metric metric, Progress progress) throws IOException {
         if (shardRows < 1 || block < 1 || shardRows % block != 0) {
             throw new IllegalArgumentException("--shard-size must be a positive multiple of --block (" + block + "), got "
                     + shardRows);
@@ -91,6 +91,7 @@ final class ShardedEmbedding {
             manifest.put("version", 1);
             manifest.put("model", enc.modelName());
             manifest.put("dimension", enc.dimension());
+            manifest.put("metric", metric.name().toLowerCase(java.util.Locale.ROOT));
             ObjectNode c = manifest.putObject("corpus");
             c.put("path", corpus.path().toAbsolutePath().toString());
             c.put("bytes", Files.size(corpus.path()));
@@ -269,8 +270,55 @@ final class ShardedEmbedding {
         return out;
     }
 
-    /** The model the manifest records. */
-    static String model(Path manifestFile) throws IOException {
-        return JSON.readTree(manifestFile.toFile()).path("model").asText(null);
+
+    /**
+     * The vectors of a finished run as one in-memory index, rows numbered in run order, one shard read at a time
+     * (each checked first); the metric is {@code metric} when given, else the one the run recorded (cosine for
+     * runs that recorded none).
+     */
+    static dev.latent.index.FlatIndex toIndex(Path manifestFile, dev.latent.core.Metric metric) throws IOException {
+        List<Shard> shards = shards(manifestFile);
+        if (shards.isEmpty()) {
+            throw new IllegalArgumentException(manifestFile + " lists no shards");
+        }
+        JsonNode m = JSON.readTree(manifestFile.toFile());
+        dev.latent.core.Metric use = metric != null ? metric : dev.latent.core.Metric.parse(m.path("metric").asText("cosine"));
+        int dim = Npy.readHeader(shards.get(0).npy()).cols();
+        dev.latent.index.FlatIndex index = new dev.latent.index.FlatIndex(dim, use);
+        try {
+            long total = 0;
+            for (Shard s : shards) {
+                total += s.rows();
+            }
+            index.reserve(total);
+            for (Shard s : shards) {
+                try (FloatMatrix v = Npy.read(s.npy())) {
+                    long[] rowIds = new long[Math.toIntExact(v.rows())];
+                    for (int i = 0; i < rowIds.length; i++) {
+                        rowIds[i] = s.firstRow() + i;
+                    }
+                    index.add(rowIds, v);
+                }
+            }
+            String model = m.path("model").asText(null);
+            if (model != null) {
+                index.putMetadata("model", model);
+            }
+            index.putMetadata("created_by", "latent (" + shards.size() + " shards of " + manifestFile.toAbsolutePath().getParent() + ")");
+            return index;
+        } catch (IOException | RuntimeException e) {
+            index.close();
+            throw e;
+        }
+    }
+
+    /** An index file, or a finished run's shards in the metric asked (null: the run's own). */
+    static dev.latent.index.FlatIndex toIndexOrLoad(Path file, dev.latent.core.Metric metric) throws IOException {
+        return isManifest(file) ? toIndex(file, metric) : dev.latent.index.FlatIndex.load(file);
+    }
+
+    /** An index file, or the shards of a finished run given by their manifest.json (merged in memory). */
+    static dev.latent.index.FlatIndex openIndex(Path file) throws IOException {
+        return isManifest(file) ? toIndex(file, null) : dev.latent.index.FlatIndex.load(file);
     }
 }

@@ -42,11 +42,16 @@ final class VectorInput implements AutoCloseable {
                 throw new CommandLine.ParameterException(cl, e.getMessage());
             }
         }
-        if (file.getFileName().toString().endsWith(".lidx")) {
+        if (file.getFileName().toString().endsWith(".lidx") || ShardedEmbedding.isManifest(file)) {
             if (idsFile != null) {
                 throw new CommandLine.ParameterException(cl, "--ids is for .npy input; an index file holds its ids");
             }
-            FlatIndex index = FlatIndex.load(file);
+            FlatIndex index;
+            try {
+                index = ShardedEmbedding.toIndexOrLoad(file, asked);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(cl, e.getMessage());
+            }
             if (asked != null && asked != index.metric()) {
                 index.close();
                 throw new CommandLine.ParameterException(cl, "--metric " + metricOption + " differs from the index's metric ("
