@@ -28,20 +28,21 @@ record ImageInput(Path base, List<String> ids) {
 
     /** The image model {@code name} names, or null when it names none or a model of another modality. */
     static ModelSpec imageModel(String name) {
-        if (name == null) {
-            return null;
-        }
-        ModelSpec spec = ModelManifest.get().model(name);
-        return spec.modality() == Modality.IMAGE ? spec : null;
+        return model(name, Modality.IMAGE);
     }
 
     /** The tensor model {@code name} names, or null when it names none or a model of another modality. */
     static ModelSpec tensorModel(String name) {
+        return model(name, Modality.TENSOR);
+    }
+
+    /** The manifest entry {@code name} when it is of {@code modality}; null for no name or another modality. */
+    private static ModelSpec model(String name, Modality modality) {
         if (name == null) {
             return null;
         }
         ModelSpec spec = ModelManifest.get().model(name);
-        return spec.modality() == Modality.TENSOR ? spec : null;
+        return spec.modality() == modality ? spec : null;
     }
 
     /** Whether {@code model} names an image model (whose input may be a folder); false for unknown names. */
