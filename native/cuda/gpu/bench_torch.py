@@ -373,10 +373,16 @@ def run_torch(torch, args, cases, ours, work, device, ceil, log, rows, save):
             groups.append((key, []))
         groups[-1][1].append(c)
     for (n, d, metric), group in groups:
+        why = None
         if args.torch_budget and time.time() - start > args.torch_budget:
+            why = "torch skipped: time budget spent"
+        elif not args.skip_latent and not any((ours.get(c["id"]) or {}).get("status") == "ok" for c in group):
+            # Our side has no result for this database (its budget ran out): timing torch alone compares
+            # nothing and can spend the step's whole time limit on the largest databases.
+            why = "torch skipped: no result of ours to compare"
+        if why:
             for c in group:
-                rows.append(dict(case=c, ours=ours.get(c["id"]), torch=None, check=None,
-                                 note="torch skipped: time budget spent"))
+                rows.append(dict(case=c, ours=ours.get(c["id"]), torch=None, check=None, note=why))
             continue
         t0 = time.time()
         db = bench_matrix(torch, n, d, args.seed, 0, device)
