@@ -30,8 +30,8 @@ jdk="${LATENT_JLINK_JDK:-${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(com
 [ -d "$jdk/jmods" ] || { echo "gpu-bundle: $jdk has no jmods folder; install its jmods (Debian: openjdk-17-jmods) or set LATENT_JLINK_JDK" >&2; exit 1; }
 
 if [ "${LATENT_BUNDLE_SKIP_MAVEN:-0}" != 1 ]; then
-  say "mvn -Pgpu-bundle package -DskipTests (classes, tests, native libraries, console launcher)"
-  mvn -B -q -Pgpu-bundle package -DskipTests
+  say "mvn -Pgpu-bundle -f src/pom.xml package -DskipTests (classes, tests, native libraries, console launcher)"
+  mvn -B -q -Pgpu-bundle -f "$root/src/pom.xml" package -DskipTests
 fi
 nat="target/classes/dev/latent/compute/cuda/linux-x86_64"
 [ -f "$nat/liblatentcuda.so" ] || { echo "gpu-bundle: $nat/liblatentcuda.so is missing: the build needs nvcc (see native/README.md)" >&2; exit 1; }

@@ -23,7 +23,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * A corpus of texts: one text per line, or JSONL with {@code id} and {@code text} fields per line.
+ * A corpus of texts: one text per line, JSONL with an id and a text field per line, or CSV with a header
+ * row (RFC 4180: quoted fields may hold commas, doubled quotes and line breaks) and a text and an id column.
  * Records are read in order, in blocks, so a corpus of any size streams; every problem names its
  * line (malformed JSON, no text field, empty text). Not thread-safe.
  */
@@ -31,7 +32,7 @@ final class Corpus {
     private static final JsonFactory JSON_FACTORY = new JsonFactory();
 
     /** Input layout. */
-    enum Format { TEXT, JSONL }
+    enum Format { TEXT, JSONL, CSV }
 
     /**
      * One record: its position (0-based), the corpus's own id (JSONL {@code id}, else the position), text,
@@ -43,11 +44,16 @@ final class Corpus {
     private final String name;
     private final Path path;
     private final Format format;
+    /** JSONL field or CSV column with the texts, and with the ids (JSONL: optional; CSV: used when present). */
+    private final String textField;
+    private final String idField;
 
-    private Corpus(String name, Path path, Format format) {
+    private Corpus(String name, Path path, Format format, String textField, String idField) {
         this.name = name;
         this.path = path;
         this.format = format;
+        this.textField = textField;
+        this.idField = idField;
     }
 
     /**
@@ -65,8 +71,16 @@ final class Corpus {
         }
     }
 
-    /** A corpus file; format from {@code format} ("auto": JSONL for .jsonl/.ndjson/.json, else text). */
+    /** A corpus file; format from {@code format} ("auto": JSONL for .jsonl/.ndjson/.json, CSV for .csv, else text). */
     static Corpus file(Path file, String format) throws IOException {
+        return file(file, format, "text", "id");
+    }
+
+    /**
+     * A corpus file whose texts and ids are in the JSONL field or CSV column {@code textField} and
+     * {@code idField} (a CSV without an id column, or a JSONL record without the field, numbers its rows).
+     */
+    static Corpus file(Path file, String format, String textField, String idField) throws IOException {
         if (!Files.exists(file)) {
             throw new NoSuchFileException(file.toString(), null, "no such file");
         }
@@ -76,7 +90,7 @@ final class Corpus {
         if (!Files.isReadable(file)) {
             throw new AccessDeniedException(file.toString(), null, "not readable");
         }
-        return new Corpus(file.toString(), file, format(format, file.getFileName().toString()));
+        return new Corpus(file.toString(), file, format(format, file.getFileName().toString()), textField, idField);
     }
 
     static Format format(String format, String fileName) {
@@ -84,11 +98,15 @@ final class Corpus {
         switch (f) {
             case "text": case "txt": case "lines": return Format.TEXT;
             case "jsonl": case "ndjson": return Format.JSONL;
+            case "csv": return Format.CSV;
             case "auto":
                 String n = fileName.toLowerCase(Locale.ROOT);
+                if (n.endsWith(".csv")) {
+                    return Format.CSV;
+                }
                 return n.endsWith(".jsonl") || n.endsWith(".ndjson") || n.endsWith(".json") ? Format.JSONL : Format.TEXT;
             default:
-                throw new IllegalArgumentException("unknown input format '" + format + "' (expected auto, text or jsonl)");
+                throw new IllegalArgumentException("unknown input format '" + format + "' (expected auto, text, jsonl or csv)");
         }
     }
 
@@ -98,6 +116,16 @@ final class Corpus {
 
     Format format() {
         return format;
+    }
+
+    /** The JSONL field or CSV column holding the texts. */
+    String textField() {
+        return textField;
+    }
+
+    /** The JSONL field or CSV column holding the ids. */
+    String idField() {
+        return idField;
     }
 
     /** Opens a fresh pass over the records. */
@@ -154,12 +182,25 @@ final class Corpus {
                 .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
         private long line;
         private long position;
+        /** CSV: the header's column count and the text and id columns (-1: no id column). */
+        private int csvColumns = -1;
+        private int csvText;
+        private int csvId;
 
-        private Reader(InputStream stream, long offset, long line, long position) {
+        private Reader(InputStream stream, long offset, long line, long position) throws IOException {
             this.in = stream;
             this.bufBase = offset;
             this.line = line;
             this.position = position;
+            if (format == Format.CSV && offset > 0) {
+                // A pass from the middle of the file still needs the header's columns.
+                try (Reader head = new Reader(Files.newInputStream(path), 0, 0, 0)) {
+                    head.readHeader();
+                    csvColumns = head.csvColumns;
+                    csvText = head.csvText;
+                    csvId = head.csvId;
+                }
+            }
         }
 
         /** File offset of the first byte not read yet: the start of the next line. */
@@ -243,6 +284,17 @@ final class Corpus {
                 if (line == 1 && !s.isEmpty() && s.charAt(0) == '\uFEFF') {
                     s = s.substring(1);
                 }
+                if (format == Format.CSV) {
+                    if (csvColumns < 0) {
+                        line--;
+                        readHeaderFrom(s);
+                        continue;
+                    }
+                    if (s.isEmpty()) {
+                        continue;   // blank lines between records are allowed
+                    }
+                    return parseCsv(s);
+                }
                 if (format == Format.TEXT) {
                     if (s.isBlank()) {
                         throw new IOException(name + ":" + line + ": empty text");
@@ -257,6 +309,102 @@ final class Corpus {
             }
         }
 
+        private void readHeader() throws IOException {
+            int len = readLine();
+            if (len < 0) {
+                throw new IOException(name + ": empty CSV file (a header row is expected)");
+            }
+            String s = decode(len);
+            readHeaderFrom(s.startsWith("\uFEFF") ? s.substring(1) : s);
+        }
+
+        /** The header row (its first line is {@code first}): finds the text and id columns. */
+        private void readHeaderFrom(String first) throws IOException {
+            line++;
+            List<String> cols = csvFields(first);
+            csvText = cols.indexOf(textField);
+            csvId = cols.indexOf(idField);
+            if (csvText < 0) {
+                throw new IOException(name + ":" + line + ": the CSV header has no column '" + textField
+                        + "' (columns: " + String.join(", ", cols) + "); name the text column with --text-column");
+            }
+            csvColumns = cols.size();
+        }
+
+        /** One CSV record starting with line {@code first} (more lines while a quoted field is open). */
+        private Entry parseCsv(String first) throws IOException {
+            long startLine = line;
+            long startOffset = lineOffset;
+            List<String> fields = csvFields(first);
+            if (fields.size() != csvColumns) {
+                throw new IOException(name + ":" + startLine + ": " + fields.size() + " field" + (fields.size() == 1 ? "" : "s")
+                        + " where the header has " + csvColumns + " (a ragged row)");
+            }
+            String text = fields.get(csvText);
+            if (text.isBlank()) {
+                throw new IOException(name + ":" + startLine + ": empty text in column '" + textField + "'");
+            }
+            long p = position++;
+            String id = csvId >= 0 ? fields.get(csvId) : Long.toString(p);
+            checkId(id);
+            return new Entry(p, id, text, startLine, startOffset);
+        }
+
+        /**
+         * The fields of a record beginning with {@code first}: RFC 4180, reading further lines while a quoted
+         * field is open; an unclosed quote at the end of the file, or text after a closing quote, is an error.
+         */
+        private List<String> csvFields(String first) throws IOException {
+            long startLine = line;
+            List<String> out = new ArrayList<>();
+            StringBuilder f = new StringBuilder();
+            String s = first;
+            int i = 0;
+            boolean quoted = false;
+            boolean wasQuoted = false;
+            while (true) {
+                if (i == s.length()) {
+                    if (!quoted) {
+                        out.add(f.toString());
+                        return out;
+                    }
+                    int len = readLine();
+                    if (len < 0) {
+                        throw new IOException(name + ":" + startLine + ": a quoted field is not closed before the end of the file");
+                    }
+                    line++;
+                    f.append('\n');
+                    s = decode(len);
+                    i = 0;
+                    continue;
+                }
+                char c = s.charAt(i++);
+                if (quoted) {
+                    if (c == '"') {
+                        if (i < s.length() && s.charAt(i) == '"') {
+                            f.append('"');
+                            i++;
+                        } else {
+                            quoted = false;
+                        }
+                    } else {
+                        f.append(c);
+                    }
+                } else if (c == ',') {
+                    out.add(f.toString());
+                    f.setLength(0);
+                    wasQuoted = false;
+                } else if (c == '"' && f.length() == 0 && !wasQuoted) {
+                    quoted = true;
+                    wasQuoted = true;
+                } else if (wasQuoted) {
+                    throw new IOException(name + ":" + line + ": text after a closing quote in field " + (out.size() + 1));
+                } else {
+                    f.append(c);
+                }
+            }
+        }
+
         /** One JSONL record: an object with a "text" string and an optional "id" (string or integer). */
         private Entry parseJson(String s) throws IOException {
             String text = null;
@@ -264,22 +412,22 @@ final class Corpus {
             boolean textSeen = false;
             try (JsonParser p = JSON_FACTORY.createParser(s)) {
                 if (p.nextToken() != JsonToken.START_OBJECT) {
-                    throw new IOException(name + ":" + line + ": expected a JSON object with \"id\" and \"text\"");
+                    throw new IOException(name + ":" + line + ": expected a JSON object with \"" + idField + "\" and \"" + textField + "\"");
                 }
                 JsonToken t;
                 while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
                     String field = p.currentName();
                     JsonToken v = p.nextToken();
-                    if ("text".equals(field)) {
+                    if (textField.equals(field)) {
                         textSeen = true;
                         text = v == JsonToken.VALUE_STRING ? p.getText() : null;
-                    } else if ("id".equals(field)) {
+                    } else if (idField.equals(field)) {
                         if (v == JsonToken.VALUE_STRING || v == JsonToken.VALUE_NUMBER_INT) {
                             id = p.getText();
                         } else if (v == JsonToken.VALUE_NULL) {
                             id = null;
                         } else {
-                            throw new IOException(name + ":" + line + ": \"id\" must be a string or an integer");
+                            throw new IOException(name + ":" + line + ": \"" + idField + "\" must be a string or an integer");
                         }
                     } else {
                         p.skipChildren();
@@ -292,7 +440,7 @@ final class Corpus {
                 throw new IOException(name + ":" + line + ": malformed JSON: " + e.getOriginalMessage());
             }
             if (!textSeen || text == null) {
-                throw new IOException(name + ":" + line + ": no \"text\" string field");
+                throw new IOException(name + ":" + line + ": no \"" + textField + "\" string field");
             }
             if (text.isBlank()) {
                 throw new IOException(name + ":" + line + ": empty text");
@@ -312,12 +460,12 @@ final class Corpus {
          */
         private void checkId(String id) throws IOException {
             if (id.isEmpty()) {
-                throw new IOException(name + ":" + line + ": empty \"id\"; ids are written one per line");
+                throw new IOException(name + ":" + line + ": empty \"" + idField + "\"; ids are written one per line");
             }
             for (int i = 0; i < id.length(); i++) {
                 char c = id.charAt(i);
                 if (c == '\n' || c == '\r' || c == '\t') {
-                    throw new IOException(name + ":" + line + ": \"id\" contains a "
+                    throw new IOException(name + ":" + line + ": \"" + idField + "\" contains a "
                             + (c == '\t' ? "tab" : c == '\n' ? "line break" : "carriage return")
                             + "; ids are written one per line (and as one TSV field), so they cannot hold one");
                 }

@@ -39,7 +39,7 @@ final class EmbedCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "INPUT", description = "Corpus file (.jsonl/.ndjson/.json: JSONL; else one text per line); for an image model, a folder of images or a list file.")
+    @Parameters(index = "0", paramLabel = "INPUT", description = "Corpus file (.jsonl/.ndjson/.json: JSONL; .csv: CSV; else one text per line); for an image model, a folder of images or a list file.")
     Path input;
 
     @Option(names = "--shards", paramLabel = "DIR",
@@ -56,8 +56,18 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--skip-unreadable", description = "Image models: leave out images that cannot be decoded (listed on stderr) instead of stopping before any output is written.")
     boolean skipUnreadable;
 
-    @Option(names = "--format", paramLabel = "FMT", defaultValue = "auto", description = "Input format: auto, text or jsonl (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--format", paramLabel = "FMT", defaultValue = "auto",
+            description = "Input format: auto (by extension: .jsonl/.ndjson/.json, .csv, else text), text, jsonl or csv "
+                    + "(a header row, RFC 4180 quoting).")
     String format;
+
+    @Option(names = "--text-column", paramLabel = "NAME", defaultValue = "text",
+            description = "JSONL field or CSV column with the texts (default: ${DEFAULT-VALUE}).")
+    String textColumn;
+
+    @Option(names = "--id-column", paramLabel = "NAME", defaultValue = "id",
+            description = "JSONL field or CSV column with the ids (default: ${DEFAULT-VALUE}; rows are numbered where it is absent).")
+    String idColumn;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE.npy", description = "Write the vectors here (float32 .npy, one row per text).")
     Path output;
@@ -135,7 +145,7 @@ final class EmbedCommand implements Callable<Integer> {
         }
         Corpus corpus;
         try {
-            corpus = Corpus.file(input, format);
+            corpus = Corpus.file(input, format, textColumn, idColumn);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }

@@ -96,6 +96,8 @@ final class ShardedEmbedding {
             c.put("path", corpus.path().toAbsolutePath().toString());
             c.put("bytes", Files.size(corpus.path()));
             c.put("format", corpus.format().name().toLowerCase(java.util.Locale.ROOT));
+            c.put("textColumn", corpus.textField());
+            c.put("idColumn", corpus.idField());
             manifest.put("shardRows", shardRows);
             manifest.put("block", block);
             manifest.putArray("shards");
@@ -198,6 +200,14 @@ final class ShardedEmbedding {
         if (!path.equals(c.path("path").asText()) || bytes != c.path("bytes").asLong()) {
             throw new IllegalArgumentException("cannot resume: the shards come from " + c.path("path").asText() + " ("
                     + c.path("bytes").asLong() + " bytes), this run reads " + path + " (" + bytes + " bytes)");
+        }
+        String fmt = corpus.format().name().toLowerCase(java.util.Locale.ROOT);
+        if (!fmt.equals(c.path("format").asText(fmt)) || !corpus.textField().equals(c.path("textColumn").asText(corpus.textField()))
+                || !corpus.idField().equals(c.path("idColumn").asText(corpus.idField()))) {
+            throw new IllegalArgumentException("cannot resume: the shards were read as " + c.path("format").asText()
+                    + " with text '" + c.path("textColumn").asText("text") + "' and id '" + c.path("idColumn").asText("id")
+                    + "', this run reads " + fmt + " with text '" + corpus.textField() + "' and id '" + corpus.idField()
+                    + "'; give the same --format, --text-column and --id-column");
         }
         if (shardRows != m.path("shardRows").asInt() || block != m.path("block").asInt()) {
             throw new IllegalArgumentException("cannot resume: the shards hold " + m.path("shardRows").asInt()

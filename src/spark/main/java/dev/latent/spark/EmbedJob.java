@@ -1,0 +1,291 @@
+package dev.latent.spark;
+
+import dev.latent.core.FloatMatrix;
+import dev.latent.encode.text.TextEncoder;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.concurrent.Callable;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.LongAccumulator;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Embeds a text column of a Dataset, partition by partition, with one encoder per executor JVM, and
+ * writes Parquet with columns {@code id}, {@code vector} and {@code model}.
+ *
+ * <p>The vector column is {@code array<float>} (elements never null): Spark SQL, pandas and PyArrow read it
+ * as a list of floats without any decoding step, Spark ML turns it into a vector with
+ * {@code array_to_vector}, and Parquet stores it as plain floats (the list's levels cost about a byte a
+ * row against the 1.5 KB of a 384-float vector). A binary float32 column would be a little smaller but
+ * unreadable until every consumer decodes it the same way.
+ *
+ * <p>Determinism: a partition is cut into batches of {@code batchSize} texts in the order the partition
+ * holds them, and each batch is encoded by one call; the same input gives the same batches and the same
+ * bits, so a task that Spark retries writes exactly what the failed attempt would have.
+ *
+ * <p>Null texts are skipped and counted ({@link NullTexts#SKIP}, the default) or fail the job naming the
+ * row's id ({@link NullTexts#FAIL}).
+ */
+@Command(name = "EmbedJob", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Embeds a text column with Latent on Spark and writes Parquet: id, vector (array<float>), model.",
+                "Example: spark-submit --class dev.latent.spark.EmbedJob latent-spark.jar --input texts.parquet "
+                        + "--text-column body --id-column doc_id --output vectors.parquet"})
+public final class EmbedJob implements Callable<Integer> {
+    /** What to do with a row whose text is null. */
+    public enum NullTexts { SKIP, FAIL }
+
+    /** The job's settings; serializable, so tasks receive them. */
+    public record Options(String textColumn, String idColumn, TextModel model, int batchSize, NullTexts nullTexts)
+            implements java.io.Serializable {
+        public Options {
+            if (textColumn == null || textColumn.isBlank()) {
+                throw new IllegalArgumentException("the text column must be named");
+            }
+            if (batchSize < 1) {
+                throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+            }
+            if (model == null) {
+                throw new IllegalArgumentException("a model is needed");
+            }
+            if (nullTexts == null) {
+                throw new IllegalArgumentException("say what null texts do: SKIP or FAIL");
+            }
+        }
+
+        /** Column {@code text}, ids by position, the default model, batches of 256, null texts skipped. */
+        public static Options defaults() {
+            return new Options("text", null, TextModel.named(null), 256, NullTexts.SKIP);
+        }
+
+        public Options withColumns(String text, String id) {
+            return new Options(text, id, model, batchSize, nullTexts);
+        }
+
+        public Options withModel(TextModel m) {
+            return new Options(textColumn, idColumn, m, batchSize, nullTexts);
+        }
+
+        public Options withBatchSize(int n) {
+            return new Options(textColumn, idColumn, model, n, nullTexts);
+        }
+
+        public Options withNullTexts(NullTexts n) {
+            return new Options(textColumn, idColumn, model, batchSize, n);
+        }
+    }
+
+    /** The embedded Dataset (lazy) and the count of skipped null texts, filled in as it is computed. */
+    public record Result(Dataset<Row> vectors, LongAccumulator skippedNullTexts) {
+    }
+
+    /**
+     * The embedding of {@code input} (lazy: nothing runs until the result is written or collected). Without
+     * an id column, a row's id is its position in the input (0-based, in file and line order), a
+     * {@code long}; otherwise the id column keeps its type, which must be a string or an integer type.
+     *
+     * @throws IllegalArgumentException naming a missing column or one of the wrong type, before any task runs
+     */
+    public static Result embed(SparkSession spark, Dataset<Row> input, Options o) {
+        StructType schema = input.schema();
+        int textIndex = fieldIndex(schema, o.textColumn(), "text");
+        if (!schema.fields()[textIndex].dataType().equals(DataTypes.StringType)) {
+            throw new IllegalArgumentException("text column '" + o.textColumn() + "' holds "
+                    + schema.fields()[textIndex].dataType().simpleString() + ", not strings");
+        }
+        Dataset<Row> pairs;
+        DataType idType;
+        if (o.idColumn() == null) {
+            idType = DataTypes.LongType;
+            JavaRDD<Row> rows = input.select(o.textColumn()).javaRDD().zipWithIndex()
+                    .map(t -> RowFactory.create(t._2(), t._1().isNullAt(0) ? null : t._1().getString(0)));
+            pairs = spark.createDataFrame(rows, new StructType()
+                    .add("id", DataTypes.LongType, false).add("text", DataTypes.StringType, true));
+        } else {
+            int idIndex = fieldIndex(schema, o.idColumn(), "id");
+            idType = schema.fields()[idIndex].dataType();
+            if (!isIdType(idType)) {
+                throw new IllegalArgumentException("id column '" + o.idColumn() + "' holds " + idType.simpleString()
+                        + "; ids must be strings or integers");
+            }
+            pairs = input.select(input.col(o.idColumn()), input.col(o.textColumn()));
+        }
+        StructType out = new StructType(new StructField[] {
+            DataTypes.createStructField("id", idType, true),
+            DataTypes.createStructField("vector", DataTypes.createArrayType(DataTypes.FloatType, false), false),
+            DataTypes.createStructField("model", DataTypes.StringType, false),
+        });
+        LongAccumulator skipped = spark.sparkContext().longAccumulator("null texts skipped");
+        Dataset<Row> vectors = pairs.mapPartitions(new EmbedPartition(o, skipped), Encoders.row(out));
+        return new Result(vectors, skipped);
+    }
+
+    static boolean isIdType(DataType t) {
+        return t.equals(DataTypes.StringType) || t.equals(DataTypes.LongType) || t.equals(DataTypes.IntegerType)
+                || t.equals(DataTypes.ShortType);
+    }
+
+    static int fieldIndex(StructType schema, String column, String role) {
+        for (int i = 0; i < schema.fields().length; i++) {
+            if (schema.fields()[i].name().equals(column)) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException("the input has no " + role + " column '" + column + "'; its columns: "
+                + String.join(", ", schema.fieldNames()));
+    }
+
+    /** Embeds one partition: batches of rows (id, text) in partition order, one encode call each. */
+    static final class EmbedPartition implements MapPartitionsFunction<Row, Row> {
+        private final Options options;
+        private final LongAccumulator skipped;
+
+        EmbedPartition(Options options, LongAccumulator skipped) {
+            this.options = options;
+            this.skipped = skipped;
+        }
+
+        @Override
+        public Iterator<Row> call(Iterator<Row> in) {
+            TextEncoder encoder = ExecutorEncoders.get(options.model());
+            String label = options.model().label();
+            TaskContext task = TaskContext.get();
+            return new Iterator<>() {
+                private final List<Row> ready = new ArrayList<>();
+                private int next;
+
+                @Override
+                public boolean hasNext() {
+                    while (next == ready.size()) {
+                        ready.clear();
+                        next = 0;
+                        if (!in.hasNext()) {
+                            return false;
+                        }
+                        fill();
+                    }
+                    return true;
+                }
+
+                @Override
+                public Row next() {
+                    if (!hasNext()) {
+                        throw new NoSuchElementException();
+                    }
+                    return ready.get(next++);
+                }
+
+                private void fill() {
+                    List<Object> ids = new ArrayList<>(options.batchSize());
+                    List<String> texts = new ArrayList<>(options.batchSize());
+                    while (texts.size() < options.batchSize() && in.hasNext()) {
+                        Row r = in.next();
+                        if (r.isNullAt(1)) {
+                            if (options.nullTexts() == NullTexts.FAIL) {
+                                throw new IllegalArgumentException("row with id " + r.get(0) + " has a null text in column '"
+                                        + options.textColumn() + "' (null texts: FAIL; SKIP skips and counts them)");
+                            }
+                            skipped.add(1);
+                            continue;
+                        }
+                        ids.add(r.get(0));
+                        texts.add(r.getString(1));
+                    }
+                    if (texts.isEmpty()) {
+                        return;
+                    }
+                    Faults.beforeBatch(task);
+                    try (FloatMatrix m = encoder.encode(texts)) {
+                        for (int i = 0; i < texts.size(); i++) {
+                            ready.add(RowFactory.create(ids.get(i), m.getRow(i), label));
+                        }
+                    }
+                }
+            };
+        }
+    }
+
+    // ---- command line ----
+
+    @Option(names = "--input", required = true, paramLabel = "PATH", description = "Input file or folder.")
+    String input;
+
+    @Option(names = "--format", paramLabel = "FORMAT",
+            description = "parquet, json (one object a line), csv (with a header row) or text (one text a line, "
+                    + "column 'value'); default: from the input's extension, else parquet.")
+    String format;
+
+    @Option(names = "--text-column", paramLabel = "NAME", description = "Column with the texts (default: text; value for --format text).")
+    String textColumn;
+
+    @Option(names = "--id-column", paramLabel = "NAME",
+            description = "Column with the ids (strings or integers); default: the row's position in the input.")
+    String idColumn;
+
+    @Option(names = "--model", paramLabel = "NAME", description = "Model from the manifest in the job jar (default: its default model).")
+    String model;
+
+    @Option(names = "--onnx", paramLabel = "FILE",
+            description = "Your own ONNX export: a path on every executor, or a file shipped with --files (needs --tokenizer).")
+    String onnx;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "The tokenizer.json that goes with --onnx.")
+    String tokenizer;
+
+    @Option(names = "--threads", paramLabel = "N",
+            description = "Encoder threads per executor JVM (default 0: all its cores; set it to spark.executor.cores).")
+    int threads;
+
+    @Option(names = "--batch", paramLabel = "N", description = "Texts per encode call (default 256).")
+    int batch = 256;
+
+    @Option(names = "--null-texts", paramLabel = "WHAT", description = "skip (count them; default) or fail.")
+    String nullTexts = "skip";
+
+    @Option(names = "--output", required = true, paramLabel = "PATH", description = "Parquet output folder (must not exist).")
+    String output;
+
+    @Option(names = "--master", paramLabel = "URL", description = "Spark master when not set by spark-submit (e.g. local[2]).")
+    String master;
+
+    @Override
+    public Integer call() throws Exception {
+        if ((onnx == null) != (tokenizer == null)) {
+            throw new IllegalArgumentException("--onnx and --tokenizer go together");
+        }
+        TextModel m = onnx != null ? TextModel.files(onnx, tokenizer) : TextModel.named(model);
+        String fmt = Jobs.format(format, input);
+        Options o = new Options(textColumn != null ? textColumn : fmt.equals("text") ? "value" : "text", idColumn,
+                m.withThreads(threads), batch, NullTexts.valueOf(nullTexts.toUpperCase(java.util.Locale.ROOT)));
+        Jobs.inSession("latent embed", master, spark -> {
+            Jobs.refuseExisting(spark, output);
+            long t0 = System.nanoTime();
+            Result r = embed(spark, Jobs.read(spark, fmt, input), o);
+            r.vectors().write().mode(SaveMode.ErrorIfExists).parquet(output);
+            double s = (System.nanoTime() - t0) / 1e9;
+            long rows = spark.read().parquet(output).count();
+            System.out.printf("embedded %d texts in %.1f s (%.1f texts/s) with %s into %s; %d null texts skipped%n",
+                    rows, s, rows / s, m.label(), output, r.skippedNullTexts().value());
+        });
+        return 0;
+    }
+
+    public static void main(String[] args) {
+        System.exit(Jobs.run(new EmbedJob(), args));
+    }
+}
