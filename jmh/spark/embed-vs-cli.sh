@@ -2,7 +2,8 @@
 # EmbedJob in Spark local mode against `latent embed` on the same texts, on this machine, one after the other:
 # wall time and peak RSS of each whole process (JVM start, model load and, for Spark, the session included).
 #
-#   bash jmh/spark/embed-vs-cli.sh [TEXTS=20000] [RUNS=3] [MASTER=local[2]]   (after mvn -B -q package -DskipTests)
+#   bash jmh/spark/embed-vs-cli.sh [TEXTS=20000] [RUNS=3] [MASTER=local[2]]   (after mvn -B -q package -DskipTests;
+#   LATENT_SPARK_ARGS adds options to EmbedJob, e.g. "--batch 1024")
 #
 # The corpus is made from the bundled WordNet glosses with variations (id, text JSONL, not kept). Prints one line
 # per run and the medians; the Spark class path is the job jar plus Spark's jars from the local Maven repository.
@@ -47,7 +48,7 @@ for r in $(seq 1 "$runs"); do
   rm -rf "$work"/cli.* "$work"/spark.parquet
   measure cli java -jar "$jar" embed "$work/corpus.jsonl" -o "$work/cli.npy" --quiet | tee -a "$work/results"
   measure spark java $opens -cp "$job:$(cat "$work/spark.cp")" dev.latent.spark.EmbedJob --master "$master" \
-      --input "$work/corpus.jsonl" --id-column id --output "$work/spark.parquet" | tee -a "$work/results"
+      --input "$work/corpus.jsonl" --id-column id --output "$work/spark.parquet" ${LATENT_SPARK_ARGS:-} | tee -a "$work/results"
   grep -h "embedded" "$work/out.txt" || true
 done
 python3 - "$work/results" "$n" <<'PY'

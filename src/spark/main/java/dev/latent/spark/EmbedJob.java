@@ -68,9 +68,12 @@ public final class EmbedJob implements Callable<Integer> {
             }
         }
 
-        /** Column {@code text}, ids by position, the default model, batches of 256, null texts skipped. */
+        /**
+         * Column {@code text}, ids by position, the default model, batches of 4096 (the CLI's block: the encoder
+         * keeps its workers busy across a call, and a call's tail, where they wait, is rare), null texts skipped.
+         */
         public static Options defaults() {
-            return new Options("text", null, TextModel.named(null), 256, NullTexts.SKIP);
+            return new Options("text", null, TextModel.named(null), 4096, NullTexts.SKIP);
         }
 
         public Options withColumns(String text, String id) {
@@ -133,6 +136,14 @@ public final class EmbedJob implements Callable<Integer> {
         LongAccumulator skipped = spark.sparkContext().longAccumulator("null texts skipped");
         Dataset<Row> vectors = pairs.mapPartitions(new EmbedPartition(o, skipped), Encoders.row(out));
         return new Result(vectors, skipped);
+    }
+
+    /**
+     * Writes vectors as Parquet without dictionary encoding: embedding floats almost never repeat, and the
+     * writer would spend its time filling a dictionary it then throws away.
+     */
+    public static void write(Dataset<Row> vectors, String output) {
+        vectors.write().mode(SaveMode.ErrorIfExists).option("parquet.enable.dictionary", "false").parquet(output);
     }
 
     static boolean isIdType(DataType t) {
@@ -251,8 +262,8 @@ public final class EmbedJob implements Callable<Integer> {
             description = "Encoder threads per executor JVM (default 0: all its cores; set it to spark.executor.cores).")
     int threads;
 
-    @Option(names = "--batch", paramLabel = "N", description = "Texts per encode call (default 256).")
-    int batch = 256;
+    @Option(names = "--batch", paramLabel = "N", description = "Texts per encode call (default 4096).")
+    int batch = 4096;
 
     @Option(names = "--null-texts", paramLabel = "WHAT", description = "skip (count them; default) or fail.")
     String nullTexts = "skip";
@@ -276,7 +287,7 @@ public final class EmbedJob implements Callable<Integer> {
             Jobs.refuseExisting(spark, output);
             long t0 = System.nanoTime();
             Result r = embed(spark, Jobs.read(spark, fmt, input), o);
-            r.vectors().write().mode(SaveMode.ErrorIfExists).parquet(output);
+            write(r.vectors(), output);
             double s = (System.nanoTime() - t0) / 1e9;
             long rows = spark.read().parquet(output).count();
             System.out.printf("embedded %d texts in %.1f s (%.1f texts/s) with %s into %s; %d null texts skipped%n",
