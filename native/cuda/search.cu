@@ -9,6 +9,7 @@
 
 #include "latent_cuda.h"
 #include "latent_internal.h"
+#include "latent_large.cuh"
 #include "latent_plan.h"
 
 namespace latent {
@@ -23,8 +24,134 @@ const TopkBucket& bucketFor(int k) {
   return topkBucket<LATENT_CUDA_MAX_K>();
 }
 
+namespace {
+
+/// Merge passes over `lists` sorted lists of k per query (in db.keysA/rowsA, [qn][lists][k]): each block
+/// reduces `fanIn` lists to one, until one list per query remains; the last pass writes scores and ids to
+/// outScore / outId ([qn][k]).
+cudaError_t mergeLists(Database& db, const TopkBucket& bucket, long long qn, long long lists, int k, float* outScore,
+                       long long* outId) {
+  const long long fanIn = std::max<long long>(8, kMergeCandidates / k);
+  const long long qTiles = ceilDiv(qn, static_cast<long long>(bucket.queriesPerBlock));
+  bool inA = true;
+  do {
+    const long long next = ceilDiv(lists, fanIn);
+    const bool last = next == 1;
+    MergeArgs m{};
+    m.inKey = inA ? db.keysA.ptr : db.keysB.ptr;
+    m.inRow = inA ? db.rowsA.ptr : db.rowsB.ptr;
+    m.nQueries = static_cast<int>(qn);
+    m.listsIn = static_cast<int>(lists);
+    m.listsPerBlock = static_cast<int>(fanIn);
+    m.k = k;
+    m.metric = db.metric;
+    if (last) {
+      m.outScore = outScore;
+      m.outId = outId;
+    } else {
+      DeviceBuffer<float>& keys = inA ? db.keysB : db.keysA;
+      DeviceBuffer<uint32_t>& rows = inA ? db.rowsB : db.rowsA;
+      // keysA already holds qn*lists*k >= qn*next*k; keysB grows here when first needed.
+      LATENT_CUDA_CHECK(keys.reserve(static_cast<size_t>(qn * next * k)));
+      LATENT_CUDA_CHECK(rows.reserve(static_cast<size_t>(qn * next * k)));
+      m.outKey = keys.ptr;
+      m.outRow = rows.ptr;
+    }
+    LATENT_CUDA_CHECK(bucket.launchMerge(m, dim3(static_cast<unsigned>(next), static_cast<unsigned>(qTiles)),
+                                         db.stream));
+    lists = next;
+    inA = !inA;
+  } while (lists > 1);
+  return cudaSuccess;
+}
+
+/// Copies the batch's results (qb × k, in db.scores / db.ids) to pinned memory and waits for the stream.
+cudaError_t fetchResults(Database& db, long long qb, int k) {
+  const size_t results = static_cast<size_t>(qb) * k;
+  LATENT_CUDA_CHECK(cudaMemcpyAsync(db.hostScores.ptr, db.scores.ptr, results * sizeof(float),
+                                    cudaMemcpyDeviceToHost, db.stream));
+  LATENT_CUDA_CHECK(cudaMemcpyAsync(db.hostIds.ptr, db.ids.ptr, results * sizeof(long long),
+                                    cudaMemcpyDeviceToHost, db.stream));
+  LATENT_CUDA_CHECK(cudaStreamSynchronize(db.stream));
+  return cudaSuccess;
+}
+
+cudaError_t reserveResults(Database& db, long long qb, int k) {
+  LATENT_CUDA_CHECK(db.scores.reserve(static_cast<size_t>(qb) * k));
+  LATENT_CUDA_CHECK(db.ids.reserve(static_cast<size_t>(qb) * k));
+  LATENT_CUDA_CHECK(db.hostScores.reserve(static_cast<size_t>(qb) * k));
+  LATENT_CUDA_CHECK(db.hostIds.reserve(static_cast<size_t>(qb) * k));
+  return cudaSuccess;
+}
+
+/// Bytes of the score block and of the chunk lists a large batch may hold on the device at once.
+constexpr long long kLargeScoreBytes = 512LL << 20;
+constexpr long long kLargeListBytes = 1LL << 30;
+
+/// Large batches over all rows (latent_large.cuh): for each sub-batch of queries and each stripe of rows,
+/// a score block, then one sorted list of k per query and chunk of kSelectMaxCols rows, then the merge.
+cudaError_t topkLargeBatch(Database& db, const float* dQueries, const float* dQTerms, long long qb, int k) {
+  const TopkBucket& bucket = bucketFor(k);
+  const long long n = db.n;
+  const long long chunk = kSelectMaxCols;
+  const long long lists = ceilDiv(n, chunk);
+  const long long sub = std::min(qb, std::max(1LL, kLargeListBytes / (lists * k * 8)));
+  const long long stripe = std::min(ceilDiv(n, chunk) * chunk,
+                                    std::max(chunk, kLargeScoreBytes / (4 * sub) / chunk * chunk));
+  LATENT_CUDA_CHECK(db.keysA.reserve(static_cast<size_t>(sub * lists * k)));
+  LATENT_CUDA_CHECK(db.rowsA.reserve(static_cast<size_t>(sub * lists * k)));
+  LATENT_CUDA_CHECK(db.block.reserve(static_cast<size_t>(sub * stripe)));
+  LATENT_CUDA_CHECK(reserveResults(db, qb, k));
+  const size_t selectBytes = selectSmem(static_cast<uint32_t>(chunk), k);
+  for (long long q0 = 0; q0 < qb; q0 += sub) {
+    const long long qn = std::min(sub, qb - q0);
+    for (long long r0 = 0; r0 < n; r0 += stripe) {
+      const long long rows = std::min(stripe, n - r0);
+      ScoreBlockArgs s{};
+      s.queries = dQueries + static_cast<size_t>(q0) * db.d;
+      s.qTerm = dQTerms + q0;
+      s.nQueries = static_cast<int>(qn);
+      s.d = db.d;
+      s.db = db.rows.ptr;
+      s.dbTerm = db.terms.ptr;
+      s.firstRow = static_cast<uint32_t>(r0);
+      s.nRows = static_cast<uint32_t>(rows);
+      s.metric = db.metric;
+      s.outKey = db.block.ptr;
+      s.ld = static_cast<size_t>(stripe);
+      LATENT_CUDA_CHECK(launchWithSmem(&scoreBlockKernel, kScoreBlockSmem,
+                                       dim3(static_cast<unsigned>(ceilDiv(rows, kBlockTN)),
+                                            static_cast<unsigned>(ceilDiv(qn, kBlockTQ))),
+                                       db.stream, s));
+      SelectArgs t{};
+      t.keys = db.block.ptr;
+      t.ld = static_cast<size_t>(stripe);
+      t.nQueries = static_cast<int>(qn);
+      t.nCols = static_cast<uint32_t>(rows);
+      t.colsPerChunk = static_cast<uint32_t>(chunk);
+      t.firstRow = static_cast<uint32_t>(r0);
+      t.k = k;
+      t.listsPerQuery = static_cast<int>(lists);
+      t.firstList = static_cast<int>(r0 / chunk);
+      t.outKey = db.keysA.ptr;
+      t.outRow = db.rowsA.ptr;
+      LATENT_CUDA_CHECK(launchWithSmem(&selectKernel, selectBytes,
+                                       dim3(static_cast<unsigned>(ceilDiv(rows, chunk)), static_cast<unsigned>(qn)),
+                                       db.stream, t));
+    }
+    LATENT_CUDA_CHECK(mergeLists(db, bucket, qn, lists, k, db.scores.ptr + static_cast<size_t>(q0) * k,
+                                 db.ids.ptr + static_cast<size_t>(q0) * k));
+  }
+  return fetchResults(db, qb, k);
+}
+
+}  // namespace
+
 cudaError_t topkBatch(Database& db, const float* dQueries, const float* dQTerms, long long qb, int k,
                       const uint32_t* subset, long long candidates) {
+  if (subset == nullptr && qb >= kLargeMinQueries && k <= kSelectMaxK && candidates == db.n) {
+    return topkLargeBatch(db, dQueries, dQTerms, qb, k);
+  }
   const TopkBucket& bucket = bucketFor(k);
   // A few queries stream the database through the few-query kernel (its query tile holds
   // fewQueries); larger batches go through the tiled kernel.
@@ -42,10 +169,7 @@ cudaError_t topkBatch(Database& db, const float* dQueries, const float* dQTerms,
   const long long chunks = plan.chunks;
   LATENT_CUDA_CHECK(db.keysA.reserve(static_cast<size_t>(qb * chunks * k)));
   LATENT_CUDA_CHECK(db.rowsA.reserve(static_cast<size_t>(qb * chunks * k)));
-  LATENT_CUDA_CHECK(db.scores.reserve(static_cast<size_t>(qb) * k));
-  LATENT_CUDA_CHECK(db.ids.reserve(static_cast<size_t>(qb) * k));
-  LATENT_CUDA_CHECK(db.hostScores.reserve(static_cast<size_t>(qb) * k));
-  LATENT_CUDA_CHECK(db.hostIds.reserve(static_cast<size_t>(qb) * k));
+  LATENT_CUDA_CHECK(reserveResults(db, qb, k));
   ChunkArgs c{};
   c.queries = dQueries;
   c.qTerm = dQTerms;
@@ -67,48 +191,8 @@ cudaError_t topkBatch(Database& db, const float* dQueries, const float* dQTerms,
     LATENT_CUDA_CHECK(bucket.launchChunk(c, dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(qTiles)),
                                          db.stream));
   }
-
-  // Merge passes: each block reduces `fanIn` lists of k to one, until one list per query remains;
-  // the last pass writes scores and ids.
-  const long long fanIn = plan.fanIn;
-  long long lists = chunks;
-  bool inA = true;
-  do {
-    const long long next = ceilDiv(lists, fanIn);
-    const bool last = next == 1;
-    MergeArgs m{};
-    m.inKey = inA ? db.keysA.ptr : db.keysB.ptr;
-    m.inRow = inA ? db.rowsA.ptr : db.rowsB.ptr;
-    m.nQueries = static_cast<int>(qb);
-    m.listsIn = static_cast<int>(lists);
-    m.listsPerBlock = static_cast<int>(fanIn);
-    m.k = k;
-    m.metric = db.metric;
-    if (last) {
-      m.outScore = db.scores.ptr;
-      m.outId = db.ids.ptr;
-    } else {
-      DeviceBuffer<float>& keys = inA ? db.keysB : db.keysA;
-      DeviceBuffer<uint32_t>& rows = inA ? db.rowsB : db.rowsA;
-      // keysA already holds qb*chunks*k >= qb*next*k; keysB grows here when first needed.
-      LATENT_CUDA_CHECK(keys.reserve(static_cast<size_t>(qb * next * k)));
-      LATENT_CUDA_CHECK(rows.reserve(static_cast<size_t>(qb * next * k)));
-      m.outKey = keys.ptr;
-      m.outRow = rows.ptr;
-    }
-    LATENT_CUDA_CHECK(bucket.launchMerge(m, dim3(static_cast<unsigned>(next), static_cast<unsigned>(qTiles)),
-                                         db.stream));
-    lists = next;
-    inA = !inA;
-  } while (lists > 1);
-
-  const size_t results = static_cast<size_t>(qb) * k;
-  LATENT_CUDA_CHECK(cudaMemcpyAsync(db.hostScores.ptr, db.scores.ptr, results * sizeof(float),
-                                    cudaMemcpyDeviceToHost, db.stream));
-  LATENT_CUDA_CHECK(cudaMemcpyAsync(db.hostIds.ptr, db.ids.ptr, results * sizeof(long long),
-                                    cudaMemcpyDeviceToHost, db.stream));
-  LATENT_CUDA_CHECK(cudaStreamSynchronize(db.stream));
-  return cudaSuccess;
+  LATENT_CUDA_CHECK(mergeLists(db, bucket, qb, chunks, k, db.scores.ptr, db.ids.ptr));
+  return fetchResults(db, qb, k);
 }
 
 namespace {

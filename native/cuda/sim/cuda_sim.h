@@ -327,6 +327,17 @@ inline unsigned long long atomicMin(unsigned long long* address, unsigned long l
   }
   return old;
 }
+inline unsigned atomicAdd(unsigned* address, unsigned value) { return __atomic_fetch_add(address, value, __ATOMIC_SEQ_CST); }
+inline unsigned __float_as_uint(float f) {
+  unsigned bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  return bits;
+}
+inline float __uint_as_float(unsigned bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
 inline float __int_as_float(int bits) {
   float f;
   std::memcpy(&f, &bits, sizeof(f));

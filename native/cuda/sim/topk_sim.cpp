@@ -10,6 +10,7 @@
 
 #include "../latent_buckets.h"
 #include "../latent_kernels.cuh"
+#include "../latent_large.cuh"
 #include "../latent_norms.cuh"
 #include "../latent_plan.h"
 
@@ -51,6 +52,47 @@ std::vector<float> normTerms(const std::vector<float>& m, long long count, int d
   return terms;
 }
 
+/// Merge passes over `lists` sorted lists of k per query in keysA/rowsA, as search.cu runs them; returns the passes.
+template <int K, int B, int TQ, int TN>
+int merge(const Problem& p, int k, long long lists, long long fanIn, std::vector<float>& keysA,
+          std::vector<uint32_t>& rowsA, std::vector<long long>& ids, std::vector<float>& scores) {
+  const long long queryTiles = (p.q + TQ - 1) / TQ;
+  std::vector<float> keysB;
+  std::vector<uint32_t> rowsB;
+  scores.assign(static_cast<size_t>(p.q) * k, -7.0f);
+  ids.assign(static_cast<size_t>(p.q) * k, -7);
+  bool inA = true;
+  int passes = 0;
+  do {
+    const long long next = (lists + fanIn - 1) / fanIn;
+    MergeArgs m{};
+    m.inKey = inA ? keysA.data() : keysB.data();
+    m.inRow = inA ? rowsA.data() : rowsB.data();
+    m.nQueries = p.q;
+    m.listsIn = static_cast<int>(lists);
+    m.listsPerBlock = static_cast<int>(fanIn);
+    m.k = k;
+    m.metric = p.metric;
+    std::vector<float>& outKeys = inA ? keysB : keysA;
+    std::vector<uint32_t>& outRows = inA ? rowsB : rowsA;
+    if (next == 1) {
+      m.outScore = scores.data();
+      m.outId = ids.data();
+    } else {
+      outKeys.assign(static_cast<size_t>(p.q * next * k), -1.0f);
+      outRows.assign(outKeys.size(), 12345u);
+      m.outKey = outKeys.data();
+      m.outRow = outRows.data();
+    }
+    sim::launch(dim3(static_cast<unsigned>(next), static_cast<unsigned>(queryTiles)), kThreads,
+                mergeKernelSmem<K, B, TQ, TN>(), [&] { topkMergeKernel<K, B, TQ, TN>(m); });
+    lists = next;
+    inA = !inA;
+    ++passes;
+  } while (lists > 1);
+  return passes;
+}
+
 template <int K, int B, int TQ, int TN>
 void topk(const Problem& p, int k, int sms, std::vector<long long>& ids, std::vector<float>& scores,
           TopkPlan& planOut, int& passes) {
@@ -79,43 +121,60 @@ void topk(const Problem& p, int k, int sms, std::vector<long long>& ids, std::ve
   sim::launch(dim3(static_cast<unsigned>(plan.chunks), static_cast<unsigned>(plan.queryTiles)), kThreads,
               chunkKernelSmem<K, B, TQ, TN>(), [&] { topkChunkKernel<K, B, TQ, TN>(c); });
 
-  std::vector<float> keysB;
-  std::vector<uint32_t> rowsB;
-  scores.assign(static_cast<size_t>(p.q) * k, -7.0f);
-  ids.assign(static_cast<size_t>(p.q) * k, -7);
-  long long lists = plan.chunks;
-  bool inA = true;
-  passes = 0;
-  do {
-    const long long next = (lists + plan.fanIn - 1) / plan.fanIn;
-    MergeArgs m{};
-    m.inKey = inA ? keysA.data() : keysB.data();
-    m.inRow = inA ? rowsA.data() : rowsB.data();
-    m.nQueries = p.q;
-    m.listsIn = static_cast<int>(lists);
-    m.listsPerBlock = static_cast<int>(plan.fanIn);
-    m.k = k;
-    m.metric = p.metric;
-    std::vector<float>& outKeys = inA ? keysB : keysA;
-    std::vector<uint32_t>& outRows = inA ? rowsB : rowsA;
-    if (next == 1) {
-      m.outScore = scores.data();
-      m.outId = ids.data();
-    } else {
-      outKeys.assign(static_cast<size_t>(p.q * next * k), -1.0f);
-      outRows.assign(outKeys.size(), 12345u);
-      m.outKey = outKeys.data();
-      m.outRow = outRows.data();
-    }
-    sim::launch(dim3(static_cast<unsigned>(next), static_cast<unsigned>(plan.queryTiles)), kThreads,
-                mergeKernelSmem<K, B, TQ, TN>(), [&] { topkMergeKernel<K, B, TQ, TN>(m); });
-    lists = next;
-    inA = !inA;
-    ++passes;
-  } while (lists > 1);
+  passes = merge<K, B, TQ, TN>(p, k, plan.chunks, plan.fanIn, keysA, rowsA, ids, scores);
 }
 
-void check(const Problem& p, int k, int sms) {
+/// The large-batch path (latent_large.cuh) as topkLargeBatch runs it, with small stripes and chunks so that
+/// a small problem has several of each: score blocks of `stripe` rows, lists of `chunk` columns, the merge.
+template <int K, int B, int TQ, int TN>
+void topkLarge(const Problem& p, int k, int sms, long long stripe, long long chunk, std::vector<long long>& ids,
+               std::vector<float>& scores, TopkPlan& planOut, int& passes) {
+  unsigned long long zero = ~0ULL;
+  const std::vector<float> dbTerm = normTerms(p.rows, p.n, p.d, p.metric, sms, &zero);
+  const std::vector<float> qTerm = normTerms(p.queries, p.q, p.d, p.metric, sms, nullptr);
+  const long long lists = (p.n + chunk - 1) / chunk;
+  std::vector<float> keysA(static_cast<size_t>(p.q * lists * k), -1.0f);
+  std::vector<uint32_t> rowsA(keysA.size(), 12345u);
+  std::vector<float> block(static_cast<size_t>(p.q * stripe), std::nanf(""));
+  for (long long r0 = 0; r0 < p.n; r0 += stripe) {
+    const long long rows = std::min<long long>(stripe, p.n - r0);
+    ScoreBlockArgs s{};
+    s.queries = p.queries.data();
+    s.qTerm = qTerm.data();
+    s.nQueries = p.q;
+    s.d = p.d;
+    s.db = p.rows.data();
+    s.dbTerm = dbTerm.data();
+    s.firstRow = static_cast<uint32_t>(r0);
+    s.nRows = static_cast<uint32_t>(rows);
+    s.metric = p.metric;
+    s.outKey = block.data();
+    s.ld = static_cast<size_t>(stripe);
+    sim::launch(dim3(static_cast<unsigned>((rows + kBlockTN - 1) / kBlockTN), static_cast<unsigned>((p.q + kBlockTQ - 1) / kBlockTQ)),
+                kThreads, kScoreBlockSmem, [&] { scoreBlockKernel(s); });
+    SelectArgs t{};
+    t.keys = block.data();
+    t.ld = static_cast<size_t>(stripe);
+    t.nQueries = p.q;
+    t.nCols = static_cast<uint32_t>(rows);
+    t.colsPerChunk = static_cast<uint32_t>(chunk);
+    t.firstRow = static_cast<uint32_t>(r0);
+    t.k = k;
+    t.listsPerQuery = static_cast<int>(lists);
+    t.firstList = static_cast<int>(r0 / chunk);
+    t.outKey = keysA.data();
+    t.outRow = rowsA.data();
+    sim::launch(dim3(static_cast<unsigned>((rows + chunk - 1) / chunk), static_cast<unsigned>(p.q)), kThreads,
+                selectSmem(static_cast<uint32_t>(chunk), k), [&] { selectKernel(t); });
+  }
+  planOut = TopkPlan{};
+  planOut.chunks = lists;
+  planOut.chunkRows = chunk;
+  passes = merge<K, B, TQ, TN>(p, k, lists, std::max<long long>(8, kMergeCandidates / k), keysA, rowsA, ids, scores);
+}
+
+/// Checks the fused path, or with stripe > 0 the large-batch path (stripes of `stripe` rows, chunks of `chunk`).
+void check(const Problem& p, int k, int sms, long long stripe = 0, long long chunk = 0) {
   const long long candidates = p.useSubset ? static_cast<long long>(p.subset.size()) : p.n;
   const int count = static_cast<int>(std::min<long long>(k, candidates));
   std::vector<long long> ids;
@@ -126,7 +185,11 @@ void check(const Problem& p, int k, int sms) {
   bool ran = false;
 #define LATENT_SIM_BUCKET(K_, B_, TQ_, TN_)                                 \
   if (!ran && count <= (K_)) {                                             \
-    topk<K_, B_, TQ_, TN_>(p, count, sms, ids, scores, plan, passes);      \
+    if (stripe > 0) {                                                      \
+      topkLarge<K_, B_, TQ_, TN_>(p, count, sms, stripe, chunk, ids, scores, plan, passes); \
+    } else {                                                               \
+      topk<K_, B_, TQ_, TN_>(p, count, sms, ids, scores, plan, passes);    \
+    }                                                                      \
     ran = true;                                                            \
   }
   LATENT_TOPK_BUCKETS(LATENT_SIM_BUCKET)
@@ -136,7 +199,8 @@ void check(const Problem& p, int k, int sms) {
     ++failures;
     return;
   }
-  const std::string config = p.name + " k=" + std::to_string(k) + " (count " + std::to_string(count) +
+  const std::string config = p.name + (stripe > 0 ? " large(stripe " + std::to_string(stripe) + ")" : "") +
+                             " k=" + std::to_string(k) + " (count " + std::to_string(count) +
                              ", chunks " + std::to_string(plan.chunks) + " x " + std::to_string(plan.chunkRows) +
                              ", merge passes " + std::to_string(passes) + ")";
   const bool higher = p.metric != kL2;
@@ -286,6 +350,7 @@ int main(int argc, char** argv) {
     check(make(rng, 3, 700, 5, kInnerProduct, true, -1), 200, 2);
     check(make(rng, 2, 1200, 3, kCosine, false, 500), 600, 1);
     checkDistances(rng, 33, 70, 35, kL2, 3, 70);
+    check(make(rng, 130, 700, 9, kL2, true, -1, 40), 10, 2, 512, 256);
     checkBadRows();
     return failures == 0 ? 0 : 1;
   }
@@ -307,6 +372,13 @@ int main(int argc, char** argv) {
     check(make(rng, 1, 4097, 9, metric, false, 3000), 2048, 2);
     check(make(rng, 3, 1000, 3, metric, true, 7), 2048, 2);
     check(make(rng, 1, 30000, 2, metric, true, -1), 10, 16);
+    // The large-batch path: query tiles of 128 (one partial), stripes of several chunks (the last partial),
+    // chunks shorter than k (all taken), exact ties among duplicates, k = 1 and the largest bucket.
+    check(make(rng, 129, 1000, 7, metric, true, -1, 30), 10, 2, 512, 256);
+    check(make(rng, 64, 4097, 33, metric, false, -1), 100, 2, 2048, 1024);
+    check(make(rng, 70, 1500, 3, metric, true, -1), 300, 2, 768, 256);
+    check(make(rng, 65, 777, 1, metric, true, -1, 5), 1, 2, 256, 128);
+    check(make(rng, 64, 5000, 5, metric, true, -1, 100), 2048, 2, 4096, 4096);
   }
   checkBadRows();
   checkDistances(rng, 1, 1, 1, kL2, 0, 1);
