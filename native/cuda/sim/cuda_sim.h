@@ -33,7 +33,7 @@
 #define __device__
 #define __host__
 #define __forceinline__ inline
-#define __launch_bounds__(x)
+#define __launch_bounds__(...)
 #define __restrict__ __restrict
 // Static shared arrays become function statics: one block runs at a time.
 #define __shared__ static
