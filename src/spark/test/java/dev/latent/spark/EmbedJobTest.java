@@ -197,6 +197,27 @@ class EmbedJobTest {
         assertTrue(messages(e).contains("Malformed"), messages(e));
     }
 
+    @Test
+    void aParquetInputWithoutTheNamedColumnFailsNamingItAndWritesNothing() {
+        SparkSession spark = LocalSpark.get();
+        Path in = dir.resolve("in.parquet");
+        corpus(spark).write().parquet(in.toString());
+        Path out = dir.resolve("never.parquet");
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream old = System.err;
+        int code;
+        try {
+            System.setErr(new java.io.PrintStream(err, true));
+            code = Jobs.run(new EmbedJob(), new String[] {"--input", in.toString(), "--text-column", "content",
+                    "--id-column", "doc", "--output", out.toString()});
+        } finally {
+            System.setErr(old);
+        }
+        assertEquals(1, code);
+        assertTrue(err.toString().contains("the input has no text column 'content'; its columns: doc, body, n"), err.toString());
+        assertTrue(!Files.exists(out), "no output for a failed run");
+    }
+
     static String messages(Throwable t) {
         StringBuilder b = new StringBuilder();
         for (Throwable c = t; c != null; c = c.getCause()) {
