@@ -164,6 +164,31 @@ __device__ __forceinline__ void tileDots(const float* __restrict__ queries, int 
   }
 }
 
+/// Sorts p (a power of two) (key, row) pairs ascending by pairLess with a bitonic network: the calling
+/// threads, numbered from `first` in steps of `step`, share the compare-exchanges, and `sync()` (a warp's or a
+/// block's barrier, as the callers are) separates the steps.
+template <typename Sync>
+__device__ __forceinline__ void bitonicSortPairs(float* key, uint32_t* row, int p, int first, int step, Sync sync) {
+  for (int size = 2; size <= p; size <<= 1) {
+    for (int stride = size >> 1; stride > 0; stride >>= 1) {
+      for (int t = first; t < (p >> 1); t += step) {
+        const int i = 2 * t - (t & (stride - 1));
+        const int j = i + stride;
+        const bool ascending = (i & size) == 0;
+        const float ki = key[i], kj = key[j];
+        const uint32_t ri = row[i], rj = row[j];
+        if (ascending ? pairLess(kj, rj, ki, ri) : pairLess(ki, ri, kj, rj)) {
+          key[i] = kj;
+          key[j] = ki;
+          row[i] = rj;
+          row[j] = ri;
+        }
+      }
+      sync();
+    }
+  }
+}
+
 /// Per-query selection state of one block, in shared memory: a sorted list of the K best
 /// (key, row) pairs seen so far, an unsorted buffer of B newer candidates, the buffer fill count
 /// and the current threshold (the k-th best pair of the list). Requires B >= TN (a tile's
@@ -245,24 +270,7 @@ struct Selection {
       br[t] = kNoRow;
     }
     __syncwarp();
-    for (int size = 2; size <= p; size <<= 1) {
-      for (int stride = size >> 1; stride > 0; stride >>= 1) {
-        for (int t = lane; t < (p >> 1); t += kWarpSize) {
-          const int i = 2 * t - (t & (stride - 1));
-          const int j = i + stride;
-          const bool ascending = (i & size) == 0;
-          const float ki = bk[i], kj = bk[j];
-          const uint32_t ri = br[i], rj = br[j];
-          if (ascending ? pairLess(kj, rj, ki, ri) : pairLess(ki, ri, kj, rj)) {
-            bk[i] = kj;
-            bk[j] = ki;
-            br[i] = rj;
-            br[j] = ri;
-          }
-        }
-        __syncwarp();
-      }
-    }
+    bitonicSortPairs(bk, br, p, lane, kWarpSize, [] { __syncwarp(); });
 
     // The K best of (sorted list A) ∪ (sorted buffer B, padded to K) are min(A[i], B[K-1-i]),
     // a bitonic sequence (A rises, reversed B falls); a half-cleaner network then sorts it.

@@ -281,24 +281,7 @@ __global__ void __launch_bounds__(kThreads) selectKernel(SelectArgs a) {
   __syncthreads();
 
   // Bitonic sort of the p slots by (key, row); empty slots (+inf, kNoRow) sort last.
-  for (int size = 2; size <= p; size <<= 1) {
-    for (int stride = size >> 1; stride > 0; stride >>= 1) {
-      for (int t = tid; t < (p >> 1); t += kThreads) {
-        const int i = 2 * t - (t & (stride - 1));
-        const int j = i + stride;
-        const bool ascending = (i & size) == 0;
-        const float ki = listKey[i], kj = listKey[j];
-        const uint32_t ri = listRow[i], rj = listRow[j];
-        if (ascending ? pairLess(kj, rj, ki, ri) : pairLess(ki, ri, kj, rj)) {
-          listKey[i] = kj;
-          listKey[j] = ki;
-          listRow[i] = rj;
-          listRow[j] = ri;
-        }
-      }
-      __syncthreads();
-    }
-  }
+  bitonicSortPairs(listKey, listRow, p, tid, kThreads, [] { __syncthreads(); });
   const size_t out = (static_cast<size_t>(q) * a.listsPerQuery + a.firstList + blockIdx.x) * k;
   for (int i = tid; i < k; i += kThreads) {
     a.outKey[out + i] = listKey[i];

@@ -5,7 +5,6 @@ import dev.latent.encode.text.TextEncoder;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
 import java.util.concurrent.Callable;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
@@ -176,32 +175,9 @@ public final class EmbedJob implements Callable<Integer> {
             TextEncoder encoder = ExecutorEncoders.get(options.model());
             String label = options.model().label();
             TaskContext task = TaskContext.get();
-            return new Iterator<>() {
-                private final List<Row> ready = new ArrayList<>();
-                private int next;
-
+            return new Batches<Row>(in) {
                 @Override
-                public boolean hasNext() {
-                    while (next == ready.size()) {
-                        ready.clear();
-                        next = 0;
-                        if (!in.hasNext()) {
-                            return false;
-                        }
-                        fill();
-                    }
-                    return true;
-                }
-
-                @Override
-                public Row next() {
-                    if (!hasNext()) {
-                        throw new NoSuchElementException();
-                    }
-                    return ready.get(next++);
-                }
-
-                private void fill() {
+                void fill(List<Row> ready) {
                     List<Object> ids = new ArrayList<>(options.batchSize());
                     List<String> texts = new ArrayList<>(options.batchSize());
                     while (texts.size() < options.batchSize() && in.hasNext()) {

@@ -11,7 +11,6 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -290,33 +289,14 @@ public final class KnnJoinJob implements Callable<Integer> {
             }
             int extra = options.excludeSelf() ? 1 : 0;
             int kk = (int) Math.min((long) options.k() + extra, rows);
-            return new Iterator<>() {
-                private final List<Row> ready = new ArrayList<>();
-                private int next;
-
+            return new Batches<Row>(in) {
                 @Override
-                public boolean hasNext() {
-                    while (next == ready.size()) {
-                        ready.clear();
-                        next = 0;
-                        if (!in.hasNext()) {
-                            release.run();
-                            return false;
-                        }
-                        fill();
-                    }
-                    return true;
+                void done() {
+                    release.run();
                 }
 
                 @Override
-                public Row next() {
-                    if (!hasNext()) {
-                        throw new NoSuchElementException();
-                    }
-                    return ready.get(next++);
-                }
-
-                private void fill() {
+                void fill(List<Row> ready) {
                     List<Object> ids = new ArrayList<>();
                     List<float[]> vecs = new ArrayList<>();
                     while (ids.size() < options.queryBatch() && in.hasNext()) {
