@@ -119,6 +119,11 @@ public final class Engine implements AutoCloseable {
             return text.length() / 4 + 2;
         }
 
+        /** Where encoding runs, for the metrics: for example {@code all-minilm-l6-v2-q on CPU}. */
+        default String describe() {
+            return "custom";
+        }
+
         /** The text encoder, with its own token count ({@link TextEncoder#countTokens}). */
         static Encoder of(TextEncoder encoder) {
             Objects.requireNonNull(encoder, "encoder");
@@ -131,6 +136,11 @@ public final class Engine implements AutoCloseable {
                 @Override
                 public int tokens(String text) {
                     return encoder.countTokens(text);
+                }
+
+                @Override
+                public String describe() {
+                    return encoder.modelName() + " on " + encoder.provider();
                 }
             };
         }
@@ -155,6 +165,11 @@ public final class Engine implements AutoCloseable {
 
         /** Removes {@code id}; whether it was there. */
         boolean remove(long id);
+
+        /** Where searches run, for the metrics: for example {@code native CPU: AVX-512, 2 threads}. */
+        default String describe() {
+            return "custom";
+        }
 
         /** A {@link FlatIndex} (safe for concurrent search, add and remove by its read-write lock). */
         static Searcher of(FlatIndex index) {
@@ -183,6 +198,11 @@ public final class Engine implements AutoCloseable {
                 @Override
                 public boolean remove(long id) {
                     return index.remove(id) > 0;
+                }
+
+                @Override
+                public String describe() {
+                    return index.backend().description();
                 }
             };
         }
@@ -376,7 +396,24 @@ public final class Engine implements AutoCloseable {
     public EngineMetrics metrics() {
         Stats enc = encodeLane == null ? Lane.emptyStats() : encodeLane.stats();
         Stats sea = searchLane == null ? Lane.emptyStats() : searchLane.stats();
-        return op -> op == Operation.ENCODE ? enc : sea;
+        String encoderWhere = encoder == null ? "none" : encoder.describe();
+        String searchWhere = searcher == null ? "none" : searcher.describe();
+        return new EngineMetrics() {
+            @Override
+            public Stats stats(Operation op) {
+                return op == Operation.ENCODE ? enc : sea;
+            }
+
+            @Override
+            public String encoder() {
+                return encoderWhere;
+            }
+
+            @Override
+            public String searcher() {
+                return searchWhere;
+            }
+        };
     }
 
     /**

@@ -10,13 +10,15 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * Binds an {@link Engine}'s {@link EngineMetrics} to a Micrometer registry, the first adapter of the metrics
- * interface. Meters, each tagged {@code operation=encode|search}:
+ * interface. Meters, all but the last tagged {@code operation=encode|search}:
  *
  * <ul>
  *   <li>counters {@code latent.engine.requests}, {@code .rejections}, {@code .completed}, {@code .failed},
  *       {@code .timed.out}, {@code .cancelled}, {@code .batches};</li>
  *   <li>gauges {@code latent.engine.queue.depth}, {@code latent.engine.batch.size.mean} and
  *       {@code latent.engine.latency} with tag {@code quantile=0.5|0.99} (seconds, over the recent requests).</li>
+ *   <li>{@code latent.engine.info} (always 1), untagged by operation, with tags {@code encoder} (model and execution
+ *       provider) and {@code searcher} (compute backend).</li>
  * </ul>
  *
  * <pre>{@code
@@ -35,6 +37,10 @@ public final class EngineMeterBinder implements MeterBinder {
 
     @Override
     public void bindTo(MeterRegistry registry) {
+        // Where the work runs, as tags of a constant gauge (the usual form of such labels).
+        EngineMetrics now = engine.metrics();
+        Gauge.builder("latent.engine.info", engine, e -> 1.0).description("where the engine encodes and searches")
+                .tag("encoder", now.encoder()).tag("searcher", now.searcher()).register(registry);
         for (EngineMetrics.Operation op : EngineMetrics.Operation.values()) {
             String tag = op.name().toLowerCase(Locale.ROOT);
             counter(registry, "latent.engine.requests", "requests submitted", tag, op, s -> s.requests());

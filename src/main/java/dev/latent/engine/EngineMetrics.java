@@ -45,6 +45,22 @@ public interface EngineMetrics {
     /** The figures of one operation. */
     Stats stats(Operation operation);
 
+    /**
+     * Where encoding runs: the model and ONNX Runtime's execution provider (for example
+     * {@code all-minilm-l6-v2-q on CPU}), {@code none} for an engine without an encoder.
+     */
+    default String encoder() {
+        return "unknown";
+    }
+
+    /**
+     * Where searches run: the compute backend (for example {@code native CPU: AVX-512, 2 threads}),
+     * {@code none} for an engine without an index.
+     */
+    default String searcher() {
+        return "unknown";
+    }
+
     /** The figures of {@link Operation#ENCODE}. */
     default Stats encode() {
         return stats(Operation.ENCODE);

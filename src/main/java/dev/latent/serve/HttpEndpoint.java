@@ -326,6 +326,8 @@ public final class HttpEndpoint implements AutoCloseable {
                     .put("batches", s.batches()).put("meanBatchSize", s.meanBatchSize()).put("queueDepth", s.queueDepth())
                     .put("p50Ms", s.p50().toNanos() / 1e6).put("p99Ms", s.p99().toNanos() / 1e6);
         }
+        out.put("encoder", m.encoder());
+        out.put("searcher", m.searcher());
         return out;
     }
 

@@ -25,6 +25,11 @@ class EngineMeterBinderTest {
             assertTrue(p99 > 0 && p99 < 10, "p99 in seconds: " + p99);
             assertTrue(registry.get("latent.engine.batches").tag("operation", "encode").functionCounter().count() >= 1);
             assertEquals(0, registry.get("latent.engine.queue.depth").tag("operation", "encode").gauge().value());
+            // Where the work runs: this engine encodes with a test encoder and has no index.
+            assertEquals(1, registry.get("latent.engine.info").tag("encoder", "custom").tag("searcher", "none")
+                    .gauge().value());
+            assertEquals("custom", engine.metrics().encoder());
+            assertEquals("none", engine.metrics().searcher());
         }
     }
 }

@@ -51,6 +51,8 @@ class EngineTextEncoderTest {
                 }
             }
             assertTrue(engine.metrics().encode().batches() < 1 + TEXTS.size(), engine.metrics().encode().toString());
+            assertEquals("all-minilm-l6-v2 on " + enc.provider(), engine.metrics().encoder());
+            assertEquals(index.backend().description(), engine.metrics().searcher());
 
             // Text search: the encoder's query vector, then the index.
             for (int i = 0; i < TEXTS.size(); i++) {

@@ -152,6 +152,9 @@ class HttpEndpointTest {
         assertEquals(200, r.statusCode(), "still serving after the errors: " + r.body());
         JsonNode m = JSON.readTree(get("/metrics").body());
         assertTrue(m.has("search") && m.get("search").get("requests").asLong() >= 1, m.toString());
+        // Where the work runs: this test's own encoder, and the index's compute backend.
+        assertEquals("custom", m.get("encoder").asText(), m.toString());
+        assertTrue(m.get("searcher").asText().matches("(native CPU|CUDA|Java).*"), m.toString());
     }
 
     @Test
