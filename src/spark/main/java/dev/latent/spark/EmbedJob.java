@@ -22,6 +22,7 @@ import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.LongAccumulator;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -244,11 +245,8 @@ public final class EmbedJob implements Callable<Integer> {
     @Option(names = "--null-texts", paramLabel = "WHAT", description = "skip (count them; default) or fail.")
     String nullTexts = "skip";
 
-    @Option(names = "--output", required = true, paramLabel = "PATH", description = "Parquet output folder (must not exist).")
-    String output;
-
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master when not set by spark-submit (e.g. local[2]).")
-    String master;
+    @Mixin
+    JobOptions job = new JobOptions();
 
     @Override
     public Integer call() throws Exception {
@@ -259,15 +257,15 @@ public final class EmbedJob implements Callable<Integer> {
         String fmt = Jobs.format(format, input);
         Options o = new Options(textColumn != null ? textColumn : fmt.equals("text") ? "value" : "text", idColumn,
                 m.withThreads(threads), batch, NullTexts.valueOf(nullTexts.toUpperCase(java.util.Locale.ROOT)));
-        Jobs.inSession("latent embed", master, spark -> {
-            Jobs.refuseExisting(spark, output);
+        Jobs.inSession("latent embed", job.master, spark -> {
+            Jobs.refuseExisting(spark, job.output);
             long t0 = System.nanoTime();
             Result r = embed(spark, Jobs.read(spark, fmt, input), o);
-            write(r.vectors(), output);
+            write(r.vectors(), job.output);
             double s = (System.nanoTime() - t0) / 1e9;
-            long rows = spark.read().parquet(output).count();
+            long rows = spark.read().parquet(job.output).count();
             System.out.printf("embedded %d texts in %.1f s (%.1f texts/s) with %s into %s; %d null texts skipped%n",
-                    rows, s, rows / s, m.label(), output, r.skippedNullTexts().value());
+                    rows, s, rows / s, m.label(), job.output, r.skippedNullTexts().value());
         });
         return 0;
     }

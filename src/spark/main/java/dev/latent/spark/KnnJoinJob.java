@@ -34,6 +34,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -368,22 +369,19 @@ public final class KnnJoinJob implements Callable<Integer> {
     @Option(names = "--exclude-self", description = "Drop a neighbour whose id equals the query's (self-join, deduplication).")
     boolean excludeSelf;
 
-    @Option(names = "--output", required = true, paramLabel = "PATH", description = "Parquet output folder (must not exist).")
-    String output;
-
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master when not set by spark-submit (e.g. local[2]).")
-    String master;
+    @Mixin
+    JobOptions job = new JobOptions();
 
     @Override
     public Integer call() throws Exception {
         Options o = new Options(idColumn, vectorColumn, k, Metric.parse(metric), blockRows, excludeSelf, 1024);
-        Jobs.inSession("latent knn-join", master, spark -> {
+        Jobs.inSession("latent knn-join", job.master, spark -> {
             String fmt = Jobs.format(format, queries);
             long t0 = System.nanoTime();
-            Summary s = run(spark, Jobs.read(spark, fmt, queries), Jobs.read(spark, fmt, reference), o, output);
+            Summary s = run(spark, Jobs.read(spark, fmt, queries), Jobs.read(spark, fmt, reference), o, job.output);
             System.out.printf("joined against %d reference rows (dimension %d, %d block%s) in %.1f s into %s%n",
                     s.referenceRows(), s.dimension(), s.blocks(), s.blocks() == 1 ? "" : "s",
-                    (System.nanoTime() - t0) / 1e9, output);
+                    (System.nanoTime() - t0) / 1e9, job.output);
         });
         return 0;
     }
