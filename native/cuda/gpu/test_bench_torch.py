@@ -162,5 +162,25 @@ class Floor(unittest.TestCase):
         self.assertLess(len(quick), 30)
 
 
+CEIL = dict(copy_bytes_per_s=3e12, mm_fp32_flops=5e13, mm_tf32_flops=4e14)
+
+
+class TorchSide(unittest.TestCase):
+    def test_a_database_without_a_result_of_ours_is_not_timed(self):
+        import argparse
+        cases = [dict(id="a", n=50, d=4, metric="ip", q=2, k=3), dict(id="b", n=60, d=4, metric="l2", q=2, k=3)]
+        ours = {"a": dict(status="skipped", error="time budget spent")}   # none for the second database
+        args = argparse.Namespace(torch_budget=0, skip_latent=False, seed=1, case_seconds=0.1)
+        rows = []
+        b.run_torch(torch, args, cases, ours, Path("/nonexistent"), CPU, CEIL, lambda m: None, rows, lambda: None)
+        self.assertEqual([r["note"] for r in rows], ["torch skipped: no result of ours to compare"] * 2)
+        self.assertTrue(all(r["torch"] is None for r in rows))
+        # Torch alone (--skip-latent) still times every case.
+        args.skip_latent = True
+        rows = []
+        b.run_torch(torch, args, cases, {}, Path("/nonexistent"), CPU, CEIL, lambda m: None, rows, lambda: None)
+        self.assertTrue(all(r["torch"] is not None for r in rows), rows)
+
+
 if __name__ == "__main__":
     unittest.main()
