@@ -311,12 +311,8 @@ public final class KnnJoinJob implements Callable<Integer> {
                         ids.add(id);
                         vecs.add(v);
                     }
-                    float[] flat = new float[ids.size() * d];
-                    for (int i = 0; i < vecs.size(); i++) {
-                        System.arraycopy(vecs.get(i), 0, flat, i * d, d);
-                    }
                     Neighbors nb;
-                    try (FloatMatrix qm = FloatMatrix.of(flat, d)) {
+                    try (FloatMatrix qm = FloatMatrix.of(vecs.toArray(new float[0][]))) {
                         nb = db.search(qm, kk);
                     } catch (IllegalArgumentException e) {
                         throw new IllegalArgumentException("query batch starting at id " + ids.get(0) + ": " + e.getMessage(), e);
