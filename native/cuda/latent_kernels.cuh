@@ -45,6 +45,15 @@ __device__ __forceinline__ uint32_t* dynamicSmem() {
 
 __device__ __forceinline__ float positiveInfinity() { return __int_as_float(0x7f800000); }
 
+/// The smallest power of two >= n, for n >= 1 (the length a bitonic network sorts).
+__host__ __device__ __forceinline__ int ceilPow2(int n) {
+  int p = 1;
+  while (p < n) {
+    p <<= 1;
+  }
+  return p;
+}
+
 /// Strict order of (key, row) pairs: lower key first, then lower row.
 __device__ __forceinline__ bool pairLess(float ka, uint32_t ra, float kb, uint32_t rb) {
   return ka < kb || (ka == kb && ra < rb);
@@ -261,10 +270,7 @@ struct Selection {
     uint32_t* lr = listRow + lq * K;
 
     // Sort the buffer, padded with empty slots to a power of two p <= B.
-    int p = 1;
-    while (p < c) {
-      p <<= 1;
-    }
+    const int p = ceilPow2(c);
     for (int t = c + lane; t < p; t += kWarpSize) {
       bk[t] = positiveInfinity();
       br[t] = kNoRow;
@@ -688,7 +694,8 @@ struct DistanceArgs {
   uint32_t firstRow;      // rows [firstRow, firstRow + nRows)
   uint32_t nRows;
   int metric;
-  float* out;             // [nQueries][nRows] on the device
+  float* out;             // [nQueries][ld] on the device: (q, firstRow + j) at q * ld + j
+  size_t ld;              // row stride of out, >= nRows
 };
 
 /// Distance kernel: block (x, y) writes the scores of queries [y*TQ, y*TQ + TQ) against rows
@@ -715,7 +722,7 @@ __global__ void __launch_bounds__(kThreads) distanceKernel(DistanceArgs a) {
   __syncthreads();
   scoreTile<TQ, TN>(a.queries + static_cast<size_t>(qBase) * a.d, nq, a.d, a.db, rowIds, rowTerm, qTerm, a.metric, qs, xs,
                     [&](int lq, int lr, float score) {
-                      a.out[static_cast<size_t>(qBase + lq) * a.nRows + tile + lr] = score;
+                      a.out[static_cast<size_t>(qBase + lq) * a.ld + tile + lr] = score;
                     });
 }
 

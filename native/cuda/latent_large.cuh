@@ -35,25 +35,12 @@ constexpr long long kLargeMinQueries = 64;
 constexpr int kSelectMaxCols = 8192;
 constexpr int kSelectMaxK = 2048;
 
-/// Arguments of scoreBlockKernel: keys of queries [0, nQueries) × rows [firstRow, firstRow + nRows).
-struct ScoreBlockArgs {
-  const float* queries;  // [nQueries][d]
-  const float* qTerm;    // [nQueries]
-  int nQueries;
-  int d;
-  const float* db;       // [n][d]
-  const float* dbTerm;   // [n]
-  uint32_t firstRow;
-  uint32_t nRows;
-  int metric;
-  float* outKey;         // [nQueries][ld]: key of (q, firstRow + j) at q * ld + j
-  size_t ld;
-};
-
 /// Sort key with -0 made +0, so that equal keys have equal bits (the radix select compares bits).
 __device__ __forceinline__ float canonicalKey(float key) { return key + 0.0f; }
 
-__global__ void __launch_bounds__(kThreads, 2) scoreBlockKernel(ScoreBlockArgs a) {
+/// Sort keys (not scores) of queries [0, nQueries) × rows [firstRow, firstRow + nRows) into a.out, the
+/// distance kernel's arguments and layout.
+__global__ void __launch_bounds__(kThreads, 2) scoreBlockKernel(DistanceArgs a) {
   static_assert(kThreads == 256 && kBlockTQ == 16 * kBlockR && kBlockTN == 16 * kBlockR, "16 x 16 threads, 8 x 8 each");
   static_assert(kBlockTQ * kBlockTD == 4 * kThreads && kBlockTN * kBlockTD == 4 * kThreads, "4 loads a thread");
   float* qs = reinterpret_cast<float*>(dynamicSmem());  // [kBlockTD][kBlockQS]
@@ -131,7 +118,7 @@ __global__ void __launch_bounds__(kThreads, 2) scoreBlockKernel(ScoreBlockArgs a
       const uint32_t x = rBase + tx + 16 * j;
       if (x < a.nRows) {
         const float key = keyOf(a.metric, scoreOf(a.metric, acc[i][j], qt, a.dbTerm[a.firstRow + x]));
-        a.outKey[static_cast<size_t>(q) * a.ld + x] = canonicalKey(key);
+        a.out[static_cast<size_t>(q) * a.ld + x] = canonicalKey(key);
       }
     }
   }
@@ -164,11 +151,7 @@ __device__ __forceinline__ float keyOfBits(uint32_t b) {
 
 /// Dynamic shared memory of selectKernel for chunks of `cols` columns and lists of k.
 inline size_t selectSmem(uint32_t cols, int k) {
-  int p = 1;
-  while (p < k) {
-    p <<= 1;
-  }
-  return static_cast<size_t>(cols) * 4 + static_cast<size_t>(p) * 8 + (256 + kThreads + 4) * 4;
+  return static_cast<size_t>(cols) * 4 + static_cast<size_t>(ceilPow2(k)) * 8 + (256 + kThreads + 4) * 4;
 }
 
 __global__ void __launch_bounds__(kThreads) selectKernel(SelectArgs a) {
@@ -178,10 +161,7 @@ __global__ void __launch_bounds__(kThreads) selectKernel(SelectArgs a) {
   const uint32_t c0 = blockIdx.x * a.colsPerChunk;
   const uint32_t m = min(a.colsPerChunk, a.nCols - c0);
   const int k = a.k;
-  int p = 1;
-  while (p < k) {
-    p <<= 1;
-  }
+  const int p = ceilPow2(k);
   uint32_t* bits = smem;                                       // [m]
   float* listKey = reinterpret_cast<float*>(bits + a.colsPerChunk);  // [p]
   uint32_t* listRow = reinterpret_cast<uint32_t*>(listKey + p);      // [p]

@@ -107,7 +107,7 @@ cudaError_t topkLargeBatch(Database& db, const float* dQueries, const float* dQT
     const long long qn = std::min(sub, qb - q0);
     for (long long r0 = 0; r0 < n; r0 += stripe) {
       const long long rows = std::min(stripe, n - r0);
-      ScoreBlockArgs s{};
+      DistanceArgs s{};
       s.queries = dQueries + static_cast<size_t>(q0) * db.d;
       s.qTerm = dQTerms + q0;
       s.nQueries = static_cast<int>(qn);
@@ -117,7 +117,7 @@ cudaError_t topkLargeBatch(Database& db, const float* dQueries, const float* dQT
       s.firstRow = static_cast<uint32_t>(r0);
       s.nRows = static_cast<uint32_t>(rows);
       s.metric = db.metric;
-      s.outKey = db.block.ptr;
+      s.out = db.block.ptr;
       s.ld = static_cast<size_t>(stripe);
       LATENT_CUDA_CHECK(launchWithSmem(&scoreBlockKernel, kScoreBlockSmem,
                                        dim3(static_cast<unsigned>(ceilDiv(rows, kBlockTN)),
@@ -330,6 +330,7 @@ cudaError_t distances(Database& db, const float* queries, int q, long long from,
       a.nRows = static_cast<uint32_t>(rb);
       a.metric = db.metric;
       a.out = db.block.ptr;
+      a.ld = static_cast<size_t>(rb);
       LATENT_CUDA_CHECK(launchDistances(a, db.stream));
       LATENT_CUDA_CHECK(cudaMemcpyAsync(db.hostBlock.ptr, db.block.ptr, static_cast<size_t>(qb * rb) * sizeof(float),
                                         cudaMemcpyDeviceToHost, db.stream));

@@ -138,7 +138,7 @@ void topkLarge(const Problem& p, int k, int sms, long long stripe, long long chu
   std::vector<float> block(static_cast<size_t>(p.q * stripe), std::nanf(""));
   for (long long r0 = 0; r0 < p.n; r0 += stripe) {
     const long long rows = std::min<long long>(stripe, p.n - r0);
-    ScoreBlockArgs s{};
+    DistanceArgs s{};
     s.queries = p.queries.data();
     s.qTerm = qTerm.data();
     s.nQueries = p.q;
@@ -148,7 +148,7 @@ void topkLarge(const Problem& p, int k, int sms, long long stripe, long long chu
     s.firstRow = static_cast<uint32_t>(r0);
     s.nRows = static_cast<uint32_t>(rows);
     s.metric = p.metric;
-    s.outKey = block.data();
+    s.out = block.data();
     s.ld = static_cast<size_t>(stripe);
     sim::launch(dim3(static_cast<unsigned>((rows + kBlockTN - 1) / kBlockTN), static_cast<unsigned>((p.q + kBlockTQ - 1) / kBlockTQ)),
                 kThreads, kScoreBlockSmem, [&] { scoreBlockKernel(s); });
@@ -290,7 +290,8 @@ void checkDistances(std::mt19937_64& rng, int q, int n, int d, int metric, int f
   const int width = to - from;
   std::vector<float> out(static_cast<size_t>(q) * width, -12345.0f);
   DistanceArgs a{p.queries.data(), qTerm.data(), q, d, p.rows.data(), dbTerm.data(),
-                 static_cast<uint32_t>(from), static_cast<uint32_t>(width), metric, out.data()};
+                 static_cast<uint32_t>(from), static_cast<uint32_t>(width), metric, out.data(),
+                 static_cast<size_t>(width)};
   sim::launch(dim3((width + 63) / 64, (q + 31) / 32), kThreads, 0, [&] { distanceKernel<32, 64>(a); });
   double worst = 0;
   for (int i = 0; i < q; ++i) {
