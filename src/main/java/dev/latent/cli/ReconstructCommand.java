@@ -112,7 +112,10 @@ final class ReconstructCommand implements Callable<Integer> {
                 outputs.commit();
             }
         }
-        double[] sorted = errors.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        double[] sorted = new double[order.length];   // ascending: the descending order above, reversed
+        for (int i = 0; i < order.length; i++) {
+            sorted[i] = errors.get(order[order.length - 1 - i]);
+        }
         var out = cl.getOut();
         out.printf(Locale.ROOT, "%d images, model %s: reconstruction MSE median %.4g, 95th percentile %.4g, max %.4g%n",
                 ids.size(), image.name(), sorted[sorted.length / 2], sorted[(int) Math.min(sorted.length - 1, Math.round(0.95 * (sorted.length - 1)))],
