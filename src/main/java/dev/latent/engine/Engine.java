@@ -8,6 +8,8 @@ import dev.latent.encode.text.TextEncoder;
 import dev.latent.engine.EngineMetrics.Operation;
 import dev.latent.engine.EngineMetrics.Stats;
 import dev.latent.index.FlatIndex;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -171,6 +173,14 @@ public final class Engine implements AutoCloseable {
             return "custom";
         }
 
+        /**
+         * Writes the index atomically to {@code file} while searches, adds and removes go on; the file holds
+         * the index as it was at one moment. By default unsupported.
+         */
+        default void save(Path file) throws IOException {
+            throw new UnsupportedOperationException("this searcher (" + describe() + ") cannot save");
+        }
+
         /** A {@link FlatIndex} (safe for concurrent search, add and remove by its read-write lock). */
         static Searcher of(FlatIndex index) {
             Objects.requireNonNull(index, "index");
@@ -203,6 +213,11 @@ public final class Engine implements AutoCloseable {
                 @Override
                 public String describe() {
                     return index.backend().description();
+                }
+
+                @Override
+                public void save(Path file) throws IOException {
+                    index.save(file);
                 }
             };
         }
@@ -388,6 +403,19 @@ public final class Engine implements AutoCloseable {
         checkOpen();
         requireSearcher();
         return searcher.remove(id);
+    }
+
+    /**
+     * Saves the index atomically to {@code file}, on the calling thread, while the engine serves: a
+     * {@link FlatIndex} blocks searches, adds and removes only while it pins a snapshot (O(1)), and the file
+     * holds the index as it was at that moment. A failed save leaves any earlier file at that path as it was.
+     *
+     * @throws UnsupportedOperationException when the searcher cannot save
+     */
+    public void save(Path file) throws IOException {
+        checkOpen();
+        requireSearcher();
+        searcher.save(Objects.requireNonNull(file, "file"));
     }
 
     // ------------------------------------------------------------------ metrics and lifetime

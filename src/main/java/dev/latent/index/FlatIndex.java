@@ -40,8 +40,10 @@ import java.util.function.Supplier;
  * {@link VectorSet#add}), so a failed add leaves the index exactly as it was.
  *
  * <p><b>Thread safety.</b> Any number of threads may search, save or read concurrently; {@link #add},
- * {@link #remove} and {@link #close()} are exclusive (a {@link ReadWriteLock}). Use after close throws
- * {@link IllegalStateException}.
+ * {@link #remove} and {@link #close()} are exclusive (a {@link ReadWriteLock}). A save or export holds the
+ * lock only to pin a {@link #snapshot()} (O(1)) and writes without it, so adds, removes and searches go
+ * on during a long save, and the file holds the index as it was when the save began. Use after close
+ * throws {@link IllegalStateException}.
  *
  * <p><b>File format</b>: see {@link IndexFile}.
  */
@@ -471,12 +473,18 @@ public final class FlatIndex implements VectorIndex {
 
     @Override
     public void writeTo(AtomicOutput out) throws IOException {
-        lock.readLock().lock();
+        VectorSet.Snapshot snapshot;
+        Map<String, String> meta;
+        lock.readLock().lock();     // held only to pin the rows (O(1)); the write itself holds no lock
         try {
             checkOpen();
-            IndexFile.write(set, metadata, out);
+            snapshot = set.snapshot();
+            meta = new LinkedHashMap<>(metadata);
         } finally {
             lock.readLock().unlock();
+        }
+        try (snapshot) {
+            IndexFile.write(snapshot, meta, out);
         }
     }
 
@@ -531,15 +539,24 @@ public final class FlatIndex implements VectorIndex {
 
     /** Writes the stored vectors, in row order (the order of {@link #ids()}), as a float32 {@code .npy} file. */
     public void exportNpy(Path npy) throws IOException {
+        try (VectorSet.Snapshot snapshot = snapshot();
+             Npy.Writer w = Npy.writer(npy, dimension()); FloatMatrix rows = snapshot.rows()) {
+            if (rows.rows() > 0) {
+                w.append(rows);
+            }
+            w.commit();
+        }
+    }
+
+    /**
+     * Pins the stored rows and ids as they are now (O(1) under the lock; see {@link VectorSet#snapshot()}).
+     * Adds and removes go on meanwhile without changing what the snapshot holds. The caller closes it.
+     */
+    public VectorSet.Snapshot snapshot() {
         lock.readLock().lock();
         try {
             checkOpen();
-            try (Npy.Writer w = Npy.writer(npy, dimension()); FloatMatrix rows = set.rows()) {
-                if (rows.rows() > 0) {
-                    w.append(rows);
-                }
-                w.commit();
-            }
+            return set.snapshot();
         } finally {
             lock.readLock().unlock();
         }

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.bytedeco.javacpp.Pointer;
 
 /**
@@ -19,8 +20,15 @@ import org.bytedeco.javacpp.Pointer;
  * exactly as it was; {@link #remove} checks every id first. Removal moves the last row into the hole, so
  * row order is not insertion order. Storage grows by half when full, or once with {@link #reserve}.
  *
- * <p>Not thread-safe: the index that owns a set serialises writers against readers. {@link #close()}
- * frees the storage (idempotent); use after close throws {@link IllegalStateException}.
+ * <p><b>Snapshots.</b> {@link #snapshot()} pins the rows and ids as they are, in O(1): the set and the
+ * snapshot share storage, and the first removal of a pinned row (which would move the last row into its
+ * hole) first copies the set to fresh storage, once per snapshot. Adds write past the pinned rows, and
+ * growth copies nothing extra. So a slow reader of a snapshot (a save to disk) never holds up writers,
+ * and writers never change what it reads.
+ *
+ * <p>Not thread-safe: the index that owns a set serialises writers against readers. A {@link Snapshot}
+ * may be read and closed from any thread. {@link #close()} lets go of the storage (idempotent; it is freed
+ * when the last open snapshot closes too); use after close throws {@link IllegalStateException}.
  */
 public final class VectorSet implements AutoCloseable {
     /** Largest number of vectors one set holds (row numbers are ints; the id map caps at 2^29). */
@@ -28,7 +36,8 @@ public final class VectorSet implements AutoCloseable {
 
     private final int dimension;
     private final Metric metric;
-    private FloatMatrix storage;          // capacity rows × dimension; rows [0, size) are live
+    private Shared block;                 // holds storage, shared with snapshots
+    private FloatMatrix storage;          // block.rows: capacity rows × dimension; rows [0, size) are live
     private long[] rowIds;                // row → caller id, length ≥ size
     private IdMap idToRow;
     private int size;
@@ -41,7 +50,8 @@ public final class VectorSet implements AutoCloseable {
         }
         this.dimension = dimension;
         this.metric = Objects.requireNonNull(metric, "metric");
-        this.storage = FloatMatrix.allocate(0, dimension);
+        this.block = new Shared(FloatMatrix.allocate(0, dimension));
+        this.storage = block.rows;
         this.rowIds = new long[0];
         this.idToRow = new IdMap(16);
     }
@@ -74,8 +84,7 @@ public final class VectorSet implements AutoCloseable {
             map.put(ids[i], i);
         }
         VectorSet s = new VectorSet(vectors.cols(), metric);
-        s.storage.close();
-        s.storage = vectors;
+        s.replaceStorage(vectors);
         s.rowIds = ids;
         s.idToRow = map;
         s.size = ids.length;
@@ -175,8 +184,7 @@ public final class VectorSet implements AutoCloseable {
             throw e;
         }
         copyRows(storage, 0, target, 0, size);
-        storage.close();
-        storage = target;
+        replaceStorage(target);
         rowIds = newIds;
     }
 
@@ -207,14 +215,16 @@ public final class VectorSet implements AutoCloseable {
         if (newSize > MAX_VECTORS) {
             throw new IllegalArgumentException("index would hold " + newSize + " vectors; the limit is " + MAX_VECTORS);
         }
-        // Allocate everything that can fail before changing any state.
+        // Allocate everything that can fail before changing any state. The add writes rows [size, newSize):
+        // no open snapshot reads them, since size >= pinnedRows (a removal of a pinned row copies first).
         FloatMatrix target = storage;
         if (newSize > storage.rows()) {
             long cap = Math.min(MAX_VECTORS, Math.max(newSize, Math.max(1024, storage.rows() + storage.rows() / 2)));
             target = FloatMatrix.allocate(cap, dimension);
         }
-        long[] newIds = rowIds.length >= newSize ? rowIds : Arrays.copyOf(rowIds, (int) target.rows());
+        long[] newIds;
         try {
+            newIds = rowIds.length >= newSize ? rowIds : Arrays.copyOf(rowIds, (int) target.rows());
             idToRow.ensureCapacity(ids.length);
         } catch (RuntimeException | OutOfMemoryError e) {
             if (target != storage) {
@@ -225,8 +235,7 @@ public final class VectorSet implements AutoCloseable {
         boolean moved = target != storage;
         if (moved) {
             copyRows(storage, 0, target, 0, size);
-            storage.close();
-            storage = target;
+            replaceStorage(target);
         }
         copyRows(vectors, 0, storage, size, ids.length);
         System.arraycopy(ids, 0, newIds, size, ids.length);
@@ -272,6 +281,13 @@ public final class VectorSet implements AutoCloseable {
             throw new IllegalArgumentException("unknown id" + (unknown.size() > 1 ? "s " : " ") + shortList(unknown)
                     + "; nothing removed");
         }
+        int pinned = block.pinnedRows();
+        for (long id : ids) {
+            if (idToRow.get(id) < pinned) {
+                copyOnWrite(); // a removal moves rows into holes a snapshot still reads (if this fails, nothing changed)
+                break;
+            }
+        }
         int removed = 0;
         for (long id : ids) {
             int row = idToRow.remove(id);
@@ -289,6 +305,130 @@ public final class VectorSet implements AutoCloseable {
             removed++;
         }
         return removed;
+    }
+
+    /**
+     * Pins the rows and ids as they are now, in O(1); see the class comment. The caller closes the
+     * snapshot, which may outlive the set.
+     */
+    public Snapshot snapshot() {
+        checkOpen();
+        block.pin(size);
+        return new Snapshot(this, block, rowIds, size);
+    }
+
+    /**
+     * The rows and ids of a set at one moment: immutable, readable from any thread until {@link #close()}
+     * (idempotent, thread-safe), which lets go of the pinned storage.
+     */
+    public static final class Snapshot implements AutoCloseable {
+        private final int dimension;
+        private final Metric metric;
+        private final Shared block;
+        private final long[] ids;
+        private final int size;
+        private final AtomicBoolean closed = new AtomicBoolean();
+
+        private Snapshot(VectorSet set, Shared block, long[] ids, int size) {
+            this.dimension = set.dimension;
+            this.metric = set.metric;
+            this.block = block;
+            this.ids = ids;
+            this.size = size;
+        }
+
+        public int dimension() {
+            return dimension;
+        }
+
+        public Metric metric() {
+            return metric;
+        }
+
+        public int size() {
+            return size;
+        }
+
+        /** The pinned rows as a view, valid while the snapshot is open; the caller closes the view. */
+        public FloatMatrix rows() {
+            check();
+            return block.rows.rowsView(0, size);
+        }
+
+        /** The id of each pinned row, shared: read {@code [0, size())} only and do not modify. */
+        public long[] idsShared() {
+            check();
+            return ids;
+        }
+
+        private void check() {
+            if (closed.get()) {
+                throw new IllegalStateException("snapshot is closed");
+            }
+        }
+
+        @Override
+        public void close() {
+            if (closed.compareAndSet(false, true)) {
+                block.unpin();
+            }
+        }
+    }
+
+    /**
+     * Storage shared by the set and its open snapshots: freed when the set has let go and no snapshot pins
+     * it. Thread-safe (snapshots close on any thread).
+     */
+    private static final class Shared {
+        final FloatMatrix rows;
+        private boolean ownerHolds = true;
+        private int pins;
+        private int pinnedRows;  // rows [0, pinnedRows) are read by an open snapshot
+
+        Shared(FloatMatrix rows) {
+            this.rows = rows;
+        }
+
+        synchronized void pin(int size) {
+            pins++;
+            pinnedRows = Math.max(pinnedRows, size);
+        }
+
+        synchronized int pinnedRows() {
+            return pinnedRows;
+        }
+
+        synchronized void unpin() {
+            if (--pins == 0) {
+                pinnedRows = 0;
+                if (!ownerHolds) {
+                    rows.close();
+                }
+            }
+        }
+
+        synchronized void release() {
+            ownerHolds = false;
+            if (pins == 0) {
+                rows.close();
+            }
+        }
+    }
+
+    /** Makes {@code target} the storage, letting go of the old one (freed now unless a snapshot pins it). */
+    private void replaceStorage(FloatMatrix target) {
+        block.release();
+        block = new Shared(target);
+        storage = target;
+    }
+
+    /** Copies rows and ids to fresh storage so that pinned ones are never overwritten. */
+    private void copyOnWrite() {
+        long[] ids = rowIds.clone();
+        FloatMatrix target = FloatMatrix.allocate(storage.rows(), dimension);
+        copyRows(storage, 0, target, 0, size);
+        rowIds = ids;
+        replaceStorage(target);
     }
 
     /** A short rendering of a list of ids for messages. */
@@ -320,7 +460,7 @@ public final class VectorSet implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
-            storage.close();
+            block.release();
             rowIds = new long[0];
             idToRow = new IdMap(16);
             size = 0;

@@ -107,6 +107,10 @@ class EngineFaultTest {
                 SameNeighbors.assertSame(index.search(FakeEncoder.vector("q", D), 3), nb, "after the failure");
                 assertEquals(1, engine.metrics().search().failed());
                 assertEquals(1, engine.metrics().search().completed());
+                UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                        () -> engine.save(java.nio.file.Path.of("never-written.lidx")));
+                assertEquals("this searcher (custom) cannot save", e.getMessage());
+                assertFalse(java.nio.file.Files.exists(java.nio.file.Path.of("never-written.lidx")));
             }
         }
     }

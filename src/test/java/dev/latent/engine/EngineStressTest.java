@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
 import dev.latent.index.FlatIndex;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,6 +27,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * 64 threads, a fixed number of rounds, each round in two phases separated by a barrier:
@@ -36,6 +38,8 @@ import org.junit.jupiter.api.Timeout;
  *   <li><b>quiet</b>: no add or remove runs anywhere; every thread searches by vector and by text, and each
  *       result must equal the single-query answer of the index for the same query (the same snapshot).</li>
  * </ol>
+ * During the churn one thread saves the index each round ({@link Engine#save}, which pins a snapshot and
+ * writes without holding up the others); each saved file must load with unique ids, each with its vector.
  * At the end the index holds exactly the ids the threads' own bookkeeping says it should, once each, each
  * with its vector. The only exception allowed anywhere is {@link EngineRejectedException}: the bursts fill
  * the small queue, so any submission may be refused; the workers count each refusal and submit again.
@@ -46,6 +50,9 @@ class EngineStressTest {
     private static final int THREADS = 64;
     private static final int ROUNDS = 6;
     private static final int PRELOAD = 2000;
+
+    @TempDir
+    Path dir;
 
     @Test
     void sixtyFourThreadsMixingEveryOperation() throws Exception {
@@ -66,7 +73,7 @@ class EngineStressTest {
             for (int t = 0; t < THREADS; t++) {
                 int thread = t;
                 workers.add(pool.submit(() -> {
-                    work(thread, engine, index, enc, barrier, expected, rejected, checkedSearches);
+                    work(thread, engine, index, enc, barrier, expected, rejected, checkedSearches, dir);
                     return null;
                 }));
             }
@@ -94,6 +101,15 @@ class EngineStressTest {
             assertEquals(want.length, index.size());
             for (long id : ids) {
                 assertArrayEquals(enc.vector("doc " + id), index.vector(id), "vector of id " + id);
+            }
+            for (int round = 0; round < ROUNDS; round++) {   // the saves made while everything else ran
+                try (FlatIndex saved = FlatIndex.load(dir.resolve("round-" + round + ".lidx"))) {
+                    long[] savedIds = saved.ids();
+                    assertEquals(savedIds.length, Arrays.stream(savedIds).distinct().count(), "repeated id in a save");
+                    for (long id : savedIds) {
+                        assertArrayEquals(enc.vector("doc " + id), saved.vector(id), "saved vector of id " + id);
+                    }
+                }
             }
 
             EngineMetrics.Stats enc1 = engine.metrics().encode();
@@ -127,7 +143,7 @@ class EngineStressTest {
     }
 
     private static void work(int thread, Engine engine, FlatIndex index, FakeEncoder enc, CyclicBarrier barrier,
-            Map<Long, Boolean> expected, AtomicLong rejected, AtomicLong checked) throws Exception {
+            Map<Long, Boolean> expected, AtomicLong rejected, AtomicLong checked, Path dir) throws Exception {
         Random rnd = new Random(thread);
         for (int round = 0; round < ROUNDS; round++) {
             // ---- churn: adds, removes, searches and encode bursts all at once
@@ -153,6 +169,9 @@ class EngineStressTest {
                         assertTrue(s[i - 1] >= s[i], "scores not best first");
                     }
                 }
+            }
+            if (thread == 0) {
+                engine.save(dir.resolve("round-" + round + ".lidx"));
             }
             long preloaded = (long) thread * 30 + round; // this thread's own preloaded ids: no one else removes them
             if (!engine.remove(preloaded)) {

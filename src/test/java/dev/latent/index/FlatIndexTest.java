@@ -630,4 +630,121 @@ class FlatIndexTest {
             ch.write(b, pos);
         }
     }
+
+    /** The vector stored under {@code id} in the save tests: any (id, row) mix-up in a file shows. */
+    private static float[] vectorOf(long id) {
+        Random r = new Random(id * 0x9E3779B97F4A7C15L);
+        float[] v = new float[6];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) r.nextGaussian();
+        }
+        return v;
+    }
+
+    private static void addBatch(FlatIndex index, long first) {
+        float[][] rows = {vectorOf(first), vectorOf(first + 1), vectorOf(first + 2)};
+        try (FloatMatrix m = FloatMatrix.of(rows)) {
+            index.add(new long[] {first, first + 1, first + 2}, m);
+        }
+    }
+
+    @Test
+    void savesWhileWritersAndSearchersRunEachHoldOneMoment() throws Exception {
+        try (FlatIndex index = new FlatIndex(6, Metric.L2, backend())) {
+            for (long b = 0; b < 3000; b += 3) {
+                addBatch(index, b);
+            }
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+            List<java.util.concurrent.Future<Integer>> work = new ArrayList<>();
+            for (int t = 0; t < 3; t++) {
+                final int thread = t;
+                work.add(pool.submit(() -> {
+                    // batches of three ids are added and removed whole: a consistent file has all or none
+                    Random rnd = new Random(thread);
+                    long next = 3_000_000L * (thread + 1);   // batches start at multiples of 3
+                    List<Long> mine = new ArrayList<>();
+                    int ops = 0;
+                    while (!stop.get()) {
+                        if (thread == 2) {
+                            Neighbors n = index.search(vectorOf(rnd.nextInt(3000)), 5);
+                            assertEquals(5, n.count());
+                        } else if (mine.size() < 20 || rnd.nextBoolean()) {
+                            addBatch(index, next);
+                            mine.add(next);
+                            next += 3;
+                        } else {
+                            long b = mine.remove(rnd.nextInt(mine.size()));
+                            assertEquals(3, index.remove(b, b + 1, b + 2));
+                        }
+                        if (thread == 0 && ops % 50 == 0) {   // removes among the first rows too
+                            long b = 3L * rnd.nextInt(1000);
+                            if (index.contains(b)) {
+                                index.remove(b, b + 1, b + 2);
+                            }
+                        }
+                        ops++;
+                    }
+                    return ops;
+                }));
+            }
+            try {
+                for (int i = 0; i < 8; i++) {
+                    Path file = dir.resolve("live-" + i + ".lidx");
+                    index.save(file);
+                    try (FlatIndex saved = FlatIndex.load(file, backend())) {
+                        long[] ids = saved.ids();
+                        java.util.Set<Long> present = new java.util.HashSet<>();
+                        for (long id : ids) {
+                            assertTrue(present.add(id), "id " + id + " twice in a saved file");
+                            assertArrayEquals(vectorOf(id), saved.vector(id), "vector of id " + id + " in save " + i);
+                        }
+                        for (long id : ids) {
+                            long first = id - id % 3;
+                            for (long m = first; m < first + 3; m++) {
+                                assertTrue(present.contains(m), "save " + i + " holds id " + id + " without " + m
+                                        + " of the same add");
+                            }
+                        }
+                    }
+                }
+            } finally {
+                stop.set(true);
+                pool.shutdown();
+            }
+            for (java.util.concurrent.Future<Integer> f : work) {
+                assertTrue(f.get(60, java.util.concurrent.TimeUnit.SECONDS) > 0);
+            }
+        }
+    }
+
+    @Test
+    void anOpenSnapshotHoldsUpNoWriterOrSearcher() throws Exception {
+        try (FlatIndex index = new FlatIndex(6, Metric.COSINE, backend())) {
+            for (long b = 0; b < 30; b += 3) {
+                addBatch(index, b);
+            }
+            long[] before = index.ids();
+            java.util.concurrent.ExecutorService other = java.util.concurrent.Executors.newSingleThreadExecutor();
+            try (dev.latent.space.VectorSet.Snapshot pinned = index.snapshot()) {
+                // as a save in progress would: the snapshot is open while another thread writes and searches
+                long[] after = other.submit(() -> {
+                    index.remove(0, 1, 2);
+                    addBatch(index, 300);
+                    index.remove(15, 16, 17);
+                    assertEquals(300, index.search(vectorOf(300), 1).id(0, 0));
+                    return index.ids();
+                }).get(30, java.util.concurrent.TimeUnit.SECONDS);
+                assertEquals(27, after.length);
+                assertArrayEquals(before, Arrays.copyOf(pinned.idsShared(), pinned.size()));
+                try (FloatMatrix rows = pinned.rows()) {
+                    for (int r = 0; r < before.length; r++) {
+                        assertArrayEquals(vectorOf(before[r]), rows.getRow(r));
+                    }
+                }
+            } finally {
+                other.shutdown();
+            }
+        }
+    }
 }

@@ -42,6 +42,13 @@ public final class IndexFile {
      * (the caller commits it; {@link AtomicOutput#commit()} or an {@link dev.latent.space.OutputSet}).
      */
     public static void write(VectorSet vectors, Map<String, String> metadata, AtomicOutput out) throws IOException {
+        try (VectorSet.Snapshot s = vectors.snapshot()) {
+            write(s, metadata, out);
+        }
+    }
+
+    /** As {@link #write(VectorSet, Map, AtomicOutput)}, from a snapshot (which stays open). */
+    public static void write(VectorSet.Snapshot vectors, Map<String, String> metadata, AtomicOutput out) throws IOException {
         ObjectNode node = JSON.createObjectNode();
         metadata.forEach(node::put);
         byte[] meta = JSON.writeValueAsBytes(node);
