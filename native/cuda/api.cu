@@ -25,6 +25,14 @@ int guarded(const char* call, F f) {
   }
 }
 
+/// guarded() for a call on `db` that may end with a Latent-level status (LATENT_CUDA_E_SCRATCH).
+template <typename F>
+int guardedOn(Database& db, const char* call, F f) {
+  db.status = 0;
+  const int code = guarded(call, f);
+  return code == 0 ? db.status : code;
+}
+
 bool validMetric(int metric) {
   return metric == LATENT_METRIC_INNER_PRODUCT || metric == LATENT_METRIC_COSINE || metric == LATENT_METRIC_L2;
 }
@@ -167,12 +175,31 @@ int latent_cuda_db_device_bytes(long long handle, long long* bytes) {
   }
   Database* db = latent::fromHandle(handle);
   std::lock_guard<std::mutex> lock(db->mutex);
-  *bytes = static_cast<long long>(
-      db->rows.capacity * 4 + db->terms.capacity * 4 + db->queries.capacity * 4 + db->qTerms.capacity * 4 +
-      db->keysA.capacity * 4 + db->keysB.capacity * 4 + db->rowsA.capacity * 4 + db->rowsB.capacity * 4 +
-      db->subset.capacity * 4 + db->scores.capacity * 4 + db->ids.capacity * 8 + db->block.capacity * 4 +
-      db->hitQuery.capacity * 4 + db->hitRow.capacity * 4 + db->hitScore.capacity * 4 + db->order.capacity * 4 +
-      db->starts.capacity * 4 + db->sums.capacity * 8 + db->mean.capacity * 8);
+  *bytes = static_cast<long long>(db->rows.capacity * 4 + db->terms.capacity * 4) + db->scratchBytes();
+  return 0;
+}
+
+int latent_cuda_db_set_scratch_limit(long long handle, long long bytes) {
+  if (handle == 0 || bytes < LATENT_CUDA_MIN_SCRATCH) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_db_set_scratch_limit: null handle or %lld bytes (at least %lld)",
+                bytes, LATENT_CUDA_MIN_SCRATCH);
+  }
+  Database* db = latent::fromHandle(handle);
+  std::lock_guard<std::mutex> lock(db->mutex);
+  db->scratchLimit = bytes;
+  return guarded("latent_cuda_db_set_scratch_limit", [&] {
+    LATENT_CUDA_CHECK(cudaSetDevice(db->device));
+    return db->releaseScratch();
+  });
+}
+
+int latent_cuda_db_scratch_bytes(long long handle, long long* bytes) {
+  if (handle == 0 || bytes == nullptr) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_db_scratch_bytes: null handle or output");
+  }
+  Database* db = latent::fromHandle(handle);
+  std::lock_guard<std::mutex> lock(db->mutex);
+  *bytes = db->scratchBytes();
   return 0;
 }
 
@@ -192,7 +219,7 @@ int latent_cuda_distances(long long handle, const float* queries, int q, int d, 
   if (q == 0 || to_row == from_row) {
     return 0;
   }
-  const int code = guarded("latent_cuda_distances",
+  const int code = guardedOn(*db, "latent_cuda_distances",
                            [&] { return latent::distances(*db, queries, q, from_row, to_row, out, bad_query); });
   if (code == 0 && *bad_query >= 0) {
     return fail(LATENT_CUDA_E_BAD_QUERY, "query row %lld breaks the vector rule", *bad_query);
@@ -232,7 +259,7 @@ int latent_cuda_topk(long long handle, const float* queries, int q, int d, int k
   if (q == 0 || count == 0) {
     return 0;
   }
-  const int code = guarded("latent_cuda_topk", [&] {
+  const int code = guardedOn(*db, "latent_cuda_topk", [&] {
     return latent::topk(*db, queries, q, static_cast<int>(count), subset, candidates, out_ids, out_scores, bad_query);
   });
   if (code == 0 && *bad_query >= 0) {
@@ -265,7 +292,7 @@ int latent_cuda_topk_lists(long long handle, const float* queries, int q, int d,
   if (q == 0 || count == 0) {
     return 0;
   }
-  const int code = guarded("latent_cuda_topk_lists", [&] {
+  const int code = guardedOn(*db, "latent_cuda_topk_lists", [&] {
     return latent::topkLists(*db, queries, q, count, offsets, rows, out_ids, out_scores, bad_query);
   });
   if (code == 0 && *bad_query >= 0) {
@@ -362,7 +389,7 @@ int latent_cuda_assign(long long points, long long targets, int* labels, float* 
     }
     return 0;
   }
-  return guarded("latent_cuda_assign", [&] { return latent::assign(*p, *t, labels, scores); });
+  return guardedOn(*t, "latent_cuda_assign", [&] { return latent::assign(*p, *t, labels, scores); });
 }
 
 int latent_cuda_accumulate(long long points, const int* labels, int k, double* sums, long long* counts) {

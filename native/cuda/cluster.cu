@@ -12,7 +12,11 @@ namespace latent {
 cudaError_t assign(Database& points, Database& targets, int* labels, float* scores) {
   LATENT_CUDA_CHECK(cudaSetDevice(targets.device));
   // The points are the queries, already on the device with their norm terms (same metric as targets).
-  const long long batch = kMaxBatchQueries;
+  long long batch = 0;
+  LATENT_CUDA_CHECK(fitTopkBatch(targets, std::min(kMaxBatchQueries, points.n), 1, false, targets.n, false, 0, &batch));
+  if (batch == 0) {
+    return cudaSuccess;
+  }
   for (long long p0 = 0; p0 < points.n; p0 += batch) {
     const long long pb = std::min(batch, points.n - p0);
     LATENT_CUDA_CHECK(topkBatch(targets, points.rows.ptr + static_cast<size_t>(p0) * points.d,

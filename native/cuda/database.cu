@@ -8,6 +8,31 @@
 
 namespace latent {
 
+long long Database::scratchBytes() const {
+  return static_cast<long long>(
+      queries.capacity * 4 + qTerms.capacity * 4 + keysA.capacity * 4 + keysB.capacity * 4 + rowsA.capacity * 4 +
+      rowsB.capacity * 4 + subset.capacity * 4 + scores.capacity * 4 + ids.capacity * 8 + block.capacity * 4 +
+      flags.capacity * 8 + hitQuery.capacity * 4 + hitRow.capacity * 4 + hitScore.capacity * 4 +
+      order.capacity * 4 + starts.capacity * 4 + sums.capacity * 8 + mean.capacity * 8);
+}
+
+cudaError_t Database::releaseScratch() {
+  for (cudaError_t e : {queries.release(), qTerms.release(), keysA.release(), keysB.release(), rowsA.release(),
+                        rowsB.release(), subset.release(), scores.release(), ids.release(), block.release(),
+                        flags.release(), hitQuery.release(), hitRow.release(), hitScore.release(), order.release(),
+                        starts.release(), sums.release(), mean.release()}) {
+    LATENT_CUDA_CHECK(e);
+  }
+  return cudaSuccess;
+}
+
+cudaError_t Database::fitScratch(long long need) {
+  if (scratchBytes() + need > scratchLimit) {
+    LATENT_CUDA_CHECK(releaseScratch());
+  }
+  return cudaSuccess;
+}
+
 cudaError_t Database::release() {
   cudaError_t first = cudaSuccess;
   auto keep = [&first](cudaError_t e) {

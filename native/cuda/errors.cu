@@ -56,6 +56,7 @@ const char* latent_cuda_error_string(int code) {
     case LATENT_CUDA_E_HOST_ALLOC: return "host memory allocation failed";
     case LATENT_CUDA_E_BAD_QUERY: return "query row breaks the vector rule (not finite, too large, or zero under cosine)";
     case LATENT_CUDA_E_TOO_MANY: return "more range hits than allowed";
+    case LATENT_CUDA_E_SCRATCH: return "the scratch limit is too small for this call";
     default: break;
   }
   if (code > 0) {

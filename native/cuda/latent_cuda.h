@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /// Version of this API; the JNI loader refuses a library whose version differs.
-#define LATENT_CUDA_ABI_VERSION 2
+#define LATENT_CUDA_ABI_VERSION 3
 
 /// Largest k the top-k kernels accept (k > rows is clamped to rows before this check).
 #define LATENT_CUDA_MAX_K 2048
@@ -54,6 +54,12 @@ extern "C" {
 #define LATENT_CUDA_E_BAD_QUERY (-6)
 /// A range search found more hits than max_results.
 #define LATENT_CUDA_E_TOO_MANY (-7)
+/// The handle's scratch limit is too small for even one query of this call.
+#define LATENT_CUDA_E_SCRATCH (-8)
+
+/// Scratch limit of a new handle, and the smallest one latent_cuda_db_set_scratch_limit accepts.
+#define LATENT_CUDA_DEFAULT_SCRATCH (2LL << 30)
+#define LATENT_CUDA_MIN_SCRATCH (1LL << 20)
 
 #define LATENT_CUDA_DECLARE_INFO(ret, name, params, args) LATENT_CUDA_API ret latent_cuda_##name params;
 #define LATENT_CUDA_DECLARE_CALL(name, params, args) LATENT_CUDA_API int latent_cuda_##name params;

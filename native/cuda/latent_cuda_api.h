@@ -39,6 +39,12 @@
   X(db_free, (long long handle), (handle))                                                                        \
   /* Device bytes held by a handle */                                                                             \
   X(db_device_bytes, (long long handle, long long* bytes), (handle, bytes))                                       \
+  /* Caps the handle's scratch (device memory beyond its rows and norm terms; range hits excepted, which         \
+     max_results bounds) at bytes >= LATENT_CUDA_MIN_SCRATCH: calls split their queries and rows to fit, or      \
+     fail with LATENT_CUDA_E_SCRATCH when one query cannot. Frees the scratch held now. */                      \
+  X(db_set_scratch_limit, (long long handle, long long bytes), (handle, bytes))                                   \
+  /* Device bytes of the handle's scratch now */                                                                  \
+  X(db_scratch_bytes, (long long handle, long long* bytes), (handle, bytes))                                      \
   /* Scores of q queries against rows [from_row, to_row) into out (q x (to_row - from_row)) */                    \
   X(distances, (long long handle, const float* queries, int q, int d, long long from_row, long long to_row,       \
                 float* out, long long* bad_query),                                                                \

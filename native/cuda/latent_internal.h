@@ -16,6 +16,7 @@
 
 #include "buffers.h"
 #include "latent_check.h"
+#include "latent_cuda.h"
 #include "latent_topk.cuh"
 
 namespace latent {
@@ -47,6 +48,10 @@ struct Database {
   int multiprocessors = 1;
   cudaStream_t stream = nullptr;
   std::mutex mutex;
+  /// Bound on the device bytes of the scratch buffers below (range hits excepted); see fitScratch.
+  long long scratchLimit = LATENT_CUDA_DEFAULT_SCRATCH;
+  /// A Latent-level failure of the current call (LATENT_CUDA_E_SCRATCH), detail recorded; 0 otherwise.
+  int status = 0;
 
   DeviceBuffer<float> rows;     // [capacity][d], rows [0, n) live
   DeviceBuffer<float> terms;    // [capacity] norm terms (1/|x| cosine, |x|² otherwise)
@@ -75,6 +80,13 @@ struct Database {
 
   /// Frees everything (device memory exactly once: each buffer forgets its pointer first).
   cudaError_t release();
+  /// Device bytes of everything but rows and terms.
+  long long scratchBytes() const;
+  /// Frees the device scratch (it grows again on demand); the stream must be idle.
+  cudaError_t releaseScratch();
+  /// Before a call whose scratch grows by at most `need` bytes (need <= scratchLimit): frees the scratch
+  /// held now when keeping it could pass the limit, so that afterwards scratchBytes() <= scratchLimit.
+  cudaError_t fitScratch(long long need);
   ~Database() { release(); }
 };
 
@@ -101,6 +113,11 @@ cudaError_t readBadRow(Database& db, long long* bad);
 
 // search.cu
 const TopkBucket& bucketFor(int k);
+/// The largest batch (<= want) of top-k queries whose scratch, with `fixed` more bytes, fits db.scratchLimit,
+/// the scratch freed first when what is held could pass the limit (Database::fitScratch). When not even
+/// one query fits, *batch = 0 and db.status = LATENT_CUDA_E_SCRATCH. `uploads`: queries go through db.queries.
+cudaError_t fitTopkBatch(Database& db, long long want, int k, bool subset, long long candidates, bool uploads,
+                         long long fixed, long long* batch);
 /// Top-k of `qb` queries whose rows and terms are already on the device, into db.hostScores/hostIds.
 cudaError_t topkBatch(Database& db, const float* dQueries, const float* dQTerms, long long qb, int k,
                       const uint32_t* subset, long long candidates);

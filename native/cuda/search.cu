@@ -84,24 +84,71 @@ cudaError_t reserveResults(Database& db, long long qb, int k) {
   return cudaSuccess;
 }
 
-/// Bytes of the score block and of the chunk lists a large batch may hold on the device at once.
+/// Scratch bytes of one candidate-list entry (key and row) and of one result (score and id).
+constexpr long long kListEntryBytes = 8;
+constexpr long long kResultBytes = 12;
+/// Largest score block and chunk lists of a large batch (the tuned sizes; a smaller scratch limit tiles finer).
 constexpr long long kLargeScoreBytes = 512LL << 20;
 constexpr long long kLargeListBytes = 1LL << 30;
 
+bool takesLargePath(const Database& db, long long qb, int k, bool subset, long long candidates) {
+  return !subset && qb >= kLargeMinQueries && k <= kSelectMaxK && candidates == db.n;
+}
+
+/// Query sub-batch and row stripe of a large batch within `room` bytes for its lists and score block.
+struct LargeTiles {
+  long long sub;     // 0: not even one query fits
+  long long stripe;  // a multiple of kSelectMaxCols
+};
+
+/// Scratch one query of a large batch holds in lists: its chunk lists, and the merge's second buffer
+/// (its first pass reads at least 8 lists per output list).
+long long largeListBytesPerQuery(long long n, int k) {
+  const long long lists = ceilDiv(n, kSelectMaxCols);
+  return (lists + ceilDiv(lists, 8)) * k * kListEntryBytes;
+}
+
+LargeTiles planLarge(long long n, long long qb, int k, long long room) {
+  const long long chunk = kSelectMaxCols;
+  const long long perQuery = largeListBytesPerQuery(n, k);
+  // Two thirds of the room for lists (at most the tuned size), the rest for the score block.
+  long long sub = std::min(qb, std::min(kLargeListBytes, room * 2 / 3) / perQuery);
+  if (sub == 0 || sub * (perQuery + 4 * chunk) > room) {
+    sub = std::min(qb, room / (perQuery + 4 * chunk));
+  }
+  if (sub == 0) {
+    return {0, 0};
+  }
+  const long long scoreBytes = std::min(kLargeScoreBytes, room - sub * perQuery);
+  return {sub, std::min(ceilDiv(n, chunk) * chunk, std::max(chunk, scoreBytes / (4 * sub) / chunk * chunk))};
+}
+
 /// Large batches over all rows (latent_large.cuh): for each sub-batch of queries and each stripe of rows,
 /// a score block, then one sorted list of k per query and chunk of kSelectMaxCols rows, then the merge.
+/// Sub-batches and stripes fill what the scratch limit leaves beside the buffers in use.
 cudaError_t topkLargeBatch(Database& db, const float* dQueries, const float* dQTerms, long long qb, int k) {
   const TopkBucket& bucket = bucketFor(k);
   const long long n = db.n;
   const long long chunk = kSelectMaxCols;
   const long long lists = ceilDiv(n, chunk);
-  const long long sub = std::min(qb, std::max(1LL, kLargeListBytes / (lists * k * 8)));
-  const long long stripe = std::min(ceilDiv(n, chunk) * chunk,
-                                    std::max(chunk, kLargeScoreBytes / (4 * sub) / chunk * chunk));
+  LATENT_CUDA_CHECK(reserveResults(db, qb, k));
+  // The lists and the score block are this path's alone: free them when keeping them could pass the limit.
+  const long long own = static_cast<long long>(db.keysA.capacity * 4 + db.rowsA.capacity * 4 + db.keysB.capacity * 4 +
+                                               db.rowsB.capacity * 4 + db.block.capacity * 4);
+  const long long room = db.scratchLimit - (db.scratchBytes() - own);
+  const LargeTiles tiles = planLarge(n, qb, k, room);
+  const long long sub = std::max(1LL, tiles.sub);   // fitTopkBatch made sure one query fits
+  const long long stripe = tiles.stripe > 0 ? tiles.stripe : chunk;
+  const long long need = sub * largeListBytesPerQuery(n, k) + 4 * sub * stripe;
+  if (own + need > room) {
+    for (cudaError_t e : {db.keysA.release(), db.rowsA.release(), db.keysB.release(), db.rowsB.release(),
+                          db.block.release()}) {
+      LATENT_CUDA_CHECK(e);
+    }
+  }
   LATENT_CUDA_CHECK(db.keysA.reserve(static_cast<size_t>(sub * lists * k)));
   LATENT_CUDA_CHECK(db.rowsA.reserve(static_cast<size_t>(sub * lists * k)));
   LATENT_CUDA_CHECK(db.block.reserve(static_cast<size_t>(sub * stripe)));
-  LATENT_CUDA_CHECK(reserveResults(db, qb, k));
   const size_t selectBytes = selectSmem(static_cast<uint32_t>(chunk), k);
   for (long long q0 = 0; q0 < qb; q0 += sub) {
     const long long qn = std::min(sub, qb - q0);
@@ -145,25 +192,81 @@ cudaError_t topkLargeBatch(Database& db, const float* dQueries, const float* dQT
   return fetchResults(db, qb, k);
 }
 
-}  // namespace
-
-cudaError_t topkBatch(Database& db, const float* dQueries, const float* dQTerms, long long qb, int k,
-                      const uint32_t* subset, long long candidates) {
-  if (subset == nullptr && qb >= kLargeMinQueries && k <= kSelectMaxK && candidates == db.n) {
-    return topkLargeBatch(db, dQueries, dQTerms, qb, k);
-  }
+/// The fused path's split of qb queries × candidates, and whether the few-query kernel takes it.
+cudaError_t planFused(const Database& db, long long qb, int k, long long candidates, TopkPlan* plan, bool* few) {
   const TopkBucket& bucket = bucketFor(k);
   // A few queries stream the database through the few-query kernel (its query tile holds
   // fewQueries); larger batches go through the tiled kernel.
-  const bool few = qb <= kFewQueriesMax && bucket.fewSmem(db.d) <= kFewSmemMax;
+  *few = qb <= kFewQueriesMax && bucket.fewSmem(db.d) <= kFewSmemMax;
   int blocksPerSm = 1;
-  if (few) {
+  if (*few) {
     LATENT_CUDA_CHECK(bucket.fewBlocksPerSm(db.d, &blocksPerSm));
   } else {
     LATENT_CUDA_CHECK(bucket.chunkBlocksPerSm(&blocksPerSm));
   }
-  const TopkPlan plan = planTopk(qb, candidates, k, few ? bucket.fewQueries : bucket.queriesPerBlock,
-                                 bucket.rowsPerTile, db.multiprocessors, blocksPerSm);
+  *plan = planTopk(qb, candidates, k, *few ? bucket.fewQueries : bucket.queriesPerBlock, bucket.rowsPerTile,
+                   db.multiprocessors, blocksPerSm);
+  return cudaSuccess;
+}
+
+/// Scratch a top-k batch grows to beside its queries: results and lists (the large path: one query's).
+cudaError_t topkScratch(const Database& db, long long qb, int k, bool subset, long long candidates, long long* bytes) {
+  long long lists = 0;
+  if (takesLargePath(db, qb, k, subset, candidates)) {
+    lists = largeListBytesPerQuery(db.n, k) + 4LL * kSelectMaxCols;
+  } else {
+    TopkPlan plan{};
+    bool few = false;
+    LATENT_CUDA_CHECK(planFused(db, qb, k, candidates, &plan, &few));
+    // keysA/rowsA hold every chunk list; keysB/rowsB the first merge pass's output.
+    lists = qb * (plan.chunks + ceilDiv(plan.chunks, plan.fanIn)) * k * kListEntryBytes;
+  }
+  *bytes = qb * k * kResultBytes + lists;
+  return cudaSuccess;
+}
+
+/// Scratch of a batch of qb uploaded queries: rows, norm terms and the two flags.
+long long queryScratch(const Database& db, long long qb) { return qb * (db.d + 1) * 4LL + 16; }
+
+/// Records that one query of a call needs more scratch than the limit allows.
+void scratchTooSmall(Database& db, const char* call, long long need) {
+  db.status = fail(LATENT_CUDA_E_SCRATCH, "%s needs %lld bytes of device scratch for one query; the limit is %lld",
+                   call, need, db.scratchLimit);
+}
+
+}  // namespace
+
+cudaError_t fitTopkBatch(Database& db, long long want, int k, bool subset, long long candidates, bool uploads,
+                         long long fixed, long long* batch) {
+  long long qb = std::max(1LL, want);
+  long long need = 0;
+  for (;;) {
+    long long lists = 0;
+    LATENT_CUDA_CHECK(topkScratch(db, qb, k, subset, candidates, &lists));
+    need = fixed + (uploads ? queryScratch(db, qb) : 16) + lists;
+    if (need <= db.scratchLimit || qb == 1) {
+      break;
+    }
+    qb = (qb + 1) / 2;
+  }
+  if (need > db.scratchLimit) {
+    scratchTooSmall(db, "top-k", need);
+    *batch = 0;
+    return cudaSuccess;
+  }
+  *batch = qb;
+  return db.fitScratch(need);
+}
+
+cudaError_t topkBatch(Database& db, const float* dQueries, const float* dQTerms, long long qb, int k,
+                      const uint32_t* subset, long long candidates) {
+  if (takesLargePath(db, qb, k, subset != nullptr, candidates)) {
+    return topkLargeBatch(db, dQueries, dQTerms, qb, k);
+  }
+  const TopkBucket& bucket = bucketFor(k);
+  TopkPlan plan{};
+  bool few = false;
+  LATENT_CUDA_CHECK(planFused(db, qb, k, candidates, &plan, &few));
   // The merge kernel takes queriesPerBlock queries per block whichever kernel made the lists.
   const long long qTiles = ceilDiv(qb, static_cast<long long>(bucket.queriesPerBlock));
   const long long chunks = plan.chunks;
@@ -249,11 +352,16 @@ cudaError_t topk(Database& db, const float* queries, int q, int k, const long lo
                  long long* outIds, float* outScores, long long* badQuery) {
   LATENT_CUDA_CHECK(cudaSetDevice(db.device));
   const uint32_t* deviceSubset = nullptr;
+  long long batch = 0;
+  LATENT_CUDA_CHECK(fitTopkBatch(db, std::min<long long>(batchQueries(db.d), q), k, subset != nullptr, candidates,
+                                 true, subset != nullptr ? 4 * std::max(candidates, 1LL) : 0, &batch));
+  if (batch == 0) {
+    return cudaSuccess;
+  }
   if (subset != nullptr) {
     LATENT_CUDA_CHECK(uploadSubset(db, subset, candidates));
     deviceSubset = db.subset.ptr;
   }
-  const long long batch = std::min<long long>(batchQueries(db.d), q);
   LATENT_CUDA_CHECK(reserveQueries(db, batch));
   for (long long q0 = 0; q0 < q; q0 += batch) {
     const long long qb = std::min(batch, q - q0);
@@ -272,6 +380,16 @@ cudaError_t topk(Database& db, const float* queries, int q, int k, const long lo
 cudaError_t topkLists(Database& db, const float* queries, int q, int count, const long long* offsets,
                       const long long* rows, long long* outIds, float* outScores, long long* badQuery) {
   LATENT_CUDA_CHECK(cudaSetDevice(db.device));
+  long long longest = 0;
+  for (long long qi = 0; qi < q; ++qi) {
+    longest = std::max(longest, offsets[qi + 1] - offsets[qi]);
+  }
+  long long one = 0;
+  LATENT_CUDA_CHECK(fitTopkBatch(db, 1, static_cast<int>(std::max(1LL, std::min<long long>(count, longest))), true,
+                                 longest, true, 4 * std::max(longest, 1LL), &one));
+  if (one == 0) {
+    return cudaSuccess;
+  }
   LATENT_CUDA_CHECK(reserveQueries(db, 1));
   // One query at a time over its own list: correct and simple; a kernel taking every list in one launch
   // (the inverted-file case) is the tuning step this leaves open.
@@ -311,8 +429,14 @@ cudaError_t distances(Database& db, const float* queries, int q, long long from,
                       long long* badQuery) {
   LATENT_CUDA_CHECK(cudaSetDevice(db.device));
   const long long width = to - from;
-  const long long batch = std::min<long long>(batchQueries(db.d), q);
-  const long long blockRows = std::min(width, std::max<long long>(kDistanceTN, kDistanceBlockFloats / batch));
+  // Queries take at most half the scratch limit, the distance block the rest.
+  long long batch = std::min<long long>(batchQueries(db.d), q);
+  while (batch > 1 && queryScratch(db, batch) + 4 * batch * kDistanceTN > db.scratchLimit / 2) {
+    batch = (batch + 1) / 2;
+  }
+  const long long blockFloats = std::min(kDistanceBlockFloats, (db.scratchLimit - queryScratch(db, batch)) / 4);
+  const long long blockRows = std::min(width, std::max<long long>(kDistanceTN, blockFloats / batch));
+  LATENT_CUDA_CHECK(db.fitScratch(queryScratch(db, batch) + 4 * batch * blockRows));
   LATENT_CUDA_CHECK(reserveQueries(db, batch));
   LATENT_CUDA_CHECK(db.block.reserve(static_cast<size_t>(batch * blockRows)));
   LATENT_CUDA_CHECK(db.hostBlock.reserve(static_cast<size_t>(batch * blockRows)));
@@ -349,12 +473,18 @@ cudaError_t range(Database& db, const float* queries, int q, float radius, long 
                   long long* badQuery, int* status) {
   LATENT_CUDA_CHECK(cudaSetDevice(db.device));
   *status = 0;
+  // The queries and the subset count against the scratch limit; the hits are bounded by maxResults.
+  long long batch = std::min<long long>(batchQueries(db.d), std::max(q, 1));
+  const long long subsetBytes = subset != nullptr ? 4 * std::max(candidates, 1LL) : 0;
+  while (batch > 1 && subsetBytes + queryScratch(db, batch) > db.scratchLimit / 2) {
+    batch = (batch + 1) / 2;
+  }
+  LATENT_CUDA_CHECK(db.fitScratch(subsetBytes + queryScratch(db, batch)));
   const uint32_t* deviceSubset = nullptr;
   if (subset != nullptr) {
     LATENT_CUDA_CHECK(uploadSubset(db, subset, candidates));
     deviceSubset = db.subset.ptr;
   }
-  const long long batch = std::min<long long>(batchQueries(db.d), std::max(q, 1));
   LATENT_CUDA_CHECK(reserveQueries(db, batch));
   out.offsets.assign(static_cast<size_t>(q) + 1, 0);
   out.rows.clear();

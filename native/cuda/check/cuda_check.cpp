@@ -206,8 +206,26 @@ std::string verify(const Data& p, const float* queries, int checked, int k, cons
   return "";
 }
 
-/// Top-k of all queries of p (or a subset of rows), checked on the first `sample` queries (all when 0).
-void checkTopk(std::mt19937_64& rng, const Data& p, int k, double subsetFraction = 0, int sample = 0) {
+/// Sets a handle's scratch limit (when `limit` > 0); "" when that worked.
+std::string limitScratch(const Handle& h, long long limit) {
+  if (limit <= 0) return "";
+  const int rc = latent_cuda_db_set_scratch_limit(h.h, limit);
+  return rc == 0 ? "" : "latent_cuda_db_set_scratch_limit returned " + describe(rc);
+}
+
+/// "" when the handle's scratch is within `limit` (or no limit is set).
+std::string scratchWithin(const Handle& h, long long limit) {
+  if (limit <= 0) return "";
+  long long bytes = -1;
+  const int rc = latent_cuda_db_scratch_bytes(h.h, &bytes);
+  if (rc != 0) return "latent_cuda_db_scratch_bytes returned " + describe(rc);
+  return bytes <= limit ? "" : "scratch " + std::to_string(bytes) + " bytes, above the limit " + std::to_string(limit);
+}
+
+/// Top-k of all queries of p (or a subset of rows), checked on the first `sample` queries (all when 0),
+/// with the handle's scratch limited to `scratch` bytes when > 0 (the work split to fit it).
+void checkTopk(std::mt19937_64& rng, const Data& p, int k, double subsetFraction = 0, int sample = 0,
+               long long scratch = 0) {
   std::vector<long long> subset;
   if (subsetFraction > 0) {
     std::bernoulli_distribution keep(subsetFraction);
@@ -216,11 +234,16 @@ void checkTopk(std::mt19937_64& rng, const Data& p, int k, double subsetFraction
     }
   }
   std::string name = p.name + " k=" + std::to_string(k) +
-                     (subsetFraction > 0 ? " subset=" + std::to_string(subset.size()) : "");
+                     (subsetFraction > 0 ? " subset=" + std::to_string(subset.size()) : "") +
+                     (scratch > 0 ? " scratch=" + std::to_string(scratch >> 10) + "KiB" : "");
   Handle h;
   int rc = create(p, h);
   if (rc != 0) {
     report(false, name, "latent_cuda_db_create returned " + describe(rc));
+    return;
+  }
+  if (const std::string why = limitScratch(h, scratch); !why.empty()) {
+    report(false, name, why);
     return;
   }
   const long long candidates = subsetFraction > 0 ? static_cast<long long>(subset.size()) : p.n;
@@ -240,6 +263,7 @@ void checkTopk(std::mt19937_64& rng, const Data& p, int k, double subsetFraction
   const int checked = sample > 0 ? std::min(sample, p.q) : p.q;
   std::string why = verify(p, p.queries.data(), checked, k, subsetFraction > 0 ? &subset : nullptr, ids, scores,
                            outCount);
+  if (why.empty()) why = scratchWithin(h, scratch);
   if (why.empty()) {
     // The same call again on the same handle (scratch reused) must give the same answer.
     std::vector<long long> ids2(ids.size(), -9);
@@ -261,12 +285,17 @@ void checkTopk(std::mt19937_64& rng, const Data& p, int k, double subsetFraction
   report(why.empty(), name + timing, why);
 }
 
-void checkDistances(const Data& p, long long from, long long to) {
-  const std::string name = "distances " + p.name + " rows [" + std::to_string(from) + ", " + std::to_string(to) + ")";
+void checkDistances(const Data& p, long long from, long long to, long long scratch = 0) {
+  const std::string name = "distances " + p.name + " rows [" + std::to_string(from) + ", " + std::to_string(to) + ")" +
+                           (scratch > 0 ? " scratch=" + std::to_string(scratch >> 10) + "KiB" : "");
   Handle h;
   int rc = create(p, h);
   if (rc != 0) {
     report(false, name, "latent_cuda_db_create returned " + describe(rc));
+    return;
+  }
+  if (const std::string why = limitScratch(h, scratch); !why.empty()) {
+    report(false, name, why);
     return;
   }
   const long long width = to - from;
@@ -288,7 +317,45 @@ void checkDistances(const Data& p, long long from, long long to) {
   }
   char why[128];
   std::snprintf(why, sizeof(why), "largest error %.3g of the scale, allowed %.3g", worst, REL);
-  report(worst <= REL, name, why);
+  const std::string over = scratchWithin(h, scratch);
+  report(worst <= REL && over.empty(), name, worst <= REL ? over : why);
+}
+
+/// The scratch limit: refused below the minimum; a call that cannot fit one query fails with
+/// LATENT_CUDA_E_SCRATCH and changes nothing; the same call fits a larger limit.
+void checkScratchLimit(std::mt19937_64& rng) {
+  Data p = make(rng, kL2, 300000, 1, 1, true, 50);
+  Handle h;
+  int rc = create(p, h);
+  if (rc != 0) {
+    report(false, "scratch limit", "latent_cuda_db_create returned " + describe(rc));
+    return;
+  }
+  rc = latent_cuda_db_set_scratch_limit(h.h, LATENT_CUDA_MIN_SCRATCH - 1);
+  report(rc == LATENT_CUDA_E_INVALID, "a scratch limit below the minimum is refused", describe(rc));
+  // One query whose candidate list alone (4 bytes a row) is larger than 1 MiB.
+  std::vector<long long> offsets{0, p.n};
+  std::vector<long long> rows(static_cast<size_t>(p.n));
+  std::iota(rows.begin(), rows.end(), 0LL);
+  std::vector<long long> ids(5, -9);
+  std::vector<float> scores(5, -9.0f);
+  long long bq = -1;
+  rc = limitScratch(h, 1LL << 20).empty() ? 0 : -1;
+  if (rc == 0) {
+    rc = latent_cuda_topk_lists(h.h, p.queries.data(), 1, 1, 5, offsets.data(), rows.data(), ids.data(), scores.data(),
+                                &bq);
+  }
+  report(rc == LATENT_CUDA_E_SCRATCH && ids == std::vector<long long>(5, -9) && scratchWithin(h, 1LL << 20).empty(),
+         "one query that needs more than the scratch limit fails with LATENT_CUDA_E_SCRATCH",
+         describe(rc) + ": " + latent_cuda_last_error());
+  rc = limitScratch(h, 4LL << 20).empty() ? 0 : -1;
+  if (rc == 0) {
+    rc = latent_cuda_topk_lists(h.h, p.queries.data(), 1, 1, 5, offsets.data(), rows.data(), ids.data(), scores.data(),
+                                &bq);
+  }
+  std::string why = rc != 0 ? "topk_lists returned " + describe(rc) : verify(p, p.queries.data(), 1, 5, &rows, ids, scores, 5);
+  if (why.empty()) why = scratchWithin(h, 4LL << 20);
+  report(why.empty(), "the same query within a 4 MiB scratch limit", why);
 }
 
 /// Every argument check and bad-row report of the API.
@@ -728,6 +795,14 @@ int main(int argc, char** argv) {
   }
   checkLists(rng, kL2, 600);
   checkBadQueries(rng);
+  // A small scratch limit: the large path in query sub-batches and row stripes, the fused path and the
+  // distance blocks in smaller batches, all within the limit and all exact.
+  checkTopk(rng, make(rng, kIp, 20000, 5, 200, true, 40), 100, 0, 0, 1LL << 20);
+  checkTopk(rng, make(rng, kL2, 300, 8, 1100, true, 40), 100, 0, 0, 1LL << 20);
+  checkTopk(rng, make(rng, kCos, 3000, 6, 70, false), 2048, 0, 0, 1LL << 20);
+  checkTopk(rng, make(rng, kL2, 5000, 4, 9, true, 30), 64, 0.5, 0, 1LL << 20);
+  checkDistances(make(rng, kL2, 3000, 16, 300, false), 5, 2999, 1LL << 20);
+  checkScratchLimit(rng);
   if (!quick) {
     // Two query batches (4096 queries per batch at this d) through one handle.
     checkTopk(rng, make(rng, kIp, 300, 8, 4100, true, 40), 20);

@@ -214,6 +214,38 @@ class CudaBackendTest {
         }
     }
 
+    /**
+     * A small budget: an upload past it is refused before allocating (nothing leaks, the budget is
+     * unchanged), appends reserve their growth, and searches with a 1 MiB scratch per matrix (query
+     * batches and row stripes cut to fit) give the reference answers.
+     */
+    @Test
+    void aSmallBudgetRefusesUploadsAndTilesSearches() throws Exception {
+        requireCuda();
+        Random random = new Random(SEED + 9);
+        Data data = Data.random(random, 300, 20000, 5);
+        try (CudaBackend small = CudaBackend.open(DeviceMemoryBudget.of(8L << 20, DeviceMemoryBudget.MIN_SCRATCH));
+             FloatMatrix db = data.database(); FloatMatrix queries = data.queries()) {
+            try (FloatMatrix big = FloatMatrix.allocate(2_000_000, 5)) {
+                DeviceMemoryBudgetException e = assertThrows(DeviceMemoryBudgetException.class,
+                        () -> small.upload(big, Metric.L2));
+                assertTrue(e.getMessage().contains("2000000 x 5"), e.getMessage());
+            }
+            assertEquals(0, small.budget().used());
+            for (Metric metric : Metric.values()) {
+                try (ResidentMatrix prepared = small.upload(db, metric)) {
+                    assertTrue(small.budget().used() > DeviceMemoryBudget.MIN_SCRATCH);
+                    for (int k : new int[] {1, 100, 2048}) {
+                        String config = "budget 8 MiB, scratch 1 MiB, " + metric + " k=" + k + " seed=" + SEED;
+                        Neighbors got = prepared.search(queries, SearchParams.topK(k));
+                        checkTopK(data, metric, k, null, got, config);
+                    }
+                }
+                assertEquals(0, small.budget().used());
+            }
+        }
+    }
+
     @Test
     void distanceBlocks() {
         requireCuda();

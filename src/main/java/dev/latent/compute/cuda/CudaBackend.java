@@ -4,6 +4,7 @@ import dev.latent.compute.Assignment;
 import dev.latent.compute.Backend;
 import dev.latent.compute.BackendUnavailableException;
 import dev.latent.compute.Checks;
+import dev.latent.compute.DeviceMemoryBudget;
 import dev.latent.compute.LabelSums;
 import dev.latent.compute.ResidentMatrix;
 import dev.latent.core.FloatMatrix;
@@ -33,6 +34,12 @@ import org.bytedeco.javacpp.Loader;
  *       nvcc lacks it, and {@link #open()} says "CUDA library not built (nvcc absent at build time)".</li>
  * </ol>
  * {@code -Dlatent.cuda.device=N} picks the device (default 0).
+ *
+ * <p><b>Device memory</b> is bounded by a {@link DeviceMemoryBudget} ({@link #open(DeviceMemoryBudget)}, or
+ * {@code -Dlatent.cuda.memory=8g} and {@code -Dlatent.cuda.scratch=512m}): each resident matrix reserves its
+ * rows and its scratch allowance, an upload or append past the budget throws
+ * {@link dev.latent.compute.DeviceMemoryBudgetException} before allocating, and searches cut their query
+ * batches, row stripes and candidate lists to fit the scratch allowance.
  *
  * <p><b>Thread safety.</b> A backend is immutable apart from its set of open databases (a
  * concurrent set) and may be shared by any number of threads. Its databases are thread-safe too:
@@ -112,23 +119,38 @@ public final class CudaBackend implements Backend {
     private final int device;
     private final String deviceName;
     private final String description;
+    private final DeviceMemoryBudget budget;
     private final Set<CudaMatrix> open = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
-    private CudaBackend(int device, String deviceName, String description) {
+    private CudaBackend(int device, String deviceName, String description, DeviceMemoryBudget budget) {
         this.device = device;
         this.deviceName = deviceName;
         this.description = description;
+        this.budget = budget;
     }
 
     /**
-     * Opens the CUDA backend on device {@code latent.cuda.device} (default 0).
+     * Opens the CUDA backend on device {@code latent.cuda.device} (default 0), with the budget of
+     * {@link DeviceMemoryBudget#fromProperties()}.
+     *
+     * @throws BackendUnavailableException as {@link #open(DeviceMemoryBudget)}
+     * @throws IllegalArgumentException for a budget property that is not a size
+     */
+    public static CudaBackend open() throws BackendUnavailableException {
+        return open(DeviceMemoryBudget.fromProperties());
+    }
+
+    /**
+     * Opens the CUDA backend on device {@code latent.cuda.device} (default 0), its device memory bounded
+     * by {@code budget} (which this backend alone should use).
      *
      * @throws BackendUnavailableException when the library is missing or cannot load, or when no
      *     usable device is present; {@link BackendUnavailableException#nativeCode()} carries the
      *     {@code cudaError_t} (for example 35, insufficient driver, or 100, no device)
      */
-    public static CudaBackend open() throws BackendUnavailableException {
+    public static CudaBackend open(DeviceMemoryBudget budget) throws BackendUnavailableException {
+        java.util.Objects.requireNonNull(budget, "budget");
         Library library = Library.INSTANCE;
         if (library.failure != null) {
             BackendUnavailableException f = library.failure;
@@ -170,9 +192,10 @@ public final class CudaBackend implements Backend {
         }
         String deviceName = cString(name);
         String description = String.format(Locale.ROOT,
-                "CUDA: %s (device %d), compute capability %d.%d, %d SMs, %.1f GiB free of %.1f GiB",
-                deviceName, device, major[0], minor[0], sms[0], free[0] / 1073741824.0, total[0] / 1073741824.0);
-        return new CudaBackend(device, deviceName, description);
+                "CUDA: %s (device %d), compute capability %d.%d, %d SMs, %.1f GiB free of %.1f GiB%s",
+                deviceName, device, major[0], minor[0], sms[0], free[0] / 1073741824.0, total[0] / 1073741824.0,
+                budget.isUnlimited() ? "" : String.format(Locale.ROOT, ", budget %.2f GiB", budget.limit() / 1073741824.0));
+        return new CudaBackend(device, deviceName, description, budget);
     }
 
     @Override
@@ -188,6 +211,16 @@ public final class CudaBackend implements Backend {
     /** The CUDA device this backend uses. */
     public int device() {
         return device;
+    }
+
+    /** The device memory budget this backend's matrices reserve from. */
+    public DeviceMemoryBudget budget() {
+        return budget;
+    }
+
+    /** Device bytes of {@code rows} resident rows of dimension {@code d} (values and norm terms). */
+    static long residentBytes(long rows, int d) {
+        return Math.max(rows * d, 1) * 4L + Math.max(rows, 1) * 4L;
     }
 
     /** The device's name, for example {@code NVIDIA H100 80GB HBM3}. */
@@ -207,18 +240,31 @@ public final class CudaBackend implements Backend {
     public ResidentMatrix upload(FloatMatrix rows, Metric metric) {
         checkOpen();
         Checks.upload(rows, metric);
+        long reserved = residentBytes(rows.rows(), rows.cols()) + budget.scratchPerMatrix();
+        budget.reserve(reserved, "uploading a " + rows.rows() + " x " + rows.cols() + " matrix (with its scratch)");
         long[] handle = new long[1];
-        long[] badRow = new long[1];
-        int code = CudaNative.dbCreate(device, rows.pointer(), rows.rows(), rows.cols(), metric.code(), handle, badRow);
-        if (code == CudaNative.E_BAD_ROW) {
-            throw Vectors.describe(rows, metric, "database", badRow[0]);
+        try {
+            long[] badRow = new long[1];
+            int code = CudaNative.dbCreate(device, rows.pointer(), rows.rows(), rows.cols(), metric.code(), handle, badRow);
+            if (code == CudaNative.E_BAD_ROW) {
+                throw Vectors.describe(rows, metric, "database", badRow[0]);
+            }
+            if (code == CudaNative.E_TOO_MANY_ROWS || code == CudaNative.E_INVALID) {
+                throw new IllegalArgumentException("cannot upload a " + rows.rows() + " x " + rows.cols()
+                        + " matrix to the GPU: " + detail(code));
+            }
+            check(code, "upload");
+            if (budget.scratchPerMatrix() != DeviceMemoryBudget.DEFAULT_SCRATCH) {
+                check(CudaNative.dbSetScratchLimit(handle[0], budget.scratchPerMatrix()), "scratch limit");
+            }
+        } catch (RuntimeException e) {
+            if (handle[0] != 0) {
+                CudaNative.dbFree(handle[0]);
+            }
+            budget.release(reserved);
+            throw e;
         }
-        if (code == CudaNative.E_TOO_MANY_ROWS || code == CudaNative.E_INVALID) {
-            throw new IllegalArgumentException("cannot upload a " + rows.rows() + " x " + rows.cols()
-                    + " matrix to the GPU: " + detail(code));
-        }
-        check(code, "upload");
-        CudaMatrix m = new CudaMatrix(this, handle[0], rows.rows(), rows.cols(), metric);
+        CudaMatrix m = new CudaMatrix(this, handle[0], rows.rows(), rows.cols(), metric, reserved);
         open.add(m);
         if (closed) {
             // close() raced with this upload: do not leak the device copy.
@@ -298,6 +344,10 @@ public final class CudaBackend implements Backend {
 
     /** Throws for a failed native call that is not the caller's fault. */
     static void check(int code, String what) {
+        if (code == CudaNative.E_SCRATCH) {
+            throw new IllegalStateException("CUDA " + what + " failed: " + detail(code) + " (raise "
+                    + DeviceMemoryBudget.SCRATCH_PROPERTY + " or the budget's scratch per matrix)");
+        }
         if (code != 0) {
             throw new IllegalStateException("CUDA " + what + " failed: " + detail(code));
         }

@@ -28,12 +28,16 @@ final class CudaMatrix implements ResidentMatrix {
     private final Metric metric;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private volatile long rows;
+    private long capacity;  // rows the device allocation holds; guarded by lock
+    private long reserved;  // bytes reserved from the backend's budget; guarded by lock
     private long handle;  // guarded by lock; 0 once closed
 
-    CudaMatrix(CudaBackend backend, long handle, long rows, int dimension, Metric metric) {
+    CudaMatrix(CudaBackend backend, long handle, long rows, int dimension, Metric metric, long reserved) {
         this.backend = backend;
         this.handle = handle;
         this.rows = rows;
+        this.capacity = rows;
+        this.reserved = reserved;
         this.dimension = dimension;
         this.metric = metric;
     }
@@ -173,10 +177,25 @@ final class CudaMatrix implements ResidentMatrix {
             if (added == 0) {
                 return;
             }
+            // The native side grows its allocation by doubling (database.cu, appendRows): reserve the growth first.
+            long total = all.rows();
+            long newCapacity = total > capacity ? Math.max(total, 2 * capacity) : capacity;
+            long growth = CudaBackend.residentBytes(newCapacity, dimension) - CudaBackend.residentBytes(capacity, dimension);
+            backend.budget().reserve(growth, "appending " + added + " rows to a " + rows + " x " + dimension
+                    + " matrix");
             long[] badRow = new long[1];
             int code;
             try (FloatMatrix tail = all.rowsView(rows, all.rows())) {
                 code = CudaNative.dbAppend(h, tail.pointer(), added, badRow);
+            } catch (RuntimeException e) {
+                backend.budget().release(growth);
+                throw e;
+            }
+            if (code != 0) {
+                backend.budget().release(growth);   // a failed append changes nothing
+            } else {
+                capacity = newCapacity;
+                reserved += growth;
             }
             if (code == CudaNative.E_BAD_ROW) {
                 throw Vectors.describe(all, metric, "database", badRow[0]);
@@ -204,15 +223,19 @@ final class CudaMatrix implements ResidentMatrix {
     @Override
     public void close() {
         long h;
+        long held;
         lock.writeLock().lock();
         try {
             h = handle;
+            held = reserved;
             handle = 0;
+            reserved = 0;
         } finally {
             lock.writeLock().unlock();
         }
         if (h != 0) {
             backend.forget(this);
+            backend.budget().release(held);
             CudaBackend.check(CudaNative.dbFree(h), "free");
         }
     }

@@ -26,7 +26,7 @@ public final class CudaNative {
     }
 
     /** ABI version this binding was compiled against (LATENT_CUDA_ABI_VERSION). */
-    public static final int ABI_VERSION = 2;
+    public static final int ABI_VERSION = 3;
     /** Largest supported k (after clamping k to the candidate count). */
     public static final int MAX_K = 2048;
 
@@ -40,6 +40,8 @@ public final class CudaNative {
     public static final int E_BAD_QUERY = -6;
     /** A range search found more hits than allowed. */
     public static final int E_TOO_MANY = -7;
+    /** The handle's scratch limit is too small for one query of the call. */
+    public static final int E_SCRATCH = -8;
     public static final int E_NOT_LOADED = -100;
     public static final int E_DLOPEN = -101;
     public static final int E_ABI = -102;
@@ -89,6 +91,12 @@ public final class CudaNative {
 
     @Name("latent_cudal_db_device_bytes")
     public static native int dbDeviceBytes(long handle, @Cast("long long*") long[] bytes);
+
+    @Name("latent_cudal_db_set_scratch_limit")
+    public static native int dbSetScratchLimit(long handle, long bytes);
+
+    @Name("latent_cudal_db_scratch_bytes")
+    public static native int dbScratchBytes(long handle, @Cast("long long*") long[] bytes);
 
     @Name("latent_cudal_distances")
     public static native int distances(long handle, @Cast("const float*") FloatPointer queries, int q, int d,
