@@ -181,9 +181,15 @@ public final class Engine implements AutoCloseable {
             throw new UnsupportedOperationException("this searcher (" + describe() + ") cannot save");
         }
 
-        /** A {@link FlatIndex} (safe for concurrent search, add and remove by its read-write lock). */
+        /**
+         * A {@link FlatIndex} (safe for concurrent search, add and remove by its read-write lock). When the
+         * index searches on a GPU and a batch fails there (a CUDA error, device memory exhausted or past its
+         * budget), that batch is searched again on the host ({@link FlatIndex#searchOnHost}); the first such
+         * fallback is logged as a warning with its cause, later ones at FINE.
+         */
         static Searcher of(FlatIndex index) {
             Objects.requireNonNull(index, "index");
+            AtomicBoolean warned = new AtomicBoolean();
             return new Searcher() {
                 @Override
                 public int dimension() {
@@ -197,7 +203,18 @@ public final class Engine implements AutoCloseable {
 
                 @Override
                 public Neighbors search(FloatMatrix queries, int k) {
-                    return index.search(queries, k);
+                    try {
+                        return index.search(queries, k);
+                    } catch (IllegalStateException e) {
+                        // Device failures surface as IllegalStateException; on the host, and once closed, rethrow.
+                        if (!"cuda".equals(index.backend().name())) {
+                            throw e;
+                        }
+                        Level level = warned.compareAndSet(false, true) ? Level.WARNING : Level.FINE;
+                        LOG.log(level, "a search batch of " + queries.rows() + " failed on " + index.backend().description()
+                                + "; searching it on the host instead (logged once; later ones at FINE)", e);
+                        return index.searchOnHost(queries, k);
+                    }
                 }
 
                 @Override

@@ -303,6 +303,42 @@ public final class FlatIndex implements VectorIndex {
         }
     }
 
+    /**
+     * Exact top-k as {@link #search(FloatMatrix, int)}, computed on the host over the stored rows whatever
+     * backend the index searches with: the native CPU backend, or the Java one where it cannot load. The
+     * fallback for a batch whose device search failed; equal to the device's answer up to float rounding.
+     */
+    public Neighbors searchOnHost(FloatMatrix queries, int k) {
+        SearchParams p = SearchParams.topK(k);
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            checkQueries(queries);
+            if (set.size() == 0 || queries.rows() == 0) {
+                return empty(queries);
+            }
+            final long[] map = set.idsShared();
+            try (FloatMatrix rows = set.rows(); ResidentMatrix host = HostBackend.INSTANCE.upload(rows, metric())) {
+                return host.search(queries, p).mapIds(row -> row < 0 ? row : map[(int) row]);
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** The host backend of {@link #searchOnHost}, opened once for the process (it holds no device memory). */
+    private static final class HostBackend {
+        static final Backend INSTANCE = open();
+
+        private static Backend open() {
+            try {
+                return Backends.cpu();
+            } catch (dev.latent.compute.BackendUnavailableException e) {
+                return Backends.java();
+            }
+        }
+    }
+
     /** Exact top-k for one query vector. */
     public Neighbors search(float[] query, int k) {
         Objects.requireNonNull(query, "query");

@@ -116,6 +116,67 @@ class EngineFaultTest {
     }
 
     @Test
+    void aBatchThatFailsOnTheDeviceIsSearchedOnTheHostAndLoggedOnce() throws Exception {
+        FailingDeviceBackend device = new FailingDeviceBackend();
+        List<java.util.logging.LogRecord> records = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger("dev.latent.engine");
+        java.util.logging.Handler capture = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                records.add(r);
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        java.util.logging.Level before = log.getLevel();
+        log.addHandler(capture);
+        log.setLevel(java.util.logging.Level.FINE);
+        try (FlatIndex index = new FlatIndex(D, Metric.L2, device);
+             FlatIndex reference = new FlatIndex(D, Metric.L2, dev.latent.compute.Backends.java());
+             Engine engine = Engine.builder().index(index).build()) {
+            for (int i = 0; i < 40; i++) {
+                engine.add(i, FakeEncoder.vector("v" + i, D));
+                reference.add(i, FakeEncoder.vector("v" + i, D));
+            }
+            device.failing.set(3);
+            for (int i = 0; i < 5; i++) {
+                float[] q = FakeEncoder.vector("q" + i, D);
+                SameNeighbors.assertSame(reference.search(q, 7), engine.search(q, 7), "query " + i);
+            }
+            assertEquals(3, device.failures.get());
+            assertEquals(5, engine.metrics().search().completed());
+            assertEquals(0, engine.metrics().search().failed());
+            long warnings = records.stream().filter(r -> r.getLevel() == java.util.logging.Level.WARNING
+                    && r.getMessage().contains("searching it on the host")).count();
+            long fine = records.stream().filter(r -> r.getLevel() == java.util.logging.Level.FINE
+                    && r.getMessage().contains("searching it on the host")).count();
+            assertEquals(1, warnings, "one warning for the first fallback");
+            assertEquals(2, fine, "later fallbacks at FINE");
+        } finally {
+            log.removeHandler(capture);
+            log.setLevel(before);
+        }
+    }
+
+    @Test
+    void aHostIndexDoesNotRetryAFailure() throws Exception {
+        try (FlatIndex index = new FlatIndex(D, Metric.L2, dev.latent.compute.Backends.java());
+             Engine engine = Engine.builder().index(index).build()) {
+            engine.add(1, FakeEncoder.vector("v", D));
+            index.close();    // a failure that is not a device's: the batch fails with it
+            Throwable cause = failure(engine.searchAsync(FakeEncoder.vector("q", D), 3));
+            assertInstanceOf(IllegalStateException.class, cause);
+            assertEquals("FlatIndex is closed", cause.getMessage());
+        }
+    }
+
+    @Test
     void aRequestPastItsDeadlineIsNotComputed() throws Exception {
         FakeEncoder enc = new FakeEncoder(D);
         try (Engine engine = Engine.builder().encoder(enc).encodeConcurrency(1).build()) {
