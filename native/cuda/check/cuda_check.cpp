@@ -222,6 +222,15 @@ std::string scratchWithin(const Handle& h, long long limit) {
   return bytes <= limit ? "" : "scratch " + std::to_string(bytes) + " bytes, above the limit " + std::to_string(limit);
 }
 
+/// Creates the handle of p with its scratch limited to `scratch` bytes when > 0; reports a failure as
+/// case `name` and returns false.
+bool open(const Data& p, Handle& h, long long scratch, const std::string& name) {
+  const int rc = create(p, h);
+  std::string why = rc != 0 ? "latent_cuda_db_create returned " + describe(rc) : limitScratch(h, scratch);
+  if (!why.empty()) report(false, name, why);
+  return why.empty();
+}
+
 /// Top-k of all queries of p (or a subset of rows), checked on the first `sample` queries (all when 0),
 /// with the handle's scratch limited to `scratch` bytes when > 0 (the work split to fit it).
 void checkTopk(std::mt19937_64& rng, const Data& p, int k, double subsetFraction = 0, int sample = 0,
@@ -237,15 +246,7 @@ void checkTopk(std::mt19937_64& rng, const Data& p, int k, double subsetFraction
                      (subsetFraction > 0 ? " subset=" + std::to_string(subset.size()) : "") +
                      (scratch > 0 ? " scratch=" + std::to_string(scratch >> 10) + "KiB" : "");
   Handle h;
-  int rc = create(p, h);
-  if (rc != 0) {
-    report(false, name, "latent_cuda_db_create returned " + describe(rc));
-    return;
-  }
-  if (const std::string why = limitScratch(h, scratch); !why.empty()) {
-    report(false, name, why);
-    return;
-  }
+  if (!open(p, h, scratch, name)) return;
   const long long candidates = subsetFraction > 0 ? static_cast<long long>(subset.size()) : p.n;
   const int count = static_cast<int>(std::min<long long>(k, candidates));
   std::vector<long long> ids(static_cast<size_t>(p.q) * std::max(count, 1), -7);
@@ -253,7 +254,7 @@ void checkTopk(std::mt19937_64& rng, const Data& p, int k, double subsetFraction
   int outCount = -1;
   const auto start = std::chrono::steady_clock::now();
   long long badQuery = -1;
-  rc = latent_cuda_topk(h.h, p.queries.data(), p.q, p.d, k, subsetFraction > 0 ? subset.data() : nullptr,
+  int rc = latent_cuda_topk(h.h, p.queries.data(), p.q, p.d, k, subsetFraction > 0 ? subset.data() : nullptr,
                         static_cast<long long>(subset.size()), ids.data(), scores.data(), &outCount, &badQuery);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (rc != 0) {
@@ -289,19 +290,11 @@ void checkDistances(const Data& p, long long from, long long to, long long scrat
   const std::string name = "distances " + p.name + " rows [" + std::to_string(from) + ", " + std::to_string(to) + ")" +
                            (scratch > 0 ? " scratch=" + std::to_string(scratch >> 10) + "KiB" : "");
   Handle h;
-  int rc = create(p, h);
-  if (rc != 0) {
-    report(false, name, "latent_cuda_db_create returned " + describe(rc));
-    return;
-  }
-  if (const std::string why = limitScratch(h, scratch); !why.empty()) {
-    report(false, name, why);
-    return;
-  }
+  if (!open(p, h, scratch, name)) return;
   const long long width = to - from;
   std::vector<float> out(static_cast<size_t>(p.q) * std::max<long long>(width, 1), -12345.0f);
   long long badQuery = -1;
-  rc = latent_cuda_distances(h.h, p.queries.data(), p.q, p.d, from, to, out.data(), &badQuery);
+  int rc = latent_cuda_distances(h.h, p.queries.data(), p.q, p.d, from, to, out.data(), &badQuery);
   if (rc != 0) {
     report(false, name, "latent_cuda_distances returned " + describe(rc));
     return;

@@ -17,7 +17,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -27,12 +26,10 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Embed the bundled sample corpus (5,000 WordNet glosses) with the default model into an",
                 "in-memory index, then print the nearest texts for a query. Needs nothing but the jar."})
-final class DemoCommand implements Callable<Integer> {
+final class DemoCommand extends ModelCommand {
     /** The query shown when none is given. */
     static final String DEFAULT_QUERY = "a large animal that lives in the sea";
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--query", paramLabel = "TEXT", description = "Query text (repeatable; default: \"" + DEFAULT_QUERY + "\").")
     List<String> queries = new ArrayList<>();
@@ -56,16 +53,10 @@ final class DemoCommand implements Callable<Integer> {
     @Mixin
     QuietOption quietOption = new QuietOption();
 
-
-    @Mixin
-    ModelOptions model = new ModelOptions();
-
     private final MapJob mapJob = new MapJob();
 
     @Override
-    public Integer call() throws Exception {
-        CommandLine cl = spec.commandLine();
-        model.check(cl);
+    protected Integer run(CommandLine cl) throws Exception {
         if (k <= 0) {
             throw new CommandLine.ParameterException(cl, "-k must be >= 1, got " + k);
         }

@@ -20,7 +20,6 @@ import java.io.Writer;
 import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -35,10 +34,7 @@ import picocli.CommandLine.Parameters;
                 "names an id column) or a .npy of numeric rows.",
                 "Writes vectors (.npy, float32) with an ids file (one id per line), and/or an index file.",
                 "Outputs appear only when complete and together: all of them, or none changes."})
-final class EmbedCommand implements Callable<Integer> {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
+final class EmbedCommand extends ModelCommand {
     @Parameters(index = "0", paramLabel = "INPUT", description = "Corpus file (.jsonl/.ndjson/.json: JSONL; .csv: CSV; else one text per line); for an image model, a folder of images or a list file.")
     Path input;
 
@@ -87,14 +83,8 @@ final class EmbedCommand implements Callable<Integer> {
     @Mixin
     QuietOption quietOption = new QuietOption();
 
-
-    @Mixin
-    ModelOptions model = new ModelOptions();
-
     @Override
-    public Integer call() throws Exception {
-        CommandLine cl = spec.commandLine();
-        model.check(cl);
+    protected Integer run(CommandLine cl) throws Exception {
         if (shardsDir != null && (output != null || indexFile != null || idsFile != null)) {
             throw new CommandLine.ParameterException(cl, "--shards writes its own files: give it without -o, --ids or --index");
         }

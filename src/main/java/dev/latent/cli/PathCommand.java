@@ -19,7 +19,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -32,10 +31,7 @@ import picocli.CommandLine.Parameters;
                 "and inner product, linear under l2 or with --linear) and print the items nearest each step; or",
                 "with --analogy A B C, the items nearest B - A + C (\"A is to B as C is to ?\").",
                 "A point is a text (encoded with the index's model) or @ID, a vector stored in the index."})
-final class PathCommand implements Callable<Integer> {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
+final class PathCommand extends ModelCommand {
     @Parameters(index = "0", paramLabel = "INDEX.lidx", description = "The index file (or a finished 'embed --shards' run's manifest.json).")
     Path indexFile;
 
@@ -69,14 +65,8 @@ final class PathCommand implements Callable<Integer> {
     @Option(names = "--scale", paramLabel = "N", defaultValue = "8", description = "With --decode: each pixel drawn N x N (default: ${DEFAULT-VALUE}).")
     int scale;
 
-
-    @Mixin
-    ModelOptions model = new ModelOptions();
-
     @Override
-    public Integer call() throws Exception {
-        CommandLine cl = spec.commandLine();
-        model.check(cl);
+    protected Integer run(CommandLine cl) throws Exception {
         int want = analogy ? 3 : 2;
         if (points.size() != want) {
             throw new CommandLine.ParameterException(cl, (analogy ? "--analogy takes three points A B C" : "give two points, FROM and TO")

@@ -22,7 +22,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -33,11 +32,9 @@ import picocli.CommandLine.Parameters;
 @Command(name = "search", mixinStandardHelpOptions = true,
         description = {"Search an index with query texts (encoded with the index's model unless --model/--onnx)",
                 "or query vectors (--queries-npy). Prints query, rank, id, score (and the text with --corpus)."})
-final class SearchCommand implements Callable<Integer> {
+final class SearchCommand extends ModelCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
 
     @Parameters(index = "0", paramLabel = "INDEX.lidx", description = "The index file (or a finished 'embed --shards' run's manifest.json).")
     Path indexFile;
@@ -72,17 +69,11 @@ final class SearchCommand implements Callable<Integer> {
     @Mixin
     QuietOption quietOption = new QuietOption();
 
-
-    @Mixin
-    ModelOptions model = new ModelOptions();
-
     /** Queries searched at once for top-k (results of one batch are written before the next). */
     private static final int QUERY_BATCH = 1024;
 
     @Override
-    public Integer call() throws Exception {
-        CommandLine cl = spec.commandLine();
-        model.check(cl);
+    protected Integer run(CommandLine cl) throws Exception {
         int sources = (queries.isEmpty() ? 0 : 1) + (queriesFile == null ? 0 : 1) + (queriesNpy == null ? 0 : 1);
         if (sources != 1) {
             throw new CommandLine.ParameterException(cl, "give query texts (--query or --queries) or query vectors (--queries-npy), one kind");

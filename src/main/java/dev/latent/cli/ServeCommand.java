@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -21,10 +20,7 @@ import picocli.CommandLine.Parameters;
         description = {"Serve an index over HTTP (JSON): POST /v1/embed {\"texts\": [...]}, POST /v1/search",
                 "{\"text\": \"...\", \"k\": 10} or {\"vector\": [...], \"k\": 10}, GET /health, GET /metrics. Requests from",
                 "many clients are batched by the shared engine. Runs until interrupted (Ctrl-C, SIGTERM)."})
-final class ServeCommand implements Callable<Integer> {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
+final class ServeCommand extends ModelCommand {
     @Parameters(index = "0", paramLabel = "INDEX.lidx", description = "The index file (or a finished 'embed --shards' run's manifest.json).")
     Path indexFile;
 
@@ -40,14 +36,8 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--queue", paramLabel = "N", defaultValue = "1024", description = "Requests the engine queues before it answers 503 (default: ${DEFAULT-VALUE}).")
     int queue;
 
-
-    @Mixin
-    ModelOptions model = new ModelOptions();
-
     @Override
-    public Integer call() throws Exception {
-        CommandLine cl = spec.commandLine();
-        model.check(cl);
+    protected Integer run(CommandLine cl) throws Exception {
         if (port < 0 || port > 65535 || maxBody < 1 || queue < 1) {
             throw new CommandLine.ParameterException(cl, "--port must be 0..65535, --max-body and --queue >= 1");
         }

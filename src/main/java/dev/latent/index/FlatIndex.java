@@ -99,13 +99,7 @@ public final class FlatIndex implements VectorIndex {
 
     /** Rows the storage holds before it must grow (see {@link #reserve}). */
     public long capacity() {
-        lock.readLock().lock();
-        try {
-            checkOpen();
-            return set.capacity();
-        } finally {
-            lock.readLock().unlock();
-        }
+        return read(() -> set.capacity());
     }
 
     @Override
@@ -145,24 +139,12 @@ public final class FlatIndex implements VectorIndex {
 
     @Override
     public boolean contains(long id) {
-        lock.readLock().lock();
-        try {
-            checkOpen();
-            return set.contains(id);
-        } finally {
-            lock.readLock().unlock();
-        }
+        return read(() -> set.contains(id));
     }
 
     /** The stored ids in row order (a copy). */
     public long[] ids() {
-        lock.readLock().lock();
-        try {
-            checkOpen();
-            return set.ids();
-        } finally {
-            lock.readLock().unlock();
-        }
+        return read(() -> set.ids());
     }
 
     /**
@@ -172,24 +154,12 @@ public final class FlatIndex implements VectorIndex {
      * closes the view (the storage stays the index's).
      */
     public FloatMatrix rowsView() {
-        lock.readLock().lock();
-        try {
-            checkOpen();
-            return set.rows();
-        } finally {
-            lock.readLock().unlock();
-        }
+        return read(() -> set.rows());
     }
 
     /** A copy of the vector stored under {@code id}. */
     public float[] vector(long id) {
-        lock.readLock().lock();
-        try {
-            checkOpen();
-            return set.vector(id);
-        } finally {
-            lock.readLock().unlock();
-        }
+        return read(() -> set.vector(id));
     }
 
     // ------------------------------------------------------------------ mutation
@@ -288,19 +258,7 @@ public final class FlatIndex implements VectorIndex {
      */
     @Override
     public Neighbors search(FloatMatrix queries, int k) {
-        SearchParams p = SearchParams.topK(k);
-        lock.readLock().lock();
-        try {
-            checkOpen();
-            checkQueries(queries);
-            if (set.size() == 0 || queries.rows() == 0) {
-                return empty(queries);
-            }
-            final long[] map = set.idsShared();
-            return resident().search(queries, p).mapIds(row -> row < 0 ? row : map[(int) row]);
-        } finally {
-            lock.readLock().unlock();
-        }
+        return topK(queries, k, false);
     }
 
     /**
@@ -309,21 +267,24 @@ public final class FlatIndex implements VectorIndex {
      * fallback for a batch whose device search failed; equal to the device's answer up to float rounding.
      */
     public Neighbors searchOnHost(FloatMatrix queries, int k) {
+        return topK(queries, k, true);
+    }
+
+    private Neighbors topK(FloatMatrix queries, int k, boolean onHost) {
         SearchParams p = SearchParams.topK(k);
-        lock.readLock().lock();
-        try {
-            checkOpen();
+        return read(() -> {
             checkQueries(queries);
             if (set.size() == 0 || queries.rows() == 0) {
                 return empty(queries);
             }
             final long[] map = set.idsShared();
+            if (!onHost) {
+                return resident().search(queries, p).mapIds(row -> row < 0 ? row : map[(int) row]);
+            }
             try (FloatMatrix rows = set.rows(); ResidentMatrix host = HostBackend.INSTANCE.upload(rows, metric())) {
                 return host.search(queries, p).mapIds(row -> row < 0 ? row : map[(int) row]);
             }
-        } finally {
-            lock.readLock().unlock();
-        }
+        });
     }
 
     /** The host backend of {@link #searchOnHost}, opened once for the process (it holds no device memory). */
@@ -361,9 +322,7 @@ public final class FlatIndex implements VectorIndex {
     public Neighbors search(FloatMatrix queries, int k, long[] allowedIds) {
         SearchParams p = SearchParams.topK(k);
         Objects.requireNonNull(allowedIds, "allowedIds");
-        lock.readLock().lock();
-        try {
-            checkOpen();
+        return read(() -> {
             checkQueries(queries);
             long[] rows = new long[allowedIds.length];
             List<Long> unknown = new ArrayList<>();
@@ -390,9 +349,7 @@ public final class FlatIndex implements VectorIndex {
             }
             final long[] map = set.idsShared();
             return resident().search(queries, p.rows(Arrays.copyOf(rows, n))).mapIds(row -> map[(int) row]);
-        } finally {
-            lock.readLock().unlock();
-        }
+        });
     }
 
     /**
@@ -414,9 +371,7 @@ public final class FlatIndex implements VectorIndex {
     @Override
     public RangeResults rangeSearch(FloatMatrix queries, float radius, long maxResults) {
         SearchParams p = SearchParams.within(radius).maxResults(maxResults);
-        lock.readLock().lock();
-        try {
-            checkOpen();
+        return read(() -> {
             checkQueries(queries);
             int nq = Math.toIntExact(queries.rows());
             long[][] outIds = new long[nq][];
@@ -440,9 +395,7 @@ public final class FlatIndex implements VectorIndex {
                 }
             }
             return new RangeResults(outIds, outScores, metric());
-        } finally {
-            lock.readLock().unlock();
-        }
+        });
     }
 
     private void checkQueries(FloatMatrix queries) {
@@ -509,17 +462,12 @@ public final class FlatIndex implements VectorIndex {
 
     @Override
     public void writeTo(AtomicOutput out) throws IOException {
-        VectorSet.Snapshot snapshot;
-        Map<String, String> meta;
-        lock.readLock().lock();     // held only to pin the rows (O(1)); the write itself holds no lock
-        try {
-            checkOpen();
-            snapshot = set.snapshot();
-            meta = new LinkedHashMap<>(metadata);
-        } finally {
-            lock.readLock().unlock();
-        }
-        try (snapshot) {
+        // The lock is held only to pin the rows (O(1)); the write itself holds no lock.
+        Map<String, String> meta = new LinkedHashMap<>();
+        try (VectorSet.Snapshot snapshot = read(() -> {
+            meta.putAll(metadata);
+            return set.snapshot();
+        })) {
             IndexFile.write(snapshot, meta, out);
         }
     }
@@ -589,16 +537,21 @@ public final class FlatIndex implements VectorIndex {
      * Adds and removes go on meanwhile without changing what the snapshot holds. The caller closes it.
      */
     public VectorSet.Snapshot snapshot() {
+        return read(() -> set.snapshot());
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    /** Runs {@code body} under the read lock on an open index. */
+    private <T> T read(Supplier<T> body) {
         lock.readLock().lock();
         try {
             checkOpen();
-            return set.snapshot();
+            return body.get();
         } finally {
             lock.readLock().unlock();
         }
     }
-
-    // ------------------------------------------------------------------ lifecycle
 
     private void checkOpen() {
         if (closed) {

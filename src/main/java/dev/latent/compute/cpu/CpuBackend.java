@@ -309,25 +309,26 @@ public final class CpuBackend implements Backend {
 
         @Override
         protected Neighbors topK(FloatMatrix queries, int count, long[] subset) {
-            FloatMatrix db = rows;
-            int nq = (int) queries.rows();
-            long[] ids = new long[nq * count];
-            float[] scores = new float[nq * count];
-            try (FloatPointer qaux = queryAux(queries, metric);
-                 FloatPointer q = queries.pointer();
-                 FloatPointer x = db.pointer();
-                 LongPointer rowPtr = subset == null ? null : new LongPointer(subset)) {
-                if (count > 0 && nq > 0) {
-                    int st = CpuNative.latent_cpu_topk(q, ip() ? null : qaux, nq, x, ip() ? null : aux, db.rows(),
-                            db.cols(), metric.code(), rowPtr, subset == null ? 0 : subset.length, count, ids, scores);
-                    check(st, "top-k");
-                }
+            try (LongPointer rowPtr = subset == null ? null : new LongPointer(subset)) {
+                return nativeTopK(queries, count, "top-k", (q, qaux, x, db, ids, scores) -> CpuNative.latent_cpu_topk(q,
+                        qaux, (int) queries.rows(), x, ip() ? null : aux, db.rows(), db.cols(), metric.code(), rowPtr,
+                        subset == null ? 0 : subset.length, count, ids, scores));
             }
-            return new Neighbors(nq, count, ids, scores, metric);
         }
 
         @Override
         protected Neighbors topKLists(FloatMatrix queries, int count, long[] offsets, long[] lists) {
+            return nativeTopK(queries, count, "top-k over candidate lists", (q, qaux, x, db, ids, scores) ->
+                    CpuNative.latent_cpu_topk_lists(q, qaux, (int) queries.rows(), x, ip() ? null : aux, db.rows(),
+                            db.cols(), metric.code(), offsets, lists, count, ids, scores));
+        }
+
+        /** One native top-k call over the rows: queries, their norm terms (null for IP) and the results. */
+        private interface TopKCall {
+            int run(FloatPointer q, FloatPointer qaux, FloatPointer x, FloatMatrix db, long[] ids, float[] scores);
+        }
+
+        private Neighbors nativeTopK(FloatMatrix queries, int count, String what, TopKCall call) {
             FloatMatrix db = rows;
             int nq = (int) queries.rows();
             long[] ids = new long[nq * count];
@@ -336,9 +337,7 @@ public final class CpuBackend implements Backend {
                  FloatPointer q = queries.pointer();
                  FloatPointer x = db.pointer()) {
                 if (count > 0 && nq > 0) {
-                    int st = CpuNative.latent_cpu_topk_lists(q, ip() ? null : qaux, nq, x, ip() ? null : aux,
-                            db.rows(), db.cols(), metric.code(), offsets, lists, count, ids, scores);
-                    check(st, "top-k over candidate lists");
+                    check(call.run(q, ip() ? null : qaux, x, db, ids, scores), what);
                 }
             }
             return new Neighbors(nq, count, ids, scores, metric);

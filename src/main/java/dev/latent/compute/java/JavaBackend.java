@@ -194,13 +194,12 @@ public final class JavaBackend implements Backend {
         protected Neighbors topK(FloatMatrix queries, int count, long[] subset) {
             FloatMatrix db = rows;
             double[] xn = norms;
-            int nq = (int) queries.rows();
-            float[][] q = queries.toArray();
-            double[] qn = queryNorms(queries, q);
-            long[] ids = new long[nq * count];
-            float[] scores = new float[nq * count];
+            Batch b = new Batch(queries, count);
+            int nq = b.nq;
+            float[][] q = b.q;
+            double[] qn = b.qn;
             if (count == 0) {
-                return new Neighbors(nq, 0, ids, scores, metric);
+                return b.result();
             }
             int chunks = (nq + QUERY_CHUNK - 1) / QUERY_CHUNK;
             IntStream.range(0, chunks).parallel().forEach(c -> {
@@ -232,25 +231,23 @@ public final class JavaBackend implements Backend {
                     }
                 }
                 for (int i = 0; i < heaps.length; i++) {
-                    heaps[i].drainBestFirst(ids, scores, (q0 + i) * count, count, metric);
+                    heaps[i].drainBestFirst(b.ids, b.scores, (q0 + i) * count, count, metric);
                 }
             });
-            return new Neighbors(nq, count, ids, scores, metric);
+            return b.result();
         }
 
         @Override
         protected Neighbors topKLists(FloatMatrix queries, int count, long[] offsets, long[] lists) {
             FloatMatrix db = rows;
             double[] xn = norms;
-            int nq = (int) queries.rows();
-            float[][] q = queries.toArray();
-            double[] qn = queryNorms(queries, q);
-            long[] ids = new long[nq * count];
-            float[] scores = new float[nq * count];
+            Batch b = new Batch(queries, count);
+            float[][] q = b.q;
+            double[] qn = b.qn;
             if (count == 0) {
-                return new Neighbors(nq, 0, ids, scores, metric);
+                return b.result();
             }
-            IntStream.range(0, nq).parallel().forEach(i -> {
+            IntStream.range(0, b.nq).parallel().forEach(i -> {
                 Heap h = new Heap(count);
                 float[] x = new float[db.cols()];
                 for (long c = offsets[i]; c < offsets[i + 1]; c++) {
@@ -258,9 +255,32 @@ public final class JavaBackend implements Backend {
                     db.getRow(r, x);
                     offer(h, q[i], qn[i], x, xn, r);
                 }
-                h.drainBestFirst(ids, scores, i * count, count, metric);
+                h.drainBestFirst(b.ids, b.scores, i * count, count, metric);
             });
-            return new Neighbors(nq, count, ids, scores, metric);
+            return b.result();
+        }
+
+        /** A top-k call's queries (as arrays, with their norms) and its result arrays of count per query. */
+        private final class Batch {
+            final int nq;
+            final int count;
+            final float[][] q;
+            final double[] qn;
+            final long[] ids;
+            final float[] scores;
+
+            Batch(FloatMatrix queries, int count) {
+                this.nq = (int) queries.rows();
+                this.count = count;
+                this.q = queries.toArray();
+                this.qn = queryNorms(queries, q);
+                this.ids = new long[nq * count];
+                this.scores = new float[nq * count];
+            }
+
+            Neighbors result() {
+                return new Neighbors(nq, count, ids, scores, metric);
+            }
         }
 
         @Override
