@@ -5,6 +5,7 @@ import static org.bytedeco.onnxruntime.global.onnxruntime.ORT_ENABLE_ALL;
 import static org.bytedeco.onnxruntime.global.onnxruntime.ORT_LOGGING_LEVEL_ERROR;
 import static org.bytedeco.onnxruntime.global.onnxruntime.ORT_SEQUENTIAL;
 import static org.bytedeco.onnxruntime.global.onnxruntime.OrtArenaAllocator;
+import static org.bytedeco.onnxruntime.global.onnxruntime.OrtDeviceAllocator;
 import static org.bytedeco.onnxruntime.global.onnxruntime.OrtMemTypeDefault;
 
 import dev.latent.encode.ModelFiles;
@@ -16,6 +17,7 @@ import java.util.logging.Logger;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.onnxruntime.Env;
+import org.bytedeco.onnxruntime.IoBinding;
 import org.bytedeco.onnxruntime.LongVector;
 import org.bytedeco.onnxruntime.MemoryInfo;
 import org.bytedeco.onnxruntime.OrtCUDAProviderOptions;
@@ -54,10 +56,11 @@ import org.bytedeco.onnxruntime.ValueVector;
  * {@code CPU} and {@code CUDA} force one; a forced CUDA that fails throws. One INFO line on logger
  * {@code dev.latent.encode} names the provider and the reason.
  *
- * <p><b>IoBinding seam.</b> Inputs are host tensors and {@link Outputs} are host memory. With the CUDA
- * provider a later {@code runBound} would bind outputs to device memory through an {@code IoBinding}
- * ({@code BindOutput(name, cudaMemoryInfo)}) and hand the device pointer to a pooling kernel, so vectors
- * never cross to the host before search; callers of {@link #run} would not change.
+ * <p><b>Outputs on the device.</b> {@link #run} returns host memory. {@link #runBound} runs through an ONNX
+ * Runtime {@code IoBinding}: inputs bound from host tensors, outputs bound to host memory or, with the CUDA
+ * provider, to device memory ({@code BindOutput(name, cudaMemoryInfo)}), so that a pooling kernel can read
+ * the token embeddings where the model left them ({@link Outputs#address}) and vectors never cross to the
+ * host before search.
  *
  * <p><b>Ownership and threads.</b> The process-wide {@link Env} lives until the JVM exits (ONNX Runtime wants
  * one per process). Everything else native is owned here and freed by {@link #close()}, exactly once.
@@ -102,6 +105,7 @@ public final class OnnxModel implements AutoCloseable {
     private final SessionOptions options;
     private final Session session;
     private final MemoryInfo cpuMemory;
+    private MemoryInfo cudaMemory;   // made on the first runBound to the device; guarded by this
     private final RunOptions runOptions;
     private final String provider;
     private final List<TensorInfo> inputs;
@@ -309,50 +313,123 @@ public final class OnnxModel implements AutoCloseable {
     public Outputs run(Feeds feeds, String... outputNames) {
         lock.readLock().lock();
         try {
-            if (closed) {
-                throw new IllegalStateException("ONNX model " + origin + " is closed");
-            }
-            if (outputNames.length == 0) {
-                throw new IllegalArgumentException("name at least one output of " + origin + "; it has "
-                        + outputNames());
-            }
-            for (String o : outputNames) {
-                if (!outputNames().contains(o)) {
-                    throw new IllegalArgumentException("model " + origin + " has no output '" + o + "'; outputs: "
-                            + outputNames());
-                }
-            }
-            for (String name : feeds.names()) {
-                if (!inputNames().contains(name)) {
-                    throw new IllegalArgumentException("model " + origin + " has no input '" + name + "'; inputs: "
-                            + inputs);
-                }
-            }
+            checkRun(feeds, outputNames);
             int count = inputs.size();
             try (Value values = new Value(count); PointerPointer<BytePointer> outs = new PointerPointer<>(outputNames)) {
                 for (int i = 0; i < count; i++) {
-                    TensorInfo want = inputs.get(i);
-                    Feeds.Slot s = feeds.get(want.name());
-                    if (s == null) {
-                        throw new IllegalArgumentException("input '" + want.name() + "' of model " + origin
-                                + " was not given; inputs: " + inputs);
-                    }
-                    if (s.type != want.type()) {
-                        throw new IllegalArgumentException("input '" + want.name() + "' of model " + origin
-                                + " takes " + want + ", given " + s.type);
-                    }
-                    try (Value t = Value.CreateTensor(cpuMemory.asOrtMemoryInfo(), s.data.position(0), s.bytes,
-                            s.shape, s.shape.length, s.type.code())) {
+                    try (Value t = inputTensor(feeds, i)) {
                         values.position(i).put(t);
                     }
                 }
                 values.position(0);
                 ValueVector out = session.Run(runOptions, inputNames, values, count, outs, outputNames.length);
-                return new Outputs(List.of(outputNames), out); // closes out itself if it fails
+                return new Outputs(List.of(outputNames), out, null, false); // closes out itself if it fails
             }
         } finally {
             lock.readLock().unlock();
         }
+    }
+
+    /** Where {@link #runBound} leaves the outputs. */
+    public enum Placement {
+        /** Host memory (as {@link #run}, through the binding). */
+        HOST,
+        /** The CUDA device of the session (the CUDA provider only). */
+        DEVICE
+    }
+
+    /**
+     * As {@link #run}, through an {@code IoBinding}: the outputs are bound to {@code placement}. With
+     * {@link Placement#DEVICE} they stay in the CUDA device memory where the model computed them; read them
+     * through {@link Outputs#address} (a device pointer) while the result is open. Thread-safe.
+     *
+     * @throws IllegalStateException for {@link Placement#DEVICE} on a session without the CUDA provider
+     * @throws IllegalArgumentException as {@link #run}
+     */
+    public Outputs runBound(Feeds feeds, Placement placement, String... outputNames) {
+        lock.readLock().lock();
+        try {
+            checkRun(feeds, outputNames);
+            if (placement == Placement.DEVICE && !"CUDA".equals(provider)) {
+                throw new IllegalStateException("outputs bound to the device need the CUDA provider; " + origin
+                        + " runs on " + provider);
+            }
+            List<Value> bound = new ArrayList<>();
+            IoBinding binding = new IoBinding(session);
+            try {
+                for (int i = 0; i < inputs.size(); i++) {
+                    Value t = inputTensor(feeds, i);
+                    bound.add(t);
+                    binding.BindInput(inputs.get(i).name(), t);
+                }
+                MemoryInfo target = placement == Placement.DEVICE ? deviceMemory() : cpuMemory;
+                for (String o : outputNames) {
+                    binding.BindOutput(o, target.asOrtMemoryInfo());
+                }
+                session.Run(runOptions, binding);
+                binding.SynchronizeOutputs();
+                ValueVector out = binding.GetOutputValues();
+                return new Outputs(List.of(outputNames), out, binding, placement == Placement.DEVICE);
+            } catch (RuntimeException | Error e) {
+                binding.close();
+                throw e;
+            } finally {
+                bound.forEach(Value::close);
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** CUDA device memory of device 0 (the device the CUDA provider is opened on), made once. */
+    private MemoryInfo deviceMemory() {
+        synchronized (this) {
+            if (cudaMemory == null) {
+                cudaMemory = new MemoryInfo("Cuda", OrtDeviceAllocator, 0, OrtMemTypeDefault);
+            }
+            return cudaMemory;
+        }
+    }
+
+    /** Checks a run's feeds and output names against the model; caller holds the read lock. */
+    private void checkRun(Feeds feeds, String... outputNames) {
+        if (closed) {
+            throw new IllegalStateException("ONNX model " + origin + " is closed");
+        }
+        if (outputNames.length == 0) {
+            throw new IllegalArgumentException("name at least one output of " + origin + "; it has "
+                    + outputNames());
+        }
+        for (String o : outputNames) {
+            if (!outputNames().contains(o)) {
+                throw new IllegalArgumentException("model " + origin + " has no output '" + o + "'; outputs: "
+                        + outputNames());
+            }
+        }
+        for (String name : feeds.names()) {
+            if (!inputNames().contains(name)) {
+                throw new IllegalArgumentException("model " + origin + " has no input '" + name + "'; inputs: "
+                        + inputs);
+            }
+        }
+        for (TensorInfo want : inputs) {
+            Feeds.Slot s = feeds.get(want.name());
+            if (s == null) {
+                throw new IllegalArgumentException("input '" + want.name() + "' of model " + origin
+                        + " was not given; inputs: " + inputs);
+            }
+            if (s.type != want.type()) {
+                throw new IllegalArgumentException("input '" + want.name() + "' of model " + origin
+                        + " takes " + want + ", given " + s.type);
+            }
+        }
+    }
+
+    /** Input {@code i} as a tensor over the feed's host memory (checked by {@link #checkRun}); caller closes it. */
+    private Value inputTensor(Feeds feeds, int i) {
+        Feeds.Slot s = feeds.get(inputs.get(i).name());
+        return Value.CreateTensor(cpuMemory.asOrtMemoryInfo(), s.data.position(0), s.bytes, s.shape, s.shape.length,
+                s.type.code());
     }
 
     @Override
@@ -366,6 +443,11 @@ public final class OnnxModel implements AutoCloseable {
             session.close();
             options.close();
             cpuMemory.close();
+            synchronized (this) {
+                if (cudaMemory != null) {
+                    cudaMemory.close();
+                }
+            }
             runOptions.close();
             inputNames.close();
         } finally {

@@ -30,11 +30,19 @@ public final class Outputs implements AutoCloseable {
     private final Value[] values;
     private final long[][] shapes;
     private final ElementType[] types;
+    private final AutoCloseable binding;
+    private final boolean onDevice;
     private boolean closed;
 
-    Outputs(List<String> names, ValueVector vector) {
+    /**
+     * @param binding  the IoBinding the values came from (closed with them), or null
+     * @param onDevice whether the values are in CUDA device memory
+     */
+    Outputs(List<String> names, ValueVector vector, AutoCloseable binding, boolean onDevice) {
         this.names = List.copyOf(names);
         this.vector = vector;
+        this.binding = binding;
+        this.onDevice = onDevice;
         int n = names.size();
         this.values = new Value[n];
         this.shapes = new long[n][];
@@ -84,13 +92,34 @@ public final class Outputs implements AutoCloseable {
         return raw(i, ElementType.INT64).asLongBuffer();
     }
 
-    /** Output {@code i}'s bytes in native order, checked to be of element type {@code expected}. */
-    public ByteBuffer raw(int i, ElementType expected) {
+    /** Whether the outputs are in CUDA device memory ({@link OnnxModel#runBound} to the device). */
+    public boolean onDevice() {
+        return onDevice;
+    }
+
+    /**
+     * The address of output {@code i}'s data, checked to be of element type {@code expected}: a device pointer
+     * when {@link #onDevice()}, valid until {@link #close()}.
+     */
+    public long address(int i, ElementType expected) {
+        checkReadable(i, expected);
+        return values[i].GetTensorMutableDataByte().address();
+    }
+
+    private void checkReadable(int i, ElementType expected) {
         if (closed) {
             throw new IllegalStateException("Outputs are closed");
         }
         if (types[i] != expected) {
             throw new IllegalStateException("output " + names.get(i) + " is " + types[i] + ", not " + expected);
+        }
+    }
+
+    /** Output {@code i}'s bytes in native order, checked to be of element type {@code expected}. */
+    public ByteBuffer raw(int i, ElementType expected) {
+        checkReadable(i, expected);
+        if (onDevice) {
+            throw new IllegalStateException("output " + names.get(i) + " is in device memory; read it with address()");
         }
         long n = expected.bytes();
         for (long d : shapes[i]) {
@@ -114,6 +143,13 @@ public final class Outputs implements AutoCloseable {
             }
         } finally {
             vector.close();
+            if (binding != null) {
+                try {
+                    binding.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException("closing the IoBinding of " + names + " failed", e);
+                }
+            }
         }
     }
 }

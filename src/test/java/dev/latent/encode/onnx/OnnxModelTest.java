@@ -2,6 +2,7 @@ package dev.latent.encode.onnx;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -71,6 +72,40 @@ class OnnxModelTest {
                     assertThrows(IllegalStateException.class, () -> out.longs(0), "float output read as int64");
                 }
             }
+        }
+    }
+
+    @Test
+    void anIoBindingRunGivesWhatARunGivesAndRefusesTheDeviceWithoutCuda() throws IOException {
+        try (OnnxModel m = open("bound.onnx", new String[] {"x", "z"}, TinyOnnx.FLOAT, new String[] {"y", "w"}, 2);
+                Feeds in = new Feeds()) {
+            SplittableRandom r = new SplittableRandom(11);
+            for (int[] shape : new int[][] {{1, 1}, {5, 384}, {2, 7}}) {
+                int n = shape[0] * shape[1];
+                in.floats("x", randomFloats(r, n), shape[0], shape[1]).floats("z", randomFloats(r, n), shape[0], shape[1]);
+                try (Outputs plain = m.run(in, "w", "y");
+                        Outputs bound = m.runBound(in, OnnxModel.Placement.HOST, "w", "y")) {
+                    assertFalse(bound.onDevice());
+                    assertEquals(plain.names(), bound.names());
+                    for (int i = 0; i < 2; i++) {
+                        assertArrayEquals(plain.shape(i), bound.shape(i));
+                        float[] want = new float[n];
+                        float[] got = new float[n];
+                        plain.floats(i).get(want);
+                        bound.floats(i).get(got);
+                        assertArrayEquals(want, got, "output " + i + " through the binding");
+                        assertTrue(bound.address(i, ElementType.FLOAT) != 0);
+                    }
+                    assertThrows(IllegalStateException.class, () -> bound.address(0, ElementType.INT64));
+                }
+            }
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> m.runBound(in, OnnxModel.Placement.DEVICE, "y"));
+            assertTrue(e.getMessage().contains("need the CUDA provider") && e.getMessage().endsWith("runs on CPU"),
+                    e.getMessage());
+            IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+                    () -> m.runBound(in, OnnxModel.Placement.HOST, "nope"));
+            assertTrue(bad.getMessage().contains("no output 'nope'"), bad.getMessage());
         }
     }
 
