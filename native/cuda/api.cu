@@ -268,6 +268,81 @@ int latent_cuda_topk(long long handle, const float* queries, int q, int d, int k
   return code;
 }
 
+int latent_cuda_device_alloc(int device, long long bytes, long long* address) {
+  if (address == nullptr || bytes < 1) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_device_alloc: %lld bytes, output %p", bytes,
+                static_cast<void*>(address));
+  }
+  *address = 0;
+  return guarded("latent_cuda_device_alloc", [&] {
+    LATENT_CUDA_CHECK(cudaSetDevice(device));
+    void* p = nullptr;
+    LATENT_CUDA_CHECK(cudaMalloc(&p, static_cast<size_t>(bytes)));
+    *address = static_cast<long long>(reinterpret_cast<intptr_t>(p));
+    return cudaSuccess;
+  });
+}
+
+int latent_cuda_device_free(long long address) {
+  if (address == 0) {
+    return 0;
+  }
+  return guarded("latent_cuda_device_free", [&] {
+    LATENT_CUDA_CHECK(cudaFree(reinterpret_cast<void*>(static_cast<intptr_t>(address))));
+    return cudaSuccess;
+  });
+}
+
+int latent_cuda_device_copy(long long address, void* host, long long bytes, int to_device) {
+  if (address == 0 || host == nullptr || bytes < 0) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_device_copy: address %lld, host %p, %lld bytes", address, host,
+                bytes);
+  }
+  return guarded("latent_cuda_device_copy", [&] {
+    void* device = reinterpret_cast<void*>(static_cast<intptr_t>(address));
+    LATENT_CUDA_CHECK(to_device != 0 ? cudaMemcpy(device, host, static_cast<size_t>(bytes), cudaMemcpyHostToDevice)
+                                     : cudaMemcpy(host, device, static_cast<size_t>(bytes), cudaMemcpyDeviceToHost));
+    return cudaSuccess;
+  });
+}
+
+int latent_cuda_topk_pooled(long long handle, long long tokens, const long long* mask, int q, int length, int h,
+                            int pooling, int normalize, int k, long long* out_ids, float* out_scores, int* out_count,
+                            long long* bad_query) {
+  const int t = length;
+  if (handle == 0 || out_count == nullptr || bad_query == nullptr) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_topk_pooled: null handle or output");
+  }
+  *out_count = 0;
+  *bad_query = -1;
+  Database* db = latent::fromHandle(handle);
+  std::lock_guard<std::mutex> lock(db->mutex);
+  const bool mean = pooling == LATENT_POOL_MEAN;
+  if (q < 0 || t < 1 || h != db->d || k < 1 || (pooling != LATENT_POOL_MEAN && pooling != LATENT_POOL_FIRST) ||
+      (q > 0 && (tokens == 0 || out_ids == nullptr || out_scores == nullptr || (mean && mask == nullptr)))) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_topk_pooled: q=%d, t=%d, h=%d (database %d), k=%d, pooling %d", q,
+                t, h, db->d, k, pooling);
+  }
+  const long long count = std::min<long long>(k, db->n);
+  if (count > LATENT_CUDA_MAX_K) {
+    return fail(LATENT_CUDA_E_K_TOO_LARGE, "latent_cuda_topk_pooled: k=%d (rows %lld), at most %d", k, db->n,
+                LATENT_CUDA_MAX_K);
+  }
+  *out_count = static_cast<int>(count);
+  if (q == 0 || count == 0) {
+    return 0;
+  }
+  const float* d = reinterpret_cast<const float*>(static_cast<intptr_t>(tokens));
+  const int code = guardedOn(*db, "latent_cuda_topk_pooled", [&] {
+    return latent::topkPooled(*db, d, mask, q, t, pooling, normalize, static_cast<int>(count), out_ids, out_scores,
+                              bad_query);
+  });
+  if (code == 0 && *bad_query >= 0) {
+    return fail(LATENT_CUDA_E_BAD_QUERY, "pooled query row %lld breaks the vector rule", *bad_query);
+  }
+  return code;
+}
+
 int latent_cuda_topk_lists(long long handle, const float* queries, int q, int d, int count, const long long* offsets,
                            const long long* rows, long long* out_ids, float* out_scores, long long* bad_query) {
   if (handle == 0 || bad_query == nullptr) {

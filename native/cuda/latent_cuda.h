@@ -57,6 +57,10 @@ extern "C" {
 /// The handle's scratch limit is too small for even one query of this call.
 #define LATENT_CUDA_E_SCRATCH (-8)
 
+/// Pooling of token embeddings (latent_cuda_topk_pooled): the mean over the kept tokens, or the first token.
+#define LATENT_POOL_MEAN 0
+#define LATENT_POOL_FIRST 1
+
 /// Scratch limit of a new handle, and the smallest one latent_cuda_db_set_scratch_limit accepts.
 #define LATENT_CUDA_DEFAULT_SCRATCH (2LL << 30)
 #define LATENT_CUDA_MIN_SCRATCH (1LL << 20)

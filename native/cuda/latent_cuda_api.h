@@ -68,6 +68,20 @@
   X(range_fetch, (long long result, long long* offsets, long long* rows, float* scores), (result, offsets, rows, scores)) \
   /* Frees a range result that is not fetched; 0 is ignored */                                                    \
   X(range_free, (long long result), (result))                                                                     \
+  /* Device memory for callers that hold data on the GPU: *address gets `bytes` on `device` (free it with     \
+     latent_cuda_device_free, exactly once; 0 is ignored) */                                                      \
+  X(device_alloc, (int device, long long bytes, long long* address), (device, bytes, address))                    \
+  X(device_free, (long long address), (address))                                                                  \
+  /* Copies `bytes` between host memory and device memory at `address` (to_device != 0: host to device) */        \
+  X(device_copy, (long long address, void* host, long long bytes, int to_device), (address, host, bytes, to_device)) \
+  /* Top-k over all rows of q queries pooled on the device from token embeddings already in device memory at         \
+     `tokens` (q x length x h floats, h = the handle's d): LATENT_POOL_MEAN over the tokens whose mask               \
+     (host, q x length, nonzero = kept) is set, or LATENT_POOL_FIRST; L2-normalised when normalize != 0;             \
+     bit for bit the host encoder's pooling. Results, counts and bad queries as latent_cuda_topk. */                 \
+  X(topk_pooled, (long long handle, long long tokens, const long long* mask, int q, int length, int h,            \
+                  int pooling, int normalize, int k, long long* out_ids, float* out_scores, int* out_count,         \
+                  long long* bad_query),                                                                             \
+    (handle, tokens, mask, q, length, h, pooling, normalize, k, out_ids, out_scores, out_count, bad_query))       \
   /* Nearest target row of every point row (both handles resident, same d and metric) */                          \
   X(assign, (long long points, long long targets, int* labels, float* scores), (points, targets, labels, scores)) \
   /* Per-label float64 sums (k x d) and counts of the point rows; label -1 skips a row; deterministic */           \

@@ -71,6 +71,7 @@ struct Database {
   DeviceBuffer<uint32_t> starts;    // accumulate: label segments
   DeviceBuffer<double> sums;        // accumulate, gram: float64 results
   DeviceBuffer<double> mean;        // gram
+  DeviceBuffer<uint8_t> poolMask;   // topk_pooled: the batch's token mask
 
   PinnedBuffer<float> hostQueries;
   PinnedBuffer<float> hostScores;
@@ -127,6 +128,8 @@ cudaError_t topkLists(Database& db, const float* queries, int q, int count, cons
                       const long long* rows, long long* outIds, float* outScores, long long* badQuery);
 cudaError_t distances(Database& db, const float* queries, int q, long long from, long long to, float* out,
                       long long* badQuery);
+cudaError_t topkPooled(Database& db, const float* dTokens, const long long* mask, int q, int t, int pooling,
+                       int normalize, int k, long long* outIds, float* outScores, long long* badQuery);
 /// Returns LATENT_CUDA_E_TOO_MANY (as an int) through *status when max_results is passed.
 cudaError_t range(Database& db, const float* queries, int q, float radius, long long maxResults,
                   const long long* subset, long long candidates, RangeResult& out, long long* overQuery,

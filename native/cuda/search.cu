@@ -11,6 +11,7 @@
 #include "latent_internal.h"
 #include "latent_large.cuh"
 #include "latent_plan.h"
+#include "latent_pool.cuh"
 
 namespace latent {
 
@@ -370,6 +371,60 @@ cudaError_t topk(Database& db, const float* queries, int q, int k, const long lo
       return cudaSuccess;
     }
     LATENT_CUDA_CHECK(topkBatch(db, db.queries.ptr, db.qTerms.ptr, qb, k, deviceSubset, candidates));
+    const size_t results = static_cast<size_t>(qb) * k;
+    std::memcpy(outScores + static_cast<size_t>(q0) * k, db.hostScores.ptr, results * sizeof(float));
+    std::memcpy(outIds + static_cast<size_t>(q0) * k, db.hostIds.ptr, results * sizeof(long long));
+  }
+  return cudaSuccess;
+}
+
+cudaError_t topkPooled(Database& db, const float* dTokens, const long long* mask, int q, int t, int pooling,
+                       int normalize, int k, long long* outIds, float* outScores, long long* badQuery) {
+  LATENT_CUDA_CHECK(cudaSetDevice(db.device));
+  const bool mean = pooling == LATENT_POOL_MEAN;
+  const long long want = std::min<long long>(batchQueries(db.d), q);
+  long long batch = 0;
+  LATENT_CUDA_CHECK(fitTopkBatch(db, want, k, false, db.n, true, mean ? want * t : 0, &batch));
+  if (batch == 0) {
+    return cudaSuccess;
+  }
+  LATENT_CUDA_CHECK(reserveQueries(db, batch));
+  std::vector<uint8_t> hostMask;
+  if (mean) {
+    LATENT_CUDA_CHECK(db.poolMask.reserve(static_cast<size_t>(batch * t)));
+    hostMask.resize(static_cast<size_t>(batch * t));
+  }
+  for (long long q0 = 0; q0 < q; q0 += batch) {
+    const long long qb = std::min(batch, q - q0);
+    if (mean) {
+      for (long long i = 0; i < qb * t; ++i) {
+        hostMask[static_cast<size_t>(i)] = mask[q0 * t + i] != 0 ? 1 : 0;
+      }
+      LATENT_CUDA_CHECK(cudaMemcpyAsync(db.poolMask.ptr, hostMask.data(), static_cast<size_t>(qb * t),
+                                        cudaMemcpyHostToDevice, db.stream));
+    }
+    LATENT_CUDA_CHECK(resetBadRow(db));
+    PoolArgs a{};
+    a.tokens = dTokens + static_cast<size_t>(q0) * t * db.d;
+    a.mask = mean ? db.poolMask.ptr : nullptr;
+    a.nQueries = static_cast<int>(qb);
+    a.t = t;
+    a.h = db.d;
+    a.pooling = pooling;
+    a.normalize = normalize;
+    a.out = db.queries.ptr;
+    auto* const kernel = &poolKernel;
+    LATENT_LAUNCH(kernel, dim3(static_cast<unsigned>(qb)), 128, 0, db.stream, a);
+    LATENT_CUDA_LAUNCH_CHECK(db.stream);
+    LATENT_CUDA_CHECK(launchNormTerms(db.queries.ptr, qb, db.d, db.metric, db.qTerms.ptr, db.flags.ptr,
+                                      db.multiprocessors, db.stream));
+    long long bad = -1;
+    LATENT_CUDA_CHECK(readBadRow(db, &bad));
+    if (bad >= 0) {
+      *badQuery = q0 + bad;
+      return cudaSuccess;
+    }
+    LATENT_CUDA_CHECK(topkBatch(db, db.queries.ptr, db.qTerms.ptr, qb, k, nullptr, db.n));
     const size_t results = static_cast<size_t>(qb) * k;
     std::memcpy(outScores + static_cast<size_t>(q0) * k, db.hostScores.ptr, results * sizeof(float));
     std::memcpy(outIds + static_cast<size_t>(q0) * k, db.hostIds.ptr, results * sizeof(long long));

@@ -314,6 +314,105 @@ void checkDistances(const Data& p, long long from, long long to, long long scrat
   report(worst <= REL && over.empty(), name, worst <= REL ? over : why);
 }
 
+/// The host encoder's pooling (TextEncoder.pool), the reference latent_cuda_topk_pooled must match bit for bit.
+std::vector<float> poolOnHost(const std::vector<float>& tokens, const std::vector<long long>& mask, int q, int t, int h,
+                              int pooling, bool normalize) {
+  std::vector<float> out(static_cast<size_t>(q) * h);
+  for (int r = 0; r < q; ++r) {
+    float* row = out.data() + static_cast<size_t>(r) * h;
+    const float* base = tokens.data() + static_cast<size_t>(r) * t * h;
+    if (pooling == LATENT_POOL_FIRST) {
+      std::copy_n(base, h, row);
+    } else {
+      float count = 0;
+      for (int k = 0; k < t; ++k) {
+        if (mask[static_cast<size_t>(r) * t + k] == 0) continue;
+        count++;
+        for (int c = 0; c < h; ++c) row[c] += base[static_cast<size_t>(k) * h + c];
+      }
+      const float inv = 1.0f / std::max(count, 1e-9f);
+      for (int c = 0; c < h; ++c) row[c] *= inv;
+    }
+    if (normalize) {
+      double ss = 0;
+      for (int c = 0; c < h; ++c) ss += static_cast<double>(row[c]) * row[c];
+      const float inv = static_cast<float>(1.0 / std::max(std::sqrt(ss), 1e-12));
+      for (int c = 0; c < h; ++c) row[c] *= inv;
+    }
+  }
+  return out;
+}
+
+/// Top-k of queries pooled on the device from token embeddings in device memory: the same results, bit for
+/// bit, as latent_cuda_topk on the host-pooled queries, and right against the float64 reference.
+void checkPooled(std::mt19937_64& rng, int metric, int q, int t, int pooling, bool normalize, int k, long long n = 3000) {
+  Data p = make(rng, metric, n, 24, q, false);
+  const std::string name = "pooled " + p.name + " t=" + std::to_string(t) +
+                           (pooling == LATENT_POOL_MEAN ? " mean" : " first") + (normalize ? " normalised" : "") +
+                           " k=" + std::to_string(k);
+  std::normal_distribution<float> gauss;
+  std::vector<float> tokens(static_cast<size_t>(q) * t * p.d);
+  for (float& x : tokens) x = gauss(rng);
+  std::vector<long long> mask(static_cast<size_t>(q) * t, 0);
+  std::uniform_int_distribution<int> kept(1, t);
+  for (int r = 0; r < q; ++r) {   // 1..t leading tokens kept, as padding leaves them, and one hole
+    const int n = kept(rng);
+    for (int i = 0; i < n; ++i) mask[static_cast<size_t>(r) * t + i] = 1;
+    if (n > 2) mask[static_cast<size_t>(r) * t + 1] = 0;
+  }
+  p.queries = poolOnHost(tokens, mask, q, t, p.d, pooling, normalize);
+  Handle h;
+  if (!open(p, h, 0, name)) return;
+  long long address = 0;
+  int rc = latent_cuda_device_alloc(device, static_cast<long long>(tokens.size() * sizeof(float)), &address);
+  if (rc == 0) rc = latent_cuda_device_copy(address, tokens.data(), static_cast<long long>(tokens.size() * sizeof(float)), 1);
+  const int count = static_cast<int>(std::min<long long>(k, p.n));
+  std::vector<long long> ids(static_cast<size_t>(q) * count, -5), want(ids.size(), -6);
+  std::vector<float> scores(ids.size(), -5.0f), wantScores(ids.size(), -6.0f);
+  int outCount = -1, wantCount = -1;
+  long long bad = -1;
+  if (rc == 0) {
+    rc = latent_cuda_topk_pooled(h.h, address, mask.data(), q, t, p.d, pooling, normalize ? 1 : 0, k, ids.data(),
+                                 scores.data(), &outCount, &bad);
+  }
+  std::string why = rc != 0 ? "latent_cuda_topk_pooled returned " + describe(rc) + ": " + latent_cuda_last_error() : "";
+  if (why.empty()) {
+    rc = latent_cuda_topk(h.h, p.queries.data(), q, p.d, k, nullptr, 0, want.data(), wantScores.data(), &wantCount, &bad);
+    if (rc != 0) {
+      why = "latent_cuda_topk returned " + describe(rc);
+    } else if (outCount != wantCount || ids != want || scores != wantScores) {
+      why = "results differ from latent_cuda_topk on the host-pooled queries";
+    }
+  }
+  if (why.empty()) why = verify(p, p.queries.data(), q, k, nullptr, ids, scores, outCount);
+  const int freed = latent_cuda_device_free(address);
+  if (why.empty() && freed != 0) why = "latent_cuda_device_free returned " + describe(freed);
+  report(why.empty(), name, why);
+}
+
+/// A pooled query that is all zero (no kept token) breaks the cosine rule and is named.
+void checkPooledBadQuery(std::mt19937_64& rng) {
+  Data p = make(rng, kCos, 100, 8, 3, false);
+  std::vector<float> tokens(static_cast<size_t>(3) * 2 * 8, 1.0f);
+  std::vector<long long> mask{1, 1, 1, 0, 0, 0};   // query 2 keeps no token
+  Handle h;
+  if (!open(p, h, 0, "pooled bad query")) return;
+  long long address = 0;
+  int rc = latent_cuda_device_alloc(device, static_cast<long long>(tokens.size() * sizeof(float)), &address);
+  if (rc == 0) rc = latent_cuda_device_copy(address, tokens.data(), static_cast<long long>(tokens.size() * sizeof(float)), 1);
+  std::vector<long long> ids(3 * 5);
+  std::vector<float> scores(ids.size());
+  int count = 0;
+  long long bad = -1;
+  if (rc == 0) {
+    rc = latent_cuda_topk_pooled(h.h, address, mask.data(), 3, 2, 8, LATENT_POOL_MEAN, 1, 5, ids.data(), scores.data(),
+                                 &count, &bad);
+  }
+  latent_cuda_device_free(address);
+  report(rc == LATENT_CUDA_E_BAD_QUERY && bad == 2, "a pooled query with no kept token is named under cosine",
+         describe(rc) + ", query " + std::to_string(bad));
+}
+
 /// The scratch limit: refused below the minimum; a call that cannot fit one query fails with
 /// LATENT_CUDA_E_SCRATCH and changes nothing; the same call fits a larger limit.
 void checkScratchLimit(std::mt19937_64& rng) {
@@ -796,6 +895,13 @@ int main(int argc, char** argv) {
   checkTopk(rng, make(rng, kL2, 5000, 4, 9, true, 30), 64, 0.5, 0, 1LL << 20);
   checkDistances(make(rng, kL2, 3000, 16, 300, false), 5, 2999, 1LL << 20);
   checkScratchLimit(rng);
+  for (int metric : {kIp, kCos, kL2}) {
+    checkPooled(rng, metric, 1, 1, LATENT_POOL_FIRST, true, 10);          // an already pooled output
+    checkPooled(rng, metric, 9, 13, LATENT_POOL_MEAN, metric != kL2, 100);
+    checkPooled(rng, metric, 70, 7, LATENT_POOL_MEAN, true, 5);            // 64 queries and more: the large path
+    checkPooled(rng, metric, 5, 4, LATENT_POOL_FIRST, false, 600, 500);    // k above the rows
+  }
+  checkPooledBadQuery(rng);
   if (!quick) {
     // Two query batches (4096 queries per batch at this d) through one handle.
     checkTopk(rng, make(rng, kIp, 300, 8, 4100, true, 40), 20);

@@ -338,6 +338,10 @@ inline float __uint_as_float(unsigned bits) {
   std::memcpy(&f, &bits, sizeof(f));
   return f;
 }
+// Round-to-nearest arithmetic intrinsics (the host's IEEE operations; the sim builds without -ffast-math).
+inline float __fadd_rn(float a, float b) { return a + b; }
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline double __dadd_rn(double a, double b) { return a + b; }
 inline float __int_as_float(int bits) {
   float f;
   std::memcpy(&f, &bits, sizeof(f));

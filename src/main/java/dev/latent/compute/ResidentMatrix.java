@@ -3,6 +3,7 @@ package dev.latent.compute;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
+import dev.latent.core.TokenEmbeddings;
 
 /**
  * Rows made ready by a {@link Backend} for many calls: norms computed for a {@link #metric()}, and on a
@@ -36,6 +37,24 @@ public interface ResidentMatrix extends AutoCloseable {
     /** Top-k over all rows: {@code search(queries, SearchParams.topK(k))}. */
     default Neighbors search(FloatMatrix queries, int k) {
         return search(queries, SearchParams.topK(k));
+    }
+
+    /**
+     * Exact top-k over all rows for the vectors pooled from {@code tokens}, as {@link #search(FloatMatrix, int)}
+     * on them. Host tokens are pooled here ({@link TokenEmbeddings#poolOnHost()}); a backend on a device
+     * overrides this to pool device tokens where they are.
+     *
+     * @throws IllegalArgumentException for device tokens on a backend that cannot read them, or a width that
+     *     is not the dimension
+     */
+    default Neighbors searchPooled(TokenEmbeddings tokens, int k) {
+        if (tokens.onDevice()) {
+            throw new IllegalArgumentException("token embeddings in device memory need a CUDA resident matrix; this one"
+                    + " is on " + backend().name());
+        }
+        try (FloatMatrix q = tokens.poolOnHost()) {
+            return search(q, k);
+        }
     }
 
     /**

@@ -3,7 +3,9 @@ package dev.latent.engine;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
+import dev.latent.core.TokenEmbeddings;
 import dev.latent.core.Vectors;
+import dev.latent.encode.onnx.OnnxModel;
 import dev.latent.encode.text.TextEncoder;
 import dev.latent.engine.EngineMetrics.Operation;
 import dev.latent.engine.EngineMetrics.Stats;
@@ -31,6 +33,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -126,7 +129,27 @@ public final class Engine implements AutoCloseable {
             return "custom";
         }
 
-        /** The text encoder, with its own token count ({@link TextEncoder#countTokens}). */
+        /**
+         * Whether {@link #encodeUnpooled} leaves token embeddings in device memory, so that a searcher that
+         * reads them there ({@link Searcher#searchesDeviceTokens()}) can take text-search requests without
+         * the vectors crossing to the host. By default false.
+         */
+        default boolean encodesOnDevice() {
+            return false;
+        }
+
+        /**
+         * Encodes {@code texts} as queries in one run and hands the token embeddings, not yet pooled, to
+         * {@code use} while they are alive (see {@link TextEncoder#encodeBound}). By default unsupported.
+         */
+        default <T> T encodeUnpooled(List<String> texts, Function<TokenEmbeddings, T> use) {
+            throw new UnsupportedOperationException("this encoder (" + describe() + ") gives no token embeddings");
+        }
+
+        /**
+         * The text encoder, with its own token count ({@link TextEncoder#countTokens}); on the CUDA provider
+         * it encodes text searches into device memory ({@link #encodesOnDevice()}).
+         */
         static Encoder of(TextEncoder encoder) {
             Objects.requireNonNull(encoder, "encoder");
             return new Encoder() {
@@ -143,6 +166,17 @@ public final class Engine implements AutoCloseable {
                 @Override
                 public String describe() {
                     return encoder.modelName() + " on " + encoder.provider();
+                }
+
+                @Override
+                public boolean encodesOnDevice() {
+                    return "CUDA".equals(encoder.provider());
+                }
+
+                @Override
+                public <T> T encodeUnpooled(List<String> texts, Function<TokenEmbeddings, T> use) {
+                    return encoder.encodeBound(texts, true, encodesOnDevice() ? OnnxModel.Placement.DEVICE
+                            : OnnxModel.Placement.HOST, use);
                 }
             };
         }
@@ -171,6 +205,19 @@ public final class Engine implements AutoCloseable {
         /** Where searches run, for the metrics: for example {@code native CPU: AVX-512, 2 threads}. */
         default String describe() {
             return "custom";
+        }
+
+        /** Whether {@link #searchPooled} reads token embeddings in device memory where they are. By default false. */
+        default boolean searchesDeviceTokens() {
+            return false;
+        }
+
+        /**
+         * Exact top-k for the vectors pooled from {@code tokens} (an encoder's output, alive only during this
+         * call). By default unsupported.
+         */
+        default Neighbors searchPooled(TokenEmbeddings tokens, int k) {
+            throw new UnsupportedOperationException("this searcher (" + describe() + ") takes no token embeddings");
         }
 
         /**
@@ -236,12 +283,24 @@ public final class Engine implements AutoCloseable {
                 public void save(Path file) throws IOException {
                     index.save(file);
                 }
+
+                @Override
+                public boolean searchesDeviceTokens() {
+                    return index.searchesDeviceTokens();
+                }
+
+                @Override
+                public Neighbors searchPooled(TokenEmbeddings tokens, int k) {
+                    return index.searchPooled(tokens, k);
+                }
             };
         }
     }
 
     private final Encoder encoder;
     private final Searcher searcher;
+    /** Text searches encode into device memory and search there in one step (both sides on the GPU). */
+    private final boolean deviceTextSearch;
     private final long maxWaitNanos;
     private final int maxTextLength;
     private final int maxK;
@@ -255,6 +314,8 @@ public final class Engine implements AutoCloseable {
     private Engine(Builder b) {
         this.encoder = b.encoder;
         this.searcher = b.searcher;
+        this.deviceTextSearch = encoder != null && searcher != null && encoder.encodesOnDevice()
+                && searcher.searchesDeviceTokens();
         this.maxWaitNanos = b.maxWait.toNanos();
         this.maxTextLength = b.maxTextLength;
         this.maxK = b.maxK;
@@ -360,6 +421,22 @@ public final class Engine implements AutoCloseable {
         checkK(k);
         requireSearcher();
         long deadline = deadline(timeout);
+        if (deviceTextSearch) {
+            // Encode and search in one step of the encode lane: the vectors stay on the device between them.
+            EncodeRequest er = newEncode(text, true, deadline, k);
+            er.future.whenComplete((v, e) -> {
+                if (e != null) {
+                    er.neighbors.completeExceptionally(unwrap(e));
+                }
+            });
+            er.neighbors.whenComplete((v, e) -> {
+                if (er.neighbors.isCancelled()) {
+                    er.future.cancel(false);
+                }
+            });
+            encodeLane.submit(er, false);
+            return er.neighbors;
+        }
         EncodeRequest er = newEncode(text, true, deadline);
         CompletableFuture<Neighbors> out = new CompletableFuture<>();
         AtomicReference<CompletableFuture<?>> step = new AtomicReference<>(er.future);
@@ -492,6 +569,10 @@ public final class Engine implements AutoCloseable {
     }
 
     private EncodeRequest newEncode(String text, boolean query, long deadline) {
+        return newEncode(text, query, deadline, 0);
+    }
+
+    private EncodeRequest newEncode(String text, boolean query, long deadline, int searchK) {
         Objects.requireNonNull(text, "text");
         if (encodeLane == null) {
             throw new IllegalStateException("this engine has no encoder (Engine.Builder.encoder)");
@@ -501,7 +582,7 @@ public final class Engine implements AutoCloseable {
                     + maxTextLength + " (Engine.Builder.maxTextLength)");
         }
         checkOpen();
-        return new EncodeRequest(text, query, Math.max(1, encoder.tokens(text)), deadline);
+        return new EncodeRequest(text, query, Math.max(1, encoder.tokens(text)), deadline, searchK);
     }
 
     private SearchRequest newSearch(float[] query, int k, long deadline) {
@@ -610,12 +691,17 @@ public final class Engine implements AutoCloseable {
         final String text;
         final boolean query;
         final int tokens;
+        /** A text search done in the encode step (the device path): its k and result; else 0 and null. */
+        final int searchK;
+        final CompletableFuture<Neighbors> neighbors;
 
-        EncodeRequest(String text, boolean query, int tokens, long deadline) {
+        EncodeRequest(String text, boolean query, int tokens, long deadline, int searchK) {
             super(deadline);
             this.text = text;
             this.query = query;
             this.tokens = tokens;
+            this.searchK = searchK;
+            this.neighbors = searchK > 0 ? new CompletableFuture<>() : null;
         }
     }
 
@@ -1023,17 +1109,55 @@ public final class Engine implements AutoCloseable {
 
         @Override
         void compute(List<EncodeRequest> batch) {
-            // Passages and queries differ by the model's prefix: one encoder call for each kind present.
+            // Passages and queries differ by the model's prefix: one encoder call for each kind present; text
+            // searches on the device path are a third call that also searches.
             List<EncodeRequest> passages = new ArrayList<>(batch.size());
             List<EncodeRequest> queries = new ArrayList<>();
+            List<EncodeRequest> searches = new ArrayList<>();
             for (EncodeRequest r : batch) {
-                (r.query ? queries : passages).add(r);
+                (r.searchK > 0 ? searches : r.query ? queries : passages).add(r);
             }
             if (!passages.isEmpty()) {
                 encodeGroup(passages, false);
             }
             if (!queries.isEmpty()) {
                 encodeGroup(queries, true);
+            }
+            if (!searches.isEmpty()) {
+                encodeAndSearch(searches);
+            }
+        }
+
+        /** Text searches on the device path: one encoder run, the tokens pooled and searched where they are. */
+        private void encodeAndSearch(List<EncodeRequest> group) {
+            List<String> texts = new ArrayList<>(group.size());
+            int k = 0;
+            for (EncodeRequest r : group) {
+                texts.add(r.text);
+                k = Math.max(k, r.searchK);
+            }
+            final int kMax = k;
+            Neighbors nb;
+            try {
+                nb = encoder.encodeUnpooled(texts, tokens -> searcher.searchPooled(tokens, kMax));
+                if (nb == null || nb.queries() != texts.size()) {
+                    throw new IllegalStateException("the device search returned " + (nb == null ? "null" : nb.queries()
+                            + " rows") + " for " + texts.size() + " texts");
+                }
+            } catch (Throwable t) {
+                for (EncodeRequest r : group) {
+                    done(r, false);
+                    r.future.completeExceptionally(t);
+                }
+                LOG.log(t instanceof RuntimeException ? Level.FINE : Level.WARNING, "text search batch of "
+                        + group.size() + " failed on the device path; its callers get the cause", t);
+                return;
+            }
+            for (int i = 0; i < group.size(); i++) {
+                EncodeRequest r = group.get(i);
+                done(r, true);
+                r.neighbors.complete(SearchLane.first(nb, i, r.searchK));
+                r.future.complete(null);
             }
         }
 
@@ -1113,12 +1237,15 @@ public final class Engine implements AutoCloseable {
             }
             for (int i = 0; i < batch.size(); i++) {
                 SearchRequest r = batch.get(i);
-                int c = Math.min(r.k, nb.count());
-                Neighbors mine = new Neighbors(1, c, Arrays.copyOf(nb.ids(i), c), Arrays.copyOf(nb.scores(i), c),
-                        nb.metric());
                 done(r, true);
-                r.future.complete(mine);
+                r.future.complete(first(nb, i, r.k));
             }
+        }
+
+        /** The first {@code k} results of query {@code i} of a batch, as a one-query result. */
+        static Neighbors first(Neighbors nb, int i, int k) {
+            int c = Math.min(k, nb.count());
+            return new Neighbors(1, c, Arrays.copyOf(nb.ids(i), c), Arrays.copyOf(nb.scores(i), c), nb.metric());
         }
     }
 

@@ -9,6 +9,7 @@ import dev.latent.compute.TooManyResultsException;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
+import dev.latent.core.TokenEmbeddings;
 import dev.latent.space.AtomicOutput;
 import dev.latent.space.VectorSet;
 import dev.latent.space.format.IndexFile;
@@ -285,6 +286,35 @@ public final class FlatIndex implements VectorIndex {
                 return host.search(queries, p).mapIds(row -> row < 0 ? row : map[(int) row]);
             }
         });
+    }
+
+    /**
+     * Exact top-k for the vectors pooled from {@code tokens}, as {@link #search(FloatMatrix, int)} on them: on
+     * a CUDA backend, tokens in device memory (an encoder's IoBinding output) are pooled and searched on the
+     * device, so the vectors never cross to the host; host tokens are pooled on the host.
+     *
+     * @throws IllegalArgumentException for k ≤ 0, a token width that is not the dimension, or device tokens
+     *     on a backend that cannot read them
+     */
+    public Neighbors searchPooled(TokenEmbeddings tokens, int k) {
+        SearchParams.topK(k);
+        Objects.requireNonNull(tokens, "tokens");
+        if (tokens.width() != dimension()) {
+            throw new IllegalArgumentException("token embeddings have width " + tokens.width() + ", the index has "
+                    + dimension());
+        }
+        return read(() -> {
+            if (set.size() == 0 || tokens.queries() == 0) {
+                return new Neighbors(tokens.queries(), 0, new long[0], new float[0], metric());
+            }
+            final long[] map = set.idsShared();
+            return resident().searchPooled(tokens, k).mapIds(row -> row < 0 ? row : map[(int) row]);
+        });
+    }
+
+    /** Whether {@link #searchPooled} reads token embeddings in device memory: the index searches on CUDA. */
+    public boolean searchesDeviceTokens() {
+        return "cuda".equals(backend().name());
     }
 
     /** The host backend of {@link #searchOnHost}, opened once for the process (it holds no device memory). */

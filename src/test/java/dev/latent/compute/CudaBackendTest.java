@@ -11,6 +11,7 @@ import dev.latent.compute.java.JavaBackend;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
+import dev.latent.core.TokenEmbeddings;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -243,6 +244,58 @@ class CudaBackendTest {
                 }
                 assertEquals(0, small.budget().used());
             }
+        }
+    }
+
+    /**
+     * Token embeddings in device memory (as an encoder's IoBinding output leaves them) are pooled and searched
+     * on the device with exactly the results of pooling the same tokens on the host and searching those
+     * vectors: the pooling kernel reproduces the host pooling bit for bit.
+     */
+    @Test
+    void deviceTokensArePooledOnTheDeviceAsOnTheHost() {
+        requireCuda();
+        Random random = new Random(SEED + 11);
+        int q = 70;
+        int t = 9;
+        int h = 32;
+        Data data = Data.random(random, 1, 3000, h);
+        float[] tokens = new float[q * t * h];
+        for (int i = 0; i < tokens.length; i++) {
+            tokens[i] = (float) random.nextGaussian();
+        }
+        long[] mask = new long[q * t];
+        for (int r = 0; r < q; r++) {
+            int kept = 1 + random.nextInt(t);
+            for (int i = 0; i < kept; i++) {
+                mask[r * t + i] = 1;
+            }
+        }
+        long[] address = new long[1];
+        assertEquals(0, dev.latent.compute.cuda.CudaNative.deviceAlloc(backend.device(), tokens.length * 4L, address));
+        try (FloatMatrix db = data.database(); FloatMatrix host = FloatMatrix.of(tokens, h);
+             org.bytedeco.javacpp.FloatPointer hp = host.pointer()) {
+            assertEquals(0, dev.latent.compute.cuda.CudaNative.deviceCopy(address[0], hp, tokens.length * 4L, 1));
+            for (Metric metric : Metric.values()) {
+                try (ResidentMatrix m = backend.upload(db, metric)) {
+                    for (boolean first : new boolean[] {false, true}) {
+                        for (int k : new int[] {1, 10, 2048, 3000}) {
+                            boolean normalize = metric != Metric.L2 || first;
+                            TokenEmbeddings onDevice = new TokenEmbeddings(address[0], q, t, h, mask, first, normalize, true);
+                            TokenEmbeddings onHost = new TokenEmbeddings(hp.address(), q, t, h, mask, first, normalize, false);
+                            String config = metric + " first=" + first + " k=" + k + " seed=" + SEED;
+                            Neighbors got = m.searchPooled(onDevice, k);
+                            Neighbors want = m.searchPooled(onHost, k);
+                            for (int i = 0; i < q; i++) {
+                                assertArrayEquals(want.ids(i), got.ids(i), config + " query " + i);
+                                assertArrayEquals(want.scores(i), got.scores(i), 0f, config + " query " + i);
+                            }
+                        }
+                    }
+                }
+            }
+        } finally {
+            assertEquals(0, dev.latent.compute.cuda.CudaNative.deviceFree(address[0]));
         }
     }
 

@@ -9,6 +9,7 @@ import dev.latent.compute.TooManyResultsException;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
+import dev.latent.core.TokenEmbeddings;
 import dev.latent.core.Vectors;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.LongConsumer;
@@ -117,6 +118,59 @@ final class CudaMatrix implements ResidentMatrix {
             throw new IllegalStateException("CUDA search returned " + outCount[0] + " results per query, expected " + count);
         }
         return new Neighbors(q, count, ids, scores, metric);
+    }
+
+    /**
+     * Device tokens (an IoBinding output on this device) are pooled into queries on the device and searched
+     * there: the vectors never cross to the host. Host tokens, and k above the kernels' largest, are pooled
+     * on the host.
+     */
+    @Override
+    public Neighbors searchPooled(TokenEmbeddings tokens, int k) {
+        if (k <= 0) {
+            throw new IllegalArgumentException("k must be > 0, got " + k);
+        }
+        if (tokens.width() != dimension) {
+            throw new IllegalArgumentException("token embeddings of width " + tokens.width() + " for a resident matrix of"
+                    + " dimension " + dimension);
+        }
+        int q = tokens.queries();
+        int count = (int) Math.min(k, rows);
+        if (!tokens.onDevice() || count > CudaNative.MAX_K) {
+            if (tokens.onDevice()) {
+                return searchHostCopy(tokens, k);
+            }
+            return ResidentMatrix.super.searchPooled(tokens, k);
+        }
+        Checks.resultSize(q, count);
+        long[] ids = new long[q * count];
+        float[] scores = new float[q * count];
+        int[] outCount = new int[1];
+        long[] badQuery = new long[1];
+        if (q > 0 && count > 0) {
+            withHandle(h -> {
+                int code = CudaNative.topkPooled(h, tokens.address(), tokens.mask(), q, tokens.tokens(), tokens.width(),
+                        tokens.firstToken() ? CudaNative.POOL_FIRST : CudaNative.POOL_MEAN, tokens.normalize() ? 1 : 0,
+                        count, ids, scores, outCount, badQuery);
+                if (code == CudaNative.E_BAD_QUERY) {
+                    throw new IllegalArgumentException("pooled query " + badQuery[0] + " breaks the vector rule for "
+                            + metric + " (a text with no kept token pools to zero)");
+                }
+                CudaBackend.check(code, "search of pooled token embeddings");
+            });
+        }
+        return new Neighbors(q, count, ids, scores, metric);
+    }
+
+    /** Device tokens copied to the host, pooled there and searched (k above the kernels' largest). */
+    private Neighbors searchHostCopy(TokenEmbeddings tokens, int k) {
+        long floats = (long) tokens.queries() * tokens.tokens() * tokens.width();
+        try (FloatMatrix host = FloatMatrix.allocate(floats, 1); org.bytedeco.javacpp.FloatPointer p = host.pointer()) {
+            CudaBackend.check(CudaNative.deviceCopy(tokens.address(), p, floats * 4, 0), "copy of token embeddings");
+            TokenEmbeddings onHost = new TokenEmbeddings(p.address(), tokens.queries(), tokens.tokens(), tokens.width(),
+                    tokens.mask(), tokens.firstToken(), tokens.normalize(), false);
+            return ResidentMatrix.super.searchPooled(onHost, k);
+        }
     }
 
     @Override

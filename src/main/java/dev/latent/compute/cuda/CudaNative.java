@@ -1,6 +1,7 @@
 package dev.latent.compute.cuda;
 
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Name;
@@ -124,6 +125,24 @@ public final class CudaNative {
 
     @Name("latent_cudal_range_free")
     public static native int rangeFree(long result);
+
+    /** Pooling codes of {@link #topkPooled}. */
+    public static final int POOL_MEAN = 0;
+    public static final int POOL_FIRST = 1;
+
+    @Name("latent_cudal_device_alloc")
+    public static native int deviceAlloc(int device, long bytes, @Cast("long long*") long[] address);
+
+    @Name("latent_cudal_device_free")
+    public static native int deviceFree(long address);
+
+    @Name("latent_cudal_device_copy")
+    public static native int deviceCopy(long address, @Cast("void*") Pointer host, long bytes, int toDevice);
+
+    @Name("latent_cudal_topk_pooled")
+    public static native int topkPooled(long handle, long tokens, @Cast("const long long*") long[] mask, int q, int t,
+            int h, int pooling, int normalize, int k, @Cast("long long*") long[] outIds, float[] outScores,
+            int[] outCount, @Cast("long long*") long[] badQuery);
 
     @Name("latent_cudal_assign")
     public static native int assign(long points, long targets, int[] labels, float[] scores);

@@ -3,6 +3,7 @@ package dev.latent.encode.text;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 import dev.latent.core.FloatMatrix;
+import dev.latent.core.TokenEmbeddings;
 import dev.latent.encode.BatchPipeline;
 import dev.latent.encode.EncodeListener;
 import dev.latent.encode.Modality;
@@ -26,6 +27,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import java.util.function.IntUnaryOperator;
 
 /**
  * Turns texts into L2-normalised float32 vectors with a sentence-transformer ONNX export and its
@@ -214,6 +217,49 @@ public final class TextEncoder implements AutoCloseable {
         return encodeInternal(queries, spec.queryPrefix(), listener, true);
     }
 
+    /**
+     * Encodes {@code texts} (as queries when {@code queries}) in one model run through an ONNX Runtime IoBinding,
+     * and hands the token embeddings, not yet pooled, to {@code use} while the run's output is alive: with
+     * {@link OnnxModel.Placement#DEVICE} (the CUDA provider) they stay in device memory, for a search that
+     * pools them on the device ({@link TokenEmbeddings#onDevice()}); with {@code HOST} they are host memory.
+     * The record carries this model's pooling and normalisation; rows are in input order. One run takes every
+     * text, so the caller bounds the batch (the engine's token budget does).
+     *
+     * @throws IllegalStateException for {@code DEVICE} without the CUDA provider
+     * @throws IllegalArgumentException for an empty or null text (named by its index)
+     */
+    public <T> T encodeBound(List<String> texts, boolean queries, OnnxModel.Placement where,
+                             Function<TokenEmbeddings, T> use) {
+        String[] input = checkedInput(texts, queries ? spec.queryPrefix() : spec.passagePrefix());
+        if (input.length == 0) {
+            throw new IllegalArgumentException("no texts to encode");
+        }
+        Tokens enc = tokenize(input, signature.takesTokenTypeIds());
+        Integer[] idx = new Integer[input.length];
+        int seqLen = 0;
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = i;
+            seqLen = Math.max(seqLen, enc.ids[i].length);
+        }
+        Batch b = pack(enc, idx, 0, idx.length, seqLen, e -> e);
+        try (Feeds feeds = new Feeds()) {
+            feeds.longs(TextSignature.IDS, b.ids(), b.size(), b.seqLen());
+            feeds.longs(TextSignature.MASK, b.mask(), b.size(), b.seqLen());
+            if (signature.takesTokenTypeIds()) {
+                feeds.longs(TextSignature.TYPES, b.types(), b.size(), b.seqLen());
+            }
+            try (Outputs out = session.runBound(feeds, where, signature.output())) {
+                long[] shape = out.shape(0);
+                boolean pooled = shape.length == 2;
+                TokenEmbeddings tokens = new TokenEmbeddings(out.address(0, dev.latent.encode.onnx.ElementType.FLOAT),
+                        b.size(), pooled ? 1 : (int) shape[1], (int) shape[shape.length - 1], b.mask(),
+                        pooled || spec.pooling() == Pooling.CLS, spec.normalize(), out.onDevice());
+                tokensProcessed.addAndGet(b.tokens());
+                return use.apply(tokens);
+            }
+        }
+    }
+
     /** Number of tokens {@code text} becomes (special tokens included, after truncation), without encoding it. */
     public int countTokens(String text) {
         return tokenize(new String[] {text}, false).ids()[0].length;
@@ -227,20 +273,8 @@ public final class TextEncoder implements AutoCloseable {
     private static final long ATTENTION_LENGTH = 128;
 
     private FloatMatrix encodeInternal(List<String> texts, String prefix, EncodeListener listener, boolean count) {
-        if (closed) {
-            throw new IllegalStateException("TextEncoder for model " + spec.name() + " is closed");
-        }
-        Objects.requireNonNull(texts, "texts");
-        int n = texts.size();
-        String[] input = new String[n];
-        for (int i = 0; i < n; i++) {
-            String t = texts.get(i);
-            if (t == null || t.isBlank()) {
-                throw new IllegalArgumentException("text " + i + " is " + (t == null ? "null" : "empty or blank")
-                        + "; every text must have content");
-            }
-            input[i] = prefix.isEmpty() ? t : prefix + t;
-        }
+        String[] input = checkedInput(texts, prefix);
+        int n = input.length;
         int d = dimension > 0 ? dimension : (int) Math.max(0, signature.declaredDim());
         if (n == 0) {
             return FloatMatrix.allocate(0, d > 0 ? d : 1);
@@ -268,6 +302,24 @@ public final class TextEncoder implements AutoCloseable {
             throw e;
         }
         return result.get();
+    }
+
+    /** The texts with {@code prefix}, each checked to have content (else named by its index). */
+    private String[] checkedInput(List<String> texts, String prefix) {
+        if (closed) {
+            throw new IllegalStateException("TextEncoder for model " + spec.name() + " is closed");
+        }
+        Objects.requireNonNull(texts, "texts");
+        String[] input = new String[texts.size()];
+        for (int i = 0; i < input.length; i++) {
+            String t = texts.get(i);
+            if (t == null || t.isBlank()) {
+                throw new IllegalArgumentException("text " + i + " is " + (t == null ? "null" : "empty or blank")
+                        + "; every text must have content");
+            }
+            input[i] = prefix.isEmpty() ? t : prefix + t;
+        }
+        return input;
     }
 
     /** Tokenises in chunks on the calling thread and queues batches; stops early when a worker failed. */
@@ -302,33 +354,42 @@ public final class TextEncoder implements AutoCloseable {
                     seqLen = padded;
                     j++;
                 }
-                int size = j - i;
-                int[] rows = new int[size];
-                long[] ids = new long[size * seqLen];
-                long[] mask = new long[size * seqLen];
-                long[] typeIds = new long[size * seqLen];
-                long tokens = 0;
-                for (int r = 0; r < size; r++) {
-                    int e = idx[i + r];
-                    rows[r] = order[start + e];
-                    long[] eIds = enc.ids[e];
-                    long[] eMask = enc.mask[e];
-                    System.arraycopy(eIds, 0, ids, r * seqLen, eIds.length);
-                    System.arraycopy(eMask, 0, mask, r * seqLen, eMask.length);
-                    if (types) {
-                        long[] eTypes = enc.types[e];
-                        System.arraycopy(eTypes, 0, typeIds, r * seqLen, eTypes.length);
-                    }
-                    for (long m : eMask) {
-                        tokens += m;
-                    }
-                }
-                if (!sink.put(new Batch(rows, ids, mask, typeIds, size, seqLen, tokens))) {
+                final int first = start;
+                if (!sink.put(pack(enc, idx, i, j - i, seqLen, e -> order[first + e]))) {
                     return;
                 }
                 i = j;
             }
         }
+    }
+
+    /**
+     * Packs the texts {@code idx[from, from + size)} of {@code enc} into one batch padded to {@code seqLen}
+     * tokens; {@code rowOf} maps a text of {@code enc} to its input row.
+     */
+    private Batch pack(Tokens enc, Integer[] idx, int from, int size, int seqLen, IntUnaryOperator rowOf) {
+        boolean types = enc.types() != null;
+        int[] rows = new int[size];
+        long[] ids = new long[size * seqLen];
+        long[] mask = new long[size * seqLen];
+        long[] typeIds = new long[size * seqLen];
+        long tokens = 0;
+        for (int r = 0; r < size; r++) {
+            int e = idx[from + r];
+            rows[r] = rowOf.applyAsInt(e);
+            long[] eIds = enc.ids[e];
+            long[] eMask = enc.mask[e];
+            System.arraycopy(eIds, 0, ids, r * seqLen, eIds.length);
+            System.arraycopy(eMask, 0, mask, r * seqLen, eMask.length);
+            if (types) {
+                long[] eTypes = enc.types[e];
+                System.arraycopy(eTypes, 0, typeIds, r * seqLen, eTypes.length);
+            }
+            for (long m : eMask) {
+                tokens += m;
+            }
+        }
+        return new Batch(rows, ids, mask, typeIds, size, seqLen, tokens);
     }
 
     /** Token ids, attention masks and (when the model takes them) type ids of a chunk of texts. */
@@ -452,38 +513,8 @@ public final class TextEncoder implements AutoCloseable {
         boolean pooled = shape.length == 2;
         int t = pooled ? 1 : (int) shape[1];
         for (int r = 0; r < b.size(); r++) {
-            int base = r * t * h;
-            if (pooled || spec.pooling() == Pooling.CLS) {
-                data.get(base, row, 0, h);
-            } else {
-                Arrays.fill(row, 0f);
-                int maskBase = r * b.seqLen();
-                float count = 0;
-                for (int k = 0; k < t; k++) {
-                    if (b.mask()[maskBase + k] == 0) {
-                        continue;
-                    }
-                    count++;
-                    data.get(base + k * h, token, 0, h); // bulk copy: one bounds check per token
-                    for (int c = 0; c < h; c++) {
-                        row[c] += token[c];
-                    }
-                }
-                float inv = 1f / Math.max(count, 1e-9f);
-                for (int c = 0; c < h; c++) {
-                    row[c] *= inv;
-                }
-            }
-            if (spec.normalize()) {
-                double ss = 0;
-                for (int c = 0; c < h; c++) {
-                    ss += (double) row[c] * row[c];
-                }
-                float inv = (float) (1.0 / Math.max(Math.sqrt(ss), 1e-12));
-                for (int c = 0; c < h; c++) {
-                    row[c] *= inv;
-                }
-            }
+            TokenEmbeddings.pool(data, r * t * h, t, b.mask(), r * b.seqLen(), pooled || spec.pooling() == Pooling.CLS,
+                    spec.normalize(), row, token);
             m.setRow(b.rows()[r], row);
         }
     }
