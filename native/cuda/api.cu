@@ -159,6 +159,22 @@ int latent_cuda_db_append(long long handle, const float* rows, long long n, long
   return code;
 }
 
+int latent_cuda_db_refresh(long long handle, const float* rows, const long long* changed, long long count,
+                          long long new_n) {
+  if (handle == 0 || count < 0 || (count > 0 && (rows == nullptr || changed == nullptr))) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_db_refresh: handle %lld, %lld changed rows", handle, count);
+  }
+  Database* db = latent::fromHandle(handle);
+  std::lock_guard<std::mutex> lock(db->mutex);
+  if (new_n < 0 || new_n > db->n) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_db_refresh: %lld rows kept of %lld", new_n, db->n);
+  }
+  if (count > 0 && !ascendingRows("latent_cuda_db_refresh", changed, count, new_n, 0)) {
+    return LATENT_CUDA_E_INVALID;
+  }
+  return guarded("latent_cuda_db_refresh", [&] { return latent::refreshRows(*db, rows, changed, count, new_n); });
+}
+
 int latent_cuda_db_free(long long handle) {
   if (handle == 0) {
     return 0;

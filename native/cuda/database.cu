@@ -211,6 +211,23 @@ cudaError_t createDatabase(int device, const float* host, long long n, int d, in
   return cudaSuccess;
 }
 
+cudaError_t refreshRows(Database& db, const float* host, const long long* changed, long long count, long long newN) {
+  LATENT_CUDA_CHECK(cudaSetDevice(db.device));
+  LATENT_CUDA_CHECK(db.flags.reserve(2));
+  const size_t rowBytes = static_cast<size_t>(db.d) * sizeof(float);
+  for (long long i = 0; i < count; ++i) {
+    const size_t r = static_cast<size_t>(changed[i]);
+    // Each row once, from pageable memory (a removal changes few rows; many go through a new upload).
+    LATENT_CUDA_CHECK(cudaMemcpyAsync(db.rows.ptr + r * db.d, host + r * db.d, rowBytes, cudaMemcpyHostToDevice,
+                                      db.stream));
+    LATENT_CUDA_CHECK(launchNormTerms(db.rows.ptr + r * db.d, 1, db.d, db.metric, db.terms.ptr + r, db.flags.ptr,
+                                      db.multiprocessors, db.stream));
+  }
+  LATENT_CUDA_CHECK(cudaStreamSynchronize(db.stream));
+  db.n = newN;
+  return cudaSuccess;
+}
+
 cudaError_t appendRows(Database& db, const float* host, long long n, long long* badRow) {
   LATENT_CUDA_CHECK(cudaSetDevice(db.device));
   const long long total = db.n + n;

@@ -35,6 +35,11 @@
     (device, rows, n, d, metric, handle, bad_row))                                                                \
   /* Appends n rows (checked like db_create; on failure nothing changes); only the new rows are copied */         \
   X(db_append, (long long handle, const float* rows, long long n, long long* bad_row), (handle, rows, n, bad_row)) \
+  /* After rows were removed by moving later rows into the holes: keeps the first new_n rows, copies the rows     \
+     listed in `changed` (strictly ascending, each < new_n) from `rows` (the host matrix, new_n x d) and norms     \
+     them again; every other row stays as it is. */                                                              \
+  X(db_refresh, (long long handle, const float* rows, const long long* changed, long long count, long long new_n), \
+    (handle, rows, changed, count, new_n))                                                                        \
   /* Frees a handle, exactly once; 0 is ignored */                                                                \
   X(db_free, (long long handle), (handle))                                                                        \
   /* Device bytes held by a handle */                                                                             \

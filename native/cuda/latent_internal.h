@@ -104,6 +104,7 @@ struct RangeResult {
 cudaError_t createDatabase(int device, const float* host, long long n, int d, int metric, Database*& out,
                            long long* badRow);
 cudaError_t appendRows(Database& db, const float* host, long long n, long long* badRow);
+cudaError_t refreshRows(Database& db, const float* host, const long long* changed, long long count, long long newN);
 /// Copies `count` queries to db.queries and computes their norm terms into db.qTerms, folding the lowest
 /// query that breaks the vector rule into db.flags[0] (reset by the caller).
 cudaError_t uploadQueries(Database& db, const float* host, long long count);

@@ -390,6 +390,64 @@ void checkPooled(std::mt19937_64& rng, int metric, int q, int t, int pooling, bo
   report(why.empty(), name, why);
 }
 
+/// Removals as VectorSet makes them (the last row moved into each hole), patched into a handle with
+/// latent_cuda_db_refresh: top-k on the patched handle equals top-k on a handle made from the rows now.
+void checkRefresh(std::mt19937_64& rng, int metric) {
+  Data p = make(rng, metric, 700, 7, 9, true, 60);
+  const std::string name = "refresh after removals " + p.name;
+  Handle h;
+  if (!open(p, h, 0, name)) return;
+  std::vector<float> rows = p.rows;
+  long long n = p.n;
+  std::vector<long long> holes;
+  std::uniform_int_distribution<long long> any(0, n - 1);
+  for (int i = 0; i < 40; ++i) {
+    const long long r = any(rng) % n;
+    const long long last = n - 1;
+    if (r != last) {
+      std::copy_n(rows.begin() + last * p.d, p.d, rows.begin() + r * p.d);
+      holes.push_back(r);
+    }
+    n--;
+  }
+  std::vector<long long> changed;
+  for (long long r : holes) {
+    if (r < n) changed.push_back(r);
+  }
+  std::sort(changed.begin(), changed.end());
+  changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+  int rc = latent_cuda_db_refresh(h.h, rows.data(), changed.data(), static_cast<long long>(changed.size()), n);
+  Data now = p;
+  now.n = n;
+  now.rows.assign(rows.begin(), rows.begin() + n * p.d);
+  Handle fresh;
+  std::string why = rc != 0 ? "latent_cuda_db_refresh returned " + describe(rc) : "";
+  if (why.empty() && !open(now, fresh, 0, name)) return;
+  for (int k : {1, 10, 700}) {
+    if (!why.empty()) break;
+    const int count = static_cast<int>(std::min<long long>(k, n));
+    std::vector<long long> a(static_cast<size_t>(p.q) * count), b(a.size());
+    std::vector<float> as(a.size()), bs(a.size());
+    int ca = 0, cb = 0;
+    long long bad = -1;
+    rc = latent_cuda_topk(h.h, p.queries.data(), p.q, p.d, k, nullptr, 0, a.data(), as.data(), &ca, &bad);
+    if (rc == 0) rc = latent_cuda_topk(fresh.h, p.queries.data(), p.q, p.d, k, nullptr, 0, b.data(), bs.data(), &cb, &bad);
+    if (rc != 0) {
+      why = "latent_cuda_topk returned " + describe(rc);
+    } else if (ca != cb || a != b || as != bs) {
+      why = "k=" + std::to_string(k) + ": the refreshed handle and a fresh one differ";
+    } else {
+      why = verify(now, p.queries.data(), p.q, k, nullptr, a, as, ca);
+    }
+  }
+  if (why.empty()) {
+    const long long bad[] = {5, 3};
+    rc = latent_cuda_db_refresh(h.h, rows.data(), bad, 2, n);
+    if (rc != LATENT_CUDA_E_INVALID) why = "unsorted changed rows were accepted: " + describe(rc);
+  }
+  report(why.empty(), name + " (" + std::to_string(changed.size()) + " rows changed)", why);
+}
+
 /// A pooled query that is all zero (no kept token) breaks the cosine rule and is named.
 void checkPooledBadQuery(std::mt19937_64& rng) {
   Data p = make(rng, kCos, 100, 8, 3, false);
@@ -902,6 +960,9 @@ int main(int argc, char** argv) {
     checkPooled(rng, metric, 5, 4, LATENT_POOL_FIRST, false, 600, 500);    // k above the rows
   }
   checkPooledBadQuery(rng);
+  for (int metric : {kIp, kCos, kL2}) {
+    checkRefresh(rng, metric);
+  }
   if (!quick) {
     // Two query batches (4096 queries per batch at this d) through one handle.
     checkTopk(rng, make(rng, kIp, 300, 8, 4100, true, 40), 20);

@@ -66,6 +66,19 @@ public final class Checks {
         }
     }
 
+    /** Checks a refresh ({@link ResidentMatrix#refresh}): no more rows than resident, same dimension, changed rows ascending within. */
+    public static void refresh(FloatMatrix all, long[] changed, long residentRows, int dimension) {
+        if (all.cols() != dimension) {
+            throw new IllegalArgumentException("dimension mismatch: the rows have dimension " + all.cols()
+                    + ", the resident matrix " + dimension);
+        }
+        if (all.rows() > residentRows) {
+            throw new IllegalArgumentException("a refresh takes at most the " + residentRows + " resident rows, got "
+                    + all.rows() + " (new rows go through extend)");
+        }
+        subset(changed, all.rows());
+    }
+
     public static void range(long fromRow, long toRow, long n) {
         if (fromRow < 0 || toRow < fromRow || toRow > n) {
             throw new IllegalArgumentException("row range [" + fromRow + ", " + toRow + ") is outside the database [0, "

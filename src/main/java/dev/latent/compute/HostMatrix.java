@@ -43,6 +43,9 @@ public abstract class HostMatrix implements ResidentMatrix {
     /** Checks and norms rows {@code [from, all.rows())} of {@code all}, the new rows (throws naming a bad one). */
     protected abstract void grow(FloatMatrix all, long from);
 
+    /** Norms (or whatever per-row terms the subclass keeps) of the listed rows of {@code all}, recomputed. */
+    protected abstract void renorm(FloatMatrix all, long[] changed);
+
     /** Frees what the subclass holds; called once. */
     protected void release() {
     }
@@ -134,6 +137,16 @@ public abstract class HostMatrix implements ResidentMatrix {
         }
         grow(all, now.rows());
         rows = all;
+    }
+
+    @Override
+    public synchronized boolean refresh(FloatMatrix all, long[] changed) {
+        checkOpen();
+        Checks.open(all, "rows");
+        Checks.refresh(all, changed, rows.rows(), rows.cols());
+        renorm(all, changed);
+        rows = all;
+        return true;
     }
 
     protected void checkOpen() {

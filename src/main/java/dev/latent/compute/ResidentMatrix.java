@@ -82,6 +82,18 @@ public interface ResidentMatrix extends AutoCloseable {
      */
     void extend(FloatMatrix all);
 
+    /**
+     * Brings the resident copy in line with {@code all} after rows were removed by moving later rows into
+     * the holes (as {@code VectorSet} removes): {@code all} has at most {@link #rows()} rows, the rows listed
+     * in {@code changed} (ascending, each below {@code all.rows()}) hold new content, and every other row of
+     * {@code all} is unchanged. Only the changed rows are read, normed and (on a GPU) copied. Returns false,
+     * changing nothing, when this matrix cannot patch itself; the caller then makes the rows resident again.
+     * On an exception the resident copy is undefined and the caller drops it.
+     */
+    default boolean refresh(FloatMatrix all, long[] changed) {
+        return false;
+    }
+
     @Override
     void close();
 }

@@ -34,7 +34,8 @@ import java.util.function.Supplier;
  *
  * <p><b>Searching.</b> The backend (default {@code Backends.get()}, resolved at the first search) makes
  * the stored rows resident once ({@link ResidentMatrix}); adds extend it with only the new rows (on a
- * GPU only they cross the bus), removals make it resident again at the next search. Results carry caller
+ * GPU only they cross the bus), and removals patch just the rows they moved ({@link ResidentMatrix#refresh};
+ * a backend that cannot, or many moved rows on a GPU, make the rows resident again at the next search). Results carry caller
  * ids. Queries are checked against the vector rule by the backend, where their norms are computed.
  *
  * <p><b>Validation.</b> {@link #add} checks the whole batch before it changes anything (see
@@ -217,14 +218,43 @@ public final class FlatIndex implements VectorIndex {
         lock.writeLock().lock();
         try {
             checkOpen();
-            int removed = set.remove(ids);
+            java.util.BitSet holes = new java.util.BitSet();
+            int removed = set.remove(ids, holes::set);
             if (removed > 0) {
-                // Removal moves rows: the resident copy is rebuilt at the next search.
-                invalidate();
+                patchResident(holes);
             }
             return removed;
         } finally {
             lock.writeLock().unlock();
+        }
+    }
+
+    /**
+     * After a removal: the resident copy patches the rows that changed ({@link ResidentMatrix#refresh}), or is
+     * dropped and made resident again at the next search when it cannot. Caller holds the write lock.
+     */
+    private void patchResident(java.util.BitSet holes) {
+        synchronized (residentLock) {
+            if (resident == null) {
+                return;
+            }
+            long[] changed = holes.stream().filter(r -> r < set.size()).asLongStream().toArray();
+            FloatMatrix view = set.rows();
+            boolean patched;
+            try {
+                patched = resident.refresh(view, changed);
+            } catch (RuntimeException e) {
+                patched = false;   // the removal stands; the rows become resident again at the next search
+            }
+            if (!patched) {
+                view.close();
+                invalidate();
+                return;
+            }
+            if (residentView != null) {
+                residentView.close();
+            }
+            residentView = view;
         }
     }
 

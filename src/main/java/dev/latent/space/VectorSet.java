@@ -269,6 +269,15 @@ public final class VectorSet implements AutoCloseable {
      * @return the number of vectors removed
      */
     public int remove(long... ids) {
+        return remove(ids, row -> { });
+    }
+
+    /**
+     * As {@link #remove(long...)}, telling {@code moved} each row that receives the last row (a hole filled),
+     * in the order it happens; the rows whose content changed are those told that are below {@link #size()}
+     * afterwards (a resident copy patches just those).
+     */
+    public int remove(long[] ids, java.util.function.IntConsumer moved) {
         Objects.requireNonNull(ids, "ids");
         checkOpen();
         List<Long> unknown = new ArrayList<>();
@@ -297,9 +306,10 @@ public final class VectorSet implements AutoCloseable {
             int last = size - 1;
             if (row != last) {
                 copyRows(storage, last, storage, row, 1);
-                long moved = rowIds[last];
-                rowIds[row] = moved;
-                idToRow.put(moved, row);
+                long movedId = rowIds[last];
+                rowIds[row] = movedId;
+                idToRow.put(movedId, row);
+                moved.accept(row);
             }
             size--;
             removed++;

@@ -472,4 +472,63 @@ abstract class BackendContractTest {
             }
         }
     }
+
+    /**
+     * Removals as VectorSet makes them (the last row moved into each hole), patched with refresh: every
+     * answer equals a fresh upload of the rows as they are now (small integers: exact ties, lower row first).
+     */
+    @Test
+    void refreshAfterRemovalsAnswersAsAFreshUpload() {
+        java.util.Random rnd = new java.util.Random(20261126);
+        for (Metric metric : Metric.values()) {
+            int n = 300;
+            int d = 6;
+            float[][] rows = new float[n][d];
+            for (float[] row : rows) {
+                for (int c = 0; c < d; c++) {
+                    row[c] = rnd.nextInt(5) - 2;
+                }
+                row[rnd.nextInt(d)] = 3;   // never all zero (cosine)
+            }
+            float[][] queries = new float[7][d];
+            for (float[] q : queries) {
+                for (int c = 0; c < d; c++) {
+                    q[c] = rnd.nextInt(5) - 2;
+                }
+                q[0] = 1;
+            }
+            try (FloatMatrix all = FloatMatrix.of(rows); FloatMatrix q = FloatMatrix.of(queries);
+                 ResidentMatrix m = backend().upload(all, metric)) {
+                java.util.BitSet holes = new java.util.BitSet();
+                int size = n;
+                for (int i = 0; i < 25; i++) {
+                    int r = rnd.nextInt(size);
+                    if (r != size - 1) {
+                        all.setRow(r, all.getRow(size - 1));
+                        holes.set(r);
+                    }
+                    size--;
+                }
+                final int kept = size;
+                long[] changed = holes.stream().filter(r -> r < kept).asLongStream().toArray();
+                try (FloatMatrix now = all.rowsView(0, size)) {
+                    assertTrue(m.refresh(now, changed), metric + ": refresh refused");
+                    assertEquals(size, m.rows());
+                    try (ResidentMatrix fresh = backend().upload(now, metric)) {
+                        for (int k : new int[] {1, 10, 400}) {
+                            Neighbors got = m.search(q, k);
+                            Neighbors want = fresh.search(q, k);
+                            for (int i = 0; i < queries.length; i++) {
+                                assertArrayEquals(want.ids(i), got.ids(i), metric + " k=" + k + " query " + i);
+                                assertArrayEquals(want.scores(i), got.scores(i), 0f, metric + " k=" + k + " query " + i);
+                            }
+                        }
+                    }
+                    assertThrows(IllegalArgumentException.class, () -> m.refresh(now, new long[] {5, 3}));
+                    assertThrows(IllegalArgumentException.class, () -> m.refresh(all, new long[0]),
+                            "more rows than resident");
+                }
+            }
+        }
+    }
 }

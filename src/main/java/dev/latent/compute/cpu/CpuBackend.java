@@ -303,6 +303,16 @@ public final class CpuBackend implements Backend {
             }
         }
 
+        @Override
+        protected void renorm(FloatMatrix all, long[] changed) {
+            // Searches must not run during a refresh (as during extend): aux is updated in place.
+            for (long r : changed) {
+                try (FloatMatrix upTo = all.rowsView(0, r + 1)) {
+                    rowAux(upTo, r, metric, "database", aux);
+                }
+            }
+        }
+
         private boolean ip() {
             return metric == Metric.INNER_PRODUCT;
         }

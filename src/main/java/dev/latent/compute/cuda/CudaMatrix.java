@@ -265,6 +265,28 @@ final class CudaMatrix implements ResidentMatrix {
         }
     }
 
+    /**
+     * Patches the device copy after removals: only the changed rows are copied and normed again. Many changed
+     * rows (more than an eighth of the rows) are cheaper as a new upload: then false.
+     */
+    @Override
+    public boolean refresh(FloatMatrix all, long[] changed) {
+        Checks.open(all, "rows");
+        lock.writeLock().lock();
+        try {
+            long h = checkOpen();
+            Checks.refresh(all, changed, rows, dimension);
+            if (changed.length > Math.max(64, rows / 8)) {
+                return false;
+            }
+            CudaBackend.check(CudaNative.dbRefresh(h, all.pointer(), changed, changed.length, all.rows()), "refresh");
+            rows = all.rows();
+            return true;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
     /** Turns a bad-query status into the vector rule's message naming the query; checks the rest. */
     private void badQuery(int code, long[] badQuery, FloatMatrix queries, String what) {
         if (code == CudaNative.E_BAD_QUERY) {

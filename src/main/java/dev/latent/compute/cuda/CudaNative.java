@@ -87,6 +87,10 @@ public final class CudaNative {
     public static native int dbAppend(long handle, @Cast("const float*") FloatPointer rows, long n,
             @Cast("long long*") long[] badRow);
 
+    @Name("latent_cudal_db_refresh")
+    public static native int dbRefresh(long handle, @Cast("const float*") FloatPointer rows,
+            @Cast("const long long*") long[] changed, long count, long newN);
+
     @Name("latent_cudal_db_free")
     public static native int dbFree(long handle);
 

@@ -155,6 +155,20 @@ public final class JavaBackend implements Backend {
             }
         }
 
+        @Override
+        protected void renorm(FloatMatrix all, long[] changed) {
+            if (metric != Metric.COSINE) {
+                return;
+            }
+            double[] out = norms.clone();
+            float[] x = new float[all.cols()];
+            for (long r : changed) {
+                all.getRow(r, x);
+                out[(int) r] = Math.sqrt(dot(x, x));
+            }
+            norms = out;    // searches in flight keep the array they read
+        }
+
         private static void requireIntRows(FloatMatrix m) {
             if (m.rows() > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException("the Java backend handles at most " + Integer.MAX_VALUE + " rows");
