@@ -37,11 +37,11 @@ import org.openjdk.jmh.infra.ThreadParams;
  * java -cp ... org.openjdk.jmh.Main SearchServeBenchmark -bm sample -f 1 -wi 1 -i 1 -w 5s -r 5s   # smoke
  * </pre>
  *
- * <p><b>Log.</b> One smoke run (1 fork, one 5 s iteration, sample mode, queries/s = threads / mean latency),
- * 2 vCPUs AMD EPYC (AVX-512) shared with another job, native CPU backend, 200,000 × 384: indicative only; raw
- * output in {@code jmh/results/engine-smoke-20261126/}. 1 caller: engine 52 queries/s, direct 58 (0.88×).
- * 8 callers: engine 210, direct 60 (3.5×; p99 111 ms against 264). 64 callers: engine 1045 (mean batch 56),
- * direct 109 (9.6×; p99 210 ms against 2.6 s). A block of queries reads the database once for all of them.
+ * <p><b>Log.</b> 2026-11-26, 2 vCPUs AMD EPYC Zen 5 (AVX-512), JDK 25, native CPU backend, 200,000 × 384, one fork,
+ * 2 × 5 s warm-up and 5 × 5 s sample-mode iterations (queries/s = threads / mean latency); raw output in
+ * {@code jmh/results/engine-20261126/}. 1 caller: engine 115 queries/s, direct 130 (0.88×). 8 callers: engine
+ * 386, direct 123 (3.1×; p99 46 ms against 123 ms). 64 callers: engine 1,329 (mean batch 57), direct 124
+ * (10.8×; p99 96 ms against 1.26 s). A block of queries reads the database once for all of them.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode({Mode.Throughput, Mode.SampleTime})

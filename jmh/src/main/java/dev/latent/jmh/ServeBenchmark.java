@@ -38,13 +38,14 @@ import org.openjdk.jmh.infra.ThreadParams;
  * java -cp ... org.openjdk.jmh.Main ServeBenchmark -bm sample -f 1 -wi 1 -i 1 -w 5s -r 5s   # smoke
  * </pre>
  *
- * <p><b>Log.</b> Smoke runs only (1 fork, one 5 s iteration, sample mode, texts/s = threads / mean latency),
- * 2 vCPUs AMD EPYC shared with another job using about one core, so indicative at best; raw output in
- * {@code jmh/results/engine-smoke-20261126/}. Direct: 1 caller 376 texts/s, 8: 342, 64: 316. Engine, maxWait
- * 2 ms: 194, 245, 265; engine, maxWait 0 (now the default): 331 (p99 8.1 ms against 10.3 direct), 392
- * (p99 79 ms against 105), 247 (p99 1.2 s against 0.37 s). On this CPU the int8 model encodes one text
- * per call faster than 32 per call (a probe: 415 against 287 texts/s, one thread), so merging callers has
- * little to gain here; the engine's case is a device where a batch costs about what one text costs.
+ * <p><b>Log.</b> 2026-11-26, 2 vCPUs AMD EPYC Zen 5, JDK 25, int8 model on the CPU provider, one fork, 2 × 5 s
+ * warm-up and 5 × 5 s sample-mode iterations (texts/s = threads / mean latency); raw output in
+ * {@code jmh/results/engine-20261126/}. Engine against direct: 1 caller 334 against 382 texts/s (0.87×), 8
+ * callers 655 against 971 (0.67×; p99 35.5 ms against 14.6 ms), 64 callers 585 against 814 (0.72×). On this
+ * CPU the int8 model costs more per text in a padded batch than alone (a probe: 415 against 287 texts/s, one
+ * thread, one text or 32 per call), so merging callers has nothing to gain here; {@code encodeConcurrency}
+ * and {@code maxBatchTexts} let a run try other engine settings. The engine's case is a device where a batch
+ * costs about what one text costs.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode({Mode.Throughput, Mode.SampleTime})
@@ -63,6 +64,14 @@ public class ServeBenchmark {
     /** The engine's maxWait in milliseconds (0, its default, batches only what already waits; try -p maxWaitMillis=0,2). */
     @Param({"0"})
     public int maxWaitMillis;
+
+    /** The engine's encode batches at once (0: its default, min(4, cores)). */
+    @Param({"0"})
+    public int encodeConcurrency;
+
+    /** The engine's largest encode batch in texts (0: its default). */
+    @Param({"0"})
+    public int maxBatchTexts;
 
     private TextEncoder encoder;
     private Engine engine;
@@ -84,7 +93,14 @@ public class ServeBenchmark {
         texts = SampleCorpus.texts();
         encoder = TextEncoder.builder().build();
         if ("engine".equals(path)) {
-            engine = Engine.builder().encoder(encoder).maxWait(Duration.ofMillis(maxWaitMillis)).build();
+            Engine.Builder b = Engine.builder().encoder(encoder).maxWait(Duration.ofMillis(maxWaitMillis));
+            if (encodeConcurrency > 0) {
+                b.encodeConcurrency(encodeConcurrency);
+            }
+            if (maxBatchTexts > 0) {
+                b.maxBatchTexts(maxBatchTexts);
+            }
+            engine = b.build();
         } else if (!"direct".equals(path)) {
             throw new IllegalArgumentException("path must be engine or direct, got " + path);
         }
