@@ -6,7 +6,7 @@ import java.util.Locale;
  * A bound on the device memory one backend holds: the rows (and norm terms) of every resident matrix,
  * plus a scratch allowance per matrix that its searches are tiled to fit (query batches, row stripes and
  * candidate lists are cut down until they do; range hits are bounded by the call's result limit
- * instead). An upload or append that would pass the budget throws {@link DeviceMemoryBudgetException}
+ * instead, and k-means and PCA steps hold one label order per point and k × d sums beside it). An upload or append that would pass the budget throws {@link DeviceMemoryBudgetException}
  * before anything is allocated, so nothing already resident is lost.
  *
  * <p>Configured by {@link #of(long)} or {@link #of(long, long)}, or from the system properties

@@ -97,19 +97,30 @@ class DeviceMemoryBudgetTest {
             for (int t = 0; t < 8; t++) {
                 int seed = t;
                 work.add(pool.submit(() -> {
+                    // Each thread keeps up to 6 reservations of up to 600 kB: one thread alone reaches the
+                    // 2 MB budget, so refusals are certain; eight make the updates race.
                     Random rnd = new Random(seed);
+                    java.util.ArrayDeque<Long> mine = new java.util.ArrayDeque<>();
                     for (int i = 0; i < 20_000; i++) {
-                        long bytes = 1 + rnd.nextInt(400_000);
+                        if (mine.size() == 6) {
+                            long old = mine.removeFirst();
+                            held.addAndGet(-old);
+                            b.release(old);
+                        }
+                        long bytes = 1 + rnd.nextInt(600_000);
                         try {
                             b.reserve(bytes, "test");
                         } catch (DeviceMemoryBudgetException e) {
                             refused.incrementAndGet();
                             continue;
                         }
+                        mine.addLast(bytes);
                         long now = held.addAndGet(bytes);
                         assertTrue(now <= limit, "held " + now);
-                        held.addAndGet(-bytes);
-                        b.release(bytes);
+                    }
+                    for (long old : mine) {
+                        held.addAndGet(-old);
+                        b.release(old);
                     }
                     return null;
                 }));
@@ -121,6 +132,6 @@ class DeviceMemoryBudgetTest {
             pool.shutdown();
         }
         assertEquals(0, b.used());
-        assertTrue(refused.get() > 0, "the budget never refused: the test did not contend");
+        assertTrue(refused.get() > 0, "the budget never refused");
     }
 }

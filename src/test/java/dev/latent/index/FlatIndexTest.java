@@ -665,7 +665,7 @@ class FlatIndexTest {
                     long next = 3_000_000L * (thread + 1);   // batches start at multiples of 3
                     List<Long> mine = new ArrayList<>();
                     int ops = 0;
-                    while (!stop.get()) {
+                    do {    // at least once, however late this thread starts
                         if (thread == 2) {
                             Neighbors n = index.search(vectorOf(rnd.nextInt(3000)), 5);
                             assertEquals(5, n.count());
@@ -684,7 +684,7 @@ class FlatIndexTest {
                             }
                         }
                         ops++;
-                    }
+                    } while (!stop.get());
                     return ops;
                 }));
             }
