@@ -13,12 +13,16 @@ cudaError_t assign(Database& points, Database& targets, int* labels, float* scor
   LATENT_CUDA_CHECK(cudaSetDevice(targets.device));
   // The points are the queries, already on the device with their norm terms (same metric as targets).
   long long batch = 0;
-  LATENT_CUDA_CHECK(fitTopkBatch(targets, std::min(kMaxBatchQueries, points.n), 1, false, targets.n, false, 0, &batch));
+  LATENT_CUDA_CHECK(
+      fitTopkBatch(targets, points.n, std::min(kMaxBatchQueries, points.n), 1, false, targets.n, false, 0, &batch));
   if (batch == 0) {
     return cudaSuccess;
   }
   for (long long p0 = 0; p0 < points.n; p0 += batch) {
     const long long pb = std::min(batch, points.n - p0);
+    if (pb < batch) {
+      LATENT_CUDA_CHECK(fitTailBatch(targets, pb, 1, false, targets.n));
+    }
     LATENT_CUDA_CHECK(topkBatch(targets, points.rows.ptr + static_cast<size_t>(p0) * points.d,
                                 points.terms.ptr + p0, pb, 1, nullptr, targets.n));
     for (long long i = 0; i < pb; ++i) {

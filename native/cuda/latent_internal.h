@@ -116,10 +116,14 @@ cudaError_t readBadRow(Database& db, long long* bad);
 // search.cu
 const TopkBucket& bucketFor(int k);
 /// The largest batch (<= want) of top-k queries whose scratch, with `fixed` more bytes, fits db.scratchLimit,
-/// the scratch freed first when what is held could pass the limit (Database::fitScratch). When not even
-/// one query fits, *batch = 0 and db.status = LATENT_CUDA_E_SCRATCH. `uploads`: queries go through db.queries.
-cudaError_t fitTopkBatch(Database& db, long long want, int k, bool subset, long long candidates, bool uploads,
-                         long long fixed, long long* batch);
+/// and so does the scratch of the last, smaller batch of `total` queries; the scratch is freed first when
+/// what is held could pass the limit (Database::fitScratch). When not even one query fits, *batch = 0 and
+/// db.status = LATENT_CUDA_E_SCRATCH. `uploads`: queries go through db.queries.
+cudaError_t fitTopkBatch(Database& db, long long total, long long want, int k, bool subset, long long candidates,
+                         bool uploads, long long fixed, long long* batch);
+/// Before the last, smaller batch of qb queries: frees the lists and results held for the full batches when
+/// keeping them beside the smaller batch's (another path or split) could pass the limit.
+cudaError_t fitTailBatch(Database& db, long long qb, int k, bool subset, long long candidates);
 /// Top-k of `qb` queries whose rows and terms are already on the device, into db.hostScores/hostIds.
 cudaError_t topkBatch(Database& db, const float* dQueries, const float* dQTerms, long long qb, int k,
                       const uint32_t* subset, long long candidates);

@@ -237,13 +237,19 @@ void scratchTooSmall(Database& db, const char* call, long long need) {
 
 }  // namespace
 
-cudaError_t fitTopkBatch(Database& db, long long want, int k, bool subset, long long candidates, bool uploads,
-                         long long fixed, long long* batch) {
+cudaError_t fitTopkBatch(Database& db, long long total, long long want, int k, bool subset, long long candidates,
+                         bool uploads, long long fixed, long long* batch) {
   long long qb = std::max(1LL, want);
   long long need = 0;
   for (;;) {
     long long lists = 0;
     LATENT_CUDA_CHECK(topkScratch(db, qb, k, subset, candidates, &lists));
+    const long long tail = total % qb;
+    if (tail > 0) {   // the last batch may take another path or split: it must fit beside the queries too
+      long long tailLists = 0;
+      LATENT_CUDA_CHECK(topkScratch(db, tail, k, subset, candidates, &tailLists));
+      lists = std::max(lists, tailLists);
+    }
     need = fixed + (uploads ? queryScratch(db, qb) : 16) + lists;
     if (need <= db.scratchLimit || qb == 1) {
       break;
@@ -257,6 +263,18 @@ cudaError_t fitTopkBatch(Database& db, long long want, int k, bool subset, long 
   }
   *batch = qb;
   return db.fitScratch(need);
+}
+
+cudaError_t fitTailBatch(Database& db, long long qb, int k, bool subset, long long candidates) {
+  long long lists = 0;
+  LATENT_CUDA_CHECK(topkScratch(db, qb, k, subset, candidates, &lists));
+  if (db.scratchBytes() + lists > db.scratchLimit) {
+    for (cudaError_t e : {db.keysA.release(), db.rowsA.release(), db.keysB.release(), db.rowsB.release(),
+                          db.block.release(), db.scores.release(), db.ids.release()}) {
+      LATENT_CUDA_CHECK(e);
+    }
+  }
+  return cudaSuccess;
 }
 
 cudaError_t topkBatch(Database& db, const float* dQueries, const float* dQTerms, long long qb, int k,
@@ -354,8 +372,8 @@ cudaError_t topk(Database& db, const float* queries, int q, int k, const long lo
   LATENT_CUDA_CHECK(cudaSetDevice(db.device));
   const uint32_t* deviceSubset = nullptr;
   long long batch = 0;
-  LATENT_CUDA_CHECK(fitTopkBatch(db, std::min<long long>(batchQueries(db.d), q), k, subset != nullptr, candidates,
-                                 true, subset != nullptr ? 4 * std::max(candidates, 1LL) : 0, &batch));
+  LATENT_CUDA_CHECK(fitTopkBatch(db, q, std::min<long long>(batchQueries(db.d), q), k, subset != nullptr,
+                                 candidates, true, subset != nullptr ? 4 * std::max(candidates, 1LL) : 0, &batch));
   if (batch == 0) {
     return cudaSuccess;
   }
@@ -369,6 +387,9 @@ cudaError_t topk(Database& db, const float* queries, int q, int k, const long lo
     LATENT_CUDA_CHECK(queryBatch(db, queries, q0, qb, badQuery));
     if (*badQuery >= 0) {
       return cudaSuccess;
+    }
+    if (qb < batch) {
+      LATENT_CUDA_CHECK(fitTailBatch(db, qb, k, subset != nullptr, candidates));
     }
     LATENT_CUDA_CHECK(topkBatch(db, db.queries.ptr, db.qTerms.ptr, qb, k, deviceSubset, candidates));
     const size_t results = static_cast<size_t>(qb) * k;
@@ -384,7 +405,7 @@ cudaError_t topkPooled(Database& db, const float* dTokens, const long long* mask
   const bool mean = pooling == LATENT_POOL_MEAN;
   const long long want = std::min<long long>(batchQueries(db.d), q);
   long long batch = 0;
-  LATENT_CUDA_CHECK(fitTopkBatch(db, want, k, false, db.n, true, mean ? want * t : 0, &batch));
+  LATENT_CUDA_CHECK(fitTopkBatch(db, q, want, k, false, db.n, true, mean ? want * t : 0, &batch));
   if (batch == 0) {
     return cudaSuccess;
   }
@@ -424,6 +445,9 @@ cudaError_t topkPooled(Database& db, const float* dTokens, const long long* mask
       *badQuery = q0 + bad;
       return cudaSuccess;
     }
+    if (qb < batch) {
+      LATENT_CUDA_CHECK(fitTailBatch(db, qb, k, false, db.n));
+    }
     LATENT_CUDA_CHECK(topkBatch(db, db.queries.ptr, db.qTerms.ptr, qb, k, nullptr, db.n));
     const size_t results = static_cast<size_t>(qb) * k;
     std::memcpy(outScores + static_cast<size_t>(q0) * k, db.hostScores.ptr, results * sizeof(float));
@@ -440,7 +464,7 @@ cudaError_t topkLists(Database& db, const float* queries, int q, int count, cons
     longest = std::max(longest, offsets[qi + 1] - offsets[qi]);
   }
   long long one = 0;
-  LATENT_CUDA_CHECK(fitTopkBatch(db, 1, static_cast<int>(std::max(1LL, std::min<long long>(count, longest))), true,
+  LATENT_CUDA_CHECK(fitTopkBatch(db, 1, 1, static_cast<int>(std::max(1LL, std::min<long long>(count, longest))), true,
                                  longest, true, 4 * std::max(longest, 1LL), &one));
   if (one == 0) {
     return cudaSuccess;

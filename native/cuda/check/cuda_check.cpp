@@ -949,6 +949,10 @@ int main(int argc, char** argv) {
   // distance blocks in smaller batches, all within the limit and all exact.
   checkTopk(rng, make(rng, kIp, 20000, 5, 200, true, 40), 100, 0, 0, 1LL << 20);
   checkTopk(rng, make(rng, kL2, 300, 8, 1100, true, 40), 100, 0, 0, 1LL << 20);
+  // Batches of 2,048 on the large path, then a last batch of 4 on the fused path; and fused batches whose
+  // last, smaller batch splits into chunks differently: both must stay within the limit.
+  checkTopk(rng, make(rng, kL2, 300, 8, 4100, true, 40), 20, 0, 16, 1LL << 20);
+  checkTopk(rng, make(rng, kIp, 20000, 5, 45, true, 40), 1000, 0, 0, 1LL << 20);
   checkTopk(rng, make(rng, kCos, 3000, 6, 70, false), 2048, 0, 0, 1LL << 20);
   checkTopk(rng, make(rng, kL2, 5000, 4, 9, true, 30), 64, 0.5, 0, 1LL << 20);
   checkDistances(make(rng, kL2, 3000, 16, 300, false), 5, 2999, 1LL << 20);

@@ -20,10 +20,13 @@ import org.bytedeco.javacpp.Pointer;
  * @param mask       {@code [queries][tokens]} attention mask, nonzero for a real token (mean pooling reads it)
  * @param firstToken pool by taking the first token (CLS, or an already pooled output) instead of the mean
  * @param normalize  L2-normalise each pooled vector
- * @param onDevice   whether {@code address} is a CUDA device pointer
+ * @param device     the CUDA device {@code address} points into, or -1 for host memory
  */
 public record TokenEmbeddings(long address, int queries, int tokens, int width, long[] mask, boolean firstToken,
-                              boolean normalize, boolean onDevice) {
+                              boolean normalize, int device) {
+    /** Host memory, for {@link #device}. */
+    public static final int HOST = -1;
+
     public TokenEmbeddings {
         Objects.requireNonNull(mask, "mask");
         if (address == 0 || queries < 0 || tokens < 1 || width < 1) {
@@ -33,11 +36,19 @@ public record TokenEmbeddings(long address, int queries, int tokens, int width, 
         if (!firstToken && mask.length < (long) queries * tokens) {
             throw new IllegalArgumentException("mask of " + mask.length + " for " + queries + " x " + tokens + " tokens");
         }
+        if (device < HOST) {
+            throw new IllegalArgumentException("device " + device);
+        }
+    }
+
+    /** Whether {@code address} is a CUDA device pointer. */
+    public boolean onDevice() {
+        return device != HOST;
     }
 
     /** The pooled vectors, one row per text (host memory only). The caller closes the matrix. */
     public FloatMatrix poolOnHost() {
-        if (onDevice) {
+        if (onDevice()) {
             throw new IllegalStateException("token embeddings in device memory are pooled on the device");
         }
         long n = (long) queries * tokens * width;

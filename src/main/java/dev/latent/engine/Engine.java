@@ -301,6 +301,7 @@ public final class Engine implements AutoCloseable {
     private final Searcher searcher;
     /** Text searches encode into device memory and search there in one step (both sides on the GPU). */
     private final boolean deviceTextSearch;
+    private final AtomicBoolean deviceFallbackWarned = new AtomicBoolean();
     private final long maxWaitNanos;
     private final int maxTextLength;
     private final int maxK;
@@ -1139,7 +1140,18 @@ public final class Engine implements AutoCloseable {
             final int kMax = k;
             Neighbors nb;
             try {
-                nb = encoder.encodeUnpooled(texts, tokens -> searcher.searchPooled(tokens, kMax));
+                try {
+                    nb = encoder.encodeUnpooled(texts, tokens -> searcher.searchPooled(tokens, kMax));
+                } catch (IllegalStateException e) {
+                    // A device failure (CUDA error, device memory, its budget): the two-step way instead,
+                    // whose search falls back to the host in turn.
+                    Level level = deviceFallbackWarned.compareAndSet(false, true) ? Level.WARNING : Level.FINE;
+                    LOG.log(level, "a text search batch of " + texts.size() + " failed on the device path; encoding"
+                            + " and searching it again the host way (logged once; later ones at FINE)", e);
+                    try (FloatMatrix q = encoder.encode(texts, true)) {
+                        nb = searcher.search(q, kMax);
+                    }
+                }
                 if (nb == null || nb.queries() != texts.size()) {
                     throw new IllegalStateException("the device search returned " + (nb == null ? "null" : nb.queries()
                             + " rows") + " for " + texts.size() + " texts");

@@ -268,9 +268,11 @@ public final class FlatIndex implements VectorIndex {
             try {
                 resident.extend(view);
             } catch (RuntimeException e) {
+                // The rows are stored (the set checked them); the backend could not take them now (device
+                // memory, its budget): the add stands, and the rows become resident again at the next search.
                 view.close();
                 invalidate();
-                throw e;
+                return;
             }
             if (residentView != null) {
                 residentView.close();

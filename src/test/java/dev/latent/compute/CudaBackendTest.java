@@ -281,8 +281,10 @@ class CudaBackendTest {
                     for (boolean first : new boolean[] {false, true}) {
                         for (int k : new int[] {1, 10, 2048, 3000}) {
                             boolean normalize = metric != Metric.L2 || first;
-                            TokenEmbeddings onDevice = new TokenEmbeddings(address[0], q, t, h, mask, first, normalize, true);
-                            TokenEmbeddings onHost = new TokenEmbeddings(hp.address(), q, t, h, mask, first, normalize, false);
+                            TokenEmbeddings onDevice = new TokenEmbeddings(address[0], q, t, h, mask, first, normalize,
+                                    backend.device());
+                            TokenEmbeddings onHost = new TokenEmbeddings(hp.address(), q, t, h, mask, first, normalize,
+                                    TokenEmbeddings.HOST);
                             String config = metric + " first=" + first + " k=" + k + " seed=" + SEED;
                             Neighbors got = m.searchPooled(onDevice, k);
                             Neighbors want = m.searchPooled(onHost, k);

@@ -103,6 +103,8 @@ class EngineTextEncoderTest {
         try (TextEncoder enc = TextEncoder.builder().model("all-minilm-l6-v2").build();
              FlatIndex index = new FlatIndex(enc.dimension(), Metric.COSINE)) {
             java.util.concurrent.atomic.AtomicInteger unpooledRuns = new java.util.concurrent.atomic.AtomicInteger();
+            // The first device-path batch fails as a device would: it must be answered the two-step way.
+            java.util.concurrent.atomic.AtomicInteger failPooled = new java.util.concurrent.atomic.AtomicInteger(1);
             Engine.Encoder real = Engine.Encoder.of(enc);
             Engine.Encoder device = new Engine.Encoder() {
                 @Override
@@ -155,6 +157,9 @@ class EngineTextEncoderTest {
 
                 @Override
                 public Neighbors searchPooled(TokenEmbeddings tokens, int k) {
+                    if (failPooled.getAndDecrement() > 0) {
+                        throw new IllegalStateException("CUDA search of pooled token embeddings failed: injected");
+                    }
                     return plain.searchPooled(tokens, k);
                 }
             };
@@ -177,6 +182,8 @@ class EngineTextEncoderTest {
                 assertTrue(unpooledRuns.get() >= 1 && unpooledRuns.get() <= TEXTS.size(), "runs " + unpooledRuns.get());
                 assertEquals(0, engine.metrics().search().requests(), "no request went through the search lane");
                 assertEquals(TEXTS.size(), engine.metrics().encode().completed());
+                assertEquals(0, engine.metrics().encode().failed());
+                assertTrue(failPooled.get() <= 0, "the injected failure was not reached");
             }
         }
     }

@@ -122,8 +122,8 @@ final class CudaMatrix implements ResidentMatrix {
 
     /**
      * Device tokens (an IoBinding output on this device) are pooled into queries on the device and searched
-     * there: the vectors never cross to the host. Host tokens, and k above the kernels' largest, are pooled
-     * on the host.
+     * there: the vectors never cross to the host. Host tokens, tokens on another device, and k above the
+     * kernels' largest are pooled on the host.
      */
     @Override
     public Neighbors searchPooled(TokenEmbeddings tokens, int k) {
@@ -136,7 +136,7 @@ final class CudaMatrix implements ResidentMatrix {
         }
         int q = tokens.queries();
         int count = (int) Math.min(k, rows);
-        if (!tokens.onDevice() || count > CudaNative.MAX_K) {
+        if (!tokens.onDevice() || tokens.device() != backend.device() || count > CudaNative.MAX_K) {
             if (tokens.onDevice()) {
                 return searchHostCopy(tokens, k);
             }
@@ -168,7 +168,7 @@ final class CudaMatrix implements ResidentMatrix {
         try (FloatMatrix host = FloatMatrix.allocate(floats, 1); org.bytedeco.javacpp.FloatPointer p = host.pointer()) {
             CudaBackend.check(CudaNative.deviceCopy(tokens.address(), p, floats * 4, 0), "copy of token embeddings");
             TokenEmbeddings onHost = new TokenEmbeddings(p.address(), tokens.queries(), tokens.tokens(), tokens.width(),
-                    tokens.mask(), tokens.firstToken(), tokens.normalize(), false);
+                    tokens.mask(), tokens.firstToken(), tokens.normalize(), TokenEmbeddings.HOST);
             return ResidentMatrix.super.searchPooled(onHost, k);
         }
     }
@@ -245,11 +245,11 @@ final class CudaMatrix implements ResidentMatrix {
                 backend.budget().release(growth);
                 throw e;
             }
-            if (code != 0) {
-                backend.budget().release(growth);   // a failed append changes nothing
-            } else {
-                capacity = newCapacity;
+            if (code == 0 || nativeGrew(h)) {
+                capacity = newCapacity;     // a failed append may still have grown the allocation: keep counting it
                 reserved += growth;
+            } else {
+                backend.budget().release(growth);
             }
             if (code == CudaNative.E_BAD_ROW) {
                 throw Vectors.describe(all, metric, "database", badRow[0]);
@@ -285,6 +285,16 @@ final class CudaMatrix implements ResidentMatrix {
         } finally {
             lock.writeLock().unlock();
         }
+    }
+
+    /** Whether the native allocation now holds more rows than {@link #capacity} (rows and terms, not scratch). */
+    private boolean nativeGrew(long h) {
+        long[] all = new long[1];
+        long[] scratch = new long[1];
+        if (CudaNative.dbDeviceBytes(h, all) != 0 || CudaNative.dbScratchBytes(h, scratch) != 0) {
+            return true;    // unknown: count the growth rather than under-count device memory
+        }
+        return all[0] - scratch[0] > CudaBackend.residentBytes(capacity, dimension);
     }
 
     /** Turns a bad-query status into the vector rule's message naming the query; checks the rest. */

@@ -381,11 +381,16 @@ public final class OnnxModel implements AutoCloseable {
         }
     }
 
-    /** CUDA device memory of device 0 (the device the CUDA provider is opened on), made once. */
+    /** The CUDA device the CUDA provider runs on (the provider options' default, device 0). */
+    public int cudaDevice() {
+        return 0;
+    }
+
+    /** CUDA device memory of {@link #cudaDevice()}, made once. */
     private MemoryInfo deviceMemory() {
         synchronized (this) {
             if (cudaMemory == null) {
-                cudaMemory = new MemoryInfo("Cuda", OrtDeviceAllocator, 0, OrtMemTypeDefault);
+                cudaMemory = new MemoryInfo("Cuda", OrtDeviceAllocator, cudaDevice(), OrtMemTypeDefault);
             }
             return cudaMemory;
         }

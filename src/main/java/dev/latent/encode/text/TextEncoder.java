@@ -253,7 +253,8 @@ public final class TextEncoder implements AutoCloseable {
                 boolean pooled = shape.length == 2;
                 TokenEmbeddings tokens = new TokenEmbeddings(out.address(0, dev.latent.encode.onnx.ElementType.FLOAT),
                         b.size(), pooled ? 1 : (int) shape[1], (int) shape[shape.length - 1], b.mask(),
-                        pooled || spec.pooling() == Pooling.CLS, spec.normalize(), out.onDevice());
+                        pooled || spec.pooling() == Pooling.CLS, spec.normalize(),
+                        out.onDevice() ? session.cudaDevice() : TokenEmbeddings.HOST);
                 tokensProcessed.addAndGet(b.tokens());
                 return use.apply(tokens);
             }
