@@ -234,42 +234,36 @@ public final class FlatIndex implements VectorIndex {
      * dropped and made resident again at the next search when it cannot. Caller holds the write lock.
      */
     private void patchResident(java.util.BitSet holes) {
-        synchronized (residentLock) {
-            if (resident == null) {
-                return;
-            }
-            long[] changed = holes.stream().filter(r -> r < set.size()).asLongStream().toArray();
-            FloatMatrix view = set.rows();
-            boolean patched;
-            try {
-                patched = resident.refresh(view, changed);
-            } catch (RuntimeException e) {
-                patched = false;   // the removal stands; the rows become resident again at the next search
-            }
-            if (!patched) {
-                view.close();
-                invalidate();
-                return;
-            }
-            if (residentView != null) {
-                residentView.close();
-            }
-            residentView = view;
-        }
+        long[] changed = holes.stream().filter(r -> r < set.size()).asLongStream().toArray();
+        updateResident(view -> resident.refresh(view, changed));
     }
 
     /** After the set grew (or moved): only the new rows go to the backend. Caller holds the write lock. */
     private void extendResident() {
+        updateResident(view -> {
+            resident.extend(view);
+            return true;
+        });
+    }
+
+    /**
+     * Brings the resident matrix in line with the set through {@code update} (given a view of the rows; false
+     * when the backend cannot). When it cannot or fails (device memory, its budget), the change to the set
+     * stands and the rows become resident again at the next search. Caller holds the write lock.
+     */
+    private void updateResident(java.util.function.Predicate<FloatMatrix> update) {
         synchronized (residentLock) {
             if (resident == null) {
                 return;
             }
             FloatMatrix view = set.rows();
+            boolean done;
             try {
-                resident.extend(view);
+                done = update.test(view);
             } catch (RuntimeException e) {
-                // The rows are stored (the set checked them); the backend could not take them now (device
-                // memory, its budget): the add stands, and the rows become resident again at the next search.
+                done = false;
+            }
+            if (!done) {
                 view.close();
                 invalidate();
                 return;

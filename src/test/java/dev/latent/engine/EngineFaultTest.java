@@ -165,6 +165,22 @@ class EngineFaultTest {
     }
 
     @Test
+    void anAddStandsWhenTheDeviceCannotTakeItsRows() {
+        FailingDeviceBackend device = new FailingDeviceBackend();
+        try (FlatIndex index = new FlatIndex(D, Metric.L2, device)) {
+            for (int i = 0; i < 10; i++) {
+                index.add(i, FakeEncoder.vector("v" + i, D));
+            }
+            index.search(FakeEncoder.vector("q", D), 1);   // the rows are resident now
+            device.failingExtends.set(1);
+            index.add(10, FakeEncoder.vector("v10", D));    // the append to the resident copy fails: no exception
+            assertTrue(index.contains(10));
+            assertEquals(10, index.search(FakeEncoder.vector("v10", D), 1).id(0, 0), "made resident again");
+            assertEquals(0, device.failingExtends.get());
+        }
+    }
+
+    @Test
     void aHostIndexDoesNotRetryAFailure() throws Exception {
         try (FlatIndex index = new FlatIndex(D, Metric.L2, dev.latent.compute.Backends.java());
              Engine engine = Engine.builder().index(index).build()) {

@@ -20,6 +20,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class FailingDeviceBackend implements Backend {
     final AtomicInteger failing = new AtomicInteger();
     final AtomicInteger failures = new AtomicInteger();
+    /** Extends (appends to the resident copy) that fail, as past a device memory budget, counted down. */
+    final AtomicInteger failingExtends = new AtomicInteger();
     private final Backend reference = Backends.java();
 
     @Override
@@ -78,6 +80,9 @@ final class FailingDeviceBackend implements Backend {
 
             @Override
             public void extend(FloatMatrix all) {
+                if (failingExtends.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                    throw new dev.latent.compute.DeviceMemoryBudgetException("appending rows", 1L << 20, 0, 1L << 20);
+                }
                 m.extend(all);
             }
 
