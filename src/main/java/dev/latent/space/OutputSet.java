@@ -1,48 +1,43 @@
 package dev.latent.space;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
-import java.util.logging.Logger;
 
 /**
  * The outputs of one command, committed together: after {@link #commit()} every target holds its new
  * content; after a failed commit (or none) every target holds exactly what it held before.
  *
  * <p><b>How.</b> Each output is first written completely to its own temporary file and forced to disk.
- * The commit then writes a journal ({@code .latent-commit.<token>.journal} in the first target's
- * directory) naming every target, temporary file and backup, forces it, and for each target in the
- * order they were opened: keeps the previous file as a backup ({@code .<name>.<token>.bak}, a hard link,
- * so the target never disappears; a rename where the file system has no hard links) and renames the
- * temporary file onto the target. If any step fails, the targets already replaced get their backups
- * back, targets that did not exist before are removed, and the error says nothing changed. Deleting
- * the journal is the commit point; the backups are deleted after it.
+ * The commit then checks that every target is still absent or a regular file (a directory, link or device
+ * that appeared there during the run is never moved or replaced), writes a journal in each directory it
+ * changes ({@link CommitJournal}: the targets' names, backups and the file keys of the new files; owner-only),
+ * and for each target in the order they were opened: keeps the previous file as a backup
+ * ({@code .<name>.<token>.bak}, a hard link, so the target never disappears; a rename where the file system
+ * has no hard links) and renames the temporary file onto the target. A replaced file keeps its mode (and its
+ * owner and group where this user may set them). If any step fails, the targets already replaced get their
+ * backups back, targets that did not exist before are removed, and the error says nothing changed. Deleting
+ * the first directory's journal is the commit point; the backups are deleted after it.
  *
- * <p><b>Crashes.</b> A process killed in the middle of a commit leaves its journal. The next output
- * opened in that directory (see {@link AtomicOutput#open}) finds it, proves the process gone, and
- * rolls the commit back from it: the previous files return, the new ones go. So even a kill -9 leaves
- * either every old file or every new one.
+ * <p><b>Crashes.</b> A process killed in the middle of a commit leaves its journals. The next output
+ * opened in one of those directories (see {@link AtomicOutput#open}) finds them, proves the process gone
+ * and the journals this user's own, and rolls the commit back: the previous files return, the new ones go.
+ * So even a kill -9 leaves either every old file or every new one.
  *
  * <p>Not thread-safe; one command owns one set. Commits of all sets in the process are serialised
  * with the SIGINT/SIGTERM cleanup.
  */
 public final class OutputSet implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(OutputSet.class.getName());
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Renames a complete temporary file onto its target (replaceable in tests to inject failures). */
     interface Mover {
@@ -72,7 +67,7 @@ public final class OutputSet implements AutoCloseable {
         if (committed) {
             throw new IllegalStateException("OutputSet already committed");
         }
-        Path abs = target.toAbsolutePath().normalize();
+        Path abs = OutputPaths.resolve(target);
         if (!targets.add(abs)) {
             throw new IllegalArgumentException(target + " is already an output of this command");
         }
@@ -144,16 +139,31 @@ public final class OutputSet implements AutoCloseable {
         if (outputs.isEmpty()) {
             return;
         }
+        String token = TempFiles.newToken();
         List<Entry> entries = new ArrayList<>();
+        Map<Path, List<CommitJournal.Entry>> byDirectory = new LinkedHashMap<>();
         for (AtomicOutput o : outputs) {
             Path t = o.target();
-            entries.add(new Entry(o, Files.exists(t) ? TempFiles.newTemp(t.getParent(), t.getFileName().toString(), ".bak")
-                    : null));
+            // A directory, link or device that appeared at the target during the run is never replaced.
+            OutputPaths.checkReplaceable(t);
+            boolean exists = Files.exists(t, LinkOption.NOFOLLOW_LINKS);
+            o.keepAttributesOf(exists ? t : null);
+            Path backup = exists ? TempFiles.register(t.resolveSibling(CommitJournal.backupName(
+                    t.getFileName().toString(), token))) : null;
+            entries.add(new Entry(o, backup));
+            byDirectory.computeIfAbsent(t.getParent(), d -> new ArrayList<>()).add(new CommitJournal.Entry(
+                    t.getFileName().toString(), o.temp().getFileName().toString(), exists, CommitJournal.key(o.temp())));
         }
-        Path journalDir = entries.get(0).target.getParent();
-        Path journal = TempFiles.newTemp(journalDir, TempFiles.JOURNAL_NAME, ".journal");
+        List<Path> dirs = new ArrayList<>(byDirectory.keySet());
+        Path primary = dirs.get(0);
+        List<Path> journals = new ArrayList<>();
         try {
-            writeJournal(journal, entries);
+            // The other directories' journals first, the primary last: a primary on disk means every journal is.
+            for (int i = dirs.size() - 1; i >= 0; i--) {
+                Path d = dirs.get(i);
+                journals.add(0, CommitJournal.write(d, token, primary, i == 0 ? dirs.subList(1, dirs.size()) : null,
+                        byDirectory.get(d)));
+            }
             for (Entry e : entries) {
                 if (e.backup != null) {
                     keep(e.target, e.backup);
@@ -162,36 +172,32 @@ public final class OutputSet implements AutoCloseable {
                 mover.move(e.temp, e.target);
                 e.replaced = true;
             }
-            for (Path dir : directories(entries)) {
+            for (Path dir : dirs) {
                 TempFiles.syncDirectory(dir);
             }
         } catch (IOException | RuntimeException | Error failure) {
             List<String> problems = rollBack(entries);
-            deleteQuietly(journal);
+            for (Path j : journals) {
+                deleteQuietly(j);
+            }
             String detail = problems.isEmpty() ? "nothing was changed (the previous files are in place)"
                     : "and rolling back failed too: " + String.join("; ", problems);
-            IOException e = new IOException("could not replace the outputs together: " + failure.getMessage() + "; "
-                    + detail, failure);
-            throw e;
+            throw new IOException("could not replace the outputs together: " + failure.getMessage() + "; " + detail,
+                    failure);
         }
-        // The commit point: without the journal, a crash from here on keeps the new files.
-        Files.deleteIfExists(journal);
-        TempFiles.forget(journal);
-        TempFiles.syncDirectory(journalDir);
+        // The commit point: without the primary journal, a crash from here on keeps the new files.
+        Files.deleteIfExists(journals.get(0));
+        TempFiles.forget(journals.get(0));
+        TempFiles.syncDirectory(primary);
+        for (int i = 1; i < journals.size(); i++) {
+            deleteQuietly(journals.get(i));
+        }
         for (Entry e : entries) {
             e.output.markCommitted();
             if (e.backup != null) {
                 deleteQuietly(e.backup);
             }
         }
-    }
-
-    private static Set<Path> directories(List<Entry> entries) {
-        Set<Path> dirs = new LinkedHashSet<>();
-        for (Entry e : entries) {
-            dirs.add(e.target.getParent());
-        }
-        return dirs;
     }
 
     /** Keeps the current target as {@code backup}: a hard link (the target stays), else a rename. */
@@ -201,25 +207,6 @@ public final class OutputSet implements AutoCloseable {
         } catch (UnsupportedOperationException | FileSystemException noLinks) {
             move(target, backup);
         }
-    }
-
-    private static void writeJournal(Path journal, List<Entry> entries) throws IOException {
-        ArrayNode list = JSON.createArrayNode();
-        for (Entry e : entries) {
-            ObjectNode o = list.addObject();
-            o.put("target", e.target.toString());
-            o.put("temp", e.temp.toString());
-            o.put("backup", e.backup == null ? null : e.backup.toString());
-        }
-        byte[] bytes = JSON.writeValueAsBytes(list);
-        try (FileChannel ch = FileChannel.open(journal, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ByteBuffer b = ByteBuffer.wrap(bytes);
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-            ch.force(true);
-        }
-        TempFiles.syncDirectory(journal.getParent());
     }
 
     /** Restores every target touched so far, newest first; returns what could not be restored. */
@@ -245,53 +232,6 @@ public final class OutputSet implements AutoCloseable {
             TempFiles.syncDirectory(e.target.getParent());
         }
         return problems;
-    }
-
-    /**
-     * Rolls back the interrupted commit of a process that no longer runs, from its journal: backups
-     * return to their targets, targets that did not exist before the commit are removed, temporary
-     * files are deleted, then the journal. Called by {@link TempFiles#cleanStale}.
-     */
-    static void recover(Path journal) {
-        JsonNode list;
-        try {
-            list = JSON.readTree(Files.readAllBytes(journal));
-        } catch (IOException | RuntimeException e) {
-            // A journal cut short by the crash was written before any rename: nothing to undo.
-            LOG.warning(() -> "unreadable commit journal " + journal + " (" + e.getMessage() + "); removing it");
-            deleteQuietly(journal);
-            return;
-        }
-        List<String> problems = new ArrayList<>();
-        if (list != null && list.isArray()) {
-            for (int i = list.size() - 1; i >= 0; i--) {
-                JsonNode e = list.get(i);
-                Path target = Path.of(e.path("target").asText());
-                Path temp = Path.of(e.path("temp").asText());
-                JsonNode b = e.get("backup");
-                try {
-                    if (b != null && !b.isNull()) {
-                        Path backup = Path.of(b.asText());
-                        if (Files.exists(backup)) {
-                            restore(backup, target);
-                        }
-                    } else if (!Files.exists(temp) && Files.exists(target)) {
-                        Files.delete(target);   // created by the interrupted commit
-                    }
-                    Files.deleteIfExists(temp);
-                } catch (IOException | RuntimeException x) {
-                    problems.add(target + ": " + x.getMessage());
-                }
-            }
-        }
-        if (problems.isEmpty()) {
-            deleteQuietly(journal);
-            LOG.warning(() -> "rolled back an interrupted commit of a process that no longer runs (journal "
-                    + journal + "): the previous files are back");
-        } else {
-            LOG.warning(() -> "could not fully roll back the interrupted commit in " + journal + ": " + problems
-                    + "; the journal is kept");
-        }
     }
 
     /**

@@ -130,23 +130,28 @@ class OutputSetTest {
     @Test
     void staleTemporaryFilesOfDeadProcessesAreRemovedLiveOnesKept() throws Exception {
         long dead = deadPid();
-        String stale = ".x.npy." + dead + "-1700000000000-abc.part";
-        String staleBackup = ".x.npy." + dead + "-1700000000000-abd.bak";
+        String host = TempFiles.HOST;
+        String stale = ".x.npy." + host + "-" + dead + "-1700000000000-abc.part";
+        String staleBackup = ".x.npy." + host + "-" + dead + "-1700000000000-abd.bak";
         long self = ProcessHandle.current().pid();
         long start = ProcessHandle.current().info().startInstant().orElseThrow().toEpochMilli();
-        String live = ".x.npy." + self + "-" + start + "-abe.part";
+        String live = ".x.npy." + host + "-" + self + "-" + start + "-abe.part";
         String foreign = ".x.npy.not-a-token.part";
-        for (String f : List.of(stale, staleBackup, live, foreign)) {
+        // Another host's file: its pid means nothing here, so it is never judged stale.
+        String otherHost = ".x.npy." + (host.equals("00000000") ? "00000001" : "00000000") + "-" + dead + "-1700000000000-abf.part";
+        // A token without a host (an older writer): cannot be proved this host's.
+        String noHost = ".x.npy." + dead + "-1700000000000-ab0.part";
+        for (String f : List.of(stale, staleBackup, live, foreign, otherHost, noHost)) {
             put(f, "partial");
         }
         try (AtomicOutput o = AtomicOutput.open(dir.resolve("x.npy"))) {
             write(o, "data");
             o.commit();
         }
-        assertEquals(Set.of("x.npy", live, foreign), names());
-        assertTrue(TempFiles.isStale(dead + "-1700000000000-0"));
-        assertFalse(TempFiles.isStale(self + "-" + start + "-0"));
-        assertTrue(TempFiles.isStale(self + "-" + (start - 86_400_000L) + "-0"), "a reused pid with another start time");
+        assertEquals(Set.of("x.npy", live, foreign, otherHost, noHost), names());
+        assertTrue(TempFiles.isStale(host + "-" + dead + "-1700000000000-0"));
+        assertFalse(TempFiles.isStale(host + "-" + self + "-" + start + "-0"));
+        assertTrue(TempFiles.isStale(host + "-" + self + "-" + (start - 86_400_000L) + "-0"), "a reused pid with another start time");
     }
 
     @Test
