@@ -63,10 +63,10 @@ final class ClusterCommand implements Callable<Integer> {
     @Option(names = "--silhouette-sample", paramLabel = "N", defaultValue = "2000", description = "Points the silhouette of a k range is estimated on (default: ${DEFAULT-VALUE}).")
     int silhouetteSample;
 
-    @Option(names = "--centroids", paramLabel = "FILE.npy", description = "Write the centroids (k x d, float32).")
+    @Option(names = "--centroids", paramLabel = "FILE.npy", converter = OutputFile.class, description = "Write the centroids (k x d, float32).")
     Path centroids;
 
-    @Option(names = "--assignments", paramLabel = "FILE", description = "Write each point's id, cluster and distance to its centroid (.jsonl: JSON lines, else TSV).")
+    @Option(names = "--assignments", paramLabel = "FILE", converter = OutputFile.class, description = "Write each point's id, cluster and distance to its centroid (.jsonl: JSON lines, else TSV).")
     Path assignments;
 
     @Option(names = "--terms", defaultValue = "5", description = "Terms per cluster (default: ${DEFAULT-VALUE}).")

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import dev.latent.core.Texts;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -17,7 +18,10 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -35,10 +39,13 @@ final class Corpus {
     enum Format { TEXT, JSONL, CSV }
 
     /**
-     * One record: its position (0-based), the corpus's own id (JSONL {@code id}, else the position), text,
-     * line (1-based) and the byte offset where its line starts.
+     * One record: its position (0-based), the corpus's own id (JSONL {@code id} or CSV id column, else the
+     * position), text, line (1-based), the byte offset where its line starts, and whether the id is a JSON
+     * integer (a JSONL {@code id} written as a number: then {@code id} is its decimal form, so {@code -0} is
+     * {@code 0}). Only such ids become index ids (see {@link RowIds}); an id string that looks like a number
+     * ({@code "007"}) stays a string.
      */
-    record Entry(long position, String id, String text, long line, long offset) {
+    record Entry(long position, String id, String text, long line, long offset, boolean integerId) {
     }
 
     private final String name;
@@ -143,6 +150,42 @@ final class Corpus {
         return new Reader(Channels.newInputStream(ch.position(offset)), offset, linesBefore, position);
     }
 
+    /**
+     * As {@link #openAt(long, long, long)}, fingerprinting what it reads: {@code prefix} holds the digest of the
+     * file's first {@code offset} bytes (see {@link #digestOfPrefix}) and the reader's
+     * {@link Reader#fingerprint()} goes on from it. The reader owns {@code prefix}.
+     */
+    Reader openAt(long offset, long linesBefore, long position, MessageDigest prefix) throws IOException {
+        SeekableByteChannel ch = Files.newByteChannel(path);
+        return new Reader(Channels.newInputStream(ch.position(offset)), offset, linesBefore, position, prefix);
+    }
+
+    /** A SHA-256 digest fed with the file's first {@code length} bytes. */
+    MessageDigest digestOfPrefix(long length) throws IOException {
+        MessageDigest d = sha256();
+        try (InputStream in = Files.newInputStream(path)) {
+            byte[] b = new byte[1 << 20];
+            long left = length;
+            while (left > 0) {
+                int n = in.read(b, 0, (int) Math.min(b.length, left));
+                if (n < 0) {
+                    throw new IOException(name + ": shorter than " + length + " bytes");
+                }
+                d.update(b, 0, n);
+                left -= n;
+            }
+        }
+        return d;
+    }
+
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** The corpus file. */
     Path path() {
         return path;
@@ -186,8 +229,15 @@ final class Corpus {
         private int csvColumns = -1;
         private int csvText;
         private int csvId;
+        /** The bytes consumed before buf[0], or null when not fingerprinting. */
+        private final MessageDigest digest;
 
         private Reader(InputStream stream, long offset, long line, long position) throws IOException {
+            this(stream, offset, line, position, null);
+        }
+
+        private Reader(InputStream stream, long offset, long line, long position, MessageDigest digest) throws IOException {
+            this.digest = digest;
             this.in = stream;
             this.bufBase = offset;
             this.line = line;
@@ -208,6 +258,20 @@ final class Corpus {
             return bufBase + bufPos;
         }
 
+        /**
+         * Hex SHA-256 of the file's bytes from its start up to {@link #nextOffset()}, for a reader opened with a
+         * digest of the bytes before its offset ({@link #openAt(long, long, long, MessageDigest)}).
+         */
+        String fingerprint() {
+            try {
+                MessageDigest d = (MessageDigest) digest.clone();
+                d.update(buf, 0, bufPos);
+                return HexFormat.of().formatHex(d.digest());
+            } catch (CloneNotSupportedException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
         /** Lines read so far, counted from the start of the file. */
         long line() {
             return line;
@@ -225,6 +289,9 @@ final class Corpus {
             lineOffset = bufBase + bufPos;
             while (true) {
                 if (bufPos == bufEnd) {
+                    if (digest != null && bufEnd > 0) {
+                        digest.update(buf, 0, bufEnd);   // every byte of the buffer is consumed
+                    }
                     bufBase += bufEnd;
                     bufEnd = in.read(buf, 0, buf.length);
                     bufPos = 0;
@@ -284,6 +351,11 @@ final class Corpus {
                 if (line == 1 && !s.isEmpty() && s.charAt(0) == '\uFEFF') {
                     s = s.substring(1);
                 }
+                if (format != Format.CSV && s.indexOf('\r') >= 0) {
+                    // Old Mac line ends (CR alone): read as one line, every text of the file would become one.
+                    throw new IOException(name + ":" + line + ": a carriage return that ends no line (lines end with "
+                            + "LF or CRLF here); convert old Mac line ends first, for example with tr '\\r' '\\n'");
+                }
                 if (format == Format.CSV) {
                     if (csvColumns < 0) {
                         line--;
@@ -296,11 +368,12 @@ final class Corpus {
                     return parseCsv(s);
                 }
                 if (format == Format.TEXT) {
-                    if (s.isBlank()) {
-                        throw new IOException(name + ":" + line + ": empty text");
+                    if (Texts.isBlank(s)) {
+                        throw new IOException(name + ":" + line + ": empty text" + (s.isBlank() ? ""
+                                : " (only invisible characters: no-break or zero-width spaces)"));
                     }
                     long p = position++;
-                    return new Entry(p, Long.toString(p), s, line, lineOffset);
+                    return new Entry(p, Long.toString(p), s, line, lineOffset, false);
                 }
                 if (s.isBlank()) {
                     continue;   // blank lines between JSON records are allowed
@@ -341,13 +414,13 @@ final class Corpus {
                         + " where the header has " + csvColumns + " (a ragged row)");
             }
             String text = fields.get(csvText);
-            if (text.isBlank()) {
+            if (Texts.isBlank(text)) {
                 throw new IOException(name + ":" + startLine + ": empty text in column '" + textField + "'");
             }
             long p = position++;
             String id = csvId >= 0 ? fields.get(csvId) : Long.toString(p);
             checkId(id);
-            return new Entry(p, id, text, startLine, startOffset);
+            return new Entry(p, id, text, startLine, startOffset, false);
         }
 
         /**
@@ -405,10 +478,14 @@ final class Corpus {
             }
         }
 
-        /** One JSONL record: an object with a "text" string and an optional "id" (string or integer). */
+        /**
+         * One JSONL record: an object with a "text" string and an optional "id": a string, or an integer written
+         * as a JSON number within the signed 64-bit range.
+         */
         private Entry parseJson(String s) throws IOException {
             String text = null;
             String id = null;
+            boolean integer = false;
             boolean textSeen = false;
             try (JsonParser p = JSON_FACTORY.createParser(s)) {
                 if (p.nextToken() != JsonToken.START_OBJECT) {
@@ -422,8 +499,16 @@ final class Corpus {
                         textSeen = true;
                         text = v == JsonToken.VALUE_STRING ? p.getText() : null;
                     } else if (idField.equals(field)) {
-                        if (v == JsonToken.VALUE_STRING || v == JsonToken.VALUE_NUMBER_INT) {
+                        integer = false;
+                        if (v == JsonToken.VALUE_STRING) {
                             id = p.getText();
+                        } else if (v == JsonToken.VALUE_NUMBER_INT) {
+                            if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+                                throw new IOException(name + ":" + line + ": \"" + idField + "\" " + p.getText()
+                                        + " is beyond the 64-bit integer range; write it as a string to keep it as a name");
+                            }
+                            id = Long.toString(p.getLongValue());
+                            integer = true;
                         } else if (v == JsonToken.VALUE_NULL) {
                             id = null;
                         } else {
@@ -442,8 +527,9 @@ final class Corpus {
             if (!textSeen || text == null) {
                 throw new IOException(name + ":" + line + ": no \"" + textField + "\" string field");
             }
-            if (text.isBlank()) {
-                throw new IOException(name + ":" + line + ": empty text");
+            if (Texts.isBlank(text)) {
+                throw new IOException(name + ":" + line + ": empty text" + (text.isBlank() ? ""
+                        : " (only invisible characters: no-break or zero-width spaces)"));
             }
             long p = position++;
             if (id == null) {
@@ -451,24 +537,18 @@ final class Corpus {
             } else {
                 checkId(id);
             }
-            return new Entry(p, id, text, line, lineOffset);
+            return new Entry(p, id, text, line, lineOffset, integer);
         }
 
         /**
-         * An id must fit on one line of an ids file and in one TSV field: no line break, carriage return or
-         * tab, and not empty, so an ids file always has exactly one line per row.
+         * An id must fit on one line of an ids file and in one TSV field ({@link Texts#idProblem}), so an ids file
+         * always has exactly one line per row.
          */
         private void checkId(String id) throws IOException {
-            if (id.isEmpty()) {
-                throw new IOException(name + ":" + line + ": empty \"" + idField + "\"; ids are written one per line");
-            }
-            for (int i = 0; i < id.length(); i++) {
-                char c = id.charAt(i);
-                if (c == '\n' || c == '\r' || c == '\t') {
-                    throw new IOException(name + ":" + line + ": \"" + idField + "\" contains a "
-                            + (c == '\t' ? "tab" : c == '\n' ? "line break" : "carriage return")
-                            + "; ids are written one per line (and as one TSV field), so they cannot hold one");
-                }
+            String problem = Texts.idProblem(id);
+            if (problem != null) {
+                throw new IOException(name + ":" + line + ": \"" + idField + "\" cannot be an id: " + problem
+                        + "; ids are written one per line (and as one TSV field), never escaped or altered");
             }
         }
 

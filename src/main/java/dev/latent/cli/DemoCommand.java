@@ -40,7 +40,7 @@ final class DemoCommand extends ModelCommand {
     @Option(names = "--limit", paramLabel = "N", description = "Embed only the first N texts of the corpus.")
     Integer limit;
 
-    @Option(names = "--index", paramLabel = "FILE.lidx", description = "Also save the index to this file.")
+    @Option(names = "--index", paramLabel = "FILE.lidx", converter = OutputFile.class, description = "Also save the index to this file.")
     Path indexFile;
 
     @Option(names = "--segments", paramLabel = "K", defaultValue = "12", description = "Cluster the glosses into K segments and describe each (0: skip; default: ${DEFAULT-VALUE}).")

@@ -65,13 +65,13 @@ final class EmbedCommand extends ModelCommand {
             description = "JSONL field or CSV column with the ids (default: ${DEFAULT-VALUE}; rows are numbered where it is absent).")
     String idColumn;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FILE.npy", description = "Write the vectors here (float32 .npy, one row per text).")
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE.npy", converter = OutputFile.class, description = "Write the vectors here (float32 .npy, one row per text).")
     Path output;
 
-    @Option(names = "--ids", paramLabel = "FILE", description = "Write the ids here, one per line in row order (default with -o: FILE.ids beside the .npy).")
+    @Option(names = "--ids", paramLabel = "FILE", converter = OutputFile.class, description = "Write the ids here, one per line in row order (default with -o: FILE.ids beside the .npy).")
     Path idsFile;
 
-    @Option(names = "--index", paramLabel = "FILE.lidx", description = "Write an index file.")
+    @Option(names = "--index", paramLabel = "FILE.lidx", converter = OutputFile.class, description = "Write an index file.")
     Path indexFile;
 
     @Option(names = "--metric", paramLabel = "METRIC", defaultValue = "cosine", description = "Index metric: cosine, ip or l2 (default: ${DEFAULT-VALUE}).")
@@ -116,6 +116,7 @@ final class EmbedCommand extends ModelCommand {
                 .output("vectors output (-o)", output)
                 .output(idsFile != null ? "ids output (--ids)" : "ids output (default for -o)", ids)
                 .output("index output (--index)", indexFile)
+                .outputFolder("--shards folder", shardsDir)
                 .check(cl);
         ModelSpec imageModel;
         try {
@@ -124,7 +125,7 @@ final class EmbedCommand extends ModelCommand {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }
         if (imageModel != null) {
-            return embedImages(cl, imageModel, m, ids);
+            return embedImages(cl, imageModel, m, ids, roles);
         }
         ModelSpec tensorModel = ImageInput.tensorModel(model.model);
         if (tensorModel != null) {
@@ -144,14 +145,13 @@ final class EmbedCommand extends ModelCommand {
                 throw new CommandLine.ParameterException(cl, "--shard-size must be a positive multiple of --block (" + block
                         + "), got " + shardSize);
             }
-            if (corpus.path().toAbsolutePath().startsWith(shardsDir.toAbsolutePath())) {
-                throw new CommandLine.ParameterException(cl, "the input corpus " + input + " lies inside the --shards folder");
-            }
+            // Given on the command line, or null: a new run's default, a resumed run's own metric.
+            Metric asked = cl.getParseResult().hasMatchedOption("--metric") ? m : null;
             try (TextEncoder enc = model.open(null);
                  Progress progress = Progress.start("embed", -1, quietOption.quiet)) {
                 ShardedEmbedding.Stats st;
                 try {
-                    st = ShardedEmbedding.run(corpus, enc, shardsDir, shardSize, block, resume, m, progress);
+                    st = ShardedEmbedding.run(corpus, enc, shardsDir, shardSize, block, resume, asked, progress);
                 } catch (IllegalArgumentException e) {
                     throw new CommandLine.ParameterException(cl, e.getMessage());
                 }
@@ -161,12 +161,6 @@ final class EmbedCommand extends ModelCommand {
                         shardsDir.resolve(ShardedEmbedding.MANIFEST)));
             }
             return Main.OK;
-        }
-        for (Path out : new Path[] {output, ids, indexFile}) {
-            Path parent = out == null ? null : out.toAbsolutePath().getParent();
-            if (parent != null && !java.nio.file.Files.isDirectory(parent)) {
-                throw new java.io.IOException("cannot write " + out + ": directory " + parent + " does not exist");
-            }
         }
         Embedding.Scan scan = Embedding.scan(corpus);
         try (TextEncoder enc = model.open(null);
@@ -212,13 +206,15 @@ final class EmbedCommand extends ModelCommand {
     }
 
     /** The image branch: decode, preprocess and encode every image, then write the same outputs as for texts. */
-    private int embedImages(CommandLine cl, ModelSpec spec, Metric m, Path ids) throws Exception {
+    private int embedImages(CommandLine cl, ModelSpec spec, Metric m, Path ids, FileRoles roles) throws Exception {
         ImageInput images;
         try {
             images = ImageInput.of(input);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }
+        // The images the folder or list file leads to are inputs too: no output may be one of them.
+        roles.inputs("input image", images.files()).check(cl);
         long start = System.nanoTime();
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
         try (ImageEncoder enc = ImageEncoder.open(spec, new OnnxModel.Options(1, threads, Provider.AUTO), threads)) {

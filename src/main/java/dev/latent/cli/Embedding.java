@@ -97,31 +97,20 @@ final class Embedding {
     record Stats(long texts, long tokens, Duration elapsed) {
     }
 
-    /**
-     * Checks every record and chooses index ids: the corpus's own ids when every one is an integer
-     * (then they must be unique), else the record positions 0, 1, 2, …
-     */
+    /** Checks every record and chooses index ids by the one rule of {@link RowIds}. */
     static Scan scan(Corpus corpus) throws IOException {
-        long[] ids = new long[1024];
+        RowIds rowIds = new RowIds();
         long[] offsets = new long[1024];
         long[] lines = new long[1024];
         int n = 0;
-        boolean numeric = corpus.format() == Corpus.Format.JSONL;
         try (Corpus.Reader r = corpus.open()) {
             Corpus.Entry e;
             while ((e = r.next()) != null) {
-                if (n == ids.length) {
-                    ids = Arrays.copyOf(ids, n * 2);
+                if (n == offsets.length) {
                     offsets = Arrays.copyOf(offsets, n * 2);
                     lines = Arrays.copyOf(lines, n * 2);
                 }
-                if (numeric) {
-                    try {
-                        ids[n] = Long.parseLong(e.id());
-                    } catch (NumberFormatException notInteger) {
-                        numeric = false;
-                    }
-                }
+                rowIds.add(e);
                 offsets[n] = e.offset();
                 lines[n] = e.line();
                 n++;
@@ -130,30 +119,8 @@ final class Embedding {
         if (n == 0) {
             throw new IOException(corpus.name() + ": no texts");
         }
-        long[] indexIds = numeric ? Arrays.copyOf(ids, n) : new long[n];
-        if (!numeric) {
-            for (int i = 0; i < n; i++) {
-                indexIds[i] = i;
-            }
-        } else {
-            long[] sorted = indexIds.clone();
-            Arrays.sort(sorted);
-            for (int i = 1; i < sorted.length; i++) {
-                if (sorted[i] == sorted[i - 1]) {
-                    throw new IOException(corpus.name() + ": duplicate id " + sorted[i]);
-                }
-            }
-        }
-        return new Scan(n, indexIds, numeric, Arrays.copyOf(offsets, n), Arrays.copyOf(lines, n));
-    }
-
-    private static boolean isLong(String s) {
-        try {
-            Long.parseLong(s);
-            return true;
-        } catch (NumberFormatException e) {
-            return false;
-        }
+        return new Scan(n, rowIds.indexIds(corpus.name()), rowIds.integers(), Arrays.copyOf(offsets, n),
+                Arrays.copyOf(lines, n));
     }
 
     /**

@@ -3,7 +3,12 @@ package dev.latent.cli;
 import dev.latent.encode.ModelManifest;
 import dev.latent.encode.ModelSpec;
 import dev.latent.encode.Modality;
+import dev.latent.core.Texts;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +20,9 @@ import java.util.stream.Stream;
 /**
  * The images of an image corpus: every image file under a folder (recursively, by extension, sorted by
  * relative path), or the files a list file names (one path per line, relative to the list's folder, blank
- * lines and lines starting with # skipped). An item's id is its path relative to the folder (or as listed).
+ * lines and lines starting with # skipped; strict UTF-8, a bad byte named with its line). An item's id is its
+ * path relative to the folder (or as listed), so it must be usable as one line of an ids file: a file name
+ * holding a line break, a tab or another control character is refused with its path ({@link Texts#idProblem}).
  */
 record ImageInput(Path base, List<String> ids) {
     static final List<String> EXTENSIONS = List.of("png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff");
@@ -64,6 +71,13 @@ record ImageInput(Path base, List<String> ids) {
             if (ids.isEmpty()) {
                 throw new IllegalArgumentException("folder " + input + " holds no image files (" + String.join(", ", EXTENSIONS) + ")");
             }
+            for (String id : ids) {
+                String problem = Texts.idProblem(id);
+                if (problem != null) {
+                    throw new IllegalArgumentException("image " + input.resolve(id) + " cannot be an id: its name " + problem
+                            + " (ids are written one per line); rename it");
+                }
+            }
             return new ImageInput(input, List.copyOf(ids));
         }
         if (!Files.isRegularFile(input)) {
@@ -72,17 +86,52 @@ record ImageInput(Path base, List<String> ids) {
         if (isImageFile(input)) {
             return new ImageInput(input.toAbsolutePath().getParent(), List.of(input.getFileName().toString()));
         }
-        List<String> ids = new ArrayList<>();
-        for (String line : Files.readAllLines(input, StandardCharsets.UTF_8)) {
-            String s = line.strip();
-            if (!s.isEmpty() && !s.startsWith("#")) {
-                ids.add(s);
-            }
-        }
+        List<String> ids = readList(input, "list file", true);
         if (ids.isEmpty()) {
             throw new IllegalArgumentException("list file " + input + " names no images");
         }
         return new ImageInput(input.toAbsolutePath().getParent(), List.copyOf(ids));
+    }
+
+    /**
+     * The paths a list file names, one per line (strict UTF-8; a trailing CR dropped): every line as it is
+     * ({@code skipComments} false: an ids file, line i for row i) or stripped with blank lines and # comments
+     * left out (a list file). A bad byte, or a path that cannot be an id, is named with its line.
+     */
+    static List<String> readList(Path file, String role, boolean skipComments) throws IOException {
+        List<String> out = new ArrayList<>();
+        byte[] bytes = Files.readAllBytes(file);
+        int start = 0;
+        long line = 0;
+        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        while (start < bytes.length) {
+            int end = start;
+            while (end < bytes.length && bytes[end] != '\n') {
+                end++;
+            }
+            line++;
+            String s;
+            try {
+                s = utf8.reset().decode(ByteBuffer.wrap(bytes, start, end - start)).toString();
+            } catch (CharacterCodingException e) {
+                throw new IllegalArgumentException(role + " " + file + ":" + line + ": not valid UTF-8");
+            }
+            start = end + 1;
+            s = s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
+            if (skipComments) {
+                s = s.strip();
+                if (s.isEmpty() || s.startsWith("#")) {
+                    continue;
+                }
+            }
+            String problem = Texts.idProblem(s);
+            if (problem != null) {
+                throw new IllegalArgumentException(role + " " + file + ":" + line + ": the path cannot be an id: " + problem);
+            }
+            out.add(s);
+        }
+        return out;
     }
 
     List<Path> files() {

@@ -31,7 +31,7 @@ final class IndexCommand implements Callable<Integer> {
     @Option(names = "--ids", paramLabel = "FILE", description = "Ids, one integer per line, row order.")
     Path ids;
 
-    @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE.lidx", description = "The index file to write.")
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE.lidx", converter = OutputFile.class, description = "The index file to write.")
     Path output;
 
     @Option(names = "--metric", paramLabel = "METRIC", description = "cosine, ip or l2 (default: cosine; for shards, the metric their run recorded).")
@@ -97,18 +97,27 @@ final class IndexCommand implements Callable<Integer> {
         return Main.OK;
     }
 
-    /** One 64-bit integer per line; names the line of a bad one. */
+    /**
+     * One 64-bit integer per line (ASCII digits with an optional sign; strict UTF-8); names the file and line of a
+     * bad one.
+     */
     static long[] readIds(Path file) throws IOException {
         long[] out = new long[1024];
         int n = 0;
-        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        java.nio.charset.CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        long line = 0;
+        try (BufferedReader r = new BufferedReader(new java.io.InputStreamReader(Files.newInputStream(file), utf8))) {
             String s;
-            long line = 0;
             while ((s = r.readLine()) != null) {
                 line++;
                 String t = s.trim();
                 if (t.isEmpty()) {
                     throw new IOException(file + ":" + line + ": empty id");
+                }
+                if (!t.matches("[+-]?[0-9]{1,19}")) {
+                    throw new IOException(file + ":" + line + ": id '" + t + "' is not a 64-bit integer (ASCII digits)");
                 }
                 try {
                     if (n == out.length) {
@@ -119,6 +128,8 @@ final class IndexCommand implements Callable<Integer> {
                     throw new IOException(file + ":" + line + ": id '" + t + "' is not a 64-bit integer");
                 }
             }
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IOException(file + ":" + (line + 1) + ": not valid UTF-8");
         }
         return Arrays.copyOf(out, n);
     }

@@ -101,12 +101,19 @@ final class MapCommand implements Callable<Integer> {
         job.quiet = quietOption.quiet;
         Path png = Path.of(output + ".png");
         Path html = Path.of(output + ".html");
-        vectors.inputs(new FileRoles())
+        FileRoles roles = vectors.inputs(new FileRoles())
                 .input("input vectors", input)
                 .input("--image-ids file", imageIds)
                 .output("PNG output", png)
-                .output("HTML output", html)
-                .check(cl);
+                .output("HTML output", html);
+        roles.check(cl);
+        List<String> paths = null;
+        if (imageIds != null) {
+            paths = ImageInput.readList(imageIds, "--image-ids file", false);
+            // The images the ids file leads to are read for the thumbnails: inputs no output may be.
+            Path root = imageRoot == null ? Path.of("") : imageRoot;
+            roles.inputs("image (--image-ids)", paths.stream().map(root::resolve).toList()).check(cl);
+        }
         Corpus texts = vectors.corpus(cl);
         PrintWriter out = cl.getOut();
         Backend backend = Backends.get();
@@ -116,9 +123,7 @@ final class MapCommand implements Callable<Integer> {
                 idStrings[i] = Long.toString(in.ids[i]);
             }
             String[] textArray = texts == null ? null : in.texts(texts);
-            List<String> paths = null;
-            if (imageIds != null) {
-                paths = java.nio.file.Files.readAllLines(imageIds, java.nio.charset.StandardCharsets.UTF_8);
+            if (paths != null) {
                 for (int i = 0; i < idStrings.length; i++) {
                     if (in.ids[i] < 0 || in.ids[i] >= paths.size()) {
                         throw new CommandLine.ParameterException(cl, "row " + i + " has id " + in.ids[i] + ", but "

@@ -70,7 +70,7 @@ final class OutliersCommand implements Callable<Integer> {
     @Option(names = "--corpus-format", paramLabel = "FMT", defaultValue = "auto", description = "auto, text or jsonl.")
     String corpusFormat;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write every score: id, score, outlier (.jsonl: JSON lines, else TSV).")
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", converter = OutputFile.class, description = "Write every score: id, score, outlier (.jsonl: JSON lines, else TSV).")
     Path output;
 
     @Mixin

@@ -57,13 +57,16 @@ final class PathCommand extends ModelCommand {
     @Option(names = "--corpus-format", paramLabel = "FMT", defaultValue = "auto", description = "auto, text or jsonl.")
     String corpusFormat;
 
-    @Option(names = "--decode", paramLabel = "FILE.png",
+    @Option(names = "--decode", paramLabel = "FILE.png", converter = OutputFile.class,
             description = "Decode each step with the index model's decoder (an autoencoder such as digits-ae; the steps "
                     + "are then linear in its latent space) and write the images side by side as a PNG.")
     Path decodePng;
 
     @Option(names = "--scale", paramLabel = "N", defaultValue = "8", description = "With --decode: each pixel drawn N x N (default: ${DEFAULT-VALUE}).")
     int scale;
+
+    /** The files of this run, checked before anything is read; image points join them once known. */
+    private FileRoles roles;
 
     @Override
     protected Integer run(CommandLine cl) throws Exception {
@@ -78,13 +81,13 @@ final class PathCommand extends ModelCommand {
         if (k <= 0) {
             throw new CommandLine.ParameterException(cl, "-k must be >= 1, got " + k);
         }
-        new FileRoles()
+        roles = new FileRoles()
                 .input("index", indexFile)
                 .input("--corpus file", corpusFile)
                 .input("--onnx model", model.onnx)
                 .input("--tokenizer file", model.tokenizer)
-                .output("--decode image", decodePng)
-                .check(cl);
+                .output("--decode image", decodePng);
+        roles.check(cl);
         if (decodePng != null && (analogy || scale < 1)) {
             throw new CommandLine.ParameterException(cl, analogy ? "--decode draws a path, not an analogy" : "--scale must be >= 1");
         }
@@ -193,7 +196,7 @@ final class PathCommand extends ModelCommand {
                     throw new CommandLine.ParameterException(cl, "point " + (i + 1) + ": the index has no id " + id);
                 }
                 v[i] = index.vector(id);
-            } else if (p.isBlank()) {
+            } else if (dev.latent.core.Texts.isBlank(p)) {
                 throw new CommandLine.ParameterException(cl, "point " + (i + 1) + " is empty");
             } else {
                 texts.add(p);
@@ -212,6 +215,8 @@ final class PathCommand extends ModelCommand {
                 }
                 files.add(f);
             }
+            // Image points are inputs: --decode must not replace one.
+            roles.inputs("point image", files).check(cl);
             try (ImageEncoder enc = ImageEncoder.open(image, OnnxModel.Options.cpu(1), 1)) {
                 try (FloatMatrix q = enc.encode(files, false).vectors()) {
                     for (int j = 0; j < texts.size(); j++) {

@@ -28,7 +28,7 @@ final class ProjectCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "VECTORS", description = "An index file (.lidx) or vectors (.npy).")
     Path input;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FILE.npy", required = true, description = "The component scores (n x components, float32).")
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE.npy", converter = OutputFile.class, required = true, description = "The component scores (n x components, float32).")
     Path output;
 
     @Option(names = {"-c", "--components"}, paramLabel = "C", defaultValue = "2", description = "Components to keep (default: ${DEFAULT-VALUE}).")
@@ -37,7 +37,7 @@ final class ProjectCommand implements Callable<Integer> {
     @Option(names = "--whiten", description = "Scale each component to unit variance.")
     boolean whiten;
 
-    @Option(names = "--save-model", paramLabel = "FILE.json", description = "Also write the fitted PCA, to apply it to other vectors later.")
+    @Option(names = "--save-model", paramLabel = "FILE.json", converter = OutputFile.class, description = "Also write the fitted PCA, to apply it to other vectors later.")
     Path saveModel;
 
     @Option(names = "--model", paramLabel = "FILE.json", description = "Apply this saved PCA instead of fitting one.")

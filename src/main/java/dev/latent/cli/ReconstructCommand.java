@@ -36,7 +36,7 @@ final class ReconstructCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "NAME", required = true, description = "Image model with a decoder (e.g. digits-ae).")
     String model;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FILE.tsv", description = "Write every item's error here (id, error; largest first).")
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE.tsv", converter = OutputFile.class, description = "Write every item's error here (id, error; largest first).")
     Path output;
 
     @Option(names = "--top", paramLabel = "N", defaultValue = "10", description = "Items shown (default: ${DEFAULT-VALUE}).")

@@ -57,7 +57,7 @@ final class SearchCommand extends ModelCommand {
     @Option(names = "--format", paramLabel = "FMT", defaultValue = "tsv", description = "tsv or jsonl (default: ${DEFAULT-VALUE}).")
     String format;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write results here (default: standard output).")
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", converter = OutputFile.class, description = "Write results here (default: standard output).")
     Path output;
 
     @Option(names = "--corpus", paramLabel = "FILE", description = "The corpus the index was embedded from: adds each hit's corpus id and text.")
@@ -121,7 +121,7 @@ final class SearchCommand extends ModelCommand {
                     }
                 }
                 for (int i = 0; i < texts.size(); i++) {
-                    if (texts.get(i).isBlank()) {
+                    if (dev.latent.core.Texts.isBlank(texts.get(i))) {
                         throw new CommandLine.ParameterException(cl, "query " + (i + 1) + " is empty");
                     }
                 }

@@ -34,11 +34,27 @@ import java.util.List;
  * every listed shard's checksums (refusing, with the shard named, on any difference), then reads on from where
  * the last shard ended and overwrites anything unlisted. Shards hold whole encoder blocks and a resumed run
  * starts on a shard boundary, so it forms the same batches as an uninterrupted run: with a float32 model its
- * vectors are bit-identical. Not thread-safe.
+ * vectors are bit-identical.
+ *
+ * <p><b>What resume trusts.</b> The manifest carries its own SHA-256 ({@code manifestSha256}, over its compact
+ * JSON without that field) and is refused when it does not match; shard names must be {@code shard-NNNNN}, in the
+ * run's folder. Each shard records the SHA-256 of the corpus bytes from the start to where the shard ends,
+ * computed as the run streams; a resume hashes the corpus up to the last shard's end and refuses a corpus edited
+ * in place (even to the same size). A run holds {@code DIR/.latent-shards.lock} while it writes, so a second run
+ * (a resume started while the first still writes) is refused. A {@code --metric} given on a resume must be the
+ * run's.
+ *
+ * <p><b>Ids.</b> The shards' ids files hold the corpus's ids; each shard records whether all of its ids were JSON
+ * integers, and a merge applies the one rule of {@link RowIds}, so a sharded run and a direct {@code embed
+ * --index} give the same index ids. Not thread-safe.
  */
 final class ShardedEmbedding {
     static final String MANIFEST = "manifest.json";
+    /** Held by the run writing into the folder. */
+    static final String LOCK = ".latent-shards.lock";
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int VERSION = 2;
+    private static final java.util.regex.Pattern SHARD_NAME = java.util.regex.Pattern.compile("shard-[0-9]{5,9}");
 
     /** Rows, tokens, time and shards of one run (this run's part when resuming). */
     record Stats(long texts, long tokens, Duration elapsed, int shards, int resumedShards) {}
@@ -53,6 +69,7 @@ final class ShardedEmbedding {
      * Runs the job.
      *
      * @param shardRows rows per shard, a multiple of {@code block}
+     * @param metric    the metric asked on the command line, or null (a new run: cosine; a resume: the run's)
      */
     static Stats run(Corpus corpus, TextEncoder enc, Path dir, int shardRows, int block, boolean resume,
             dev.latent.core.Metric metric, Progress progress) throws IOException {
@@ -61,19 +78,41 @@ final class ShardedEmbedding {
                     + shardRows);
         }
         Files.createDirectories(dir);
+        try (java.nio.channels.FileChannel lockFile = java.nio.channels.FileChannel.open(dir.resolve(LOCK),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE,
+                java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            java.nio.channels.FileLock lock;
+            try {
+                lock = lockFile.tryLock();
+            } catch (java.nio.channels.OverlappingFileLockException held) {
+                lock = null;
+            }
+            if (lock == null) {
+                throw new IllegalArgumentException("another run is writing " + dir + " (it holds " + dir.resolve(LOCK)
+                        + "); wait for it to end before resuming");
+            }
+            try (java.nio.channels.FileLock held = lock) {
+                return runLocked(corpus, enc, dir, shardRows, block, resume, metric, progress);
+            }
+        }
+    }
+
+    private static Stats runLocked(Corpus corpus, TextEncoder enc, Path dir, int shardRows, int block, boolean resume,
+            dev.latent.core.Metric metric, Progress progress) throws IOException {
         Path manifestFile = dir.resolve(MANIFEST);
         ObjectNode manifest;
         long offset = 0;
         long line = 0;
         long position = 0;
         int resumed = 0;
+        java.security.MessageDigest prefix;
         if (Files.exists(manifestFile)) {
             if (!resume) {
                 throw new IllegalArgumentException(dir + " already holds a sharded run (" + MANIFEST
                         + "): continue it with --resume, or write into another folder");
             }
-            manifest = (ObjectNode) JSON.readTree(manifestFile.toFile());
-            check(manifest, corpus, enc, shardRows, block, dir);
+            manifest = readManifest(manifestFile);
+            check(manifest, corpus, enc, shardRows, block, dir, metric);
             ArrayNode shards = (ArrayNode) manifest.get("shards");
             resumed = shards.size();
             if (resumed > 0) {
@@ -85,13 +124,23 @@ final class ShardedEmbedding {
             if (manifest.path("complete").asBoolean(false)) {
                 return new Stats(0, 0, Duration.ZERO, 0, resumed);
             }
+            prefix = corpus.digestOfPrefix(offset);
+            if (resumed > 0) {
+                String consumed = shards.get(resumed - 1).path("corpusSha256").asText();
+                String now = HexFormat.of().formatHex(clone(prefix).digest());
+                if (!now.equals(consumed)) {
+                    throw new IllegalArgumentException("cannot resume: the first " + offset + " bytes of " + corpus.name()
+                            + " are not those the shards were embedded from (the corpus was edited); start a new run "
+                            + "in another folder");
+                }
+            }
         } else {
             manifest = JSON.createObjectNode();
             manifest.put("format", "latent-shards");
-            manifest.put("version", 1);
+            manifest.put("version", VERSION);
             manifest.put("model", enc.modelName());
             manifest.put("dimension", enc.dimension());
-            manifest.put("metric", metric.name().toLowerCase(java.util.Locale.ROOT));
+            manifest.put("metric", (metric == null ? dev.latent.core.Metric.COSINE : metric).name().toLowerCase(java.util.Locale.ROOT));
             ObjectNode c = manifest.putObject("corpus");
             c.put("path", corpus.path().toAbsolutePath().toString());
             c.put("bytes", Files.size(corpus.path()));
@@ -103,6 +152,7 @@ final class ShardedEmbedding {
             manifest.putArray("shards");
             manifest.put("complete", false);
             writeManifest(manifestFile, manifest);
+            prefix = Corpus.sha256();
         }
         ArrayNode shards = (ArrayNode) manifest.get("shards");
         long start = System.nanoTime();
@@ -111,11 +161,12 @@ final class ShardedEmbedding {
         int written = 0;
         long firstRow = position;
         progress.done(position);
-        try (Corpus.Reader r = corpus.openAt(offset, line, position)) {
+        try (Corpus.Reader r = corpus.openAt(offset, line, position, prefix)) {
             while (true) {
                 int shard = shards.size();
                 List<FloatMatrix> vectors = new ArrayList<>();
                 StringBuilder ids = new StringBuilder();
+                boolean integerIds = true;
                 long rows = 0;
                 try {
                     while (rows < shardRows) {
@@ -127,6 +178,7 @@ final class ShardedEmbedding {
                         for (Corpus.Entry e : entries) {
                             texts.add(e.text());
                             ids.append(e.id()).append('\n');
+                            integerIds &= e.integerId();
                         }
                         long base = position + done + rows;
                         try {
@@ -159,9 +211,11 @@ final class ShardedEmbedding {
                     s.put("rows", rows);
                     s.put("npySha256", sha256(npy));
                     s.put("idsSha256", sha256(idsFile));
+                    s.put("integerIds", integerIds);
                     s.put("endOffset", r.nextOffset());
                     s.put("endLine", r.line());
                     s.put("endPosition", r.position());
+                    s.put("corpusSha256", r.fingerprint());
                     writeManifest(manifestFile, manifest);
                 } finally {
                     for (FloatMatrix v : vectors) {
@@ -184,15 +238,29 @@ final class ShardedEmbedding {
                 written, resumed);
     }
 
-    /** Refuses a resume whose model, corpus or shard layout differs from the manifest's, or a damaged shard. */
-    private static void check(JsonNode m, Corpus corpus, TextEncoder enc, int shardRows, int block, Path dir)
-            throws IOException {
-        if (!"latent-shards".equals(m.path("format").asText())) {
-            throw new IllegalArgumentException(dir.resolve(MANIFEST) + " is not a shard manifest");
+    private static java.security.MessageDigest clone(java.security.MessageDigest d) {
+        try {
+            return (java.security.MessageDigest) d.clone();
+        } catch (CloneNotSupportedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Refuses a resume whose model, corpus, shard layout or metric differs from the manifest's, or a damaged shard. */
+    private static void check(JsonNode m, Corpus corpus, TextEncoder enc, int shardRows, int block, Path dir,
+            dev.latent.core.Metric metric) throws IOException {
+        if (m.path("version").asInt() < VERSION) {
+            throw new IllegalArgumentException("cannot resume: " + dir.resolve(MANIFEST) + " was written by an earlier "
+                    + "version that did not fingerprint the corpus; start a new run in another folder");
         }
         if (!enc.modelName().equals(m.path("model").asText())) {
             throw new IllegalArgumentException("cannot resume: the shards were embedded with model "
                     + m.path("model").asText() + ", this run uses " + enc.modelName());
+        }
+        String runMetric = m.path("metric").asText("cosine");
+        if (metric != null && !metric.name().toLowerCase(java.util.Locale.ROOT).equals(runMetric)) {
+            throw new IllegalArgumentException("cannot resume: the run records --metric " + runMetric + ", this run asks "
+                    + metric.name().toLowerCase(java.util.Locale.ROOT) + "; give the run's metric or none");
         }
         String path = corpus.path().toAbsolutePath().toString();
         long bytes = Files.size(corpus.path());
@@ -214,7 +282,7 @@ final class ShardedEmbedding {
                     + " rows in blocks of " + m.path("block").asInt() + "; give the same --shard-size and --block");
         }
         for (JsonNode s : m.path("shards")) {
-            String name = s.path("name").asText();
+            String name = shardName(s, dir.resolve(MANIFEST));
             for (String[] f : new String[][] {{".npy", "npySha256"}, {".ids", "idsSha256"}}) {
                 Path file = dir.resolve(name + f[0]);
                 if (!Files.isRegularFile(file) || !sha256(file).equals(s.path(f[1]).asText())) {
@@ -225,7 +293,52 @@ final class ShardedEmbedding {
         }
     }
 
-    private static void writeManifest(Path file, JsonNode manifest) throws IOException {
+    /** A listed shard's name, which must be {@code shard-NNNNN}: a file of the run's own folder. */
+    private static String shardName(JsonNode shard, Path manifestFile) {
+        String name = shard.path("name").asText();
+        if (!SHARD_NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException(manifestFile + " lists a shard named '" + name
+                    + "'; shards are shard-NNNNN files of the run's own folder");
+        }
+        return name;
+    }
+
+    /** The manifest's checksum: SHA-256 of its compact JSON without the checksum field. */
+    private static String checksum(JsonNode manifest) throws IOException {
+        ObjectNode copy = (ObjectNode) manifest.deepCopy();
+        copy.remove("manifestSha256");
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(JSON.writeValueAsBytes(copy)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Reads a manifest, checking that it is one and, from version 2 on, its own checksum.
+     *
+     * @throws IllegalArgumentException naming the file when it is not a manifest or was damaged
+     */
+    static ObjectNode readManifest(Path file) throws IOException {
+        JsonNode m;
+        try {
+            m = JSON.readTree(file.toFile());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException(file + " is not a shard manifest (not JSON: " + e.getOriginalMessage() + ")");
+        }
+        if (m == null || !m.isObject() || !"latent-shards".equals(m.path("format").asText())) {
+            throw new IllegalArgumentException(file + " is not a shard manifest");
+        }
+        if (m.path("version").asInt() >= VERSION && !checksum(m).equals(m.path("manifestSha256").asText())) {
+            throw new IllegalArgumentException(file + " does not match its own checksum (manifestSha256): it was edited "
+                    + "or damaged");
+        }
+        return (ObjectNode) m;
+    }
+
+    private static void writeManifest(Path file, ObjectNode manifest) throws IOException {
+        manifest.remove("manifestSha256");
+        manifest.put("manifestSha256", checksum(manifest));
         try (AtomicOutput out = AtomicOutput.open(file)) {
             out.write(ByteBuffer.wrap(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest)));
             out.commit();
@@ -245,24 +358,43 @@ final class ShardedEmbedding {
         }
     }
 
-    /** One committed shard: its vectors file, first row and row count. */
-    record Shard(Path npy, long firstRow, long rows) {}
+    /** One committed shard: its vectors and ids files, first row, row count and whether its ids are JSON integers. */
+    record Shard(Path npy, Path ids, long firstRow, long rows, boolean integerIds) {}
 
     /** Whether {@code file} is a shard manifest (by name; its content is checked by {@link #shards}). */
     static boolean isManifest(Path file) {
-        return file.getFileName().toString().equals(MANIFEST);
+        Path name = file.getFileName();
+        return name != null && name.toString().equals(MANIFEST);
+    }
+
+    /**
+     * The files a manifest lists (every shard's {@code .npy} and {@code .ids}), for the collision check; empty
+     * when the manifest cannot be read (loading it then names the problem).
+     */
+    static List<Path> listedFiles(Path manifestFile) {
+        List<Path> out = new ArrayList<>();
+        try {
+            JsonNode m = readManifest(manifestFile);
+            Path dir = manifestFile.toAbsolutePath().getParent();
+            for (JsonNode s : m.path("shards")) {
+                String name = shardName(s, manifestFile);
+                out.add(dir.resolve(name + ".npy"));
+                out.add(dir.resolve(name + ".ids"));
+            }
+        } catch (IOException | RuntimeException unreadable) {
+            return List.of();
+        }
+        return out;
     }
 
     /**
      * The shards of a complete run, in order, each checked against its manifest checksums.
      *
-     * @throws IllegalArgumentException naming the problem: not a manifest, an unfinished run, a damaged shard
+     * @throws IllegalArgumentException naming the problem: not a manifest, a damaged manifest, an unfinished run,
+     *                                  a shard name outside the run's folder, a damaged shard
      */
     static List<Shard> shards(Path manifestFile) throws IOException {
-        JsonNode m = JSON.readTree(manifestFile.toFile());
-        if (!"latent-shards".equals(m.path("format").asText())) {
-            throw new IllegalArgumentException(manifestFile + " is not a shard manifest");
-        }
+        JsonNode m = readManifest(manifestFile);
         if (!m.path("complete").asBoolean(false)) {
             throw new IllegalArgumentException(manifestFile + ": the run is not complete; finish it with 'latent embed ... "
                     + "--shards " + manifestFile.getParent() + " --resume'");
@@ -270,44 +402,50 @@ final class ShardedEmbedding {
         Path dir = manifestFile.toAbsolutePath().getParent();
         List<Shard> out = new ArrayList<>();
         for (JsonNode s : m.path("shards")) {
-            Path npy = dir.resolve(s.path("name").asText() + ".npy");
-            if (!Files.isRegularFile(npy) || !sha256(npy).equals(s.path("npySha256").asText())) {
-                throw new IllegalArgumentException("shard " + npy.getFileName() + " is missing or does not match its checksum in "
-                        + manifestFile);
+            String name = shardName(s, manifestFile);
+            Path npy = dir.resolve(name + ".npy");
+            Path ids = dir.resolve(name + ".ids");
+            for (Path f : List.of(npy, ids)) {
+                String sum = s.path(f == npy ? "npySha256" : "idsSha256").asText();
+                if (!Files.isRegularFile(f) || !sha256(f).equals(sum)) {
+                    throw new IllegalArgumentException("shard " + f.getFileName() + " is missing or does not match its "
+                            + "checksum in " + manifestFile);
+                }
             }
-            out.add(new Shard(npy, s.path("firstRow").asLong(), s.path("rows").asLong()));
+            out.add(new Shard(npy, ids, s.path("firstRow").asLong(), s.path("rows").asLong(),
+                    s.path("integerIds").asBoolean(false)));
         }
         return out;
     }
 
 
     /**
-     * The vectors of a finished run as one in-memory index, rows numbered in run order, one shard read at a time
-     * (each checked first); the metric is {@code metric} when given, else the one the run recorded (cosine for
-     * runs that recorded none).
+     * The vectors of a finished run as one in-memory index, one shard read at a time (each checked first), with
+     * the index ids a direct {@code embed --index} of the corpus gives ({@link RowIds}: the JSON integer ids when
+     * every record had one, else the row numbers in run order); the metric is {@code metric} when given, else the
+     * one the run recorded (cosine for runs that recorded none).
      */
     static dev.latent.index.FlatIndex toIndex(Path manifestFile, dev.latent.core.Metric metric) throws IOException {
         List<Shard> shards = shards(manifestFile);
         if (shards.isEmpty()) {
             throw new IllegalArgumentException(manifestFile + " lists no shards");
         }
-        JsonNode m = JSON.readTree(manifestFile.toFile());
+        JsonNode m = readManifest(manifestFile);
         dev.latent.core.Metric use = metric != null ? metric : dev.latent.core.Metric.parse(m.path("metric").asText("cosine"));
+        long[] indexIds = indexIds(shards, manifestFile);
         int dim = Npy.readHeader(shards.get(0).npy()).cols();
         dev.latent.index.FlatIndex index = new dev.latent.index.FlatIndex(dim, use);
         try {
-            long total = 0;
-            for (Shard s : shards) {
-                total += s.rows();
-            }
-            index.reserve(total);
+            index.reserve(indexIds.length);
+            int row = 0;
             for (Shard s : shards) {
                 try (FloatMatrix v = Npy.read(s.npy())) {
-                    long[] rowIds = new long[Math.toIntExact(v.rows())];
-                    for (int i = 0; i < rowIds.length; i++) {
-                        rowIds[i] = s.firstRow() + i;
+                    if (v.rows() != s.rows()) {
+                        throw new IllegalArgumentException(s.npy() + " holds " + v.rows() + " rows, the manifest says "
+                                + s.rows());
                     }
-                    index.add(rowIds, v);
+                    index.add(java.util.Arrays.copyOfRange(indexIds, row, row + (int) v.rows()), v);
+                    row += (int) v.rows();
                 }
             }
             String model = m.path("model").asText(null);
@@ -320,6 +458,27 @@ final class ShardedEmbedding {
             index.close();
             throw e;
         }
+    }
+
+    /** The index id of every row of the run, by the rule of {@link RowIds}, from the shards' ids files. */
+    private static long[] indexIds(List<Shard> shards, Path manifestFile) throws IOException {
+        RowIds rowIds = new RowIds();
+        for (Shard s : shards) {
+            long lines = 0;
+            try (java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(
+                    Files.newInputStream(s.ids()), StandardCharsets.UTF_8.newDecoder()))) {
+                String id;
+                while ((id = r.readLine()) != null) {
+                    rowIds.add(s.integerIds(), id);
+                    lines++;
+                }
+            }
+            if (lines != s.rows()) {
+                throw new IllegalArgumentException(s.ids() + " holds " + lines + " ids for the " + s.rows()
+                        + " rows the manifest lists");
+            }
+        }
+        return rowIds.indexIds(manifestFile.toString());
     }
 
     /** An index file, or a finished run's shards in the metric asked (null: the run's own). */

@@ -44,7 +44,7 @@ public final class OutputPaths {
             Path name = p.getFileName();
             Path parent = p.getParent();
             if (name == null || parent == null || name.toString().equals(".") || name.toString().equals("..")) {
-                throw new IOException("cannot write " + target + ": it names a directory; give a file name");
+                throw new IOException(target + " names a directory; give a file name");
             }
             if (name.toString().getBytes(StandardCharsets.UTF_8).length > NAME_MAX) {
                 throw new IOException("cannot write " + target + ": the file name is longer than " + NAME_MAX
@@ -79,10 +79,10 @@ public final class OutputPaths {
             return;
         }
         if (a.isDirectory()) {
-            throw new IOException("cannot write " + shown + ": it is a directory; give a file name");
+            throw new IOException(shown + " is a directory; give a file name");
         }
         if (!a.isRegularFile()) {
-            throw new IOException("cannot write " + shown + ": it is " + kind(p)
+            throw new IOException(shown + " is " + kind(p)
                     + ", not a regular file; outputs are written to a temporary file and renamed into place, which "
                     + "would replace it, so give a regular file");
         }

@@ -9,7 +9,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
@@ -56,6 +58,15 @@ public final class ImagePreprocessor {
                 throw new IOException(file + ": not an image in a format this build reads (PNG, JPEG, GIF, BMP, WebP, TIFF)");
             }
             ImageReader reader = readers.next();
+            // Readers decode a cut stream as far as it goes and only warn (JPEG: "Missing EOI marker", "premature end
+            // of data segment"), filling the rest with grey: such an image is not what the file was meant to hold.
+            List<String> truncation = new ArrayList<>();
+            reader.addIIOReadWarningListener((source, warning) -> {
+                String w = warning == null ? "" : warning.toLowerCase(java.util.Locale.ROOT);
+                if (w.contains("truncat") || w.contains("premature end") || w.contains("missing eoi")) {
+                    truncation.add(warning);
+                }
+            });
             try {
                 reader.setInput(iis, true, true);
                 long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
@@ -65,6 +76,9 @@ public final class ImagePreprocessor {
                     param.setSourceSubsampling(step, step, 0, 0);
                 }
                 image = reader.read(0, param);
+                if (!truncation.isEmpty()) {
+                    throw new IOException("the file is truncated: " + String.join("; ", truncation));
+                }
             } catch (IOException | RuntimeException e) {
                 throw new IOException(file + ": cannot decode the image (" + e.getMessage() + "); is it truncated or damaged?", e);
             } finally {

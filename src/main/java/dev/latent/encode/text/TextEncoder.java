@@ -15,6 +15,7 @@ import dev.latent.encode.onnx.Feeds;
 import dev.latent.encode.onnx.OnnxModel;
 import dev.latent.encode.onnx.Outputs;
 import dev.latent.encode.onnx.Provider;
+import dev.latent.core.Texts;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -314,9 +315,9 @@ public final class TextEncoder implements AutoCloseable {
         String[] input = new String[texts.size()];
         for (int i = 0; i < input.length; i++) {
             String t = texts.get(i);
-            if (t == null || t.isBlank()) {
+            if (t == null || Texts.isBlank(t)) {
                 throw new IllegalArgumentException("text " + i + " is " + (t == null ? "null" : "empty or blank")
-                        + "; every text must have content");
+                        + " (white space, no-break or zero-width spaces only); every text must have content");
             }
             input[i] = prefix.isEmpty() ? t : prefix + t;
         }

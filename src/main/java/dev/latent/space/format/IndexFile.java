@@ -109,18 +109,11 @@ public final class IndexFile {
             }
             ByteBuffer head = ByteBuffer.allocate(IndexHeader.BYTES).order(ByteOrder.LITTLE_ENDIAN);
             OffHeap.readFully(ch, head, 0);
-            IndexHeader h = IndexHeader.decode(head, length, file);
+            IndexHeader h = IndexHeader.decode(head, file);
+            h.checkLength(length, file);
             long count = h.count();
             int dimension = h.dimension();
             long vectorsOffset = h.vectorsOffset();
-            long expected = vectorsOffset + count * dimension * 4L + count * 8L + 4L;
-            if (length < expected) {
-                throw new IOException(file + ": truncated index file: the header describes " + count + " vectors of dimension "
-                        + dimension + " (" + expected + " bytes), the file has " + length + " bytes");
-            }
-            if (length > expected) {
-                throw new IOException(file + ": corrupt index file: " + length + " bytes, the header implies " + expected);
-            }
             CRC32C crc = new CRC32C();
             ByteBuffer pre = ByteBuffer.allocate((int) vectorsOffset);
             OffHeap.readFully(ch, pre, 0);

@@ -85,7 +85,7 @@ public record IndexHeader(int version, int flags, int dimension, int metricCode,
      * The flags, kind, encoding and metric are checked by {@link #checkContents} after the checksum (a
      * corrupt byte is reported as corruption, not as an unknown feature).
      */
-    static IndexHeader decode(ByteBuffer head, long fileLength, Path file) throws IOException {
+    static IndexHeader decode(ByteBuffer head, Path file) throws IOException {
         head.order(ByteOrder.LITTLE_ENDIAN);
         byte[] magic = new byte[8];
         head.get(0, magic);
@@ -103,11 +103,52 @@ public record IndexHeader(int version, int flags, int dimension, int metricCode,
         long metaLen = head.getInt(32) & 0xffffffffL;
         int kind = head.getShort(36) & 0xffff;
         int encoding = head.getShort(38) & 0xffff;
-        if (dimension <= 0 || count < 0 || count > (1L << 29) || metaLen > fileLength || metaLen > MAX_METADATA_BYTES) {
-            throw new IOException(file + ": corrupt index header (dimension " + dimension + ", count " + count
-                    + ", metadata " + metaLen + " bytes)");
+        if (dimension <= 0 || count < 0) {
+            throw new IOException(file + ": corrupt index header (dimension " + dimension + ", count " + count + ")");
         }
         return new IndexHeader(version, flags, dimension, metricCode, count, metaLen, kind, encoding);
+    }
+
+    /**
+     * The file length this header implies: header, metadata, padding, vectors, ids and checksum; or -1 when it
+     * passes 2^63 bytes (a header that no file can match).
+     */
+    long impliedLength() {
+        try {
+            long vectors = Math.multiplyExact(Math.multiplyExact(count, (long) dimension), 4L);
+            long ids = Math.multiplyExact(count, 8L);
+            return Math.addExact(Math.addExact(Math.addExact(vectorsOffset(), vectors), ids), 4L);
+        } catch (ArithmeticException overflow) {
+            return -1;
+        }
+    }
+
+    /**
+     * Checks the header against the file's length, lengths before contents: a file shorter than its metadata or
+     * than the data the header describes is "truncated", one longer is "corrupt"; only then are the sizes this
+     * build can load checked.
+     */
+    void checkLength(long fileLength, Path file) throws IOException {
+        if (BYTES + metadataBytes > fileLength) {
+            throw new IOException(file + ": truncated index file: it ends inside its " + metadataBytes
+                    + "-byte metadata (the file has " + fileLength + " bytes)");
+        }
+        long expected = impliedLength();
+        if (expected < 0 || fileLength < expected) {
+            throw new IOException(file + ": truncated index file: the header describes " + count + " vectors of dimension "
+                    + dimension + " (" + (expected < 0 ? "more than 2^63" : Long.toString(expected)) + " bytes), the file has "
+                    + fileLength + " bytes");
+        }
+        if (fileLength > expected) {
+            throw new IOException(file + ": corrupt index file: " + fileLength + " bytes, the header implies " + expected);
+        }
+        if (count > (1L << 29)) {
+            throw new IOException(file + ": the index holds " + count + " vectors, more than this build loads (2^29)");
+        }
+        if (metadataBytes > MAX_METADATA_BYTES) {
+            throw new IOException(file + ": corrupt index header: " + metadataBytes + " bytes of metadata, more than the "
+                    + MAX_METADATA_BYTES + " any writer makes");
+        }
     }
 
     /** Checks what a reader must understand: flags, kind and encoding of its version, and the metric. */

@@ -314,10 +314,11 @@ public final class Npy {
             if (peek() == '-' || peek() == '+') {
                 i++;
             }
-            while (i < s.length() && Character.isDigit(s.charAt(i))) {
+            // ASCII digits only: Python's integer literals (and so numpy's header reader) take no other digits.
+            while (i < s.length() && isAsciiDigit(s.charAt(i))) {
                 i++;
             }
-            if (i == start || !Character.isDigit(s.charAt(i - 1))) {
+            if (i == start || !isAsciiDigit(s.charAt(i - 1))) {
                 throw new IllegalArgumentException("expected an integer at character " + (start + 1));
             }
             long v;
@@ -330,6 +331,10 @@ public final class Npy {
                 i++;
             }
             return v;
+        }
+
+        private static boolean isAsciiDigit(char c) {
+            return c >= '0' && c <= '9';
         }
 
         private String string() {
