@@ -545,6 +545,9 @@ final class Corpus {
          * always has exactly one line per row.
          */
         private void checkId(String id) throws IOException {
+            if (id.isEmpty()) {
+                throw new IOException(name + ":" + line + ": empty \"" + idField + "\"; ids are written one per line");
+            }
             String problem = Texts.idProblem(id);
             if (problem != null) {
                 throw new IOException(name + ":" + line + ": \"" + idField + "\" cannot be an id: " + problem
