@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -36,10 +37,20 @@ final class ServeCommand extends ModelCommand {
     @Option(names = "--queue", paramLabel = "N", defaultValue = "1024", description = "Requests the engine queues before it answers 503 (default: ${DEFAULT-VALUE}).")
     int queue;
 
+    @Option(names = "--max-connections", paramLabel = "N", defaultValue = "1024", description = "Connections open at once; more wait to be accepted (default: ${DEFAULT-VALUE}).")
+    int maxConnections;
+
+    @Option(names = "--header-timeout", paramLabel = "SECONDS", defaultValue = "10", description = "A connection must complete a request's headers within this time of opening or of its previous response, else it is closed (default: ${DEFAULT-VALUE}).")
+    int headerTimeout;
+
+    @Option(names = "--body-timeout", paramLabel = "SECONDS", defaultValue = "30", description = "A request's body must arrive within this time after its headers, else 408 (default: ${DEFAULT-VALUE}).")
+    int bodyTimeout;
+
     @Override
     protected Integer run(CommandLine cl) throws Exception {
-        if (port < 0 || port > 65535 || maxBody < 1 || queue < 1) {
-            throw new CommandLine.ParameterException(cl, "--port must be 0..65535, --max-body and --queue >= 1");
+        if (port < 0 || port > 65535 || maxBody < 1 || queue < 1 || maxConnections < 1 || headerTimeout < 1 || bodyTimeout < 1) {
+            throw new CommandLine.ParameterException(cl, "--port must be 0..65535; --max-body, --queue, --max-connections, "
+                    + "--header-timeout and --body-timeout >= 1");
         }
         new FileRoles().input("index", indexFile).input("--onnx model", model.onnx).input("--tokenizer file", model.tokenizer).check(cl);
         PrintWriter out = cl.getOut();
@@ -51,7 +62,9 @@ final class ServeCommand extends ModelCommand {
             }
             try (Engine engine = Engine.builder().encoder(enc).index(index).queueCapacity(queue).build();
                  HttpEndpoint http = HttpEndpoint.start(engine, new InetSocketAddress(host, port),
-                         new HttpEndpoint.Options(maxBody, 256, 1024, 32))) {
+                         new HttpEndpoint.Options(maxBody, 256, 1024, 32).withConnections(maxConnections,
+                                 Duration.ofSeconds(headerTimeout), Duration.ofSeconds(bodyTimeout),
+                                 Duration.ofSeconds(Math.max(30, headerTimeout))))) {
                 Thread hook = new Thread(stop::countDown, "latent-serve-stop");
                 Runtime.getRuntime().addShutdownHook(hook);
                 out.printf("serving %s (%d vectors, model %s) on http://%s:%d/ ; Ctrl-C stops%n", indexFile, index.size(),

@@ -5,36 +5,59 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.latent.core.Neighbors;
 import dev.latent.engine.Engine;
 import dev.latent.engine.EngineClosedException;
 import dev.latent.engine.EngineMetrics;
 import dev.latent.engine.EngineRejectedException;
 import dev.latent.engine.EngineTimeoutException;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.component.AbstractLifeCycle;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.Scheduler;
 
 /**
- * A small HTTP endpoint in front of an {@link Engine}, for callers outside the JVM, on the JDK's own
- * {@code com.sun.net.httpserver}. JSON in and out:
+ * A small HTTP endpoint in front of an {@link Engine}, for callers outside the JVM, on Jetty's non-blocking
+ * server core. JSON in and out:
  *
  * <ul>
  *   <li>{@code POST /v1/embed} {@code {"texts": ["...", ...]}} → {@code {"dimension": d, "vectors": [[...], ...]}}
@@ -45,11 +68,21 @@ import java.util.logging.Logger;
  *       p50/p99 latencies per operation.</li>
  * </ul>
  *
- * <p>Limits: a body larger than {@link Options#maxBodyBytes} is refused with 413 before it is read whole; more
- * than {@link Options#maxTexts} texts per request with 400. Errors are JSON {@code {"error": "..."}}: 400 for
+ * <p><b>Limits.</b> A body larger than {@link Options#maxBodyBytes} is refused with 413 before it is read whole;
+ * more than {@link Options#maxTexts} texts per request with 400. Errors are JSON {@code {"error": "..."}}: 400 for
  * malformed JSON (with its line and column), unknown or missing fields and values the engine refuses; 404 and
- * 405 for other paths and methods; 503 with {@code Retry-After} when the engine's queue is full or it is
- * closing; 504 when a request's deadline passed in the queue; 500 for anything else (logged).
+ * 405 for other paths and methods; 408 for a body not received within its deadline; 503 with {@code Retry-After}
+ * when the engine's queue is full or it is closing; 504 when a request's deadline passed in the queue; 500 for
+ * anything else (logged).
+ *
+ * <p><b>Slow clients.</b> Requests are read without holding a thread: headers and bodies are parsed as bytes
+ * arrive, and only a complete request is handed to a worker ({@link Options#threads} of them wait on the engine).
+ * A connection that does not complete a request's headers within {@link Options#headerTimeout} of opening (or of
+ * its previous response) is closed, as is one whose body does not arrive within {@link Options#bodyTimeout} (408);
+ * a connection with no traffic at all for {@link Options#idleTimeout} is closed too; at most
+ * {@link Options#maxConnections} connections are accepted at once (more wait in the listen backlog). So clients
+ * sending one byte a second cannot take the workers, and {@code /health} (answered without a worker) stays
+ * answerable under such load.
  *
  * <p>Thread-safe; {@link #close()} stops accepting, waits up to a second for exchanges in progress and is
  * idempotent. The engine stays the caller's.
@@ -61,55 +94,117 @@ public final class HttpEndpoint implements AutoCloseable {
     /**
      * Limits of the endpoint.
      *
-     * @param maxBodyBytes largest request body accepted
-     * @param maxTexts     most texts in one embed request
-     * @param maxK         largest k of a search request
-     * @param threads      HTTP worker threads (each waits for its engine requests)
+     * @param maxBodyBytes   largest request body accepted
+     * @param maxTexts       most texts in one embed request
+     * @param maxK           largest k of a search request
+     * @param threads        worker threads (each waits for its engine requests)
+     * @param maxConnections most connections open at once
+     * @param headerTimeout  longest time from a connection's opening, or its previous response, to the end of a
+     *                       request's headers
+     * @param bodyTimeout    longest time from the end of a request's headers to the end of its body
+     * @param idleTimeout    longest time a connection may pass without any traffic
      */
-    public record Options(int maxBodyBytes, int maxTexts, int maxK, int threads) {
+    public record Options(int maxBodyBytes, int maxTexts, int maxK, int threads, int maxConnections,
+                          Duration headerTimeout, Duration bodyTimeout, Duration idleTimeout) {
         public Options {
-            if (maxBodyBytes < 1 || maxTexts < 1 || maxK < 1 || threads < 1) {
+            if (maxBodyBytes < 1 || maxTexts < 1 || maxK < 1 || threads < 1 || maxConnections < 1) {
                 throw new IllegalArgumentException("endpoint limits must be >= 1");
+            }
+            for (Duration d : new Duration[] {headerTimeout, bodyTimeout, idleTimeout}) {
+                if (d == null || d.isNegative() || d.isZero()) {
+                    throw new IllegalArgumentException("endpoint timeouts must be positive");
+                }
             }
         }
 
-        /** 1 MiB bodies, 256 texts, k up to 1,024, 32 worker threads. */
+        /** These body, text, k and thread limits, with the default connection limit and timeouts. */
+        public Options(int maxBodyBytes, int maxTexts, int maxK, int threads) {
+            this(maxBodyBytes, maxTexts, maxK, threads, 1024, Duration.ofSeconds(10), Duration.ofSeconds(30),
+                    Duration.ofSeconds(30));
+        }
+
+        /** 1 MiB bodies, 256 texts, k up to 1,024, 32 worker threads, 1,024 connections, timeouts 10 s, 30 s, 30 s. */
         public static Options defaults() {
             return new Options(1 << 20, 256, 1024, 32);
+        }
+
+        /** The same limits with other connection limit and timeouts. */
+        public Options withConnections(int maxConnections, Duration headerTimeout, Duration bodyTimeout,
+                Duration idleTimeout) {
+            return new Options(maxBodyBytes, maxTexts, maxK, threads, maxConnections, headerTimeout, bodyTimeout,
+                    idleTimeout);
         }
     }
 
     private final Engine engine;
     private final Options options;
-    private final HttpServer server;
-    private final ExecutorService workers;
+    private final Server server;
+    private final ServerConnector connector;
+    private final ThreadPoolExecutor workers;
+    private final HeaderDeadlines deadlines;
     private boolean closed;
 
-    private HttpEndpoint(Engine engine, Options options, HttpServer server, ExecutorService workers) {
+    private HttpEndpoint(Engine engine, Options options, Server server, ServerConnector connector,
+            ThreadPoolExecutor workers, HeaderDeadlines deadlines) {
         this.engine = engine;
         this.options = options;
         this.server = server;
+        this.connector = connector;
         this.workers = workers;
+        this.deadlines = deadlines;
     }
 
     /** Starts serving {@code engine} on {@code address} (port 0: any free port, see {@link #port()}). */
     public static HttpEndpoint start(Engine engine, InetSocketAddress address, Options options) throws IOException {
-        HttpServer server = HttpServer.create(address, 0);
-        ExecutorService workers = Executors.newFixedThreadPool(options.threads(), r -> {
-            Thread t = new Thread(r, "latent-http");
-            t.setDaemon(true);
-            return t;
-        });
-        HttpEndpoint e = new HttpEndpoint(engine, options, server, workers);
-        server.createContext("/", e::handle);
-        server.setExecutor(workers);
-        server.start();
+        QueuedThreadPool pool = new QueuedThreadPool(64, 4);
+        pool.setName("latent-http-io");
+        pool.setDaemon(true);
+        Server server = new Server(pool);
+        server.setStopTimeout(1000);
+        HttpConfiguration config = new HttpConfiguration();
+        config.setSendServerVersion(false);
+        config.setSendDateHeader(false);
+        config.setRequestHeaderSize(16 << 10);
+        ServerConnector connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(config));
+        connector.setHost(address.getHostString());
+        connector.setPort(address.getPort());
+        connector.setIdleTimeout(options.idleTimeout().toMillis());
+        server.addConnector(connector);
+        server.addBean(new NetworkConnectionLimit(options.maxConnections(), connector));
+        HeaderDeadlines deadlines = new HeaderDeadlines(options.headerTimeout());
+        connector.addBean(deadlines);
+        // One request per connection at a time (HTTP/1.1): the queue never holds more than the connections.
+        ThreadPoolExecutor workers = new ThreadPoolExecutor(options.threads(), options.threads(), 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(options.maxConnections()), r -> {
+                    Thread t = new Thread(r, "latent-http");
+                    t.setDaemon(true);
+                    return t;
+                });
+        HttpEndpoint e = new HttpEndpoint(engine, options, server, connector, workers, deadlines);
+        server.setHandler(e.new Routes());
+        server.setErrorHandler(HttpEndpoint::jettyError);
+        try {
+            server.start();
+        } catch (Exception x) {
+            workers.shutdownNow();
+            try {
+                server.stop();
+            } catch (Exception ignored) {
+                // not started
+            }
+            throw x instanceof IOException io ? io : new IOException("cannot serve on " + address + ": " + x.getMessage(), x);
+        }
         return e;
     }
 
     /** The port served. */
     public int port() {
-        return server.getAddress().getPort();
+        return connector.getLocalPort();
+    }
+
+    /** Connections open now (for tests and metrics). */
+    public int connections() {
+        return deadlines.open();
     }
 
     @Override
@@ -118,7 +213,11 @@ public final class HttpEndpoint implements AutoCloseable {
             return;
         }
         closed = true;
-        server.stop(1);
+        try {
+            server.stop();
+        } catch (Exception e) {
+            LOG.log(Level.FINE, "stopping the HTTP server", e);
+        }
         workers.shutdown();
         try {
             workers.awaitTermination(5, TimeUnit.SECONDS);
@@ -137,46 +236,167 @@ public final class HttpEndpoint implements AutoCloseable {
         }
     }
 
-    private void handle(HttpExchange ex) throws IOException {
-        try (ex) {
+    /** Errors Jetty answers itself (headers too large, a malformed request line): JSON like every other error. */
+    private static boolean jettyError(Request request, Response response, Callback callback) {
+        Object status = request.getAttribute(ErrorHandler.ERROR_STATUS);
+        Object message = request.getAttribute(ErrorHandler.ERROR_MESSAGE);
+        int code = status instanceof Integer i ? i : 500;
+        String text = message == null ? HttpStatus.getMessage(code) : message.toString();
+        send(response, callback, code, error(text));
+        return true;
+    }
+
+    /** The routes: /health and /metrics answered at once, the others once their body is in, on a worker. */
+    private final class Routes extends Handler.Abstract {
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) {
+            Connection connection = request.getConnectionMetaData().getConnection();
+            deadlines.begin(connection);
+            Callback done = Callback.from(callback, () -> deadlines.end(connection));
+            String path = Request.getPathInContext(request);
+            String method = request.getMethod();
             try {
-                String path = ex.getRequestURI().getPath();
-                String method = ex.getRequestMethod();
-                JsonNode reply;
                 switch (path) {
                     case "/health":
                         requireMethod(method, "GET");
-                        reply = JSON.createObjectNode().put("status", "ok");
-                        break;
+                        send(response, done, 200, JSON.createObjectNode().put("status", "ok"));
+                        return true;
                     case "/metrics":
                         requireMethod(method, "GET");
-                        reply = metrics();
-                        break;
+                        send(response, done, 200, metrics());
+                        return true;
                     case "/v1/embed":
-                        requireMethod(method, "POST");
-                        reply = embed(body(ex));
-                        break;
                     case "/v1/search":
                         requireMethod(method, "POST");
-                        reply = search(body(ex));
-                        break;
+                        long declared = request.getLength();
+                        if (declared > options.maxBodyBytes()) {
+                            throw new HttpError(413, "request body of " + declared + " bytes is larger than the limit of "
+                                    + options.maxBodyBytes());
+                        }
+                        new BodyReader(request, response, done, path).read();
+                        return true;
                     default:
                         throw new HttpError(404, "no such endpoint: " + path + " (try /v1/embed, /v1/search, /health, /metrics)");
                 }
-                send(ex, 200, reply);
             } catch (HttpError e) {
-                if (e.status == 503) {
-                    ex.getResponseHeaders().set("Retry-After", "1");
-                }
-                if (e.status == 405) {
-                    ex.getResponseHeaders().set("Allow", e.getMessage().contains("POST") ? "POST" : "GET");
-                }
-                send(ex, e.status, error(e.getMessage()));
+                fail(response, done, e);
+                return true;
             } catch (RuntimeException | Error e) {
                 LOG.log(Level.WARNING, "request failed", e);
-                send(ex, 500, error("internal error: " + e));
+                send(response, done, 500, error("internal error: " + e));
+                return true;
             }
         }
+    }
+
+    /**
+     * Reads a request body as its chunks arrive, without a thread waiting: refused past the size limit (413) or
+     * the body deadline (408, and the connection closes), then answered on a worker.
+     */
+    private final class BodyReader implements Runnable {
+        private final Request request;
+        private final Response response;
+        private final Callback callback;
+        private final String path;
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        private final AtomicBoolean finished = new AtomicBoolean();
+        private Scheduler.Task deadline;
+
+        BodyReader(Request request, Response response, Callback callback, String path) {
+            this.request = request;
+            this.response = response;
+            this.callback = callback;
+            this.path = path;
+        }
+
+        void read() {
+            deadline = server.getScheduler().schedule(this::expire, options.bodyTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            run();
+        }
+
+        private void expire() {
+            if (finished.compareAndSet(false, true)) {
+                response.getHeaders().put(HttpHeader.CONNECTION, "close");
+                send(response, callback, 408, error("the request body did not arrive within "
+                        + options.bodyTimeout().toSeconds() + " s"));
+            }
+        }
+
+        /** Reads what has arrived; asks to be called again when more does. */
+        @Override
+        public void run() {
+            while (!finished.get()) {
+                Content.Chunk chunk = request.read();
+                if (chunk == null) {
+                    request.demand(this);
+                    return;
+                }
+                if (Content.Chunk.isFailure(chunk)) {
+                    if (finish()) {
+                        fail(response, callback, new HttpError(400, "the request body could not be read: "
+                                + chunk.getFailure()));
+                    }
+                    return;
+                }
+                ByteBuffer b = chunk.getByteBuffer();
+                if (bytes.size() + (long) b.remaining() > options.maxBodyBytes()) {
+                    chunk.release();
+                    if (finish()) {
+                        response.getHeaders().put(HttpHeader.CONNECTION, "close");
+                        fail(response, callback, new HttpError(413, "request body is larger than the limit of "
+                                + options.maxBodyBytes() + " bytes"));
+                    }
+                    return;
+                }
+                byte[] part = new byte[b.remaining()];
+                b.get(part);
+                bytes.write(part, 0, part.length);
+                boolean last = chunk.isLast();
+                chunk.release();
+                if (last) {
+                    if (finish()) {
+                        answer();
+                    }
+                    return;
+                }
+            }
+        }
+
+        private boolean finish() {
+            if (!finished.compareAndSet(false, true)) {
+                return false;
+            }
+            deadline.cancel();
+            return true;
+        }
+
+        private void answer() {
+            try {
+                workers.execute(() -> {
+                    try {
+                        JsonNode body = parse(bytes.toByteArray());
+                        send(response, callback, 200, path.equals("/v1/embed") ? embed(body) : search(body));
+                    } catch (HttpError e) {
+                        fail(response, callback, e);
+                    } catch (RuntimeException | Error e) {
+                        LOG.log(Level.WARNING, "request failed", e);
+                        send(response, callback, 500, error("internal error: " + e));
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                fail(response, callback, new HttpError(503, "the server is busy or shutting down"));
+            }
+        }
+    }
+
+    private static void fail(Response response, Callback callback, HttpError e) {
+        if (e.status == 503) {
+            response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
+        }
+        if (e.status == 405) {
+            response.getHeaders().put(HttpHeader.ALLOW, e.getMessage().contains("POST") ? "POST" : "GET");
+        }
+        send(response, callback, e.status, error(e.getMessage()));
     }
 
     private static void requireMethod(String method, String allowed) throws HttpError {
@@ -185,26 +405,8 @@ public final class HttpEndpoint implements AutoCloseable {
         }
     }
 
-    /** The body as JSON, refused past the size limit before it is read whole. */
-    private JsonNode body(HttpExchange ex) throws IOException, HttpError {
-        String declared = ex.getRequestHeaders().getFirst("Content-Length");
-        if (declared != null) {
-            try {
-                if (Long.parseLong(declared.trim()) > options.maxBodyBytes()) {
-                    throw new HttpError(413, "request body of " + declared.trim() + " bytes is larger than the limit of "
-                            + options.maxBodyBytes());
-                }
-            } catch (NumberFormatException e) {
-                throw new HttpError(400, "bad Content-Length: " + declared);
-            }
-        }
-        byte[] bytes;
-        try (InputStream in = ex.getRequestBody()) {
-            bytes = in.readNBytes(options.maxBodyBytes() + 1);
-        }
-        if (bytes.length > options.maxBodyBytes()) {
-            throw new HttpError(413, "request body is larger than the limit of " + options.maxBodyBytes() + " bytes");
-        }
+    /** A request body as a JSON object. */
+    private static JsonNode parse(byte[] bytes) throws HttpError {
         try {
             JsonNode node = JSON.readTree(bytes);
             if (node == null || !node.isObject()) {
@@ -215,6 +417,8 @@ public final class HttpEndpoint implements AutoCloseable {
             String where = e.getLocation() == null ? ""
                     : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
             throw new HttpError(400, "malformed JSON" + where + ": " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new HttpError(400, "unreadable body: " + e.getMessage());
         }
     }
 
@@ -369,12 +573,85 @@ public final class HttpEndpoint implements AutoCloseable {
         return JSON.createObjectNode().put("error", message);
     }
 
-    private static void send(HttpExchange ex, int status, JsonNode body) throws IOException {
-        byte[] bytes = JSON.writeValueAsString(body).getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
-        ex.sendResponseHeaders(status, bytes.length);
-        try (OutputStream os = ex.getResponseBody()) {
-            os.write(bytes);
+    private static void send(Response response, Callback callback, int status, JsonNode body) {
+        byte[] bytes;
+        try {
+            bytes = JSON.writeValueAsString(body).getBytes(StandardCharsets.UTF_8);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        response.setStatus(status);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json; charset=utf-8");
+        response.getHeaders().put(HttpHeader.CONTENT_LENGTH, bytes.length);
+        response.write(true, ByteBuffer.wrap(bytes), callback);
+    }
+
+    /**
+     * The header deadline of every open connection: a connection that is not handling a request is closed once
+     * {@code timeout} passes since it opened or since its last response, whatever bytes trickle in meanwhile (the
+     * idle timeout alone would let a client sending a byte a second keep it forever). Checked every 250 ms.
+     */
+    private static final class HeaderDeadlines extends AbstractLifeCycle implements Connection.Listener {
+        private final long timeoutNanos;
+        /** Open connections: the time their current wait for headers began, or -1 while a request is handled. */
+        private final Map<Connection, AtomicLong> open = new ConcurrentHashMap<>();
+        private ScheduledExecutorService sweeper;
+
+        HeaderDeadlines(Duration timeout) {
+            this.timeoutNanos = timeout.toNanos();
+        }
+
+        @Override
+        protected void doStart() {
+            sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "latent-http-deadlines");
+                t.setDaemon(true);
+                return t;
+            });
+            sweeper.scheduleWithFixedDelay(this::sweep, 250, 250, TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        protected void doStop() {
+            sweeper.shutdownNow();
+        }
+
+        @Override
+        public void onOpened(Connection c) {
+            open.put(c, new AtomicLong(System.nanoTime()));
+        }
+
+        @Override
+        public void onClosed(Connection c) {
+            open.remove(c);
+        }
+
+        void begin(Connection c) {
+            AtomicLong since = open.get(c);
+            if (since != null) {
+                since.set(-1);
+            }
+        }
+
+        void end(Connection c) {
+            AtomicLong since = open.get(c);
+            if (since != null) {
+                since.set(System.nanoTime());
+            }
+        }
+
+        int open() {
+            return open.size();
+        }
+
+        private void sweep() {
+            long now = System.nanoTime();
+            for (Map.Entry<Connection, AtomicLong> e : open.entrySet()) {
+                long since = e.getValue().get();
+                if (since >= 0 && now - since > timeoutNanos) {
+                    e.getKey().getEndPoint().close();
+                }
+            }
         }
     }
 }

@@ -137,9 +137,9 @@ class EmbedSearchTest {
             assertEquals(java.util.Set.of(corpus, badIndex), s.collect(java.util.stream.Collectors.toSet()),
                     "no .npy, no ids file, no temporary files");
         }
-        // A missing output directory is reported before any encoding.
+        // A missing output directory is a usage error, reported before any encoding.
         r = MainTest.run("embed", corpus.toString(), "-o", dir.resolve("nowhere").resolve("v.npy").toString(), "--quiet");
-        assertEquals(1, r.code());
+        assertEquals(2, r.code());
         assertTrue(r.err().contains("does not exist"), r.err());
     }
 

@@ -161,11 +161,13 @@ class ShardedEmbedTest {
         assertEquals(2, r.code(), r.out());
         assertTrue(r.err().contains("same --shard-size"), r.err());
 
-        // An unfinished run does not merge.
-        JsonNode manifest = new ObjectMapper().readTree(out.resolve("manifest.json").toFile());
-        ((com.fasterxml.jackson.databind.node.ObjectNode) manifest).put("complete", false);
-        Path unfinished = Files.createDirectories(dir.resolve("u")).resolve("manifest.json");
-        Files.write(unfinished, new ObjectMapper().writeValueAsBytes(manifest));
+        // An unfinished run (stopped by a bad record after its first shard) does not merge.
+        Path stops = Files.writeString(dir.resolve("stops.txt"), "a first text\n".repeat(100) + "   \n");
+        r = MainTest.run("embed", stops.toString(), "--shards", dir.resolve("u").toString(), "--shard-size", "100",
+                "--block", "50", "--model", MODEL, "-q");
+        assertEquals(1, r.code(), r.out());
+        assertTrue(r.err().contains("stops.txt:101: empty text"), r.err());
+        Path unfinished = dir.resolve("u").resolve("manifest.json");
         r = MainTest.run("index", unfinished.toString(), "-o", dir.resolve("u.lidx").toString());
         assertEquals(2, r.code(), r.out());
         assertTrue(r.err().contains("not complete") && r.err().contains("--resume"), r.err());
@@ -176,8 +178,11 @@ class ShardedEmbedTest {
         r = MainTest.run(args(corpus, out, true));
         assertEquals(2, r.code(), r.out());
         assertTrue(r.err().contains("shard-00001") && r.err().contains("checksum"), r.err());
+        // The ids files give the index ids (JSONL integer ids), so a damaged one stops the merge too.
         r = MainTest.run("index", out.resolve("manifest.json").toString(), "-o", dir.resolve("bad.lidx").toString());
-        assertEquals(0, r.code(), r.err()); // only the .ids file was damaged: the vectors still merge
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("shard-00001.ids") && r.err().contains("checksum"), r.err());
+        assertFalse(Files.exists(dir.resolve("bad.lidx")));
 
         r = MainTest.run("embed", corpus.toString(), "--shards", dir.resolve("t").toString(), "--shard-size", "120",
                 "--block", "50", "-q");
