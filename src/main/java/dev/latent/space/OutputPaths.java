@@ -16,8 +16,9 @@ import java.nio.file.attribute.BasicFileAttributes;
  *
  * <p>Outputs are regular files replaced through a temporary file and a rename. A target that exists
  * and is not a regular file (a directory, a character or block device such as {@code /dev/null}, a FIFO,
- * a socket, or a link to one, such as {@code /proc/self/fd/1}) is refused: renaming onto it would replace
- * the device or pipe itself.
+ * a socket, or a link to one) is refused: renaming onto it would replace the device or pipe itself. So is
+ * anything that leads into {@code /proc} ({@code /proc/self/fd/1}, {@code /dev/stdout}): a process's
+ * descriptor, even one open on a regular file, is not a file to replace.
  *
  * <p>Stateless and thread-safe.
  */
@@ -25,6 +26,7 @@ public final class OutputPaths {
     /** Longest file name (bytes of UTF-8) most Linux file systems take. */
     static final int NAME_MAX = 255;
     private static final int MAX_LINKS = 40;
+    private static final Path PROC = Path.of("/proc");
 
     private OutputPaths() {
     }
@@ -58,6 +60,12 @@ public final class OutputPaths {
             }
             if (!Files.isDirectory(dir)) {
                 throw new IOException("cannot write " + target + ": " + parent + " is not a directory");
+            }
+            if (dir.startsWith(PROC)) {
+                // /proc/self/fd/1, /dev/stdout and the like name a process's descriptor, not a file to replace.
+                throw new IOException(target + " leads into " + PROC + " (a process's descriptor such as "
+                        + "/proc/self/fd/1 or /dev/stdout), not to a regular file; outputs are written to a temporary "
+                        + "file and renamed into place, so give a regular file");
             }
             Path candidate = dir.resolve(name.toString());
             if (!Files.isSymbolicLink(candidate)) {

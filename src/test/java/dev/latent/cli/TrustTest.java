@@ -212,8 +212,19 @@ class TrustTest {
         refused(2, MainTest.run("index", v.toString(), "-o", fifo.toString()), "FIFO");
         assertTrue(Files.exists(fifo) && !Files.isRegularFile(fifo), "still a FIFO");
         Path link = Files.createSymbolicLink(dir.resolve("out.lidx"), Path.of("/proc/self/fd/1"));
-        refused(2, MainTest.run("index", v.toString(), "-o", link.toString()), "not a regular file");
+        refused(2, MainTest.run("index", v.toString(), "-o", link.toString()), "regular file");
         assertTrue(Files.isSymbolicLink(link), "still a link");
+        // Standard output redirected to a file: the descriptor link leads to that file, which is still not replaced.
+        Path stdout = write("stdout.txt", "");
+        Object inode = Files.getAttribute(stdout, "unix:ino");
+        java.util.List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "index", v.toString(), "-o",
+                link.toString()));
+        Process p = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(dir.resolve("stderr.txt").toFile()).start();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(2, p.exitValue(), Files.readString(dir.resolve("stderr.txt")));
+        assertEquals(inode, Files.getAttribute(stdout, "unix:ino"), "the file behind standard output is the same file");
+        assertEquals(0, Files.size(stdout));
     }
 
     // 7. Resume: fingerprints, checksums, names, metric, a lock.
@@ -243,6 +254,13 @@ class TrustTest {
                 "--quiet", "--resume"));
         try (FlatIndex idx = ShardedEmbedding.openIndex(shards.resolve("manifest.json"))) {
             assertEquals(8, idx.size());
+        }
+        // Every shard's fingerprint, those written before and after the resume, is the hash of the corpus up to its end.
+        byte[] all = Files.readAllBytes(corpus);
+        for (var shard : new ObjectMapper().readTree(shards.resolve("manifest.json").toFile()).path("shards")) {
+            int end = shard.path("endOffset").asInt();
+            String expected = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Arrays.copyOf(all, end)));
+            assertEquals(expected, shard.path("corpusSha256").asText(), shard.toString());
         }
     }
 

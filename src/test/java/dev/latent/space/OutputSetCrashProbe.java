@@ -13,6 +13,25 @@ public final class OutputSetCrashProbe {
     private OutputSetCrashProbe() {
     }
 
+    /**
+     * Runs the probe in a child JVM on {@code targets} (in commit order) and waits for it to kill itself (exit
+     * code 3) after the first rename; fails the calling test otherwise.
+     */
+    static void crashAfterFirstRename(Path... targets) throws Exception {
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), OutputSetCrashProbe.class.getName()));
+        for (Path t : targets) {
+            cmd.add(t.toString());
+        }
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 3) {
+            p.destroyForcibly();
+            throw new AssertionError("the crash probe did not die mid-commit: " + out);
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         AtomicInteger moves = new AtomicInteger();
         OutputSet set = new OutputSet((from, to) -> {

@@ -11,10 +11,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -106,13 +104,7 @@ class OutputSetTest {
         put("a", "old a");
         put("b", "old b");
         // Targets in commit order: n (new, no previous file), a, b. The child dies after the first rename.
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), OutputSetCrashProbe.class.getName(),
-                dir.resolve("n").toString(), dir.resolve("a").toString(), dir.resolve("b").toString()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        assertEquals(3, p.exitValue(), out);
+        OutputSetCrashProbe.crashAfterFirstRename(dir.resolve("n"), dir.resolve("a"), dir.resolve("b"));
         Set<String> left = names();
         assertTrue(left.contains("n") && left.stream().anyMatch(f -> f.endsWith(".journal")),
                 "the crash left the half-done commit: " + left);

@@ -17,7 +17,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
@@ -206,13 +205,7 @@ class OutputTrustTest {
         Files.writeString(b.resolve("v.npy"), "old v");
         Files.writeString(a.resolve("ids"), "old ids");
         // Commit order: a/n (new), b/v.npy, a/ids; the child dies at the second rename.
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), OutputSetCrashProbe.class.getName(),
-                a.resolve("n").toString(), b.resolve("v.npy").toString(), a.resolve("ids").toString()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        assertEquals(3, p.exitValue(), out);
+        OutputSetCrashProbe.crashAfterFirstRename(a.resolve("n"), b.resolve("v.npy"), a.resolve("ids"));
         assertTrue(names(a).stream().anyMatch(f -> f.endsWith(".journal")) && names(b).stream().anyMatch(f -> f.endsWith(".journal")),
                 "a journal in each directory: " + names(a) + " " + names(b));
         for (Path d : List.of(a, b)) {
@@ -286,7 +279,24 @@ class OutputTrustTest {
         e = assertThrows(IOException.class, () -> AtomicOutput.open(link));
         assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
         assertTrue(Files.isSymbolicLink(link));
-        assertEquals(Set.of("fifo", "stdout"), names(dir));
+        // A descriptor open on a regular file is still a descriptor: its file is not replaced through it.
+        Path regular = Files.writeString(dir.resolve("regular"), "kept");
+        try (FileChannel open = FileChannel.open(regular, StandardOpenOption.READ); Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            Path fd = fds.filter(f -> {
+                try {
+                    return Files.isSameFile(f, regular);
+                } catch (IOException gone) {
+                    return false;
+                }
+            }).findFirst().orElseThrow();
+            Path fdLink = Files.createSymbolicLink(dir.resolve("fd"), Path.of("/proc/self/fd").resolve(fd.getFileName()));
+            e = assertThrows(IOException.class, () -> AtomicOutput.open(fdLink));
+            assertTrue(e.getMessage().contains("/proc"), e.getMessage());
+            assertTrue(open.isOpen());
+        }
+        assertEquals("kept", Files.readString(regular));
+        assertThrows(IOException.class, () -> AtomicOutput.open(Path.of("/dev/stdout")));
+        assertEquals(Set.of("fifo", "stdout", "regular", "fd"), names(dir));
     }
 
     @Test

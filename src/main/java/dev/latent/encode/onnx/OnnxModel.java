@@ -49,7 +49,8 @@ import org.bytedeco.onnxruntime.ValueVector;
  * execution with one inter-op thread (an encoder graph is a chain, nothing to run side by side), and the
  * intra-op thread count the caller chose. With one intra-op thread a {@link #run} computes entirely on the
  * calling thread, so several callers can share this one session (one copy of the weights) and run at once.
- * Extra session config entries come from the system property {@value #CONFIG_PROPERTY}.
+ * Extra session config entries come from the system property {@value #CONFIG_PROPERTY}; the CPU memory arena
+ * can be turned off with {@value #CPU_ARENA_PROPERTY}{@code =false}.
  *
  * <p><b>Execution provider.</b> {@link Provider#AUTO}: CUDA when this ONNX Runtime build has the CUDA
  * provider (the {@code gpu} Maven profile brings that build) and a session can be made with it, else CPU.
@@ -72,6 +73,13 @@ public final class OnnxModel implements AutoCloseable {
 
     /** System property with extra session config entries, {@code key=value;key=value}. */
     public static final String CONFIG_PROPERTY = "latent.encode.ortConfig";
+
+    /**
+     * System property: {@code false} turns off ONNX Runtime's CPU memory arena, which keeps the memory of the
+     * largest batch shape seen (so resident memory rises in steps to that peak and stays); without it each run
+     * allocates and frees its own buffers, for less memory at some cost in speed.
+     */
+    public static final String CPU_ARENA_PROPERTY = "latent.encode.cpuArena";
 
     /**
      * How to open a session.
@@ -184,6 +192,9 @@ public final class OnnxModel implements AutoCloseable {
         so.SetExecutionMode(ORT_SEQUENTIAL);
         so.SetIntraOpNumThreads(o.intraOpThreads());
         so.SetInterOpNumThreads(1);
+        if ("false".equalsIgnoreCase(System.getProperty(CPU_ARENA_PROPERTY, "true").trim())) {
+            so.DisableCpuMemArena();
+        }
         if (o.concurrentRuns() > 1) {
             so.AddConfigEntry("session.intra_op.allow_spinning", "0");
         }
