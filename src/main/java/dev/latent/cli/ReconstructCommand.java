@@ -62,7 +62,9 @@ final class ReconstructCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }
-        new FileRoles().inputOrFolder("input", input).output("errors output (-o)", output).check(cl);
+        // The images the folder or list file leads to are inputs too: the errors file must not replace one.
+        new FileRoles().inputOrFolder("input", input).inputs("input image", images.files())
+                .output("errors output (-o)", output).check(cl);
         List<String> ids = new ArrayList<>();
         List<Double> errors = new ArrayList<>();
         try (Autoencoder ae = Autoencoder.open(image, OnnxModel.Options.cpu(1))) {

@@ -163,6 +163,8 @@ class TrustTest {
         Path list = write("list.txt", "digits/1/0001.png\ndigits/3/0003.png\n");
         refused(2, MainTest.run("embed", "--model", "digits-ae", list.toString(), "--index", image.toString()),
                 "input image");
+        refused(2, MainTest.run("reconstruct", "--model", "digits-ae", d.toString(), "-o", image.toString()),
+                "input image");
         assertArrayEquals(before, Files.readAllBytes(image));
 
         Path idx = dir.resolve("d.lidx");
