@@ -37,6 +37,11 @@ class SafetyTest {
     Path dir;
 
     private Path write(String name, String content) throws IOException {
+        return write(dir, name, content);
+    }
+
+    /** Writes {@code content} as UTF-8 to {@code dir/name}. */
+    static Path write(Path dir, String name, String content) throws IOException {
         Path p = dir.resolve(name);
         Files.writeString(p, content, StandardCharsets.UTF_8);
         return p;
@@ -78,6 +83,11 @@ class SafetyTest {
     }
 
     private Path npy(String name, int n, int d) throws IOException {
+        return npy(dir, name, n, d);
+    }
+
+    /** An {@code n × d} float32 {@code .npy} of standard normal values at {@code dir/name}. */
+    static Path npy(Path dir, String name, int n, int d) throws IOException {
         Path p = dir.resolve(name);
         Random rnd = new Random(7);
         float[] flat = new float[n * d];

@@ -8,10 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.latent.cli.MainTest.Result;
-import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.index.FlatIndex;
-import dev.latent.space.format.Npy;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -26,7 +24,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Assumptions;
@@ -46,22 +43,11 @@ class TrustTest {
     Path dir;
 
     private Path write(String name, String content) throws IOException {
-        Path p = dir.resolve(name);
-        Files.writeString(p, content, StandardCharsets.UTF_8);
-        return p;
+        return SafetyTest.write(dir, name, content);
     }
 
     private Path npy(String name, int n, int d) throws IOException {
-        Path p = dir.resolve(name);
-        Random rnd = new Random(n * 31L + d);
-        float[] flat = new float[n * d];
-        for (int i = 0; i < flat.length; i++) {
-            flat[i] = (float) rnd.nextGaussian();
-        }
-        try (FloatMatrix m = FloatMatrix.of(flat, d)) {
-            Npy.write(p, m);
-        }
-        return p;
+        return SafetyTest.npy(dir, name, n, d);
     }
 
     private Path digits(int count) {
