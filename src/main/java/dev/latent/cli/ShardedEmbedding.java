@@ -361,7 +361,7 @@ final class ShardedEmbedding {
     /** One committed shard: its vectors and ids files, first row, row count and whether its ids are JSON integers. */
     record Shard(Path npy, Path ids, long firstRow, long rows, boolean integerIds) {}
 
-    /** Whether {@code file} is a shard manifest (by name; its content is checked by {@link #shards}). */
+    /** Whether {@code file} is a shard manifest (by name; its content is checked by {@link #toIndex}). */
     static boolean isManifest(Path file) {
         Path name = file.getFileName();
         return name != null && name.toString().equals(MANIFEST);
@@ -388,13 +388,13 @@ final class ShardedEmbedding {
     }
 
     /**
-     * The shards of a complete run, in order, each checked against its manifest checksums.
+     * The shards of a complete run (manifest {@code m}, read from {@code manifestFile}), in order, each checked against
+     * its manifest checksums.
      *
      * @throws IllegalArgumentException naming the problem: not a manifest, a damaged manifest, an unfinished run,
      *                                  a shard name outside the run's folder, a damaged shard
      */
-    static List<Shard> shards(Path manifestFile) throws IOException {
-        JsonNode m = readManifest(manifestFile);
+    private static List<Shard> shards(JsonNode m, Path manifestFile) throws IOException {
         if (!m.path("complete").asBoolean(false)) {
             throw new IllegalArgumentException(manifestFile + ": the run is not complete; finish it with 'latent embed ... "
                     + "--shards " + manifestFile.getParent() + " --resume'");
@@ -426,11 +426,11 @@ final class ShardedEmbedding {
      * one the run recorded (cosine for runs that recorded none).
      */
     static dev.latent.index.FlatIndex toIndex(Path manifestFile, dev.latent.core.Metric metric) throws IOException {
-        List<Shard> shards = shards(manifestFile);
+        JsonNode m = readManifest(manifestFile);
+        List<Shard> shards = shards(m, manifestFile);
         if (shards.isEmpty()) {
             throw new IllegalArgumentException(manifestFile + " lists no shards");
         }
-        JsonNode m = readManifest(manifestFile);
         dev.latent.core.Metric use = metric != null ? metric : dev.latent.core.Metric.parse(m.path("metric").asText("cosine"));
         long[] indexIds = indexIds(shards, manifestFile);
         int dim = Npy.readHeader(shards.get(0).npy()).cols();
