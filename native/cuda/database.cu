@@ -203,6 +203,7 @@ cudaError_t createDatabase(int device, const float* host, long long n, int d, in
   db->n = n;
   LATENT_CUDA_CHECK(cudaSetDevice(device));
   LATENT_CUDA_CHECK(cudaDeviceGetAttribute(&db->multiprocessors, cudaDevAttrMultiProcessorCount, device));
+  LATENT_CUDA_CHECK(cudaDeviceGetAttribute(&db->computeMajor, cudaDevAttrComputeCapabilityMajor, device));
   LATENT_CUDA_CHECK(cudaStreamCreateWithFlags(&db->stream, cudaStreamNonBlocking));
   LATENT_CUDA_CHECK(db->rows.reserve(std::max<size_t>(static_cast<size_t>(n) * d, 1)));
   LATENT_CUDA_CHECK(db->terms.reserve(std::max<long long>(n, 1)));

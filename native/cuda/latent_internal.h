@@ -46,6 +46,7 @@ struct Database {
   int d = 0;
   long long n = 0;
   int multiprocessors = 1;
+  int computeMajor = 0;  // compute capability major version of the device
   cudaStream_t stream = nullptr;
   std::mutex mutex;
   /// Bound on the device bytes of the scratch buffers below (range hits excepted); see fitScratch.

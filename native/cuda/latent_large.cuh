@@ -16,6 +16,9 @@
 #pragma once
 
 #include "latent_kernels.cuh"
+#include "latent_mma.cuh"
+
+#include <cmath>
 
 namespace latent {
 
@@ -154,25 +157,55 @@ inline size_t selectSmem(uint32_t cols, int k) {
   return static_cast<size_t>(cols) * 4 + static_cast<size_t>(ceilPow2(k)) * 8 + (256 + kThreads + 4) * 4;
 }
 
-__global__ void __launch_bounds__(kThreads) selectKernel(SelectArgs a) {
-  uint32_t* smem = dynamicSmem();
+/// The k-th smallest of bits[0, m) (m > k), exactly: four 8-bit radix passes over a 256-bin histogram.
+/// Sets *threshold to its bits and *needEqual to how many of the keys equal to it rank within the first k.
+/// Every thread of the block calls it; `shared` holds 2 words.
+__device__ __forceinline__ void radixKth(const uint32_t* bits, uint32_t m, uint32_t k, uint32_t* hist,
+                                         uint32_t* shared, uint32_t* threshold, uint32_t* needEqual) {
   const int tid = threadIdx.x;
-  const int q = blockIdx.y;
-  const uint32_t c0 = blockIdx.x * a.colsPerChunk;
-  const uint32_t m = min(a.colsPerChunk, a.nCols - c0);
-  const int k = a.k;
-  const int p = ceilPow2(k);
-  uint32_t* bits = smem;                                       // [m]
-  float* listKey = reinterpret_cast<float*>(bits + a.colsPerChunk);  // [p]
-  uint32_t* listRow = reinterpret_cast<uint32_t*>(listKey + p);      // [p]
-  uint32_t* hist = listRow + p;                                // [256]
-  uint32_t* scan = hist + 256;                                 // [kThreads]
-  uint32_t* shared = scan + kThreads;                          // [4]: digit, rank left, slots used
-
-  const float* keys = a.keys + static_cast<size_t>(q) * a.ld + c0;
-  for (uint32_t i = tid; i < m; i += kThreads) {
-    bits[i] = orderedBits(keys[i]);
+  uint32_t prefix = 0;
+  uint32_t mask = 0;
+  uint32_t want = k;  // 1-based rank among the keys matching the prefix
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    for (int i = tid; i < 256; i += kThreads) {
+      hist[i] = 0;
+    }
+    __syncthreads();
+    for (uint32_t i = tid; i < m; i += kThreads) {
+      const uint32_t b = bits[i];
+      if ((b & mask) == prefix) {
+        atomicAdd(&hist[(b >> shift) & 0xFFu], 1u);
+      }
+    }
+    __syncthreads();
+    if (tid == 0) {
+      uint32_t below = 0;
+      int digit = 0;
+      while (below + hist[digit] < want) {
+        below += hist[digit];
+        ++digit;
+      }
+      shared[0] = static_cast<uint32_t>(digit);
+      shared[1] = want - below;
+    }
+    __syncthreads();
+    prefix |= shared[0] << shift;
+    mask |= 0xFFu << shift;
+    want = shared[1];
+    __syncthreads();  // shared[] is rewritten by the next pass
   }
+  *threshold = prefix;
+  *needEqual = want;
+}
+
+/// One chunk's sorted list of its k smallest (key, row) pairs from the keys' ordered bits (bits[0, m), the
+/// row of column i being row0 + i), written to outKey/outRow [k]; empty slots +inf / kNoRow. listKey/listRow
+/// hold p = ceilPow2(k) slots, hist 256 words, scan kThreads words, shared 3 words. Every thread calls it.
+__device__ __forceinline__ void selectChunk(const uint32_t* bits, uint32_t m, int k, float* listKey, uint32_t* listRow,
+                                            uint32_t* hist, uint32_t* scan, uint32_t* shared, uint32_t row0,
+                                            float* outKey, uint32_t* outRow) {
+  const int tid = threadIdx.x;
+  const int p = ceilPow2(k);
   for (int i = tid; i < p; i += kThreads) {
     listKey[i] = positiveInfinity();
     listRow[i] = kNoRow;
@@ -187,39 +220,7 @@ __global__ void __launch_bounds__(kThreads) selectKernel(SelectArgs a) {
   uint32_t needEqual = 0;
   const bool all = m <= static_cast<uint32_t>(k);
   if (!all) {
-    uint32_t prefix = 0;
-    uint32_t mask = 0;
-    uint32_t want = static_cast<uint32_t>(k);  // 1-based rank among the keys matching the prefix
-    for (int shift = 24; shift >= 0; shift -= 8) {
-      for (int i = tid; i < 256; i += kThreads) {
-        hist[i] = 0;
-      }
-      __syncthreads();
-      for (uint32_t i = tid; i < m; i += kThreads) {
-        const uint32_t b = bits[i];
-        if ((b & mask) == prefix) {
-          atomicAdd(&hist[(b >> shift) & 0xFFu], 1u);
-        }
-      }
-      __syncthreads();
-      if (tid == 0) {
-        uint32_t below = 0;
-        int digit = 0;
-        while (below + hist[digit] < want) {
-          below += hist[digit];
-          ++digit;
-        }
-        shared[0] = static_cast<uint32_t>(digit);
-        shared[1] = want - below;
-      }
-      __syncthreads();
-      prefix |= shared[0] << shift;
-      mask |= 0xFFu << shift;
-      want = shared[1];
-      __syncthreads();  // shared[] is rewritten by the next pass
-    }
-    threshold = prefix;
-    needEqual = want;
+    radixKth(bits, m, static_cast<uint32_t>(k), hist, shared, &threshold, &needEqual);
   }
 
   // Gather: every key below the threshold (there are k - needEqual), then the first needEqual keys equal
@@ -233,7 +234,7 @@ __global__ void __launch_bounds__(kThreads) selectKernel(SelectArgs a) {
     if (all || b < threshold) {
       const uint32_t slot = atomicAdd(&shared[2], 1u);
       listKey[slot] = keyOfBits(b);
-      listRow[slot] = a.firstRow + c0 + i;
+      listRow[slot] = row0 + i;
     } else if (b == threshold) {
       ++equal;
     }
@@ -253,7 +254,7 @@ __global__ void __launch_bounds__(kThreads) selectKernel(SelectArgs a) {
     for (uint32_t i = from; i < to && rank < needEqual; ++i) {
       if (bits[i] == threshold) {
         listKey[less + rank] = keyOfBits(threshold);
-        listRow[less + rank] = a.firstRow + c0 + i;
+        listRow[less + rank] = row0 + i;
         ++rank;
       }
     }
@@ -262,10 +263,317 @@ __global__ void __launch_bounds__(kThreads) selectKernel(SelectArgs a) {
 
   // Bitonic sort of the p slots by (key, row); empty slots (+inf, kNoRow) sort last.
   bitonicSortPairs(listKey, listRow, p, tid, kThreads, [] { __syncthreads(); });
-  const size_t out = (static_cast<size_t>(q) * a.listsPerQuery + a.firstList + blockIdx.x) * k;
   for (int i = tid; i < k; i += kThreads) {
-    a.outKey[out + i] = listKey[i];
-    a.outRow[out + i] = listRow[i];
+    outKey[i] = listKey[i];
+    outRow[i] = listRow[i];
+  }
+}
+
+__global__ void __launch_bounds__(kThreads) selectKernel(SelectArgs a) {
+  uint32_t* smem = dynamicSmem();
+  const int q = blockIdx.y;
+  const uint32_t c0 = blockIdx.x * a.colsPerChunk;
+  const uint32_t m = min(a.colsPerChunk, a.nCols - c0);
+  const int p = ceilPow2(a.k);
+  uint32_t* bits = smem;                                             // [m]
+  float* listKey = reinterpret_cast<float*>(bits + a.colsPerChunk);  // [p]
+  uint32_t* listRow = reinterpret_cast<uint32_t*>(listKey + p);      // [p]
+  uint32_t* hist = listRow + p;                                      // [256]
+  uint32_t* scan = hist + 256;                                       // [kThreads]
+  uint32_t* shared = scan + kThreads;                                // [4]: digit, rank left, slots used
+
+  const float* keys = a.keys + static_cast<size_t>(q) * a.ld + c0;
+  for (uint32_t i = threadIdx.x; i < m; i += kThreads) {
+    bits[i] = orderedBits(keys[i]);
+  }
+  __syncthreads();
+  const size_t out = (static_cast<size_t>(q) * a.listsPerQuery + a.firstList + blockIdx.x) * a.k;
+  selectChunk(bits, m, a.k, listKey, listRow, hist, scan, shared, a.firstRow + c0, a.outKey + out, a.outRow + out);
+}
+
+// ---- Tensor-core candidates with an exact re-rank ----
+//
+// scoreBlockTcKernel computes the same score block from TF32 products on the tensor cores (latent_mma.cuh):
+// approximate keys. selectTcKernel then makes each (query, chunk) list exact again:
+//   1. every key gets an interval [L, U] = [key - e, key + e] that holds the exact float32 key, where e bounds
+//      |TF32 key - float32 key| for that pair (tcKeyError, below);
+//   2. U* = the k-th smallest U of the chunk (radix select); at least k rows have exact keys <= U*;
+//   3. candidates are the rows with L <= U*. A row with L > U* has k rows of the chunk whose exact keys are
+//      strictly smaller, so it is in neither the chunk's exact top k nor the query's;
+//   4. each candidate's key is computed again exactly as scoreBlockKernel does (one float32 FMA chain in
+//      dimension order, the same norm terms), and the k smallest (key, row) pairs are sorted and written.
+// The lists, hence the merge and the results, ties included, are then bit for bit the float32 path's. A
+// chunk with more candidates than kTcCandidates (many rows within the error of each other: duplicates,
+// near-ties) computes all its keys exactly and selects as selectKernel does.
+//
+// The error bound. TF32 keeps 10 mantissa bits: rounding to nearest changes each operand by at most 2^-11 of
+// itself, so a product by at most (2^-10 + 2^-22) of |q_i x_i|. The products are exact in float32 (11 × 11
+// bits); the tensor core's float32 accumulation is allowed 2^-21 of the magnitudes summed per term (twice a
+// truncating adder's error), and the float32 FMA chain it is compared with errs by at most d 2^-24 of the same
+// magnitudes. By Cauchy-Schwarz sum |q_i x_i| <= |q| |x|, so
+//   |dot_tf32 - dot_fp32| <= delta |q| |x|,   delta = (2^-10 + (2d + 4) 2^-21) (1 + (d + 16) 2^-23),
+// the last factor covering the float32 norm terms the bound is computed from (their relative error is below
+// d 2^-24 + 2^-22). The key is -dot (inner product), -dot / (|q| |x|) (cosine: the bound becomes delta) or
+// |q|² + |x|² - 2 dot (L2: twice the bound), and the few roundings after the dot add at most 2^-21 of
+// |key| + e; 1e-30 covers products of subnormal operands, for which the relative bound does not hold.
+// TF32 rather than BF16: 2^-11 rather than 2^-8 per operand makes the candidate margin eight times
+// narrower, and the operands stay float32 in memory (one cvt.rna each as they enter shared memory).
+
+/// Score tile of the tensor-core kernel: queries × rows per block (8 warps as 2 × 4, 64 × 32 each),
+/// dimensions per shared-memory stage, and the padded row stride (conflict-free fragment loads: 20 words
+/// apart, the 8 groups × 4 lanes of a fragment load hit 32 different banks).
+constexpr int kTcTQ = 128;
+constexpr int kTcTN = 128;
+constexpr int kTcTD = 16;
+constexpr int kTcStride = kTcTD + 4;
+/// Shared memory of scoreBlockTcKernel, bytes.
+constexpr size_t kScoreTcSmem = static_cast<size_t>(kTcTQ + kTcTN) * kTcStride * 4;
+/// Largest k the tensor-core path takes (each chunk re-ranks about k candidates per query exactly),
+/// and the candidates one chunk list re-ranks before it falls back to exact keys for the whole chunk.
+constexpr int kTcMaxK = 256;
+constexpr int kTcCandidates = 1024;
+
+/// Relative bound delta of |dot_tf32 - dot_fp32| / (|q| |x|) for dimension d (see above), as a float just
+/// above its double value.
+inline float tcDotErrorBound(int d) {
+  const double delta = (std::ldexp(1.0, -10) + (2.0 * d + 4.0) * std::ldexp(1.0, -21)) *
+                       (1.0 + (d + 16.0) * std::ldexp(1.0, -23));
+  return static_cast<float>(delta * (1.0 + std::ldexp(1.0, -20)));
+}
+
+/// Bound on |key from TF32 products - key from the float32 FMA chain| of one pair (see above).
+__device__ __forceinline__ float tcKeyError(int metric, float delta, float key, float qTerm, float xTerm) {
+#if defined(LATENT_PLANT_TC_NO_MARGIN)
+  (void)metric, (void)delta, (void)key, (void)qTerm, (void)xTerm;
+  return 0.0f;  // a deliberately wrong bound: the simulator's near-tie cases must catch it
+#else
+  float e = metric == kCosine ? delta : delta * sqrtf(qTerm) * sqrtf(xTerm);
+  if (metric == kL2) {
+    e *= 2.0f;
+  }
+  return e + (fabsf(key) + e) * 4.8e-7f + 1e-30f;  // 4.8e-7 > 2^-21
+#endif
+}
+
+/// Approximate sort keys (TF32 tensor-core products, then the same scoreOf/keyOf as scoreBlockKernel) of
+/// queries [0, nQueries) × rows [firstRow, firstRow + nRows) into a.out: scoreBlockKernel's arguments and layout.
+__global__ void __launch_bounds__(kThreads, 2) scoreBlockTcKernel(DistanceArgs a) {
+  static_assert(kThreads == 256 && kTcTQ == 128 && kTcTN == 128 && kTcTD == 16, "8 warps of 64 x 32");
+  float* qs = reinterpret_cast<float*>(dynamicSmem());  // [kTcTQ][kTcStride], TF32 bit patterns
+  float* xs = qs + kTcTQ * kTcStride;                    // [kTcTN][kTcStride]
+  const int tid = threadIdx.x;
+  const int warp = tid / kWarpSize;
+  const int lane = tid % kWarpSize;
+  const int g = lane >> 2;
+  const int t4 = lane & 3;
+  const int wq = (warp / 4) * 64;  // the warp's first query of the tile
+  const int wx = (warp % 4) * 32;  // the warp's first row of the tile
+  const int qBase = blockIdx.y * kTcTQ;
+  const uint32_t rBase = blockIdx.x * kTcTN;
+
+  // Thread tid loads dimension d0 + tid % 16 of rows tid / 16 + 16 i (i < 8) of each 128 × 16 stage
+  // (half-warps read 64 contiguous bytes of one row).
+  const int lr = tid / kTcTD;
+  const int lc = tid % kTcTD;
+  const float* qRow = a.queries + static_cast<size_t>(qBase + lr) * a.d + lc;
+  const float* xRow = a.db + static_cast<size_t>(a.firstRow + rBase + lr) * a.d + lc;
+  const int qLeft = a.nQueries - qBase - lr;                    // valid rows: 16 i < qLeft
+  const int xLeft = static_cast<int>(a.nRows - rBase) - lr;
+  const size_t step = static_cast<size_t>(16) * a.d;
+  uint32_t qNext[8];
+  uint32_t xNext[8];
+  auto load = [&](int d0) {
+    const bool inD = d0 + lc < a.d;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      qNext[i] = toTf32(inD && 16 * i < qLeft ? qRow[i * step + d0] : 0.0f);
+      xNext[i] = toTf32(inD && 16 * i < xLeft ? xRow[i * step + d0] : 0.0f);
+    }
+  };
+
+  float acc[4][4][4];
+#pragma unroll
+  for (int mi = 0; mi < 4; ++mi) {
+#pragma unroll
+    for (int ni = 0; ni < 4; ++ni) {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        acc[mi][ni][i] = 0.0f;
+      }
+    }
+  }
+  uint32_t* qw = reinterpret_cast<uint32_t*>(qs);
+  uint32_t* xw = reinterpret_cast<uint32_t*>(xs);
+  load(0);
+  for (int d0 = 0; d0 < a.d; d0 += kTcTD) {
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      qw[(lr + 16 * i) * kTcStride + lc] = qNext[i];
+      xw[(lr + 16 * i) * kTcStride + lc] = xNext[i];
+    }
+    __syncthreads();
+    if (d0 + kTcTD < a.d) {
+      load(d0 + kTcTD);  // in flight while this stage multiplies
+    }
+#pragma unroll
+    for (int ks = 0; ks < kTcTD; ks += 8) {
+      uint32_t bf[4][2];
+#pragma unroll
+      for (int ni = 0; ni < 4; ++ni) {
+        const uint32_t* c = xw + (wx + ni * 8 + g) * kTcStride + ks + t4;
+        bf[ni][0] = c[0];
+        bf[ni][1] = c[4];
+      }
+#pragma unroll
+      for (int mi = 0; mi < 4; ++mi) {  // one A fragment at a time: fewer live registers
+        const uint32_t* r0 = qw + (wq + mi * 16 + g) * kTcStride + ks + t4;
+        const uint32_t* r8 = r0 + 8 * kTcStride;
+#if defined(LATENT_PLANT_MMA_LAYOUT_BUG)
+        const uint32_t af[4] = {r0[0], r0[4], r8[0], r8[4]};  // deliberately wrong (a1, a2 exchanged): must be caught
+#else
+        const uint32_t af[4] = {r0[0], r8[0], r0[4], r8[4]};
+#endif
+#pragma unroll
+        for (int ni = 0; ni < 4; ++ni) {
+          mmaTf32(acc[mi][ni], af, bf[ni]);
+        }
+      }
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int mi = 0; mi < 4; ++mi) {
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int q = qBase + wq + mi * 16 + g + 8 * half;
+      if (q >= a.nQueries) {
+        continue;
+      }
+      const float qt = a.qTerm[q];
+#pragma unroll
+      for (int ni = 0; ni < 4; ++ni) {
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          const uint32_t x = rBase + wx + ni * 8 + 2 * t4 + j;
+          if (x < a.nRows) {
+            const float dot = acc[mi][ni][2 * half + j];
+            const float key = keyOf(a.metric, scoreOf(a.metric, dot, qt, a.dbTerm[a.firstRow + x]));
+            a.out[static_cast<size_t>(q) * a.ld + x] = canonicalKey(key);
+          }
+        }
+      }
+    }
+  }
+}
+
+/// Arguments of selectTcKernel: selectKernel's, what the exact re-rank reads, and the bound's delta.
+/// Block (x, y) takes query x and columns [y * colsPerChunk, ...): the blocks of one chunk run together,
+/// so the rows they re-rank are read from L2.
+struct SelectTcArgs {
+  SelectArgs s;
+  const float* queries;  // [nQueries][d], the batch's first query
+  const float* qTerm;    // [nQueries]
+  const float* db;       // all rows
+  const float* dbTerm;
+  int d;
+  int metric;
+  float delta;           // tcDotErrorBound(d)
+};
+
+/// Dynamic shared memory of selectTcKernel for chunks of `cols` columns.
+inline size_t selectTcSmem(uint32_t cols) {
+  return static_cast<size_t>(cols) * 4 + static_cast<size_t>(kTcCandidates) * 8 + (256 + kThreads + 4) * 4;
+}
+
+/// The exact key of (query, row): scoreBlockKernel's FMA chain in dimension order and its scoreOf/keyOf.
+__device__ __forceinline__ float exactKey(const SelectTcArgs& a, const float* query, float qt, uint32_t row) {
+  const float* x = a.db + static_cast<size_t>(row) * a.d;
+  float dot = 0.0f;
+  for (int c = 0; c < a.d; ++c) {
+    dot = fmaf(query[c], x[c], dot);
+  }
+  return canonicalKey(keyOf(a.metric, scoreOf(a.metric, dot, qt, a.dbTerm[row])));
+}
+
+__global__ void __launch_bounds__(kThreads) selectTcKernel(SelectTcArgs a) {
+  uint32_t* smem = dynamicSmem();
+  const int tid = threadIdx.x;
+  const int q = blockIdx.x;
+  const uint32_t c0 = blockIdx.y * a.s.colsPerChunk;
+  const uint32_t m = min(a.s.colsPerChunk, a.s.nCols - c0);
+  const int k = a.s.k;
+  const uint32_t row0 = a.s.firstRow + c0;
+  uint32_t* bits = smem;                                                 // [colsPerChunk]
+  float* candKey = reinterpret_cast<float*>(bits + a.s.colsPerChunk);    // [kTcCandidates]
+  uint32_t* candRow = reinterpret_cast<uint32_t*>(candKey + kTcCandidates);  // [kTcCandidates]
+  uint32_t* hist = candRow + kTcCandidates;                              // [256]
+  uint32_t* scan = hist + 256;                                           // [kThreads]
+  uint32_t* shared = scan + kThreads;                                    // [4]
+  const float* keys = a.s.keys + static_cast<size_t>(q) * a.s.ld + c0;
+  const float* query = a.queries + static_cast<size_t>(q) * a.d;
+  const float qt = a.qTerm[q];
+  const size_t out = (static_cast<size_t>(q) * a.s.listsPerQuery + a.s.firstList + blockIdx.y) * k;
+
+  // 1-2. Upper ends of the intervals, and the k-th smallest of them.
+  for (uint32_t i = tid; i < m; i += kThreads) {
+    const float key = keys[i];
+    bits[i] = orderedBits(canonicalKey(key + tcKeyError(a.metric, a.delta, key, qt, a.dbTerm[row0 + i])));
+  }
+  if (tid == 0) {
+    shared[2] = 0;
+  }
+  __syncthreads();
+  float upper = positiveInfinity();
+  if (m > static_cast<uint32_t>(k)) {
+    uint32_t threshold = 0;
+    uint32_t needEqual = 0;
+    radixKth(bits, m, static_cast<uint32_t>(k), hist, shared, &threshold, &needEqual);
+    upper = keyOfBits(threshold);
+  }
+
+  // 3. Candidates: L <= U* (a NaN lower end, from an infinite key, counts as a candidate).
+  for (uint32_t i = tid; i < m; i += kThreads) {
+    const float key = keys[i];
+    const float lower = key - tcKeyError(a.metric, a.delta, key, qt, a.dbTerm[row0 + i]);
+    if (!(lower > upper)) {
+      const uint32_t slot = atomicAdd(&shared[2], 1u);
+      if (slot < static_cast<uint32_t>(kTcCandidates)) {
+        candRow[slot] = i;
+      }
+    }
+  }
+  __syncthreads();
+  const uint32_t found = shared[2];
+  __syncthreads();  // shared[2] is reused below
+
+  if (found > static_cast<uint32_t>(kTcCandidates)) {
+    // Too many rows within the error of each other: exact keys for the whole chunk, then selectKernel's selection.
+    for (uint32_t i = tid; i < m; i += kThreads) {
+      bits[i] = orderedBits(exactKey(a, query, qt, row0 + i));
+    }
+    __syncthreads();
+    selectChunk(bits, m, k, candKey, candRow, hist, scan, shared, row0, a.s.outKey + out, a.s.outRow + out);
+    return;
+  }
+
+  // 4. Exact keys of the candidates; the k smallest (key, row) pairs. found >= min(m, k): the k rows with the
+  // smallest U are candidates (L <= U <= U*).
+  const int p = ceilPow2(max(static_cast<int>(found), k));
+  for (int i = tid; i < p; i += kThreads) {
+    if (i < static_cast<int>(found)) {
+      const uint32_t row = row0 + candRow[i];
+      candKey[i] = exactKey(a, query, qt, row);
+      candRow[i] = row;
+    } else {
+      candKey[i] = positiveInfinity();
+      candRow[i] = kNoRow;
+    }
+  }
+  __syncthreads();
+  bitonicSortPairs(candKey, candRow, p, tid, kThreads, [] { __syncthreads(); });
+  for (int i = tid; i < k; i += kThreads) {
+    a.s.outKey[out + i] = candKey[i];
+    a.s.outRow[out + i] = candRow[i];
   }
 }
 

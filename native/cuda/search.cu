@@ -2,6 +2,8 @@
 // blocks and range search. Queries stream in batches through pinned memory; the selection and the
 // range filter run on the device, so only results come back.
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -24,6 +26,9 @@ const TopkBucket& bucketFor(int k) {
 #undef LATENT_PICK_BUCKET
   return topkBucket<LATENT_CUDA_MAX_K>();
 }
+
+/// Large batches that took the tensor-core path since the library was loaded (latent_cuda_tensor_core_batches).
+std::atomic<long long> tensorCoreBatches{0};
 
 namespace {
 
@@ -124,8 +129,19 @@ LargeTiles planLarge(long long n, long long qb, int k, long long room) {
   return {sub, std::min(ceilDiv(n, chunk) * chunk, std::max(chunk, scoreBytes / (4 * sub) / chunk * chunk))};
 }
 
+/// Whether a large batch scores on the tensor cores (TF32 candidates, exact re-rank: latent_large.cuh): k up
+/// to kTcMaxK on compute capability 8.0 or newer, unless LATENT_CUDA_TENSOR_CORES=0 in the environment.
+bool takesTensorCores(const Database& db, int k) {
+  if (k > kTcMaxK || db.computeMajor < 8) {
+    return false;
+  }
+  const char* flag = std::getenv("LATENT_CUDA_TENSOR_CORES");
+  return flag == nullptr || std::strcmp(flag, "0") != 0;
+}
+
 /// Large batches over all rows (latent_large.cuh): for each sub-batch of queries and each stripe of rows,
-/// a score block, then one sorted list of k per query and chunk of kSelectMaxCols rows, then the merge.
+/// a score block (float32 FMA tiles, or TF32 tensor-core tiles), then one sorted list of k per query and
+/// chunk of kSelectMaxCols rows (exact in both cases), then the merge.
 /// Sub-batches and stripes fill what the scratch limit leaves beside the buffers in use.
 cudaError_t topkLargeBatch(Database& db, const float* dQueries, const float* dQTerms, long long qb, int k) {
   const TopkBucket& bucket = bucketFor(k);
@@ -150,7 +166,12 @@ cudaError_t topkLargeBatch(Database& db, const float* dQueries, const float* dQT
   LATENT_CUDA_CHECK(db.keysA.reserve(static_cast<size_t>(sub * lists * k)));
   LATENT_CUDA_CHECK(db.rowsA.reserve(static_cast<size_t>(sub * lists * k)));
   LATENT_CUDA_CHECK(db.block.reserve(static_cast<size_t>(sub * stripe)));
-  const size_t selectBytes = selectSmem(static_cast<uint32_t>(chunk), k);
+  const bool tensorCores = takesTensorCores(db, k);
+  if (tensorCores) {
+    tensorCoreBatches.fetch_add(1, std::memory_order_relaxed);
+  }
+  const float delta = tcDotErrorBound(db.d);
+  const size_t selectBytes = tensorCores ? selectTcSmem(static_cast<uint32_t>(chunk)) : selectSmem(static_cast<uint32_t>(chunk), k);
   for (long long q0 = 0; q0 < qb; q0 += sub) {
     const long long qn = std::min(sub, qb - q0);
     for (long long r0 = 0; r0 < n; r0 += stripe) {
@@ -167,10 +188,17 @@ cudaError_t topkLargeBatch(Database& db, const float* dQueries, const float* dQT
       s.metric = db.metric;
       s.out = db.block.ptr;
       s.ld = static_cast<size_t>(stripe);
-      LATENT_CUDA_CHECK(launchWithSmem(&scoreBlockKernel, kScoreBlockSmem,
-                                       dim3(static_cast<unsigned>(ceilDiv(rows, kBlockTN)),
-                                            static_cast<unsigned>(ceilDiv(qn, kBlockTQ))),
-                                       db.stream, s));
+      if (tensorCores) {
+        LATENT_CUDA_CHECK(launchWithSmem(&scoreBlockTcKernel, kScoreTcSmem,
+                                         dim3(static_cast<unsigned>(ceilDiv(rows, kTcTN)),
+                                              static_cast<unsigned>(ceilDiv(qn, kTcTQ))),
+                                         db.stream, s));
+      } else {
+        LATENT_CUDA_CHECK(launchWithSmem(&scoreBlockKernel, kScoreBlockSmem,
+                                         dim3(static_cast<unsigned>(ceilDiv(rows, kBlockTN)),
+                                              static_cast<unsigned>(ceilDiv(qn, kBlockTQ))),
+                                         db.stream, s));
+      }
       SelectArgs t{};
       t.keys = db.block.ptr;
       t.ld = static_cast<size_t>(stripe);
@@ -183,9 +211,24 @@ cudaError_t topkLargeBatch(Database& db, const float* dQueries, const float* dQT
       t.firstList = static_cast<int>(r0 / chunk);
       t.outKey = db.keysA.ptr;
       t.outRow = db.rowsA.ptr;
-      LATENT_CUDA_CHECK(launchWithSmem(&selectKernel, selectBytes,
-                                       dim3(static_cast<unsigned>(ceilDiv(rows, chunk)), static_cast<unsigned>(qn)),
-                                       db.stream, t));
+      if (tensorCores) {
+        SelectTcArgs u{};
+        u.s = t;
+        u.queries = s.queries;
+        u.qTerm = s.qTerm;
+        u.db = db.rows.ptr;
+        u.dbTerm = db.terms.ptr;
+        u.d = db.d;
+        u.metric = db.metric;
+        u.delta = delta;
+        LATENT_CUDA_CHECK(launchWithSmem(&selectTcKernel, selectBytes,
+                                         dim3(static_cast<unsigned>(qn), static_cast<unsigned>(ceilDiv(rows, chunk))),
+                                         db.stream, u));
+      } else {
+        LATENT_CUDA_CHECK(launchWithSmem(&selectKernel, selectBytes,
+                                         dim3(static_cast<unsigned>(ceilDiv(rows, chunk)), static_cast<unsigned>(qn)),
+                                         db.stream, t));
+      }
     }
     LATENT_CUDA_CHECK(mergeLists(db, bucket, qn, lists, k, db.scores.ptr + static_cast<size_t>(q0) * k,
                                  db.ids.ptr + static_cast<size_t>(q0) * k));
@@ -647,3 +690,9 @@ cudaError_t range(Database& db, const float* queries, int q, float radius, long 
 }
 
 }  // namespace latent
+
+/// Large top-k batches scored on the tensor cores since the library was loaded: lets the checks driver and
+/// the benchmarks prove which path ran. Not part of the JNI binding's table.
+extern "C" __attribute__((visibility("default"))) long long latent_cuda_tensor_core_batches(void) {
+  return latent::tensorCoreBatches.load(std::memory_order_relaxed);
+}

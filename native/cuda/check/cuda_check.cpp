@@ -34,6 +34,8 @@
 
 /// Live device allocations when linked against the host simulator (sim/sim_runtime.cpp); absent on a GPU.
 extern "C" long long latent_cuda_sim_live_allocations(void) __attribute__((weak));
+/// Large top-k batches the library scored on the tensor cores (search.cu); absent from older libraries.
+extern "C" long long latent_cuda_tensor_core_batches(void) __attribute__((weak));
 
 namespace {
 
@@ -284,6 +286,65 @@ void checkTopk(std::mt19937_64& rng, const Data& p, int k, double subsetFraction
   std::snprintf(timing, sizeof(timing), " (%.1f ms%s)", ms,
                 checked < p.q ? (", reference on " + std::to_string(checked) + " queries").c_str() : "");
   report(why.empty(), name + timing, why);
+}
+
+/// A large batch (64 queries or more, k <= 256) twice: on the tensor cores (TF32 candidates, exact re-rank) and
+/// with LATENT_CUDA_TENSOR_CORES=0 on float32 score blocks. The results must be equal bit for bit, match the
+/// float64 reference, and the library's counter must show that the first call took the tensor cores (on
+/// compute capability 8.0 or newer; on older devices both calls take the float32 path and that is reported).
+void checkTensorCores(const Data& p, int k, long long scratch = 0) {
+  const std::string name = "tensor cores = float32 path " + p.name + " k=" + std::to_string(k) +
+                           (scratch > 0 ? " scratch=" + std::to_string(scratch >> 10) + "KiB" : "");
+  if (latent_cuda_tensor_core_batches == nullptr) {
+    report(false, name, "the library does not export latent_cuda_tensor_core_batches");
+    return;
+  }
+  Handle h;
+  if (!open(p, h, scratch, name)) return;
+  const int count = static_cast<int>(std::min<long long>(k, p.n));
+  std::vector<long long> ids[2];
+  std::vector<float> scores[2];
+  long long batches[2] = {0, 0};
+  for (int run = 0; run < 2; ++run) {
+    ids[run].assign(static_cast<size_t>(p.q) * count, -7);
+    scores[run].assign(ids[run].size(), -7.0f);
+    if (run == 1) setenv("LATENT_CUDA_TENSOR_CORES", "0", 1);
+    const long long before = latent_cuda_tensor_core_batches();
+    int outCount = -1;
+    long long badQuery = -1;
+    const int rc = latent_cuda_topk(h.h, p.queries.data(), p.q, p.d, k, nullptr, 0, ids[run].data(),
+                                    scores[run].data(), &outCount, &badQuery);
+    batches[run] = latent_cuda_tensor_core_batches() - before;
+    unsetenv("LATENT_CUDA_TENSOR_CORES");
+    if (rc != 0 || outCount != count) {
+      report(false, name, "latent_cuda_topk returned " + describe(rc));
+      return;
+    }
+  }
+  int major = 0, minor = 0, sms = 0;
+  long long freeBytes = 0, totalBytes = 0;
+  char device_name[256];
+  latent_cuda_device_info(device, device_name, sizeof(device_name), &major, &minor, &sms, &freeBytes, &totalBytes);
+  std::string why;
+  if (major >= 8 && batches[0] == 0) {
+    why = "compute capability " + std::to_string(major) + "." + std::to_string(minor) + " but no batch took the tensor cores";
+  } else if (batches[1] != 0) {
+    why = "LATENT_CUDA_TENSOR_CORES=0 still took the tensor cores";
+  } else if (ids[0] != ids[1] || std::memcmp(scores[0].data(), scores[1].data(), scores[0].size() * sizeof(float)) != 0) {
+    size_t i = 0;
+    while (i < ids[0].size() && ids[0][i] == ids[1][i] &&
+           std::memcmp(&scores[0][i], &scores[1][i], sizeof(float)) == 0) ++i;
+    char detail[160];
+    std::snprintf(detail, sizeof(detail), "result %zu: row %lld score %.9g on the tensor cores, row %lld score %.9g in float32",
+                  i, ids[0][i], scores[0][i], ids[1][i], scores[1][i]);
+    why = detail;
+  } else {
+    // The float64 reference on every query, or on the first 16 of a large problem.
+    const int checked = p.n * p.q > 50000000LL ? std::min(p.q, 16) : p.q;
+    why = verify(p, p.queries.data(), checked, k, nullptr, ids[0], scores[0], count);
+  }
+  if (why.empty()) why = scratchWithin(h, scratch);
+  report(why.empty(), name + (major >= 8 ? " (" + std::to_string(batches[0]) + " tensor-core batches)" : " (no tensor cores on this device)"), why);
 }
 
 void checkDistances(const Data& p, long long from, long long to, long long scratch = 0) {
@@ -933,6 +994,17 @@ int main(int argc, char** argv) {
       checkTopk(rng, make(rng, metric, 20000, 3, 2, true), 2048);
       checkTopk(rng, make(rng, metric, 30000, 2, 1, true), 10);
     }
+  }
+  // The tensor-core path against the float32 path: partial tiles, exact ties among duplicates, k = 256, small
+  // scratch (query sub-batches and row stripes).
+  for (int metric : {kIp, kCos, kL2}) {
+    checkTensorCores(make(rng, metric, 9000, 33, 130, false), 10);
+    checkTensorCores(make(rng, metric, 5000, 7, 70, true, 40), 256);
+  }
+  checkTensorCores(make(rng, kL2, 20000, 19, 200, true, 30), 17, 1LL << 20);
+  if (large) {
+    checkTensorCores(make(rng, kIp, 300000, 384, 1000, false), 10);
+    checkTensorCores(make(rng, kCos, 200000, 768, 4100, false), 100);
   }
   checkDistances(make(rng, kL2, 1, 1, 1, false), 0, 1);
   checkDistances(make(rng, kCos, 200, 70, 33, false), 7, 200);

@@ -82,6 +82,7 @@ struct BlockState {
   std::vector<Barrier*> warps;
   std::vector<float> shuffle;  // one slot per thread
   std::vector<double> shuffleDouble;
+  std::vector<uint32_t> mma;  // 8 words a thread: mma fragments (latent_mma.cuh)
   uint32_t* smem = nullptr;
 };
 
@@ -103,6 +104,7 @@ inline void __syncwarp(unsigned = 0xFFFFFFFFu) { sim::state().warps[threadIdx.x 
 inline uint32_t* dynamicSmemSim() { return sim::state().smem; }
 inline float* shuffleSlots() { return sim::state().shuffle.data(); }
 inline double* shuffleSlotsDouble() { return sim::state().shuffleDouble.data(); }
+inline uint32_t* mmaSlots() { return sim::state().mma.data(); }
 
 namespace sim {
 
@@ -127,6 +129,7 @@ inline void launch(dim3 grid, int threads, size_t smemBytes, const std::function
       s.block = &block;
       s.shuffle.assign(threads, 0.0f);
       s.shuffleDouble.assign(threads, 0.0);
+      s.mma.assign(static_cast<size_t>(threads) * 8, 0u);
       s.smem = smem.data();
       std::vector<std::thread> pool;
       pool.reserve(threads);
@@ -174,6 +177,7 @@ struct Scheduler {
   std::vector<int> warpArrived;
   std::vector<float> shuffle;
   std::vector<double> shuffleDouble;
+  std::vector<uint32_t> mma;  // 8 words a thread: mma fragments (latent_mma.cuh)
   uint32_t* smem = nullptr;
 };
 
@@ -263,6 +267,7 @@ inline void __syncwarp(unsigned = 0xFFFFFFFFu) {
 inline uint32_t* dynamicSmemSim() { return sim::sched().smem; }
 inline float* shuffleSlots() { return sim::sched().shuffle.data(); }
 inline double* shuffleSlotsDouble() { return sim::sched().shuffleDouble.data(); }
+inline uint32_t* mmaSlots() { return sim::sched().mma.data(); }
 
 namespace sim {
 
@@ -286,6 +291,7 @@ inline void launch(dim3 grid, int threads, size_t smemBytes, const std::function
       s.smem = smem.data();
       s.shuffle.assign(threads, 0.0f);
       s.shuffleDouble.assign(threads, 0.0);
+      s.mma.assign(static_cast<size_t>(threads) * 8, 0u);
       s.blockGeneration = 0;
       s.blockArrived = 0;
       s.warpGeneration.assign(threads / 32, 0);

@@ -127,8 +127,8 @@ void topk(const Problem& p, int k, int sms, std::vector<long long>& ids, std::ve
 /// The large-batch path (latent_large.cuh) as topkLargeBatch runs it, with small stripes and chunks so that
 /// a small problem has several of each: score blocks of `stripe` rows, lists of `chunk` columns, the merge.
 template <int K, int B, int TQ, int TN>
-void topkLarge(const Problem& p, int k, int sms, long long stripe, long long chunk, std::vector<long long>& ids,
-               std::vector<float>& scores, TopkPlan& planOut, int& passes) {
+void topkLarge(const Problem& p, int k, int sms, long long stripe, long long chunk, bool tensorCores,
+               std::vector<long long>& ids, std::vector<float>& scores, TopkPlan& planOut, int& passes) {
   unsigned long long zero = ~0ULL;
   const std::vector<float> dbTerm = normTerms(p.rows, p.n, p.d, p.metric, sms, &zero);
   const std::vector<float> qTerm = normTerms(p.queries, p.q, p.d, p.metric, sms, nullptr);
@@ -150,8 +150,13 @@ void topkLarge(const Problem& p, int k, int sms, long long stripe, long long chu
     s.metric = p.metric;
     s.out = block.data();
     s.ld = static_cast<size_t>(stripe);
-    sim::launch(dim3(static_cast<unsigned>((rows + kBlockTN - 1) / kBlockTN), static_cast<unsigned>((p.q + kBlockTQ - 1) / kBlockTQ)),
-                kThreads, kScoreBlockSmem, [&] { scoreBlockKernel(s); });
+    if (tensorCores) {
+      sim::launch(dim3(static_cast<unsigned>((rows + kTcTN - 1) / kTcTN), static_cast<unsigned>((p.q + kTcTQ - 1) / kTcTQ)),
+                  kThreads, kScoreTcSmem, [&] { scoreBlockTcKernel(s); });
+    } else {
+      sim::launch(dim3(static_cast<unsigned>((rows + kBlockTN - 1) / kBlockTN), static_cast<unsigned>((p.q + kBlockTQ - 1) / kBlockTQ)),
+                  kThreads, kScoreBlockSmem, [&] { scoreBlockKernel(s); });
+    }
     SelectArgs t{};
     t.keys = block.data();
     t.ld = static_cast<size_t>(stripe);
@@ -164,8 +169,22 @@ void topkLarge(const Problem& p, int k, int sms, long long stripe, long long chu
     t.firstList = static_cast<int>(r0 / chunk);
     t.outKey = keysA.data();
     t.outRow = rowsA.data();
-    sim::launch(dim3(static_cast<unsigned>((rows + chunk - 1) / chunk), static_cast<unsigned>(p.q)), kThreads,
-                selectSmem(static_cast<uint32_t>(chunk), k), [&] { selectKernel(t); });
+    if (tensorCores) {
+      SelectTcArgs u{};
+      u.s = t;
+      u.queries = p.queries.data();
+      u.qTerm = qTerm.data();
+      u.db = p.rows.data();
+      u.dbTerm = dbTerm.data();
+      u.d = p.d;
+      u.metric = p.metric;
+      u.delta = tcDotErrorBound(p.d);
+      sim::launch(dim3(static_cast<unsigned>(p.q), static_cast<unsigned>((rows + chunk - 1) / chunk)), kThreads,
+                  selectTcSmem(static_cast<uint32_t>(chunk)), [&] { selectTcKernel(u); });
+    } else {
+      sim::launch(dim3(static_cast<unsigned>((rows + chunk - 1) / chunk), static_cast<unsigned>(p.q)), kThreads,
+                  selectSmem(static_cast<uint32_t>(chunk), k), [&] { selectKernel(t); });
+    }
   }
   planOut = TopkPlan{};
   planOut.chunks = lists;
@@ -173,12 +192,14 @@ void topkLarge(const Problem& p, int k, int sms, long long stripe, long long chu
   passes = merge<K, B, TQ, TN>(p, k, lists, std::max<long long>(8, kMergeCandidates / k), keysA, rowsA, ids, scores);
 }
 
-/// Checks the fused path, or with stripe > 0 the large-batch path (stripes of `stripe` rows, chunks of `chunk`).
-void check(const Problem& p, int k, int sms, long long stripe = 0, long long chunk = 0) {
+/// Checks the fused path, or with stripe > 0 the large-batch path (stripes of `stripe` rows, chunks of `chunk`),
+/// with tensorCores its TF32 candidates and exact re-rank, which must also equal the float32 score blocks'
+/// results bit for bit.
+void check(const Problem& p, int k, int sms, long long stripe = 0, long long chunk = 0, bool tensorCores = false) {
   const long long candidates = p.useSubset ? static_cast<long long>(p.subset.size()) : p.n;
   const int count = static_cast<int>(std::min<long long>(k, candidates));
-  std::vector<long long> ids;
-  std::vector<float> scores;
+  std::vector<long long> ids, fmaIds;
+  std::vector<float> scores, fmaScores;
   TopkPlan plan{};
   int passes = 0;
   // The smallest bucket of the shared list (latent_buckets.h) that holds count, as bucketFor() picks.
@@ -186,7 +207,10 @@ void check(const Problem& p, int k, int sms, long long stripe = 0, long long chu
 #define LATENT_SIM_BUCKET(K_, B_, TQ_, TN_)                                 \
   if (!ran && count <= (K_)) {                                             \
     if (stripe > 0) {                                                      \
-      topkLarge<K_, B_, TQ_, TN_>(p, count, sms, stripe, chunk, ids, scores, plan, passes); \
+      topkLarge<K_, B_, TQ_, TN_>(p, count, sms, stripe, chunk, tensorCores, ids, scores, plan, passes); \
+      if (tensorCores) {                                                   \
+        topkLarge<K_, B_, TQ_, TN_>(p, count, sms, stripe, chunk, false, fmaIds, fmaScores, plan, passes); \
+      }                                                                    \
     } else {                                                               \
       topk<K_, B_, TQ_, TN_>(p, count, sms, ids, scores, plan, passes);    \
     }                                                                      \
@@ -200,11 +224,22 @@ void check(const Problem& p, int k, int sms, long long stripe = 0, long long chu
     return;
   }
   const std::string config = p.name + (stripe > 0 ? " large(stripe " + std::to_string(stripe) + ")" : "") +
+                             (tensorCores ? " tensor cores" : "") +
                              " k=" + std::to_string(k) + " (count " + std::to_string(count) +
                              ", chunks " + std::to_string(plan.chunks) + " x " + std::to_string(plan.chunkRows) +
                              ", merge passes " + std::to_string(passes) + ")";
   const bool higher = p.metric != kL2;
   int bad = 0;
+  if (tensorCores) {
+    for (size_t i = 0; i < ids.size() && bad == 0; ++i) {
+      if (ids[i] != fmaIds[i] || std::memcmp(&scores[i], &fmaScores[i], sizeof(float)) != 0) {
+        std::printf("FAIL %s: result %zu is row %lld score %.9g, the float32 path's row %lld score %.9g\n",
+                    config.c_str(), i, ids[i], scores[i], fmaIds[i], fmaScores[i]);
+        ++failures;
+        ++bad;
+      }
+    }
+  }
   for (int qi = 0; qi < p.q && bad < 3; ++qi) {
     std::vector<std::pair<double, uint32_t>> ref;
     for (long long i = 0; i < candidates; ++i) {
@@ -282,6 +317,87 @@ Problem make(std::mt19937_64& rng, int q, int n, int d, int metric, bool integer
   return p;
 }
 
+/// Rows in clusters of `clusterSize` around shared centres, each row its centre plus noise of `eta` times a
+/// unit normal; queries are centres plus the same noise. Within a cluster the keys differ by far less than
+/// TF32's rounding, so the TF32 order is noise and only the margin and the exact re-rank give the float32 order.
+Problem makeNearTies(std::mt19937_64& rng, int q, int n, int d, int metric, int clusterSize, float eta) {
+  Problem p{q, n, d, metric, false, {}, {}, {}, false, ""};
+  std::normal_distribution<float> gauss;
+  const int centres = std::max(1, n / clusterSize);
+  std::vector<float> centre(static_cast<size_t>(centres) * d);
+  for (float& x : centre) x = gauss(rng);
+  p.rows.resize(static_cast<size_t>(n) * d);
+  for (int i = 0; i < n; ++i) {
+    const int c = i % centres;  // a cluster's rows spread over every chunk
+    for (int j = 0; j < d; ++j) p.rows[static_cast<size_t>(i) * d + j] = centre[static_cast<size_t>(c) * d + j] + eta * gauss(rng);
+  }
+  p.queries.resize(static_cast<size_t>(q) * d);
+  for (int i = 0; i < q; ++i) {
+    const int c = i % centres;
+    for (int j = 0; j < d; ++j) p.queries[static_cast<size_t>(i) * d + j] = centre[static_cast<size_t>(c) * d + j] + eta * gauss(rng);
+  }
+  static const char* names[] = {"IP", "COS", "L2"};
+  char tag[64];
+  std::snprintf(tag, sizeof(tag), " near-ties(%d a cluster, eta %g)", clusterSize, eta);
+  p.name = std::string(names[metric]) + " Q=" + std::to_string(q) + " N=" + std::to_string(n) + " d=" + std::to_string(d) + tag;
+  return p;
+}
+
+/// The TF32 score block against float32 keys computed on the host as scoreBlockKernel computes them: every
+/// pair must lie within tcKeyError of its exact key (what the candidate rule relies on). Also reports how
+/// much of the bound the worst pair used.
+void checkTcKeys(const Problem& p, int sms) {
+  unsigned long long zero = ~0ULL;
+  const std::vector<float> dbTerm = normTerms(p.rows, p.n, p.d, p.metric, sms, &zero);
+  const std::vector<float> qTerm = normTerms(p.queries, p.q, p.d, p.metric, sms, nullptr);
+  std::vector<float> block(static_cast<size_t>(p.q) * p.n, std::nanf(""));
+  DistanceArgs s{};
+  s.queries = p.queries.data();
+  s.qTerm = qTerm.data();
+  s.nQueries = p.q;
+  s.d = p.d;
+  s.db = p.rows.data();
+  s.dbTerm = dbTerm.data();
+  s.firstRow = 0;
+  s.nRows = static_cast<uint32_t>(p.n);
+  s.metric = p.metric;
+  s.out = block.data();
+  s.ld = static_cast<size_t>(p.n);
+  sim::launch(dim3(static_cast<unsigned>((p.n + kTcTN - 1) / kTcTN), static_cast<unsigned>((p.q + kTcTQ - 1) / kTcTQ)),
+              kThreads, kScoreTcSmem, [&] { scoreBlockTcKernel(s); });
+  const float delta = tcDotErrorBound(p.d);
+  double worst = 0;
+  long long outside = 0;
+  int shown = 0;
+  for (int qi = 0; qi < p.q; ++qi) {
+    for (int r = 0; r < p.n; ++r) {
+      float dot = 0.0f;
+      for (int c = 0; c < p.d; ++c) {
+        dot = std::fmaf(p.queries[static_cast<size_t>(qi) * p.d + c], p.rows[static_cast<size_t>(r) * p.d + c], dot);
+      }
+      const float exactKey = canonicalKey(keyOf(p.metric, scoreOf(p.metric, dot, qTerm[qi], dbTerm[r])));
+      const float approx = block[static_cast<size_t>(qi) * p.n + r];
+      const float e = tcKeyError(p.metric, delta, approx, qTerm[qi], dbTerm[r]);
+      const double used = std::fabs(static_cast<double>(approx) - exactKey) / e;
+      worst = std::max(worst, used != used ? 1e30 : used);
+      if (!(used <= 1.0)) {
+        ++outside;
+        if (shown++ < 3) {
+          std::printf("     query %d row %d: TF32 key %.9g, float32 key %.9g, bound %.3g\n", qi, r, approx, exactKey, e);
+        }
+      }
+    }
+  }
+  const std::string name = "tensor-core keys within the bound: " + p.name;
+  if (outside == 0) {
+    std::printf("ok   %s (worst pair used %.3f of it)\n", name.c_str(), worst);
+  } else {
+    std::printf("FAIL %s: %lld of %lld pairs outside the bound (worst %.3g times it)\n", name.c_str(), outside,
+                static_cast<long long>(p.q) * p.n, worst);
+    ++failures;
+  }
+}
+
 void checkDistances(std::mt19937_64& rng, int q, int n, int d, int metric, int from, int to) {
   Problem p = make(rng, q, n, d, metric, false, -1);
   unsigned long long zero = ~0ULL;
@@ -332,6 +448,25 @@ void checkBadRows() {
 
 }  // namespace
 
+/// The large-batch path on the tensor cores (k <= kTcMaxK), equal to the float32 path bit for bit: the fragment
+/// layout, partial tiles in every direction (d = 1, 7, 33: stages of 16 dimensions), duplicates and exact ties
+/// (the fallback when a chunk has more candidates than kTcCandidates), k larger than a chunk; adversarial
+/// near-ties (keys of a cluster closer than TF32 can tell apart), then a cluster larger than a chunk's
+/// candidate room (the exact fallback); and every TF32 key within its bound of the float32 key.
+void tensorCoreCases(std::mt19937_64& rng, int metric) {
+  check(make(rng, 129, 1000, 7, metric, true, -1, 30), 10, 2, 512, 256, true);
+  check(make(rng, 64, 4097, 33, metric, false, -1), 100, 2, 2048, 1024, true);
+  check(make(rng, 70, 1500, 3, metric, true, -1), 256, 2, 768, 256, true);
+  check(make(rng, 65, 777, 1, metric, true, -1, 5), 1, 2, 256, 128, true);
+  check(make(rng, 200, 3000, 40, metric, false, -1, 3), 7, 2, 2048, 2048, true);
+  // Adversarial near-ties: keys of a cluster closer than TF32 can tell apart; then a cluster larger than a
+  // chunk's candidate room (the exact fallback).
+  check(makeNearTies(rng, 70, 3000, 24, metric, 60, 1e-4f), 10, 2, 3000, 1500, true);
+  check(makeNearTies(rng, 66, 2500, 19, metric, 2500, 1e-6f), 5, 2, 2500, 2500, true);
+  checkTcKeys(make(rng, 150, 300, 37, metric, false, -1), 2);
+  checkTcKeys(makeNearTies(rng, 130, 260, 64, metric, 20, 1e-3f), 2);
+}
+
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const bool quick = argc > 1 && std::string(argv[1]) == "quick";
@@ -339,6 +474,13 @@ int main(int argc, char** argv) {
   std::printf("seed %llu\n", seed);
   std::mt19937_64 rng(seed);
   const bool passes = argc > 1 && std::string(argv[1]) == "passes";
+  if (argc > 1 && std::string(argv[1]) == "tensor") {  // the tensor-core cases alone (the planted-bug runs)
+    for (int metric : {kInnerProduct, kCosine, kL2}) {
+      tensorCoreCases(rng, metric);
+    }
+    std::printf(failures == 0 ? "ALL OK\n" : "%d FAILURES\n", failures);
+    return failures == 0 ? 0 : 1;
+  }
   if (passes) {
     // Several merge passes: more chunks than one merge block's fan-in (8 lists at k = 2048, 16 at k = 1000).
     check(make(rng, 2, 70000, 1, kL2, true, -1), 2048, 8);
@@ -352,6 +494,7 @@ int main(int argc, char** argv) {
     check(make(rng, 2, 1200, 3, kCosine, false, 500), 600, 1);
     checkDistances(rng, 33, 70, 35, kL2, 3, 70);
     check(make(rng, 130, 700, 9, kL2, true, -1, 40), 10, 2, 512, 256);
+    check(make(rng, 130, 700, 9, kCosine, false, -1), 10, 2, 512, 256, true);
     checkBadRows();
     return failures == 0 ? 0 : 1;
   }
@@ -380,6 +523,7 @@ int main(int argc, char** argv) {
     check(make(rng, 70, 1500, 3, metric, true, -1), 300, 2, 768, 256);
     check(make(rng, 65, 777, 1, metric, true, -1, 5), 1, 2, 256, 128);
     check(make(rng, 64, 5000, 5, metric, true, -1, 100), 2048, 2, 4096, 4096);
+    tensorCoreCases(rng, metric);
   }
   checkBadRows();
   checkDistances(rng, 1, 1, 1, kL2, 0, 1);

@@ -36,7 +36,7 @@ enum cudaMemcpyKind {
   cudaMemcpyDefault = 4,
 };
 
-enum cudaDeviceAttr { cudaDevAttrMultiProcessorCount = 16 };
+enum cudaDeviceAttr { cudaDevAttrMultiProcessorCount = 16, cudaDevAttrComputeCapabilityMajor = 75 };
 enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
 
 struct CUstream_st {};
@@ -144,6 +144,10 @@ inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
 inline cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) {
   if (device != 0) {
     return sim::fail(cudaErrorInvalidDevice);
+  }
+  if (attr == cudaDevAttrComputeCapabilityMajor) {
+    *value = 9;  // as cudaGetDeviceProperties reports
+    return cudaSuccess;
   }
   if (attr != cudaDevAttrMultiProcessorCount) {
     return sim::fail(cudaErrorInvalidValue);

@@ -43,6 +43,12 @@ class CudaSimulatorTest {
     /** Runs a command in the project folder; returns its output; fails on a non-zero exit or timeout. */
     private static String run(long timeoutSeconds, Map<String, String> env, String... command)
             throws IOException, InterruptedException {
+        return run(timeoutSeconds, env, 0, command);
+    }
+
+    /** As {@link #run(long, Map, String...)}, but the command must exit with {@code expectedExit} (any non-zero: -1). */
+    private static String run(long timeoutSeconds, Map<String, String> env, int expectedExit, String... command)
+            throws IOException, InterruptedException {
         Path log = Files.createTempFile("latent-sim", ".log");
         try {
             ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
@@ -55,7 +61,11 @@ class CudaSimulatorTest {
             String out = Files.readString(log, StandardCharsets.UTF_8);
             String what = String.join(" ", command) + " " + env;
             assertTrue(finished, what + " ran past " + timeoutSeconds + " s:\n" + tail(out));
-            assertEquals(0, p.exitValue(), what + " failed:\n" + tail(out));
+            if (expectedExit == -1) {
+                assertTrue(p.exitValue() != 0, what + " exited 0 but should have failed:\n" + tail(out));
+            } else {
+                assertEquals(expectedExit, p.exitValue(), what + " failed:\n" + tail(out));
+            }
             return out;
         } finally {
             Files.deleteIfExists(log);
@@ -85,5 +95,22 @@ class CudaSimulatorTest {
         String log = run(600, Map.of("LATENT_SIM_SEED", seed), "bash", NATIVE.resolve("sim/run.sh").toString(),
                 Path.of("target", "topk-sim").toString());
         assertTrue(log.contains("ALL OK"), "seed " + seed + ":\n" + tail(log));
+    }
+
+    /**
+     * The tensor-core path's checks can fail: built with two TF32 fragment registers exchanged, or with no
+     * candidate margin, the simulator's tensor-core cases must report failures (results that differ from the
+     * float32 path, keys outside the bound), while the same cases pass on the real kernels (above).
+     */
+    @Test
+    void tensorCoreChecksCatchPlantedBugs() throws Exception {
+        requireSources();
+        for (String plant : List.of("mma-layout", "tc-margin")) {
+            String log = run(300, Map.of("LATENT_SIM_PLANT", plant, "LATENT_SIM_MODE", "tensor", "LATENT_SIM_SEED", "42"),
+                    -1, "bash", NATIVE.resolve("sim/run.sh").toString(), Path.of("target", "topk-sim-" + plant).toString());
+            assertTrue(log.contains("FAILURES"), plant + ":\n" + tail(log));
+            assertTrue(log.lines().anyMatch(l -> l.startsWith("FAIL") && l.contains("tensor cores")),
+                    plant + ": no tensor-core case failed:\n" + tail(log));
+        }
     }
 }
