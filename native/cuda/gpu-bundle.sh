@@ -3,6 +3,8 @@
 # with one command (latent-gpu/run.sh), with no Java, Maven or compiler there.
 #
 #   bash native/cuda/gpu-bundle.sh            (from anywhere; needs Maven, a JDK with jmods, nvcc, g++)
+#   bash native/cuda/gpu-bundle.sh --encoder [--part-size SIZE] [--reference FILE]
+#                                             the encoder's bundle instead (below)
 #
 # The bundle (folder latent-gpu/ inside the archive):
 #   run.sh, bench_torch.py      the one command and the PyTorch comparison (native/cuda/gpu/)
@@ -16,6 +18,27 @@
 #   bin/cuda_check              the C++ checks driver (native/cuda/check), linked against lib/
 # Environment: LATENT_JLINK_JDK (JDK whose jlink and jmods make the runtime; default: the one that
 # runs Maven), LATENT_BUNDLE_SKIP_MAVEN=1 (reuse target/ as it is).
+#
+# --encoder: .gpu/latent-encoder.tar.xz (xz -9e), the text encoder with ONNX Runtime's CUDA provider, too
+# large for one transfer, so split (native/cuda/gpu/split-parts.sh) into .gpu/encoder/part-01, part-02, ...
+# with .gpu/encoder/MANIFEST.sha256; on the GPU server stash.sh gathers the parts and join.sh (or
+# proof.sh, which calls it) joins them. The bundle (folder latent-encoder/ inside the archive):
+#   lib/          latent.jar (target/classes: all of Latent with its native libraries), ONNX Runtime's classes and
+#                 its linux-x86_64-gpu native jar (the CUDA provider, libonnxruntime, the JNI library;
+#                 without the DNNL provider; stored uncompressed so that xz sees the bytes), the DNNL and
+#                 OpenCL presets (classes and native libraries: ONNX Runtime's presets load them), JavaCPP,
+#                 DJL's tokenizers (linux-x86_64 native library only) and the jars they need, Jackson,
+#                 picocli
+#   runtime/      a Java runtime made with jlink (the kNN bundle's modules)
+#   model/        all-minilm-l6-v2 float32: the .onnx and its tokenizer json (LangChain4j's model jar)
+#   reference/    optional: an .npy of our CPU float32 vectors of the first texts, which the GPU's must match
+#                 (--reference FILE, else LATENT_ENCODER_REFERENCE, else .gpu/encoder-reference.npy when
+#                 present; EncodeBench --provider cpu --dump DIR writes DIR/embeddings.npy)
+#   proof.sh, encoder_peer.py   copies of native/cuda/gpu/ as they were at build time
+#   BUILD-INFO    commit, date, versions, sha256 of the model, the glibc the native code needs
+# --part-size SIZE  the largest part (bytes, or 50M); default: what one transfer of 64 MiB leaves beside
+#                   this repository's files, less 3 MiB, at most 60 MiB; the parts are sized so that the
+#                   last one also fits beside the kNN bundle (.gpu/latent-gpu.tar.xz) in the first transfer
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -23,6 +46,27 @@ cd "$root"
 limit_mib=60
 start=$SECONDS
 say() { echo "[gpu-bundle] $*"; }
+mode=knn
+part_size=""
+encoder_only=""
+reference="${LATENT_ENCODER_REFERENCE:-}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --encoder) mode=encoder; shift ;;
+    --part-size) part_size="${2:?--part-size needs a size}"; encoder_only="$1"; shift 2 ;;
+    --reference) reference="${2:?--reference needs a file}"; encoder_only="$1"; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "gpu-bundle: unknown argument $1 (see --help)" >&2; exit 64 ;;
+  esac
+done
+if [ "$mode" = knn ] && [ -n "$encoder_only" ]; then
+  echo "gpu-bundle: $encoder_only belongs to --encoder" >&2
+  exit 64
+fi
+if [ -n "$reference" ] && [ "$mode" = encoder ] && [ ! -f "$reference" ]; then
+  echo "gpu-bundle: reference file $reference not found" >&2
+  exit 1
+fi
 
 command -v mvn > /dev/null || { echo "gpu-bundle: Maven (mvn) is needed" >&2; exit 1; }
 jdk="${LATENT_JLINK_JDK:-${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")}}"
@@ -32,6 +76,11 @@ jdk="${LATENT_JLINK_JDK:-${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(com
 if [ "${LATENT_BUNDLE_SKIP_MAVEN:-0}" != 1 ]; then
   say "mvn -Pgpu-bundle -f src/pom.xml package -DskipTests (classes, tests, native libraries, console launcher)"
   mvn -B -q -Pgpu-bundle -f "$root/src/pom.xml" package -DskipTests
+fi
+if [ "$mode" = encoder ]; then
+  # shellcheck source=gpu/encoder-bundle.sh
+  . "$here/gpu/encoder-bundle.sh"
+  exit 0
 fi
 nat="target/classes/dev/latent/compute/cuda/linux-x86_64"
 [ -f "$nat/liblatentcuda.so" ] || { echo "gpu-bundle: $nat/liblatentcuda.so is missing: the build needs nvcc (see native/README.md)" >&2; exit 1; }

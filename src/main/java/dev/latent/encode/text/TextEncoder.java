@@ -267,8 +267,28 @@ public final class TextEncoder implements AutoCloseable {
         return tokenize(new String[] {text}, false).ids()[0].length;
     }
 
-    /** A padded batch ready for ONNX Runtime; {@code rows[i]} is the output row of batch row {@code i}. */
-    private record Batch(int[] rows, long[] ids, long[] mask, long[] types, int size, int seqLen, long tokens) {
+    /**
+     * A padded batch as the encoder feeds it to the model: {@code size} texts, each padded with token id 0 and
+     * mask 0 to {@code seqLen} tokens (the longest text of the batch). {@code ids}, {@code mask} and
+     * {@code types} are {@code [size][seqLen]} row-major (types all 0 for a model without token type ids);
+     * {@code rows[i]} is the input row of batch row {@code i}; {@code tokens} counts the real tokens. The
+     * arrays belong to the batch: read them, do not change them.
+     */
+    public record Batch(int[] rows, long[] ids, long[] mask, long[] types, int size, int seqLen, long tokens) {
+    }
+
+    /**
+     * The batches {@link #encode(List)} runs for {@code texts}, in the order it queues them: the same length
+     * ordering, chunks and budgets, so a benchmark or another runtime can do exactly the same work. Tokenises
+     * only; runs no model.
+     *
+     * @throws IllegalArgumentException for an empty or null text (named by its index)
+     */
+    public List<Batch> batches(List<String> texts) {
+        String[] input = checkedInput(texts, spec.passagePrefix());
+        List<Batch> out = new ArrayList<>();
+        produce(input, lengthOrder(input), out::add);
+        return out;
     }
 
     /** The padded length up to which the token budget alone bounds a batch (see the attention budget above). */
@@ -281,17 +301,7 @@ public final class TextEncoder implements AutoCloseable {
         if (n == 0) {
             return FloatMatrix.allocate(0, d > 0 ? d : 1);
         }
-        // Length order (characters, a cheap proxy for tokens); ties by index keep it deterministic.
-        Integer[] boxed = new Integer[n];
-        for (int i = 0; i < n; i++) {
-            boxed[i] = i;
-        }
-        Arrays.sort(boxed, Comparator.<Integer>comparingInt(i -> input[i].length()).thenComparingInt(i -> i));
-        int[] order = new int[n];
-        for (int i = 0; i < n; i++) {
-            order[i] = boxed[i];
-        }
-
+        int[] order = lengthOrder(input);
         AtomicReference<FloatMatrix> result = new AtomicReference<>(d > 0 ? FloatMatrix.allocate(n, d) : null);
         Progress progress = new Progress(listener);
         try {
@@ -304,6 +314,20 @@ public final class TextEncoder implements AutoCloseable {
             throw e;
         }
         return result.get();
+    }
+
+    /** Input rows in length order (characters, a cheap proxy for tokens); ties by index keep it deterministic. */
+    private static int[] lengthOrder(String[] input) {
+        Integer[] boxed = new Integer[input.length];
+        for (int i = 0; i < boxed.length; i++) {
+            boxed[i] = i;
+        }
+        Arrays.sort(boxed, Comparator.<Integer>comparingInt(i -> input[i].length()).thenComparingInt(i -> i));
+        int[] order = new int[boxed.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = boxed[i];
+        }
+        return order;
     }
 
     /** The texts with {@code prefix}, each checked to have content (else named by its index). */
