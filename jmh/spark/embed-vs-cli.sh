@@ -2,7 +2,7 @@
 # EmbedJob in Spark local mode against `latent embed` on the same texts, on this machine, one after the other:
 # wall time and peak RSS of each whole process (JVM start, model load and, for Spark, the session included).
 #
-#   bash jmh/spark/embed-vs-cli.sh [TEXTS=20000] [RUNS=3] [MASTER=local[2]]   (after mvn -B -q package -DskipTests;
+#   bash jmh/spark/embed-vs-cli.sh [TEXTS=20000] [RUNS=3] [MASTER=local[2]]   (after mvn -B -q package -DskipTests -Pspark-jar;
 #   LATENT_SPARK_ARGS adds options to EmbedJob, e.g. "--batch 1024")
 #
 # The corpus is made from the bundled WordNet glosses with variations (id, text JSONL, not kept). Prints one line
@@ -14,7 +14,7 @@ runs="${2:-3}"
 master="${3:-local[2]}"
 jar="$root/target/latent.jar"
 job="$root/target/spark/latent-spark.jar"
-[ -f "$jar" ] && [ -f "$job" ] || { echo "embed-vs-cli: build first: mvn -B -q package -DskipTests" >&2; exit 1; }
+[ -f "$jar" ] && [ -f "$job" ] || { echo "embed-vs-cli: build first: mvn -B -q package -DskipTests -Pspark-jar" >&2; exit 1; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

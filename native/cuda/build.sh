@@ -98,6 +98,16 @@ cat "$report.summary" >> "$report"
 rm -f "$report.summary"
 echo "$config" > "$stamp"
 echo "[latent cuda] built $out/liblatentcuda.so in $(( $(date +%s) - start )) s; resource report: $report"
-if grep -E "bytes spill (stores|loads)" "$report" | grep -qvE " 0 bytes spill stores, 0 bytes spill loads"; then
-  echo "[latent cuda] WARNING: register spills, see $report" >&2
+# Spills are a warning, except the ones measured and accepted (kernel and architecture, with the reason):
+#   scoreBlockKernel sm_90: 40 bytes at __launch_bounds__(256, 2), two blocks a multiprocessor; the float32
+#   score tile ran at 21.7 TFLOP/s on an H200 with them (PERF-LOG.md, run 4), and large batches with k <= 256
+#   take the tensor-core kernel instead;
+#   topkChunkKernel<128, 128, 16, 64> sm_90: 8 bytes at 64 registers (four blocks a multiprocessor), in every
+#   GPU run so far (PERF-LOG.md, runs 1 to 4).
+accepted_spills='^latent::scoreBlockKernel\(latent::DistanceArgs\) \| sm_90 \| [0-9]+ \| 40/40 |^void latent::topkChunkKernel<128, 128, 16, 64>\(latent::ChunkArgs\) \| sm_90 \| 64 \| 8/8 '
+unexpected="$(sed -n '/^==== summary/,$p' "$report" | grep -E '\| [0-9]+/[0-9]+ \|' | grep -vE '\| 0/0 \|' \
+  | grep -vE "$accepted_spills" || true)"
+if [ -n "$unexpected" ]; then
+  echo "[latent cuda] WARNING: register spills, see $report:" >&2
+  echo "$unexpected" | sed 's/^/  /' >&2
 fi

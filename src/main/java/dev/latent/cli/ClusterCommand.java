@@ -30,6 +30,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code latent cluster}: k-means over vectors, with segments a person can name when the corpus is given. */
 @Command(name = "cluster", mixinStandardHelpOptions = true,
+        header = "Cluster vectors with k-means and describe each cluster.",
         description = {"Cluster vectors (.lidx index or .npy) with k-means on the compute backend.",
                 "With --corpus, each cluster is described by its most distinctive terms (class-based TF-IDF) and its "
                         + "most central text. With a range of k (--k 4..64), prints inertia and a silhouette "

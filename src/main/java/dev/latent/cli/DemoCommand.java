@@ -24,8 +24,9 @@ import picocli.CommandLine.Option;
 
 /** {@code latent demo}: embed the bundled sample corpus, then show the nearest texts for a query. */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Embed the bundled sample corpus (5,000 WordNet glosses) with the default model into an",
-                "in-memory index, then print the nearest texts for a query. Needs nothing but the jar."})
+        header = "Embed and search the bundled sample corpus (needs only the jar).",
+        description = {"Embed the bundled sample corpus (5,000 WordNet glosses) with the default model into an "
+                        + "in-memory index, then print the nearest texts for a query. Needs nothing but the jar."})
 final class DemoCommand extends ModelCommand {
     /** The query shown when none is given. */
     static final String DEFAULT_QUERY = "a large animal that lives in the sea";
@@ -121,8 +122,8 @@ final class DemoCommand extends ModelCommand {
                 }
             }
             out.println();
-            out.printf(Locale.ROOT, "searched %d vectors for %d %s in %.1f ms (encoding included) on the %s backend%n",
-                    index.size(), qs.size(), qs.size() == 1 ? "query" : "queries", ms, index.backend().name());
+            out.printf(Locale.ROOT, "searched %s for %s in %.1f ms (encoding included) on the %s backend%n",
+                    Counts.of(index.size(), "vector", "vectors"), Counts.of(qs.size(), "query", "queries"), ms, index.backend().name());
             if (segments > 0 && index.size() >= segments) {
                 // The map colours by these same segments instead of fitting them again.
                 mapJob.fittedSegments = summariseSegments(out, index, entries);

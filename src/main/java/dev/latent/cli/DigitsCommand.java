@@ -11,9 +11,10 @@ import picocli.CommandLine.Parameters;
 
 /** {@code latent digits}: the shipped handwritten digits as PNG files, sample images for the image commands. */
 @Command(name = "digits", mixinStandardHelpOptions = true,
-        description = {"Write the handwritten 8x8 digits that ship with Latent (UCI optical digits, CC BY 4.0) as",
-                "grayscale PNGs, DIR/<label>/<index>.png: sample images for 'embed', 'reconstruct' and 'path --decode'",
-                "with the digits-ae model."})
+        header = "Write the handwritten digits that ship with Latent as PNG files.",
+        description = {"Write the handwritten 8x8 digits that ship with Latent (UCI optical digits, CC BY 4.0) as "
+                        + "grayscale PNGs, DIR/<label>/<index>.png: sample images for 'embed', 'reconstruct' and 'path "
+                        + "--decode' with the digits-ae model."})
 final class DigitsCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

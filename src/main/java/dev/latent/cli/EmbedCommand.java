@@ -28,12 +28,13 @@ import picocli.CommandLine.Parameters;
 
 /** {@code latent embed}: texts → vectors ({@code .npy} + ids file) and/or an index file. */
 @Command(name = "embed", mixinStandardHelpOptions = true,
-        description = {"Embed a corpus: one text per line, or JSONL with \"id\" and \"text\" per line; with an image",
-                "model (--model digits-ae, or a manifest entry of modality image), a folder of images or a list file",
-                "of image paths (ids: the paths relative to the folder); with a tensor model, a CSV file (a header",
-                "names an id column) or a .npy of numeric rows.",
-                "Writes vectors (.npy, float32) with an ids file (one id per line), and/or an index file.",
-                "Outputs appear only when complete and together: all of them, or none changes."})
+        header = "Embed texts, images or rows into vectors and an index.",
+        description = {"Embed a corpus: one text per line, or JSONL with \"id\" and \"text\" per line; with an image model "
+                        + "(--model digits-ae, or a manifest entry of modality image), a folder of images or a list file "
+                        + "of image paths (ids: the paths relative to the folder); with a tensor model, a CSV file (a "
+                        + "header names an id column) or a .npy of numeric rows.",
+                "Writes vectors (.npy, float32) with an ids file (one id per line), and/or an index file. "
+                        + "Outputs appear only when complete and together: all of them, or none changes."})
 final class EmbedCommand extends ModelCommand {
     @Parameters(index = "0", paramLabel = "INPUT", description = "Corpus file (.jsonl/.ndjson/.json: JSONL; .csv: CSV; else one text per line); for an image model, a folder of images or a list file.")
     Path input;
@@ -278,7 +279,7 @@ final class EmbedCommand extends ModelCommand {
             try (FloatMatrix x = rows; FloatMatrix v = enc.encode(x)) {
                 write(v, rowIds, spec.name(), "tensor", m, ids);
                 double secs = (System.nanoTime() - start) / 1e9;
-                cl.getOut().printf(java.util.Locale.ROOT, "embedded %d rows in %.2f s, model %s%n", v.rows(), secs, spec.name());
+                cl.getOut().printf(java.util.Locale.ROOT, "embedded %s in %.2f s, model %s%n", Counts.of(v.rows(), "row", "rows"), secs, spec.name());
             } catch (IllegalArgumentException e) {
                 cl.getErr().println("error: " + input + ": " + e.getMessage());
                 cl.getErr().println("nothing was written");

@@ -18,9 +18,11 @@ import picocli.CommandLine.Parameters;
 
 /** {@code latent index}: vectors ({@code .npy}) and optional ids → an index file. */
 @Command(name = "index", mixinStandardHelpOptions = true,
-        description = {"Build an index file from vectors in an .npy file (float32 or float64, 2-D, C order), or from the",
-                "shards of an 'embed --shards' run (its manifest.json; merged one shard at a time, each checked first).",
-                "Ids come from --ids (one 64-bit integer per line, in row order), else 0, 1, 2, ..."})
+        header = "Build an index file from .npy vectors or embedding shards.",
+        description = {"Build an index file from vectors in an .npy file (float32 or float64, 2-D, C order), or from "
+                        + "the shards of an 'embed --shards' run (its manifest.json; merged one shard at a time, each "
+                        + "checked first). Ids come from --ids (one 64-bit integer per line, in row order), else 0, 1, 2, "
+                        + "..."})
 final class IndexCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -65,8 +67,8 @@ final class IndexCommand implements Callable<Integer> {
             }
             index.putMetadata("created_by", "latent index");
             index.save(output);
-            spec.commandLine().getOut().printf(java.util.Locale.ROOT, "indexed %d vectors of dimension %d (%s) in %.2f s -> %s%n",
-                    index.size(), index.dimension(), m.name().toLowerCase(java.util.Locale.ROOT),
+            spec.commandLine().getOut().printf(java.util.Locale.ROOT, "indexed %s of dimension %d (%s) in %.2f s -> %s%n",
+                    Counts.of(index.size(), "vector", "vectors"), index.dimension(), m.name().toLowerCase(java.util.Locale.ROOT),
                     (System.nanoTime() - start) / 1e9, output);
         }
         return Main.OK;
@@ -90,8 +92,8 @@ final class IndexCommand implements Callable<Integer> {
             }
             index.putMetadata("created_by", "latent index");
             index.save(output);
-            cl.getOut().printf(java.util.Locale.ROOT, "indexed %d vectors of dimension %d (%s) from the shards of %s in %.2f s -> %s%n",
-                    index.size(), index.dimension(), index.metric().name().toLowerCase(java.util.Locale.ROOT),
+            cl.getOut().printf(java.util.Locale.ROOT, "indexed %s of dimension %d (%s) from the shards of %s in %.2f s -> %s%n",
+                    Counts.of(index.size(), "vector", "vectors"), index.dimension(), index.metric().name().toLowerCase(java.util.Locale.ROOT),
                     vectors.toAbsolutePath().getParent(), (System.nanoTime() - start) / 1e9, output);
         }
         return Main.OK;

@@ -16,9 +16,10 @@ import picocli.CommandLine.Parameters;
 
 /** {@code latent map}: a 2-D map of a corpus as a PNG and a self-contained HTML page. */
 @Command(name = "map", mixinStandardHelpOptions = true,
-        description = {"Draw a map of vectors (.lidx index or .npy): a 2-D layout that keeps neighbourhoods (UMAP on",
-                "the exact k-NN graph, or PCA), points coloured by k-means segment and outliers marked. Writes",
-                "a PNG and a self-contained HTML page (hover shows id and text, a search box highlights matches)."})
+        header = "Draw a 2-D map of vectors as a PNG and an HTML page.",
+        description = {"Draw a map of vectors (.lidx index or .npy): a 2-D layout that keeps neighbourhoods (UMAP on "
+                        + "the exact k-NN graph, or PCA), points coloured by k-means segment and outliers marked. Writes a "
+                        + "PNG and a self-contained HTML page (hover shows id and text, a search box highlights matches)."})
 final class MapCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -12,7 +12,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code latent models}: the models of the manifest. */
-@Command(name = "models", mixinStandardHelpOptions = true, description = "List the models in the manifest (default first).")
+@Command(name = "models", mixinStandardHelpOptions = true,
+        header = "List the models in the manifest, the default first.",
+        description = "List the models in the manifest (default first).")
 final class ModelsCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -24,6 +24,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code latent outliers}: anomaly scores of vectors against a reference set, the most unusual listed. */
 @Command(name = "outliers", mixinStandardHelpOptions = true,
+        header = "Score how far vectors lie outside a reference set.",
         description = {"Score how far vectors lie outside a reference set (.lidx or .npy) and list the most unusual.",
                 "Without --batch the reference scores itself (each point left out of its own neighbours); the "
                         + "threshold is a quantile of the reference's own scores (--quantile, or --contamination)."})

@@ -27,9 +27,10 @@ import picocli.CommandLine.Parameters;
 
 /** {@code latent path}: what lies between two points, or where an analogy lands, with the items nearest each step. */
 @Command(name = "path", mixinStandardHelpOptions = true,
-        description = {"Walk from one point of an index's space to another in --steps steps (spherical under cosine",
-                "and inner product, linear under l2 or with --linear) and print the items nearest each step; or",
-                "with --analogy A B C, the items nearest B - A + C (\"A is to B as C is to ?\").",
+        header = "Walk between two points of an index's space, or solve an analogy.",
+        description = {"Walk from one point of an index's space to another in --steps steps (spherical under cosine and "
+                        + "inner product, linear under l2 or with --linear) and print the items nearest each step; or with "
+                        + "--analogy A B C, the items nearest B - A + C (\"A is to B as C is to ?\").",
                 "A point is a text (encoded with the index's model) or @ID, a vector stored in the index."})
 final class PathCommand extends ModelCommand {
     @Parameters(index = "0", paramLabel = "INDEX.lidx", description = "The index file (or a finished 'embed --shards' run's manifest.json).")

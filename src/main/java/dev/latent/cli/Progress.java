@@ -36,6 +36,7 @@ final class Progress implements AutoCloseable {
                 .setSpeedUnit(ChronoUnit.SECONDS)
                 .setStyle(ProgressBarStyle.ASCII)
                 .setUpdateIntervalMillis(250)
+                .setMaxRenderedLength(100)  // a fixed line: the bar no longer resizes as the counts and rate grow
                 .setConsumer(new ConsoleProgressBarConsumer(new PrintStream(System.err, true)))
                 .build();
         return new Progress(bar);
@@ -58,7 +59,7 @@ final class Progress implements AutoCloseable {
     /** The summary line: texts, tokens, seconds, texts/s, provider. */
     static String summary(String verb, long texts, long tokens, Duration elapsed, String provider, String model) {
         double s = Math.max(1e-9, elapsed.toNanos() / 1e9);
-        return String.format(java.util.Locale.ROOT, "%s %d texts, %d tokens in %.2f s: %.1f texts/s (%s, %s)",
-                verb, texts, tokens, s, texts / s, provider, model);
+        return String.format(java.util.Locale.ROOT, "%s %s, %s in %.2f s: %.1f texts/s (%s, %s)",
+                verb, Counts.of(texts, "text", "texts"), Counts.of(tokens, "token", "tokens"), s, texts / s, provider, model);
     }
 }

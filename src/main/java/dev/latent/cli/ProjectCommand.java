@@ -18,9 +18,10 @@ import picocli.CommandLine.Parameters;
 
 /** {@code latent project}: PCA of vectors, or an earlier PCA applied to new ones. */
 @Command(name = "project", mixinStandardHelpOptions = true,
-        description = {"Project vectors (.lidx index or .npy) onto their top principal components (PCA on the compute",
-                "backend) and write the scores as .npy; --save-model keeps the fitted PCA (JSON) and --model applies a",
-                "saved one to new vectors. Prints the explained variance per component."})
+        header = "Project vectors onto their principal components (PCA).",
+        description = {"Project vectors (.lidx index or .npy) onto their top principal components (PCA on the compute "
+                        + "backend) and write the scores as .npy; --save-model keeps the fitted PCA (JSON) and --model "
+                        + "applies a saved one to new vectors. Prints the explained variance per component."})
 final class ProjectCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -23,9 +23,11 @@ import picocli.CommandLine.Parameters;
 
 /** {@code latent reconstruct}: reconstruction errors of an autoencoder, an anomaly score per image. */
 @Command(name = "reconstruct", mixinStandardHelpOptions = true,
-        description = {"Score images by how badly an autoencoder (an image model with a decoder, e.g. digits-ae)",
-                "reconstructs them: the mean squared error between each preprocessed image and its decoded latent.",
-                "Items unlike the training data reconstruct badly, so the largest errors are the anomalies."})
+        header = "Score images by an autoencoder's reconstruction error.",
+        description = {"Score images by how badly an autoencoder (an image model with a decoder, e.g. digits-ae) "
+                        + "reconstructs them: the mean squared error between each preprocessed image and its decoded "
+                        + "latent. Items unlike the training data reconstruct badly, so the largest errors are the "
+                        + "anomalies."})
 final class ReconstructCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

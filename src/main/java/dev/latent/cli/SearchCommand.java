@@ -30,8 +30,9 @@ import picocli.CommandLine.Parameters;
 
 /** {@code latent search}: queries (texts or vectors) → nearest ids and scores, as TSV or JSONL. */
 @Command(name = "search", mixinStandardHelpOptions = true,
-        description = {"Search an index with query texts (encoded with the index's model unless --model/--onnx)",
-                "or query vectors (--queries-npy). Prints query, rank, id, score (and the text with --corpus)."})
+        header = "Search an index with query texts or vectors.",
+        description = {"Search an index with query texts (encoded with the index's model unless --model/--onnx) or "
+                        + "query vectors (--queries-npy). Prints query, rank, id, score (and the text with --corpus)."})
 final class SearchCommand extends ModelCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -171,8 +172,9 @@ final class SearchCommand extends ModelCommand {
                     results = out.count();
                 }
                 if (!quietOption.quiet) {
-                    spec.commandLine().getErr().printf(Locale.ROOT, "searched %d queries over %d vectors: %d results in %.2f s (%s backend)%n",
-                            q.rows(), index.size(), results, (System.nanoTime() - start) / 1e9, index.backend().name());
+                    spec.commandLine().getErr().printf(Locale.ROOT, "searched %s over %s: %s in %.2f s (%s backend)%n",
+                            Counts.of(q.rows(), "query", "queries"), Counts.of(index.size(), "vector", "vectors"),
+                            Counts.of(results, "result", "results"), (System.nanoTime() - start) / 1e9, index.backend().name());
                 }
             }
         }

@@ -18,9 +18,10 @@ import picocli.CommandLine.Parameters;
 
 /** {@code latent serve}: an index and its model behind a small HTTP endpoint, through the shared engine. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = {"Serve an index over HTTP (JSON): POST /v1/embed {\"texts\": [...]}, POST /v1/search",
-                "{\"text\": \"...\", \"k\": 10} or {\"vector\": [...], \"k\": 10}, GET /health, GET /metrics. Requests from",
-                "many clients are batched by the shared engine. Runs until interrupted (Ctrl-C, SIGTERM)."})
+        header = "Serve an index over HTTP with JSON requests.",
+        description = {"Serve an index over HTTP (JSON): POST /v1/embed {\"texts\": [...]}, POST /v1/search {\"text\": "
+                        + "\"...\", \"k\": 10} or {\"vector\": [...], \"k\": 10}, GET /health, GET /metrics. Requests from many "
+                        + "clients are batched by the shared engine. Runs until interrupted (Ctrl-C, SIGTERM)."})
 final class ServeCommand extends ModelCommand {
     @Parameters(index = "0", paramLabel = "INDEX.lidx", description = "The index file (or a finished 'embed --shards' run's manifest.json).")
     Path indexFile;

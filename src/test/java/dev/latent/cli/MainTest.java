@@ -214,6 +214,33 @@ class MainTest {
         assertEquals(0, run("search", "--help").code());
     }
 
+    /**
+     * latent --help lists each command with a whole one-line summary (its header: one sentence, ending with a
+     * full stop, on one line of the list), and each command's help starts with that summary.
+     */
+    @Test
+    void helpListsEveryCommandWithAWholeSummary() {
+        Result help = run("--help");
+        assertEquals(0, help.code());
+        List<String> lines = help.out().lines().toList();
+        int at = lines.indexOf("Commands:");
+        assertTrue(at >= 0, help.out());
+        List<String> commands = lines.subList(at + 1, lines.size()).stream().filter(l -> !l.isBlank()).toList();
+        assertTrue(commands.size() >= 13, help.out());
+        for (String line : commands) {
+            assertTrue(line.matches("  [a-z]+ +\\S.*"), "a summary wrapped onto a second line: '" + line + "'\n" + help.out());
+            String name = line.trim().split(" +", 2)[0];
+            if (name.equals("help")) {
+                continue;  // picocli's own
+            }
+            assertTrue(line.endsWith("."), "summary of " + name + " is not a whole sentence: '" + line + "'");
+            Result own = run(name, "--help");
+            assertEquals(0, own.code(), name);
+            String summary = line.trim().substring(name.length()).trim();
+            assertEquals(summary, own.out().lines().findFirst().orElse(""), name + " --help starts with its summary");
+        }
+    }
+
     @Test
     void corpusProblemsNameTheLine() throws Exception {
         Path jsonl = dir.resolve("c.jsonl");
