@@ -68,4 +68,26 @@ class CudaNativeTest {
         declared.removeIf(s -> s.startsWith("load/") || s.startsWith("is_loaded/"));
         assertEquals(expected, declared, "entries of " + API + " vs @Name methods of CudaNative (name/parameters)");
     }
+
+    /**
+     * The constants CudaNative copies from native/cuda/latent_cuda.h (ABI version, largest k, status codes,
+     * pooling codes) have the header's values, and every status code and pooling code of the header has its
+     * Java constant: a code added or renumbered on one side only fails here.
+     */
+    @Test
+    void constantsMatchTheHeader() throws Exception {
+        Path header = Path.of("native", "cuda", "latent_cuda.h");
+        Assumptions.assumeTrue(Files.isRegularFile(header), "source tree not present: " + header.toAbsolutePath());
+        Matcher m = Pattern.compile("(?m)^#define LATENT_(CUDA_E_\\w+|CUDA_ABI_VERSION|CUDA_MAX_K|POOL_\\w+) \\(?(-?\\d+)\\)?\\s*$")
+                .matcher(Files.readString(header));
+        int checked = 0;
+        while (m.find()) {
+            String c = m.group(1);
+            String field = c.startsWith("CUDA_") ? c.substring("CUDA_".length()) : c;
+            int value = Integer.parseInt(m.group(2));
+            assertEquals(value, CudaNative.class.getField(field).getInt(null), "CudaNative." + field + " vs LATENT_" + c);
+            checked++;
+        }
+        assertEquals(12, checked, "constants parsed from " + header);
+    }
 }
