@@ -3,6 +3,7 @@ package dev.latent.analyse;
 import dev.latent.compute.Assignment;
 import dev.latent.compute.Backend;
 import dev.latent.compute.Backends;
+import dev.latent.compute.Checks;
 import dev.latent.compute.LabelSums;
 import dev.latent.compute.ResidentMatrix;
 import dev.latent.core.FloatMatrix;
@@ -85,9 +86,7 @@ public final class KMeans {
     private Listener listener;
 
     private KMeans(int k) {
-        if (k < 1) {
-            throw new IllegalArgumentException("k must be >= 1, got " + k);
-        }
+        Checks.k(k);
         this.k = k;
     }
 

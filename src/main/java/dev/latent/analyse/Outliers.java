@@ -2,6 +2,7 @@ package dev.latent.analyse;
 
 import dev.latent.compute.Backend;
 import dev.latent.compute.Backends;
+import dev.latent.compute.Checks;
 import dev.latent.compute.ResidentMatrix;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
@@ -73,9 +74,7 @@ public final class Outliers implements AutoCloseable {
 
     private Outliers(FloatMatrix reference, Metric metric, int k, Backend backend, KMeansResult clusters, long seed) {
         long n = reference.rows();
-        if (k < 1) {
-            throw new IllegalArgumentException("outlier k must be >= 1, got " + k);
-        }
+        Checks.k(k, "outlier k");
         if (n < k + 1L) {
             throw new IllegalArgumentException("the reference set has " + n + " point" + (n == 1 ? "" : "s")
                     + ", too few for k = " + k + " neighbours (it needs at least k + 1 = " + (k + 1) + ")");

@@ -2,6 +2,7 @@ package dev.latent.analyse;
 
 import dev.latent.compute.Backend;
 import dev.latent.compute.Backends;
+import dev.latent.compute.Checks;
 import dev.latent.compute.ResidentMatrix;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
@@ -71,9 +72,7 @@ public final class Trustworthiness {
             throw new IllegalArgumentException("the layout has " + embedded.rows() + " rows, the original "
                     + rows + "; they must match row for row");
         }
-        if (k < 1) {
-            throw new IllegalArgumentException("trustworthiness k must be >= 1, got " + k);
-        }
+        Checks.k(k, "trustworthiness k");
         if (!(k < rows / 2.0)) {
             throw new IllegalArgumentException("trustworthiness k = " + k + " must be less than n / 2 = "
                     + (rows / 2.0) + " (n = " + rows + " points)");

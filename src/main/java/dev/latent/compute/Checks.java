@@ -12,9 +12,15 @@ public final class Checks {
     private Checks() {
     }
 
+    /** A number of neighbours or clusters: at least 1 (one wording for every backend and analysis). */
     public static void k(int k) {
-        if (k <= 0) {
-            throw new IllegalArgumentException("k must be >= 1, got k=" + k);
+        k(k, "k");
+    }
+
+    /** As {@link #k(int)}, naming the parameter ({@code "outlier k"}, say) in the message. */
+    public static void k(int k, String what) {
+        if (k < 1) {
+            throw new IllegalArgumentException(what + " must be >= 1, got k=" + k);
         }
     }
 
@@ -132,9 +138,7 @@ public final class Checks {
 
     /** Labels for {@code n} points: each in [0, k) or -1. */
     public static void labels(int[] labels, long n, int k) {
-        if (k <= 0) {
-            throw new IllegalArgumentException("k must be >= 1, got k=" + k);
-        }
+        k(k);
         if (labels.length != n) {
             throw new IllegalArgumentException(labels.length + " labels for " + n + " points");
         }

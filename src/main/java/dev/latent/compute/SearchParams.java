@@ -35,9 +35,7 @@ public final class SearchParams {
 
     /** The {@code k} best rows per query. */
     public static SearchParams topK(int k) {
-        if (k <= 0) {
-            throw new IllegalArgumentException("k must be >= 1, got k=" + k);
-        }
+        Checks.k(k);
         return new SearchParams(k, Float.NaN, false, Long.MAX_VALUE, null, null, null);
     }
 

@@ -127,9 +127,7 @@ final class CudaMatrix implements ResidentMatrix {
      */
     @Override
     public Neighbors searchPooled(TokenEmbeddings tokens, int k) {
-        if (k <= 0) {
-            throw new IllegalArgumentException("k must be > 0, got " + k);
-        }
+        Checks.k(k);
         if (tokens.width() != dimension) {
             throw new IllegalArgumentException("token embeddings of width " + tokens.width() + " for a resident matrix of"
                     + " dimension " + dimension);
