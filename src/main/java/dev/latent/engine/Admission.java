@@ -1,5 +1,6 @@
 package dev.latent.engine;
 
+import dev.latent.compute.Checks;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Vectors;
@@ -79,9 +80,7 @@ final class Admission {
     }
 
     void checkK(int k) {
-        if (k < 1) {
-            throw new IllegalArgumentException("k must be at least 1, got " + k);
-        }
+        Checks.k(k);
         if (k > maxK) {
             throw new IllegalArgumentException("k = " + k + " is above the engine's limit of " + maxK
                     + " (Engine.Builder.maxK)");

@@ -153,7 +153,7 @@ class EngineBatchingTest {
                     () -> engine.encodeAsync("12345678901"));
             assertEquals("text has 11 characters; the engine's limit is 10 (Engine.Builder.maxTextLength)", e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> engine.searchAsync(new float[D], 0));
-            assertEquals("k must be at least 1, got 0", e.getMessage());
+            assertEquals("k must be >= 1, got k=0", e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> engine.searchAsync(enc.vector("x"), 51));
             assertEquals("k = 51 is above the engine's limit of 50 (Engine.Builder.maxK)", e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> engine.searchTextAsync("x", 51));
