@@ -10,7 +10,11 @@ cxx="${CXX:-g++}"
 flags=(-std=c++17 -O3 -fPIC -fno-math-errno -Wall -Wextra -pthread -I"$here")
 obj="$work/cpu-obj"
 
-"$cxx" "${flags[@]}" -c "$here/latent_cpu.cpp" -o "$obj/latent_cpu.o" &
+# The engine (baseline flags): one object per job; see native/README.md.
+engine=(api dispatch pool search cluster vectors)
+for f in "${engine[@]}"; do
+  "$cxx" "${flags[@]}" -c "$here/$f.cpp" -o "$obj/$f.o" &
+done
 "$cxx" "${flags[@]}" -c "$here/kernels_scalar.cpp" -o "$obj/kernels_scalar.o" &
 "$cxx" "${flags[@]}" -mavx2 -mfma -c "$here/kernels_avx2.cpp" -o "$obj/kernels_avx2.o" &
 "$cxx" "${flags[@]}" -mavx512f -mfma -Wno-uninitialized -c "$here/kernels_avx512.cpp" -o "$obj/kernels_avx512.o" &
@@ -19,5 +23,7 @@ for job in $(jobs -p); do wait "$job" || fail=1; done
 [ "$fail" = 0 ] || { echo "[latent native] CPU kernel build failed" >&2; exit 1; }
 
 rm -f "$work/liblatentcpu.a"
-ar rcs "$work/liblatentcpu.a" "$obj/latent_cpu.o" "$obj/kernels_scalar.o" "$obj/kernels_avx2.o" "$obj/kernels_avx512.o"
+objects=()
+for f in "${engine[@]}" kernels_scalar kernels_avx2 kernels_avx512; do objects+=("$obj/$f.o"); done
+ar rcs "$work/liblatentcpu.a" "${objects[@]}"
 echo "[latent native] built $work/liblatentcpu.a"

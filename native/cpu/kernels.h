@@ -1,5 +1,5 @@
-// Internal interface between the dispatcher/engine (latent_cpu.cpp, baseline ISA) and the
-// per-ISA kernel files (kernels_<isa>.cpp, each compiled with its own -m flags).
+// Internal interface between the engine (dispatch.cpp, search.cpp, cluster.cpp, vectors.cpp;
+// baseline ISA) and the per-ISA kernel files (kernels_<isa>.cpp, each compiled with its own -m flags).
 //
 // The kernel files hold only plain functions on raw pointers and no C++ library templates: a
 // template instantiated in an AVX-512 object could be merged by the linker into code that runs
