@@ -9,7 +9,7 @@ import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
 
 /**
- * The layering of the architecture (see the README's layout): core depends on nothing of ours; the
+ * The layering of the architecture (see docs/layout.md): core depends on nothing of ours; the
  * compute, space, index and analyse parts never reach the encoder, ONNX Runtime or the tokenizer (so the
  * GPU bundle and Spark executors can leave them out); ONNX Runtime is reached only through
  * {@code encode.onnx} and the tokenizer only from {@code encode.text}; nothing below the command line uses

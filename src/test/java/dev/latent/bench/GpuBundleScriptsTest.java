@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
  * The GPU bundle's scripts, as far as they run without a GPU: shell syntax, run.sh's refusal of a bad
  * option, and bench_torch.py's own tests (shared data, torch's k-NN, the cross-check, the floor), which
  * need a python3 with torch (Debian: python3-torch) and are skipped, with that reason, without one.
- * The whole bundle is built and run by native/cuda/gpu-bundle.sh (README, "Running on a GPU server").
+ * The whole bundle is built and run by native/cuda/gpu-bundle.sh (docs/gpu.md).
  */
 class GpuBundleScriptsTest {
     private static final Path GPU = Path.of("native", "cuda", "gpu");

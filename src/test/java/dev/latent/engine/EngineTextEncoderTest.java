@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * The engine over the real ONNX text encoder. The float32 model is used because its vectors do not depend
- * on which texts share a batch (the int8 default picks one activation scale per batch; see the README), so
+ * on which texts share a batch (the int8 default picks one activation scale per batch; see docs/encoding.md), so
  * a text encoded in an engine batch must equal the same text encoded alone.
  */
 @Timeout(120)

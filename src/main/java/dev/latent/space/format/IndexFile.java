@@ -20,7 +20,7 @@ import java.util.Map;
 import java.util.zip.CRC32C;
 
 /**
- * Reads and writes index files ({@code .lidx}, see README, "File format"): an {@link IndexHeader}, UTF-8
+ * Reads and writes index files ({@code .lidx}, see docs/file-format.md): an {@link IndexHeader}, UTF-8
  * JSON metadata, the vectors of a {@link VectorSet} (64-byte aligned), its ids, and a CRC32C of
  * everything before it. Writes version 2; reads versions 1 and 2. Files over 2 GiB are read and written
  * in chunks.

@@ -9,7 +9,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
- * The fixed 40-byte header of an index file ({@code .lidx}), little-endian (see README, "File format"):
+ * The fixed 40-byte header of an index file ({@code .lidx}), little-endian (see docs/file-format.md):
  * magic {@code LATENTIX}, format version, flags, dimension, metric, row count, metadata length, and in
  * version 2 the index kind and the vector encoding (version 1 kept a reserved zero there, which reads as
  * a flat index of float32 vectors).
