@@ -7,7 +7,7 @@ import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
 import dev.latent.core.Vectors;
-import java.util.Arrays;
+
 import java.util.Locale;
 import java.util.Objects;
 import java.util.SplittableRandom;
@@ -106,13 +106,6 @@ public final class Umap {
 
     /** Queries per neighbour search, bounding the result arrays held at once. */
     static final int SEARCH_BLOCK = 4096;
-    /** Binary search steps for σ and the tolerance on the sum (umap-learn's values). */
-    private static final int SIGMA_STEPS = 64;
-    private static final double SIGMA_TOLERANCE = 1e-5;
-    /** σ is kept at least this share of the mean neighbour distance. */
-    private static final double MIN_SIGMA_SHARE = 1e-3;
-    /** Gradient components are clipped to ±this. */
-    private static final double CLIP = 4.0;
 
     private int neighbors = 15;
     private int components = 2;
@@ -292,7 +285,7 @@ public final class Umap {
             try (ResidentMatrix resident = be.upload(x, work)) {
                 neighbours(resident, x, work, k, knnRows, knnDist);
                 t1 = System.nanoTime();
-                graph = fuzzyUnion(n, k, knnRows, knnDist);
+                graph = FuzzySimplicialSet.union(n, k, knnRows, knnDist);
                 t2 = System.nanoTime();
             }
             start = init == Init.PCA ? pca(be, x, components) : random(n, components, seed);
@@ -348,161 +341,7 @@ public final class Umap {
         }
     }
 
-    // ---- 2, 3. local fuzzy sets and their union ----
-
-    /**
-     * The symmetric fuzzy graph from the k-NN lists: memberships by {@code smooth_knn_dist}, then
-     * {@code A + Aᵀ − A ∘ Aᵀ}, zero weights left out.
-     */
-    static UmapGraph fuzzyUnion(int n, int k, int[] knnRows, float[] knnDist) {
-        double[] w = memberships(n, k, knnDist);
-        // Each row's neighbours sorted by row, so the reverse edge is a binary search away.
-        int[] cols = knnRows.clone();
-        double[] vals = w;
-        for (int i = 0; i < n; i++) {
-            sortRow(cols, vals, i * k, (i + 1) * k);
-        }
-        int[] degree = new int[n + 1];
-        for (int pass = 0; pass < 2; pass++) {
-            int[] fill = pass == 0 ? null : degree.clone();
-            int[] columns = null;
-            float[] weights = null;
-            if (pass == 1) {
-                columns = new int[degree[n]];
-                weights = new float[degree[n]];
-            }
-            for (int i = 0; i < n; i++) {
-                for (int e = i * k; e < (i + 1) * k; e++) {
-                    int j = cols[e];
-                    double p = vals[e];
-                    int back = find(cols, j * k, (j + 1) * k, i);
-                    if (back >= 0 && j < i) {
-                        continue; // emitted from row j
-                    }
-                    double q = back >= 0 ? vals[back] : 0.0;
-                    float v = (float) (p + q - p * q);
-                    if (!(v > 0)) {
-                        continue;
-                    }
-                    if (pass == 0) {
-                        degree[i]++;
-                        degree[j]++;
-                    } else {
-                        columns[fill[i]] = j;
-                        weights[fill[i]++] = v;
-                        columns[fill[j]] = i;
-                        weights[fill[j]++] = v;
-                    }
-                }
-            }
-            if (pass == 0) {
-                // Counts to offsets.
-                int sum = 0;
-                for (int i = 0; i <= n; i++) {
-                    int c = degree[i];
-                    degree[i] = sum;
-                    sum += c;
-                }
-            } else {
-                for (int i = 0; i < n; i++) {
-                    sortRow(columns, weights, degree[i], degree[i + 1]);
-                }
-                return new UmapGraph(n, degree, columns, weights);
-            }
-        }
-        throw new AssertionError();
-    }
-
-    /** Memberships {@code exp(−max(0, d − ρ) / σ)}, row by row, as umap-learn's smooth_knn_dist. */
-    static double[] memberships(int n, int k, float[] knnDist) {
-        // umap-learn's rows include the point itself at distance 0: its means are over k + 1 entries.
-        double total = 0;
-        for (float v : knnDist) {
-            total += v;
-        }
-        double meanAll = total / ((double) n * (k + 1));
-        double target = Math.log(k + 1) / Math.log(2);
-        double[] w = new double[n * k];
-        for (int i = 0; i < n; i++) {
-            int base = i * k;
-            double rho = 0;
-            double sum = 0;
-            for (int j = 0; j < k; j++) {
-                double v = knnDist[base + j];
-                if (rho == 0 && v > 0) {
-                    rho = v;
-                }
-                sum += v;
-            }
-            double lo = 0;
-            double hi = Double.POSITIVE_INFINITY;
-            double mid = 1;
-            for (int step = 0; step < SIGMA_STEPS; step++) {
-                double psum = 0;
-                for (int j = 0; j < k; j++) {
-                    double dd = knnDist[base + j] - rho;
-                    psum += dd > 0 ? Math.exp(-(dd / mid)) : 1.0;
-                }
-                if (Math.abs(psum - target) < SIGMA_TOLERANCE) {
-                    break;
-                }
-                if (psum > target) {
-                    hi = mid;
-                    mid = (lo + hi) / 2;
-                } else {
-                    lo = mid;
-                    mid = hi == Double.POSITIVE_INFINITY ? mid * 2 : (lo + hi) / 2;
-                }
-            }
-            double sigma = mid;
-            double floor = MIN_SIGMA_SHARE * (rho > 0 ? sum / (k + 1) : meanAll);
-            if (sigma < floor) {
-                sigma = floor;
-            }
-            for (int j = 0; j < k; j++) {
-                double dd = knnDist[base + j] - rho;
-                w[base + j] = dd <= 0 || sigma == 0 ? 1.0 : Math.exp(-(dd / sigma));
-            }
-        }
-        return w;
-    }
-
-    /** Index of {@code key} in the ascending {@code a[from, to)}, or -1. */
-    private static int find(int[] a, int from, int to, int key) {
-        int i = Arrays.binarySearch(a, from, to, key);
-        return i >= 0 ? i : -1;
-    }
-
-    /** Insertion sort of {@code cols[from, to)} ascending, carrying {@code vals} along (rows are short). */
-    private static void sortRow(int[] cols, double[] vals, int from, int to) {
-        for (int i = from + 1; i < to; i++) {
-            int c = cols[i];
-            double v = vals[i];
-            int j = i - 1;
-            while (j >= from && cols[j] > c) {
-                cols[j + 1] = cols[j];
-                vals[j + 1] = vals[j];
-                j--;
-            }
-            cols[j + 1] = c;
-            vals[j + 1] = v;
-        }
-    }
-
-    private static void sortRow(int[] cols, float[] vals, int from, int to) {
-        for (int i = from + 1; i < to; i++) {
-            int c = cols[i];
-            float v = vals[i];
-            int j = i - 1;
-            while (j >= from && cols[j] > c) {
-                cols[j + 1] = cols[j];
-                vals[j + 1] = vals[j];
-                j--;
-            }
-            cols[j + 1] = c;
-            vals[j + 1] = v;
-        }
-    }
+    // ---- 2, 3. local fuzzy sets and their union: FuzzySimplicialSet ----
 
     // ---- 4. the curve ----
 
@@ -711,7 +550,7 @@ public final class Umap {
                 }
             }
         }
-        Sgd sgd = new Sgd(y, n, m, head, tail, perSample, negativeSampleRate, curve.a(), curve.b(), repulsion,
+        UmapSgd sgd = new UmapSgd(y, n, m, head, tail, perSample, negativeSampleRate, curve.a(), curve.b(), repulsion,
                 new SplittableRandom(seed).nextLong() | 1L);
         double alpha = learningRate;
         for (int epoch = 0; epoch < nEpochs; epoch++) {
@@ -723,189 +562,4 @@ public final class Umap {
         }
     }
 
-    /**
-     * The state of one optimisation. An epoch is its own method so the JIT compiles it whole after a few
-     * epochs (instead of one long on-stack replacement of the whole run).
-     */
-    private static final class Sgd {
-        /** Due edges whose samples are interleaved. */
-        static final int GROUP = 8;
-        final double[] y;
-        final int n;
-        final int m;
-        final int[] head;
-        final int[] tail;
-        final double[] perSample;
-        final double rate;
-        final double[] nextSample;
-        final double[] nextNegative;
-        final double a;
-        final double b;
-        final double gamma;
-        final boolean negatives;
-        final int[] group = new int[GROUP];
-        final int[] owed = new int[GROUP];
-        long state;
-
-        Sgd(double[] y, int n, int m, int[] head, int[] tail, double[] perSample, int rate, double a, double b,
-                double gamma, long state) {
-            this.y = y;
-            this.n = n;
-            this.m = m;
-            this.head = head;
-            this.tail = tail;
-            this.perSample = perSample;
-            this.rate = rate;
-            this.nextSample = perSample.clone();
-            // Negative samples are owed every perSample / rate epochs (umap-learn's epochs_per_negative_sample).
-            this.nextNegative = new double[perSample.length];
-            for (int i = 0; i < perSample.length; i++) {
-                nextNegative[i] = perSample[i] / rate;
-            }
-            this.a = a;
-            this.b = b;
-            this.gamma = gamma;
-            this.negatives = rate > 0;
-            this.state = state;
-        }
-
-        void epoch(int epoch, double alpha) {
-            int[] group = this.group;
-            int[] owed = this.owed;
-            int[] head = this.head;
-            double[] nextSample = this.nextSample;
-            int edges = head.length;
-            int size = 0;
-            for (int i = 0; i < edges; i++) {
-                if (nextSample[i] > epoch) {
-                    continue;
-                }
-                group[size++] = i;
-                if (size == GROUP) {
-                    samples(group, owed, size, epoch, alpha);
-                    size = 0;
-                }
-            }
-            samples(group, owed, size, epoch, alpha);
-        }
-
-        /**
-         * The samples of the due edges {@code group[0, size)}: their attractions in order, then their
-         * negative samples round-robin (the first of each edge, then the second, ...). Every update reads
-         * the coordinates as the previous update left them, so this is sequential descent in one fixed
-         * order; interleaving the edges lets the processor overlap their dependency chains (an edge's
-         * negative samples all move its head, each waiting for the last).
-         */
-        private void samples(int[] group, int[] owed, int size, int epoch, double alpha) {
-            double[] y = this.y;
-            int m = this.m;
-            double a = this.a;
-            double b = this.b;
-            int most = 0;
-            for (int g = 0; g < size; g++) {
-                int i = group[g];
-                int jb = head[i] * m;
-                int tb = tail[i] * m;
-                double d2 = 0;
-                for (int c = 0; c < m; c++) {
-                    double v = y[jb + c] - y[tb + c];
-                    d2 += v * v;
-                }
-                if (d2 > 0) {
-                    double pb = pow(d2, b);
-                    double coeff = -2.0 * a * b * (pb / d2) / (a * pb + 1.0);
-                    for (int c = 0; c < m; c++) {
-                        double g2 = clip(coeff * (y[jb + c] - y[tb + c])) * alpha;
-                        y[jb + c] += g2;
-                        y[tb + c] -= g2;
-                    }
-                }
-                nextSample[i] += perSample[i];
-                double perNegative = perSample[i] / rate;
-                int count = negatives ? (int) ((epoch - nextNegative[i]) / perNegative) : 0;
-                owed[g] = count;
-                most = Math.max(most, count);
-                if (negatives) {
-                    nextNegative[i] += count * perNegative;
-                }
-            }
-            double repel = 2.0 * gamma * b;
-            int n = this.n;
-            long state = this.state;
-            for (int s = 0; s < most; s++) {
-                for (int g = 0; g < size; g++) {
-                    if (s >= owed[g]) {
-                        continue;
-                    }
-                    // xorshift64*, then a multiply-shift onto [0, n).
-                    state ^= state >>> 12;
-                    state ^= state << 25;
-                    state ^= state >>> 27;
-                    long r = state * 0x2545F4914F6CDD1DL;
-                    int ob = (int) (((r >>> 32) * n) >>> 32) * m;
-                    int jb = head[group[g]] * m;
-                    double e2 = 0;
-                    for (int c = 0; c < m; c++) {
-                        double v = y[jb + c] - y[ob + c];
-                        e2 += v * v;
-                    }
-                    if (e2 > 0) {
-                        double coeff = repel / ((0.001 + e2) * (a * pow(e2, b) + 1.0));
-                        for (int c = 0; c < m; c++) {
-                            y[jb + c] += clip(coeff * (y[jb + c] - y[ob + c])) * alpha;
-                        }
-                    }
-                }
-            }
-            this.state = state;
-        }
-    }
-
-    /** Tables for {@link #pow}: {@code 1 / (1 + i/128)}, {@code log2(1 + i/128)}, {@code 2^(i/64)}. */
-    private static final double[] LOG_INVERSE = new double[128];
-    private static final double[] LOG2_TABLE = new double[128];
-    private static final double[] EXP2_TABLE = new double[64];
-    private static final double LN2 = StrictMath.log(2);
-    private static final double INV_LN2 = 1 / LN2;
-
-    static {
-        // StrictMath: the same tables, so the same layouts, on every platform.
-        for (int i = 0; i < 128; i++) {
-            LOG_INVERSE[i] = 1 / (1 + i / 128.0);
-            LOG2_TABLE[i] = StrictMath.log(1 + i / 128.0) * INV_LN2;
-        }
-        for (int i = 0; i < 64; i++) {
-            EXP2_TABLE[i] = StrictMath.pow(2, i / 64.0);
-        }
-    }
-
-    /**
-     * {@code x^b} for {@code x > 0}, as {@code 2^(b · log2 x)} with tables and short series (relative
-     * error about 1e-12): faster than {@link Math#pow}, which the optimisation would call once per sample,
-     * and pure arithmetic on {@link StrictMath} tables, so the same on every JVM and platform.
-     */
-    static double pow(double x, double b) {
-        if (!(x >= Double.MIN_NORMAL) || x == Double.POSITIVE_INFINITY) {
-            return StrictMath.pow(x, b);
-        }
-        long bits = Double.doubleToRawLongBits(x);
-        int e = (int) (bits >>> 52) - 1023; // x > 0: no sign bit
-        long fraction = bits & 0x000F_FFFF_FFFF_FFFFL;
-        int i = (int) (fraction >>> 45);   // the top 7 bits of the mantissa
-        double r = Double.longBitsToDouble(fraction | 0x3FF0_0000_0000_0000L) * LOG_INVERSE[i] - 1; // [0, 1/128)
-        double ln1p = r - r * r * (0.5 - r * (1.0 / 3 - r * (0.25 - r * 0.2)));
-        double y = b * (e + LOG2_TABLE[i] + ln1p * INV_LN2);
-        if (!(y > -1000 && y < 1000)) {
-            return StrictMath.pow(x, b);
-        }
-        double steps = Math.floor(y * 64);
-        int k = (int) steps;
-        double f = (y - steps / 64) * LN2; // [0, ln2 / 64)
-        double p = 1 + f * (1 + f * (0.5 + f * (1.0 / 6 + f * (1.0 / 24 + f * (1.0 / 120)))));
-        return p * EXP2_TABLE[k & 63] * Double.longBitsToDouble((long) ((k >> 6) + 1023) << 52);
-    }
-
-    private static double clip(double v) {
-        return v > CLIP ? CLIP : v < -CLIP ? -CLIP : v;
-    }
 }

@@ -151,8 +151,8 @@ class UmapTest {
         // Three points, k = 2, hand-made distances: every membership known.
         int[] rows = {1, 2, 0, 2, 1, 0};
         float[] dist = {1f, 2f, 1f, 3f, 1.5f, 2f};
-        double[] w = Umap.memberships(3, 2, dist);
-        UmapGraph g = Umap.fuzzyUnion(3, 2, rows, dist);
+        double[] w = FuzzySimplicialSet.memberships(3, 2, dist);
+        UmapGraph g = FuzzySimplicialSet.union(3, 2, rows, dist);
         for (int i = 0; i < 3; i++) {
             for (int j = 0; j < 3; j++) {
                 if (i == j) {
@@ -189,7 +189,7 @@ class UmapTest {
                     dist[i * k + j] = (float) v;
                 }
             }
-            double[] w = Umap.memberships(n, k, dist);
+            double[] w = FuzzySimplicialSet.memberships(n, k, dist);
             double target = Math.log(k + 1) / Math.log(2);
             for (int i = 0; i < n; i++) {
                 double s = 0;
@@ -242,11 +242,11 @@ class UmapTest {
             double x = Math.exp(r.nextDouble(-60, 30));
             double b = r.nextDouble(0.3, 2.5);
             double want = Math.pow(x, b);
-            assertEquals(want, Umap.pow(x, b), 1e-12 * want, "x=" + x + " b=" + b);
+            assertEquals(want, UmapSgd.pow(x, b), 1e-12 * want, "x=" + x + " b=" + b);
         }
         for (double x : new double[] {1.0, 2.0, 0.5, Math.sqrt(2), Double.MIN_NORMAL, Double.MIN_VALUE, 1e300}) {
             double want = Math.pow(x, 0.8950608779109733);
-            assertEquals(want, Umap.pow(x, 0.8950608779109733), 1e-12 * want, "x=" + x);
+            assertEquals(want, UmapSgd.pow(x, 0.8950608779109733), 1e-12 * want, "x=" + x);
         }
     }
 
