@@ -71,4 +71,15 @@ class ArchitectureTest {
 
     @ArchTest
     static final ArchRule NO_CYCLES = slices().matching("dev.latent.(**)").should().beFreeOfCycles();
+
+    // Public only because Java packages have no friends: the backends' shared host matrix and the two native
+    // bindings are compute's internals, whatever their modifiers say.
+    @ArchTest
+    static final ArchRule BACKEND_INTERNALS_STAY_IN_COMPUTE = noClasses().that()
+            .resideOutsideOfPackage("dev.latent.compute..")
+            .should().dependOnClassesThat().haveFullyQualifiedName("dev.latent.compute.HostMatrix")
+            .orShould().dependOnClassesThat().haveFullyQualifiedName("dev.latent.compute.cpu.CpuNative")
+            .orShould().dependOnClassesThat().haveFullyQualifiedName("dev.latent.compute.cuda.CudaNative")
+            .because("HostMatrix and the JavaCPP bindings are the backends' internals: callers go through Backend "
+                    + "and ResidentMatrix, which check arguments and own the native memory");
 }
