@@ -2,6 +2,7 @@ package dev.latent.encode.image;
 
 import dev.latent.core.FloatMatrix;
 import dev.latent.encode.BatchPipeline;
+import dev.latent.encode.Encoder;
 import dev.latent.encode.ImageSpec;
 import dev.latent.encode.Modality;
 import dev.latent.encode.ModelFiles;
@@ -33,7 +34,7 @@ import java.util.logging.Logger;
  * <p>Owns its ONNX session and its worker threads; {@link #close()} frees them once. Thread-safe: calls may
  * run concurrently and share the workers.
  */
-public final class ImageEncoder implements AutoCloseable {
+public final class ImageEncoder implements Encoder<Path> {
     private static final Logger LOG = Logger.getLogger("dev.latent.encode");
 
     /** Images per model call. */
@@ -111,8 +112,19 @@ public final class ImageEncoder implements AutoCloseable {
                 ModelSpec.Source.ofPaths(onnx, null), 0, 0, Pooling.CLS, normalize, "", "", null, image);
     }
 
+    @Override
     public ModelSpec spec() {
         return spec;
+    }
+
+    @Override
+    public Modality modality() {
+        return Modality.IMAGE;
+    }
+
+    @Override
+    public String provider() {
+        return model.provider();
     }
 
     public ImagePreprocessor preprocessor() {
@@ -120,8 +132,24 @@ public final class ImageEncoder implements AutoCloseable {
     }
 
     /** Output dimension. */
+    @Override
     public int dimension() {
         return dimension;
+    }
+
+    /**
+     * The vectors of image files, in order (the {@link Encoder} form of {@link #encode(List, boolean)}: an
+     * unreadable image stops the call).
+     *
+     * @throws UncheckedIOException naming the first image that cannot be read or decoded
+     */
+    @Override
+    public FloatMatrix encode(List<Path> files) {
+        try {
+            return encode(files, false).vectors();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** What encoding a list of image files gave: the vectors of the images kept, and the ones skipped. */

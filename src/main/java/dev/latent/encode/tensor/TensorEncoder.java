@@ -1,6 +1,7 @@
 package dev.latent.encode.tensor;
 
 import dev.latent.core.FloatMatrix;
+import dev.latent.encode.Encoder;
 import dev.latent.encode.Modality;
 import dev.latent.encode.ModelFiles;
 import dev.latent.encode.ModelSpec;
@@ -14,6 +15,7 @@ import dev.latent.encode.onnx.TensorInfo;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -22,7 +24,7 @@ import java.util.Objects;
  * output ({@code [N, D]}), L2 normalisation when the entry says {@code normalize}. Owns its ONNX session;
  * {@link #close()} frees it once. Thread-safe.
  */
-public final class TensorEncoder implements AutoCloseable {
+public final class TensorEncoder implements Encoder<float[]> {
     /** Rows per model call. */
     public static final int BATCH = 256;
 
@@ -81,16 +83,48 @@ public final class TensorEncoder implements AutoCloseable {
                 ModelSpec.Source.ofPaths(onnx, null), 0, 0, Pooling.CLS, normalize, "", "", null, null, tensor);
     }
 
+    @Override
     public ModelSpec spec() {
         return spec;
+    }
+
+    @Override
+    public Modality modality() {
+        return Modality.TENSOR;
+    }
+
+    @Override
+    public String provider() {
+        return model.provider();
     }
 
     public int columns() {
         return columns;
     }
 
+    @Override
     public int dimension() {
         return dimension;
+    }
+
+    /**
+     * The {@link Encoder} form of {@link #encode(FloatMatrix)}: each input a row of {@link #columns()} numbers.
+     *
+     * @throws IllegalArgumentException for a row of another length, named by its index
+     */
+    @Override
+    public FloatMatrix encode(List<float[]> rows) {
+        try (FloatMatrix m = FloatMatrix.allocate(rows.size(), columns)) {
+            for (int i = 0; i < rows.size(); i++) {
+                float[] r = rows.get(i);
+                if (r == null || r.length != columns) {
+                    throw new IllegalArgumentException("row " + i + " has " + (r == null ? "no" : r.length)
+                            + " numbers, model " + spec.name() + " takes " + columns);
+                }
+                m.setRow(i, r);
+            }
+            return encode(m);
+        }
     }
 
     /** Encodes the rows of {@code rows} ({@code columns} wide), standardised as the entry says; a new matrix. */

@@ -6,6 +6,7 @@ import dev.latent.core.FloatMatrix;
 import dev.latent.core.TokenEmbeddings;
 import dev.latent.encode.BatchPipeline;
 import dev.latent.encode.EncodeListener;
+import dev.latent.encode.Encoder;
 import dev.latent.encode.Modality;
 import dev.latent.encode.ModelFiles;
 import dev.latent.encode.ModelManifest;
@@ -66,7 +67,7 @@ import java.util.function.IntUnaryOperator;
  * calls; after it, encode throws {@link IllegalStateException}. Each returned {@link FloatMatrix} belongs
  * to the caller.
  */
-public final class TextEncoder implements AutoCloseable {
+public final class TextEncoder implements Encoder<String> {
     /** System property choosing the execution provider when the builder does not: auto, cpu or cuda. */
     public static final String PROVIDER_PROPERTY = "latent.encode.provider";
 
@@ -169,6 +170,7 @@ public final class TextEncoder implements AutoCloseable {
     }
 
     /** Output dimension. */
+    @Override
     public int dimension() {
         return dimension;
     }
@@ -179,11 +181,18 @@ public final class TextEncoder implements AutoCloseable {
     }
 
     /** The model's description as this encoder uses it. */
+    @Override
     public ModelSpec spec() {
         return spec;
     }
 
+    @Override
+    public Modality modality() {
+        return Modality.TEXT;
+    }
+
     /** "CPU" or "CUDA": the ONNX Runtime execution provider in use. */
+    @Override
     public String provider() {
         return session.provider();
     }
@@ -199,6 +208,7 @@ public final class TextEncoder implements AutoCloseable {
     }
 
     /** Encodes passages (with the model's passage prefix, if any). Rows are in input order. */
+    @Override
     public FloatMatrix encode(List<String> texts) {
         return encode(texts, null);
     }

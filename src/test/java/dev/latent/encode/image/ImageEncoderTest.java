@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
+import dev.latent.encode.Encoder;
 import dev.latent.encode.ImageSpec;
+import dev.latent.encode.Modality;
 import dev.latent.encode.PilResize;
 import dev.latent.encode.onnx.OnnxModel;
 import dev.latent.index.FlatIndex;
@@ -197,5 +199,36 @@ class ImageEncoderTest {
         out.write(t);
         out.write(data);
         out.writeInt((int) crc.getValue());
+    }
+
+    /** As an {@link Encoder}: the vectors of {@code encode(files, false)}; an unreadable file stops it, named. */
+    @Test
+    void theEncoderInterfaceGivesTheSameVectors() throws Exception {
+        Random rnd = new Random(7);
+        List<Path> files = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            Path f = dir.resolve("p" + i + ".png");
+            ImageIO.write(pattern(rnd, 40, 30), "png", f.toFile());
+            files.add(f);
+        }
+        try (ImageEncoder enc = ImageEncoder.open(ImageEncoder.specOf(tinyCnn(), CLIP_LIKE, true), OnnxModel.Options.cpu(1), 1)) {
+            Encoder<Path> e = enc;
+            assertEquals(Modality.IMAGE, e.modality());
+            assertEquals("CPU", e.provider());
+            try (FloatMatrix direct = enc.encode(files, false).vectors(); FloatMatrix viaInterface = e.encode(files)) {
+                assertEquals(3, viaInterface.rows());
+                assertEquals(e.dimension(), viaInterface.cols());
+                for (int i = 0; i < 3; i++) {
+                    for (int c = 0; c < e.dimension(); c++) {
+                        assertEquals(direct.get(i, c), viaInterface.get(i, c), "image " + i);
+                    }
+                }
+            }
+            Path broken = dir.resolve("broken.png");
+            Files.writeString(broken, "not an image");
+            java.io.UncheckedIOException error = assertThrows(java.io.UncheckedIOException.class,
+                    () -> e.encode(List.of(files.get(0), broken)));
+            assertTrue(error.getMessage().contains("broken.png"), error.getMessage());
+        }
     }
 }

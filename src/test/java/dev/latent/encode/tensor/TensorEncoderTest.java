@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.latent.core.FloatMatrix;
+import dev.latent.encode.Encoder;
+import dev.latent.encode.Modality;
 import dev.latent.encode.TensorSpec;
 import dev.latent.encode.onnx.TinyOnnx;
 import dev.latent.encode.onnx.OnnxModel;
@@ -114,5 +116,46 @@ class TensorEncoderTest {
         e = assertThrows(IllegalArgumentException.class,
                 () -> TensorEncoder.open(TensorEncoder.specOf(gemm, new TensorSpec(5, null, null), false), OnnxModel.Options.cpu(1)));
         assertTrue(e.getMessage().contains("takes 4 columns; its entry says 5"), e.getMessage());
+    }
+
+    /** As an {@link Encoder}: rows as arrays give the rows {@code encode(FloatMatrix)} gives; a short row is named. */
+    @Test
+    void theEncoderInterfaceGivesTheSameVectors() throws IOException {
+        Random rnd = new Random(SEED + 1);
+        int f = 4;
+        int d = 3;
+        float[] w = new float[f * d];
+        float[] b = new float[d];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) rnd.nextGaussian();
+        }
+        List<float[]> rows = new java.util.ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            float[] r = new float[f];
+            for (int j = 0; j < f; j++) {
+                r[j] = (float) rnd.nextGaussian();
+            }
+            rows.add(r);
+        }
+        try (TensorEncoder enc = TensorEncoder.open(TensorEncoder.specOf(gemm(w, b, f, d), new TensorSpec(f, null, null), false),
+                OnnxModel.Options.cpu(1));
+             FloatMatrix x = FloatMatrix.of(rows.toArray(new float[0][]));
+             FloatMatrix direct = enc.encode(x)) {
+            Encoder<float[]> e = enc;
+            assertEquals(Modality.TENSOR, e.modality());
+            assertEquals("CPU", e.provider());
+            assertEquals(d, e.dimension());
+            try (FloatMatrix viaInterface = e.encode(rows)) {
+                assertEquals(direct.rows(), viaInterface.rows());
+                for (int i = 0; i < direct.rows(); i++) {
+                    for (int c = 0; c < d; c++) {
+                        assertEquals(direct.get(i, c), viaInterface.get(i, c), "row " + i);
+                    }
+                }
+            }
+            List<float[]> bad = List.of(rows.get(0), new float[f - 1]);
+            IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () -> e.encode(bad));
+            assertTrue(error.getMessage().contains("row 1 has 3 numbers"), error.getMessage());
+        }
     }
 }

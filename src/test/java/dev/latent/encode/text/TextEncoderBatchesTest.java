@@ -67,6 +67,12 @@ class TextEncoderBatchesTest {
                     }
                 }
             }
+            // As an Encoder: a text model of 384 dimensions on the CPU provider.
+            dev.latent.encode.Encoder<String> e = enc;
+            assertEquals(dev.latent.encode.Modality.TEXT, e.modality());
+            assertEquals("CPU", e.provider());
+            assertEquals(384, e.dimension());
+            assertEquals("all-minilm-l6-v2", e.spec().name());
             assertThrows(IllegalArgumentException.class, () -> enc.batches(Arrays.asList("a", " ")));
             assertArrayEquals(new int[0], enc.batches(List.of()).stream().mapToInt(TextEncoder.Batch::size).toArray());
         }
