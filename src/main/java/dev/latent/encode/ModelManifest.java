@@ -157,10 +157,19 @@ public final class ModelManifest {
         } else if (!tt.isMissingNode() && !tt.isNull() && !"auto".equals(tt.asText())) {
             throw new IllegalArgumentException("tokenTypeIds must be true, false or \"auto\", got " + tt);
         }
-        return new ModelSpec(name, modality, n.path("description").asText(""), source, n.path("dimension").asInt(0),
-                n.path("maxLength").asInt(0), Pooling.parse(n.path("pooling").asText("mean")),
-                n.path("normalize").asBoolean(true), n.path("queryPrefix").asText(""),
-                n.path("passagePrefix").asText(""), tokenTypeIds, image, tensor, n.path("textModel").asText(null));
+        return ModelSpec.builder(name, modality, source)
+                .description(n.path("description").asText(""))
+                .dimension(n.path("dimension").asInt(0))
+                .maxLength(n.path("maxLength").asInt(0))
+                .pooling(Pooling.parse(n.path("pooling").asText("mean")))
+                .normalize(n.path("normalize").asBoolean(true))
+                .queryPrefix(n.path("queryPrefix").asText(""))
+                .passagePrefix(n.path("passagePrefix").asText(""))
+                .tokenTypeIds(tokenTypeIds)
+                .image(image)
+                .tensor(tensor)
+                .textModel(n.path("textModel").asText(null))
+                .build();
     }
 
     private static String required(JsonNode n, String field) {

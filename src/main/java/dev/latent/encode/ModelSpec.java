@@ -27,29 +27,6 @@ public record ModelSpec(String name, Modality modality, String description, Sour
         Pooling pooling, boolean normalize, String queryPrefix, String passagePrefix, Boolean tokenTypeIds,
         ImageSpec image, TensorSpec tensor, String textModel) {
 
-    /** A model with no paired text model. */
-    public ModelSpec(String name, Modality modality, String description, Source source, int dimension, int maxLength,
-            Pooling pooling, boolean normalize, String queryPrefix, String passagePrefix, Boolean tokenTypeIds,
-            ImageSpec image, TensorSpec tensor) {
-        this(name, modality, description, source, dimension, maxLength, pooling, normalize, queryPrefix, passagePrefix,
-                tokenTypeIds, image, tensor, null);
-    }
-
-    /** A model that takes no numeric rows. */
-    public ModelSpec(String name, Modality modality, String description, Source source, int dimension, int maxLength,
-            Pooling pooling, boolean normalize, String queryPrefix, String passagePrefix, Boolean tokenTypeIds,
-            ImageSpec image) {
-        this(name, modality, description, source, dimension, maxLength, pooling, normalize, queryPrefix, passagePrefix,
-                tokenTypeIds, image, null, null);
-    }
-
-    /** A model that takes no images. */
-    public ModelSpec(String name, Modality modality, String description, Source source, int dimension, int maxLength,
-            Pooling pooling, boolean normalize, String queryPrefix, String passagePrefix, Boolean tokenTypeIds) {
-        this(name, modality, description, source, dimension, maxLength, pooling, normalize, queryPrefix, passagePrefix,
-                tokenTypeIds, null, null, null);
-    }
-
     public ModelSpec {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(modality, "modality");
@@ -72,6 +49,120 @@ public record ModelSpec(String name, Modality modality, String description, Sour
         }
         if (modality == Modality.TEXT && maxLength < 2) {
             throw new IllegalArgumentException("model '" + name + "': maxLength must be >= 2, got " + maxLength);
+        }
+    }
+
+    /**
+     * A builder for a model named {@code name} with {@code modality}, its files from {@code source}; everything
+     * else defaults: dimension read from the model, no token limit (text models need {@link Builder#maxLength}),
+     * mean pooling, normalised, no prefixes, token type ids detected, no image, tensor or text-model entry.
+     */
+    public static Builder builder(String name, Modality modality, Source source) {
+        return new Builder(name, modality, source);
+    }
+
+    /** A builder holding every field of this spec, to change some of them. */
+    public Builder toBuilder() {
+        Builder b = new Builder(name, modality, source);
+        b.description = description;
+        b.dimension = dimension;
+        b.maxLength = maxLength;
+        b.pooling = pooling;
+        b.normalize = normalize;
+        b.queryPrefix = queryPrefix;
+        b.passagePrefix = passagePrefix;
+        b.tokenTypeIds = tokenTypeIds;
+        b.image = image;
+        b.tensor = tensor;
+        b.textModel = textModel;
+        return b;
+    }
+
+    /** Builds a {@link ModelSpec}; {@link #build()} checks it as the record's constructor does. Not thread-safe. */
+    public static final class Builder {
+        private final String name;
+        private final Modality modality;
+        private final Source source;
+        private String description = "";
+        private int dimension;
+        private int maxLength;
+        private Pooling pooling = Pooling.MEAN;
+        private boolean normalize = true;
+        private String queryPrefix = "";
+        private String passagePrefix = "";
+        private Boolean tokenTypeIds;
+        private ImageSpec image;
+        private TensorSpec tensor;
+        private String textModel;
+
+        private Builder(String name, Modality modality, Source source) {
+            this.name = name;
+            this.modality = modality;
+            this.source = source;
+        }
+
+        public Builder description(String description) {
+            this.description = description;
+            return this;
+        }
+
+        /** Output dimension; 0 reads it from the model. */
+        public Builder dimension(int dimension) {
+            this.dimension = dimension;
+            return this;
+        }
+
+        public Builder maxLength(int maxLength) {
+            this.maxLength = maxLength;
+            return this;
+        }
+
+        public Builder pooling(Pooling pooling) {
+            this.pooling = pooling;
+            return this;
+        }
+
+        public Builder normalize(boolean normalize) {
+            this.normalize = normalize;
+            return this;
+        }
+
+        public Builder queryPrefix(String prefix) {
+            this.queryPrefix = prefix;
+            return this;
+        }
+
+        public Builder passagePrefix(String prefix) {
+            this.passagePrefix = prefix;
+            return this;
+        }
+
+        /** Whether the model takes token type ids; {@code null} detects it from the ONNX inputs. */
+        public Builder tokenTypeIds(Boolean tokenTypeIds) {
+            this.tokenTypeIds = tokenTypeIds;
+            return this;
+        }
+
+        public Builder image(ImageSpec image) {
+            this.image = image;
+            return this;
+        }
+
+        public Builder tensor(TensorSpec tensor) {
+            this.tensor = tensor;
+            return this;
+        }
+
+        /** For an image model with a text tower in the same space: that text model's manifest name. */
+        public Builder textModel(String textModel) {
+            this.textModel = textModel;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException for a spec the record refuses (named by the model) */
+        public ModelSpec build() {
+            return new ModelSpec(name, modality, description, source, dimension, maxLength, pooling, normalize,
+                    queryPrefix, passagePrefix, tokenTypeIds, image, tensor, textModel);
         }
     }
 

@@ -108,8 +108,8 @@ public final class ImageEncoder implements Encoder<Path> {
 
     /** An image model given by path, with its preprocessing; the first output, no pooling choice needed. */
     public static ModelSpec specOf(Path onnx, ImageSpec image, boolean normalize) {
-        return new ModelSpec(onnx.getFileName().toString(), Modality.IMAGE, "ONNX model " + onnx,
-                ModelSpec.Source.ofPaths(onnx, null), 0, 0, Pooling.CLS, normalize, "", "", null, image);
+        return ModelSpec.builder(onnx.getFileName().toString(), Modality.IMAGE, ModelSpec.Source.ofPaths(onnx, null))
+                .description("ONNX model " + onnx).pooling(Pooling.CLS).normalize(normalize).image(image).build();
     }
 
     @Override

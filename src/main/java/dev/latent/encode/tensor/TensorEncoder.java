@@ -79,8 +79,8 @@ public final class TensorEncoder implements Encoder<float[]> {
 
     /** A tensor model given by path. */
     public static ModelSpec specOf(Path onnx, TensorSpec tensor, boolean normalize) {
-        return new ModelSpec(onnx.getFileName().toString(), Modality.TENSOR, "ONNX model " + onnx,
-                ModelSpec.Source.ofPaths(onnx, null), 0, 0, Pooling.CLS, normalize, "", "", null, null, tensor);
+        return ModelSpec.builder(onnx.getFileName().toString(), Modality.TENSOR, ModelSpec.Source.ofPaths(onnx, null))
+                .description("ONNX model " + onnx).pooling(Pooling.CLS).normalize(normalize).tensor(tensor).build();
     }
 
     @Override

@@ -685,10 +685,14 @@ public final class TextEncoder implements Encoder<String> {
                 if (model != null) {
                     throw new IllegalArgumentException("give either a manifest model name or model paths, not both");
                 }
-                spec = new ModelSpec(modelPath.getFileName().toString(), Modality.TEXT, "ONNX model " + modelPath,
-                        ModelSpec.Source.ofPaths(modelPath, tokenizerPath), 0,
-                        maxLength != null ? maxLength : 512, pooling != null ? pooling : Pooling.MEAN,
-                        normalize != null ? normalize : true, queryPrefix != null ? queryPrefix : "", "", null);
+                spec = ModelSpec.builder(modelPath.getFileName().toString(), Modality.TEXT,
+                                ModelSpec.Source.ofPaths(modelPath, tokenizerPath))
+                        .description("ONNX model " + modelPath)
+                        .maxLength(maxLength != null ? maxLength : 512)
+                        .pooling(pooling != null ? pooling : Pooling.MEAN)
+                        .normalize(normalize != null ? normalize : true)
+                        .queryPrefix(queryPrefix != null ? queryPrefix : "")
+                        .build();
             } else {
                 ModelSpec base = ModelManifest.get().model(model != null ? model : defaultModel());
                 if (base.modality() != Modality.TEXT) {
@@ -696,11 +700,20 @@ public final class TextEncoder implements Encoder<String> {
                             .name().toLowerCase(java.util.Locale.ROOT) + " input, not text; text models: "
                             + String.join(", ", knownModels()));
                 }
-                spec = new ModelSpec(base.name(), base.modality(), base.description(), base.source(), base.dimension(),
-                        maxLength != null ? maxLength : base.maxLength(), pooling != null ? pooling : base.pooling(),
-                        normalize != null ? normalize : base.normalize(),
-                        queryPrefix != null ? queryPrefix : base.queryPrefix(), base.passagePrefix(),
-                        base.tokenTypeIds());
+                ModelSpec.Builder b = base.toBuilder();
+                if (maxLength != null) {
+                    b.maxLength(maxLength);
+                }
+                if (pooling != null) {
+                    b.pooling(pooling);
+                }
+                if (normalize != null) {
+                    b.normalize(normalize);
+                }
+                if (queryPrefix != null) {
+                    b.queryPrefix(queryPrefix);
+                }
+                spec = b.build();
             }
             return new TextEncoder(this, spec, ModelFiles.locate(spec.source()));
         }
