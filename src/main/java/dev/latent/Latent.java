@@ -8,11 +8,14 @@ import dev.latent.compute.Backend;
 import dev.latent.compute.Backends;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
+import dev.latent.corpus.Corpus;
 import dev.latent.encode.text.TextEncoder;
 import dev.latent.engine.Engine;
 import dev.latent.index.FlatIndex;
+import dev.latent.job.ShardedEmbedding;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.function.LongConsumer;
 
 /**
  * The one entry point to Latent. Each method delegates to the class that does the work.
@@ -30,6 +33,10 @@ import java.nio.file.Path;
  *      Outliers outliers = Latent.outliers(vectors, Metric.COSINE, 10)) {             // what lies outside
  *     float[] lof = outliers.scoreReference(Outliers.Score.LOF);
  * }
+ * try (TextEncoder enc = Latent.encoder().build()) {                       // a corpus of any size, resumable
+ *     Latent.embedCorpus(Latent.corpus(Path.of("texts.jsonl")), enc, Path.of("shards"));
+ * }
+ * try (FlatIndex all = Latent.openIndex(Path.of("shards/manifest.json"))) { ... }
  * }</pre>
  */
 public final class Latent {
@@ -49,6 +56,47 @@ public final class Latent {
     /** Loads an index file (checksum verified), searched through {@link #backend()}. */
     public static FlatIndex loadIndex(Path file) throws IOException {
         return FlatIndex.load(file);
+    }
+
+    /**
+     * An index file, or the shards of a finished {@link #embedCorpus} run given by their {@code manifest.json}
+     * (each checked against its checksum, merged in memory in the run's metric, with the ids a direct embedding
+     * gives). The caller owns the index.
+     */
+    public static FlatIndex openIndex(Path file) throws IOException {
+        return ShardedEmbedding.openIndex(file);
+    }
+
+    /**
+     * A corpus file, read as JSONL for {@code .jsonl}/{@code .ndjson}/{@code .json}, CSV (RFC 4180, with a header
+     * row) for {@code .csv}, else one text per line; texts in the field or column {@code text}, ids in {@code id}.
+     * For other fields or an explicit format see {@link Corpus#file(Path, String, String, String)}.
+     */
+    public static Corpus corpus(Path file) throws IOException {
+        return Corpus.file(file, "auto");
+    }
+
+    /**
+     * Streams {@code corpus} through {@code encoder} into numbered shards in {@code dir} ({@code shard-00000.npy}
+     * and {@code .ids}, with {@code manifest.json}), 102,400 rows a shard in encoder blocks of 4,096, in the run's
+     * metric (cosine for a new run). Resumable: a folder that holds an unfinished run of the same corpus, model
+     * and layout is continued where its last shard ended, and a finished one is left as it is; anything that does
+     * not match is refused. See {@link #embedCorpus(Corpus, TextEncoder, Path, int, int, Metric, LongConsumer)}.
+     */
+    public static ShardedEmbedding.Stats embedCorpus(Corpus corpus, TextEncoder encoder, Path dir) throws IOException {
+        return embedCorpus(corpus, encoder, dir, 102_400, 4_096, null, null);
+    }
+
+    /**
+     * As {@link #embedCorpus(Corpus, TextEncoder, Path)}, with {@code shardRows} rows a shard (a multiple of
+     * {@code block}), {@code block} texts per encoder call, the metric recorded for a new run (null: cosine; a
+     * resumed run must have been started with it) and {@code progress} told the records done (may be null).
+     * Memory holds one shard's vectors at most. Delegates to {@link ShardedEmbedding#run}, which documents the
+     * commit, the checks a resume makes and the errors.
+     */
+    public static ShardedEmbedding.Stats embedCorpus(Corpus corpus, TextEncoder encoder, Path dir, int shardRows,
+            int block, Metric metric, LongConsumer progress) throws IOException {
+        return ShardedEmbedding.run(corpus, encoder, dir, shardRows, block, true, metric, progress);
     }
 
     /** A k-means with {@code k} clusters (seed 42, k-means++, up to 25 iterations) on {@link #backend()}. */

@@ -1,5 +1,10 @@
 package dev.latent;
 
+import static com.tngtech.archunit.base.DescribedPredicate.not;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.simpleName;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.simpleNameEndingWith;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
@@ -13,7 +18,8 @@ import com.tngtech.archunit.lang.ArchRule;
  * compute, space, index and analyse parts never reach the encoder, ONNX Runtime or the tokenizer (so the
  * GPU bundle and Spark executors can leave them out); ONNX Runtime is reached only through
  * {@code encode.onnx} and the tokenizer only from {@code encode.text}; nothing below the command line uses
- * it; and no two packages depend on each other in a cycle.
+ * it; library work (corpus readers, embedding jobs, maps) lives in library packages, so the command line
+ * holds only commands and their helpers; and no two packages depend on each other in a cycle.
  */
 @AnalyzeClasses(packages = "dev.latent", importOptions = ImportOption.DoNotIncludeTests.class)
 class ArchitectureTest {
@@ -21,16 +27,17 @@ class ArchitectureTest {
     static final ArchRule CORE_STANDS_ALONE = noClasses().that().resideInAPackage("dev.latent.core..")
             .should().dependOnClassesThat().resideInAnyPackage("dev.latent.compute..", "dev.latent.space..",
                     "dev.latent.index..", "dev.latent.analyse..", "dev.latent.encode..", "dev.latent.engine..",
-                    "dev.latent.cli..", "dev.latent.bench..", "dev.latent")
+                    "dev.latent.corpus..", "dev.latent.job..", "dev.latent.cli..", "dev.latent.bench..", "dev.latent")
             .because("core holds the shared value types and the vector rule");
 
     @ArchTest
     static final ArchRule COMPUTE_PATH_WITHOUT_ENCODER = noClasses().that()
             .resideInAnyPackage("dev.latent.core..", "dev.latent.compute..", "dev.latent.space..",
-                    "dev.latent.index..", "dev.latent.analyse..")
+                    "dev.latent.index..", "dev.latent.analyse..", "dev.latent.corpus..")
             .should().dependOnClassesThat().resideInAnyPackage("dev.latent.encode..", "org.bytedeco.onnxruntime..",
                     "ai.djl..")
-            .because("the compute path must run without ONNX Runtime and the tokenizer on the class path");
+            .because("the compute path (and reading a corpus) must run without ONNX Runtime and the tokenizer on the "
+                    + "class path");
 
     @ArchTest
     static final ArchRule LIBRARY_BELOW_THE_COMMAND_LINE = noClasses().that()
@@ -41,7 +48,8 @@ class ArchitectureTest {
     @ArchTest
     static final ArchRule ENGINE_ABOVE_THE_LIBRARY = noClasses().that()
             .resideInAnyPackage("dev.latent.core..", "dev.latent.compute..", "dev.latent.space..",
-                    "dev.latent.index..", "dev.latent.analyse..", "dev.latent.encode..")
+                    "dev.latent.index..", "dev.latent.analyse..", "dev.latent.encode..", "dev.latent.corpus..",
+                    "dev.latent.job..")
             .should().dependOnClassesThat().resideInAPackage("dev.latent.engine..")
             .because("the serving engine sits on the encoder and the index, which know nothing of it");
 
@@ -68,6 +76,35 @@ class ArchitectureTest {
             .resideInAnyPackage("dev.latent.encode", "dev.latent.encode.onnx..")
             .should().dependOnClassesThat().resideInAnyPackage("dev.latent.encode.text..")
             .because("the manifest, the pipeline and the ONNX model serve image and tabular encoders too");
+
+    @ArchTest
+    static final ArchRule CORPUS_READS_TEXT_ONLY = classes().that().resideInAPackage("dev.latent.corpus..")
+            .should().onlyDependOnClassesThat().resideInAnyPackage("dev.latent.corpus..", "dev.latent.core..", "java..",
+                    "com.fasterxml.jackson.core..")
+            .because("the corpus readers serve the command line, the API and Spark executors alike, which may have "
+                    + "nothing but the core on their class path");
+
+    @ArchTest
+    static final ArchRule COMMAND_LINE_TYPES_STAY_INSIDE = classes().that().resideInAPackage("dev.latent.cli..")
+            .and().doNotHaveSimpleName("Main")
+            .should().notBePublic()
+            .because("what another program may use belongs to a library package (corpus, job, analyse.map, ...); "
+                    + "the command line exports only Main");
+
+    @ArchTest
+    static final ArchRule COMMANDS_DO_NOT_CALL_EACH_OTHER = noClasses().that().resideInAPackage("dev.latent.cli..")
+            .and().haveSimpleNameEndingWith("Command")
+            .should().dependOnClassesThat(resideInAPackage("dev.latent.cli..").and(simpleNameEndingWith("Command"))
+                    .and(not(simpleName("ModelCommand"))))
+            .because("work two commands share is library work: it goes into a library package that both call "
+                    + "(ModelCommand is the base of the commands that run a model)");
+
+    @ArchTest
+    static final ArchRule NO_COMMAND_LINE_PARSING_IN_THE_LIBRARY = noClasses().that()
+            .resideOutsideOfPackages("dev.latent.cli..", "dev.latent.bench..")
+            .should().dependOnClassesThat().resideInAnyPackage("picocli..", "me.tongfei.progressbar..")
+            .because("library code reports problems as exceptions and progress through callbacks; options and "
+                    + "terminal bars belong to the programs (the command line and the benchmarks)");
 
     @ArchTest
     static final ArchRule NO_CYCLES = slices().matching("dev.latent.(**)").should().beFreeOfCycles();

@@ -1,5 +1,7 @@
 package dev.latent.cli;
 
+import dev.latent.corpus.Corpus;
+import dev.latent.job.VectorInput;
 import dev.latent.analyse.KMeans;
 import dev.latent.analyse.KMeansResult;
 import dev.latent.analyse.KSweep;
@@ -105,20 +107,20 @@ final class ClusterCommand implements Callable<Integer> {
         PrintWriter out = cl.getOut();
         Backend backend = Backends.get();
         try (VectorInput in = vectors.open(input, cl)) {
-            String metricName = in.metric.name().toLowerCase(Locale.ROOT);
+            String metricName = in.metric().name().toLowerCase(Locale.ROOT);
             if (ks.length > 1) {
                 out.printf(Locale.ROOT, "k-means over %d vectors of dimension %d (%s), seed %d, on %s%n", in.rows(),
-                        in.vectors.cols(), metricName, seed, backend.name());
+                        in.vectors().cols(), metricName, seed, backend.name());
                 out.printf(Locale.ROOT, "%6s  %16s  %10s  %10s  %8s%n", "k", "inertia", "silhouette", "iterations", "seconds");
                 for (int kk : ks) {
-                    List<KSweep.Row> row = KSweep.run(in.vectors, in.metric, new int[] {kk}, this::kmeans,
+                    List<KSweep.Row> row = KSweep.run(in.vectors(), in.metric(), new int[] {kk}, this::kmeans,
                             silhouetteSample, seed, backend);
                     KSweep.Row r = row.get(0);
                     out.printf(Locale.ROOT, "%6d  %16.6g  %10.4f  %10d  %8.2f%n", r.k(), r.inertia(), r.silhouette(),
                             r.iterations(), r.seconds());
                     out.flush();
                 }
-                out.println("inertia: sum of " + Distance.name(in.metric) + " to the centroid (lower is tighter; it "
+                out.println("inertia: sum of " + Distance.name(in.metric()) + " to the centroid (lower is tighter; it "
                         + "always falls with k: look for the elbow); silhouette from -1 to 1, higher is better separated");
                 return Main.OK;
             }
@@ -126,16 +128,16 @@ final class ClusterCommand implements Callable<Integer> {
             String[] corpusTexts = texts == null ? null : in.texts(texts);
             KMeansResult r;
             try (Progress progress = Progress.start("k-means", iterations + 1L, quietOption.quiet, " iterations")) {
-                r = kmeans(kk).backend(backend).listener((it, inertia, s) -> progress.done(it + 1)).fit(in.vectors, in.metric);
+                r = kmeans(kk).backend(backend).listener((it, inertia, s) -> progress.done(it + 1)).fit(in.vectors(), in.metric());
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(cl, e.getMessage());
             }
             try (r) {
                 write(r, in);
                 out.printf(Locale.ROOT, "k-means: %d vectors of dimension %d (%s), k = %d, %d iteration%s%s, inertia %.6g "
-                        + "(%s), %.2f s on %s%s%n", in.rows(), in.vectors.cols(), metricName, kk, r.iterations(),
+                        + "(%s), %.2f s on %s%s%n", in.rows(), in.vectors().cols(), metricName, kk, r.iterations(),
                         r.iterations() == 1 ? "" : "s", r.converged() ? " (converged)" : "", r.inertia(),
-                        Distance.name(in.metric), r.seconds(), r.backend(),
+                        Distance.name(in.metric()), r.seconds(), r.backend(),
                         r.trainedOn() < in.rows() ? ", trained on a sample of " + r.trainedOn() : "");
                 if (corpusTexts != null) {
                     List<String> all = Arrays.asList(corpusTexts);
@@ -206,13 +208,13 @@ final class ClusterCommand implements Callable<Integer> {
                 for (int i = 0; i < in.rows(); i++) {
                     if (jsonl) {
                         ObjectNode o = json.createObjectNode();
-                        o.put("id", in.ids[i]);
+                        o.put("id", in.ids()[i]);
                         o.put("cluster", r.labels()[i]);
                         o.put("distance", r.distances()[i]);
                         w.write(json.writeValueAsString(o));
                         w.write('\n');
                     } else {
-                        w.write(in.ids[i] + "\t" + r.labels()[i] + "\t" + r.distances()[i] + "\n");
+                        w.write(in.ids()[i] + "\t" + r.labels()[i] + "\t" + r.distances()[i] + "\n");
                     }
                 }
                 w.flush();

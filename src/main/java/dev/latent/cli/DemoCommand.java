@@ -1,5 +1,6 @@
 package dev.latent.cli;
 
+import dev.latent.analyse.map.MapJob;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
@@ -124,9 +125,11 @@ final class DemoCommand extends ModelCommand {
             out.println();
             out.printf(Locale.ROOT, "searched %s for %s in %.1f ms (encoding included) on the %s backend%n",
                     Counts.of(index.size(), "vector", "vectors"), Counts.of(qs.size(), "query", "queries"), ms, index.backend().name());
+            KMeansResult fitted = null;
             if (segments > 0 && index.size() >= segments) {
                 // The map colours by these same segments instead of fitting them again.
-                mapJob.fittedSegments = summariseSegments(out, index, entries);
+                fitted = summariseSegments(out, index, entries);
+                mapJob.fittedSegments(fitted);
             }
             try {
                 MapJob.Result map = null;
@@ -139,8 +142,8 @@ final class DemoCommand extends ModelCommand {
                 // Every output is written only now, and together: a failure before leaves the old files.
                 commit(out, index, map);
             } finally {
-                if (mapJob.fittedSegments != null) {
-                    mapJob.fittedSegments.close();
+                if (fitted != null) {
+                    fitted.close();
                 }
             }
         }
@@ -159,8 +162,8 @@ final class DemoCommand extends ModelCommand {
             ids[i] = entries.get(i).id();
             texts[i] = entries.get(i).text();
         }
-        mapJob.segments = Math.min(Math.max(segments, 0), entries.size());
-        mapJob.quiet = quietOption.quiet;
+        mapJob.segments(Math.min(Math.max(segments, 0), entries.size()));
+        mapJob.progress(Progress.stages(quietOption.quiet));
         out.println();
         out.flush();
         try (FloatMatrix rows = index.rowsView()) {

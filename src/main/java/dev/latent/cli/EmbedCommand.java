@@ -1,5 +1,10 @@
 package dev.latent.cli;
 
+import dev.latent.corpus.ImageCorpus;
+import dev.latent.corpus.Corpus;
+import dev.latent.corpus.CorpusScan;
+import dev.latent.job.CorpusEmbedding;
+import dev.latent.job.ShardedEmbedding;
 import dev.latent.encode.ModelSpec;
 import dev.latent.encode.image.ImageEncoder;
 import dev.latent.encode.tensor.CsvRows;
@@ -109,7 +114,7 @@ final class EmbedCommand extends ModelCommand {
             String n = output.getFileName().toString();
             ids = output.resolveSibling((n.endsWith(".npy") ? n.substring(0, n.length() - 4) : n) + ".ids");
         }
-        FileRoles roles = ImageInput.isFolderModel(model.model) ? new FileRoles().inputOrFolder("input images", input)
+        FileRoles roles = ModelOptions.isFolderModel(model.model) ? new FileRoles().inputOrFolder("input images", input)
                 : new FileRoles().input("input corpus", input);
         roles
                 .input("--onnx model", model.onnx)
@@ -121,14 +126,14 @@ final class EmbedCommand extends ModelCommand {
                 .check(cl);
         ModelSpec imageModel;
         try {
-            imageModel = ImageInput.imageModel(model.model);
+            imageModel = ModelOptions.imageModel(model.model);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }
         if (imageModel != null) {
             return embedImages(cl, imageModel, m, ids, roles);
         }
-        ModelSpec tensorModel = ImageInput.tensorModel(model.model);
+        ModelSpec tensorModel = ModelOptions.tensorModel(model.model);
         if (tensorModel != null) {
             return embedRows(cl, tensorModel, m, ids);
         }
@@ -152,7 +157,7 @@ final class EmbedCommand extends ModelCommand {
                  Progress progress = Progress.start("embed", -1, quietOption.quiet)) {
                 ShardedEmbedding.Stats st;
                 try {
-                    st = ShardedEmbedding.run(corpus, enc, shardsDir, shardSize, block, resume, asked, progress);
+                    st = ShardedEmbedding.run(corpus, enc, shardsDir, shardSize, block, resume, asked, progress::done);
                 } catch (IllegalArgumentException e) {
                     throw new CommandLine.ParameterException(cl, e.getMessage());
                 }
@@ -163,7 +168,7 @@ final class EmbedCommand extends ModelCommand {
             }
             return Main.OK;
         }
-        Embedding.Scan scan = Embedding.scan(corpus);
+        CorpusScan scan = CorpusScan.of(corpus);
         try (TextEncoder enc = model.open(null);
              OutputSet outputs = new OutputSet()) {
             FlatIndex index = null;
@@ -178,9 +183,9 @@ final class EmbedCommand extends ModelCommand {
                 AtomicOutput indexOut = indexFile == null ? null : outputs.open(indexFile);
                 Writer idsWriter = idsOut == null ? null
                         : new BufferedWriter(Channels.newWriter(idsOut.channel(), StandardCharsets.UTF_8), 1 << 16);
-                Embedding.Stats stats;
+                CorpusEmbedding.Stats stats;
                 try (Progress progress = Progress.start("embed", scan.count(), quietOption.quiet)) {
-                    stats = Embedding.run(corpus, scan, enc, block, vectors, idsWriter, index, progress);
+                    stats = CorpusEmbedding.run(corpus, scan, enc, block, vectors, idsWriter, index, progress::done);
                 }
                 if (vectors != null) {
                     vectors.finish();
@@ -208,9 +213,9 @@ final class EmbedCommand extends ModelCommand {
 
     /** The image branch: decode, preprocess and encode every image, then write the same outputs as for texts. */
     private int embedImages(CommandLine cl, ModelSpec spec, Metric m, Path ids, FileRoles roles) throws Exception {
-        ImageInput images;
+        ImageCorpus images;
         try {
-            images = ImageInput.of(input);
+            images = ImageCorpus.of(input);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }

@@ -1,5 +1,6 @@
 package dev.latent.cli;
 
+import dev.latent.job.ShardedEmbedding;
 import dev.latent.space.OutputPaths;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,15 +1,13 @@
 package dev.latent.cli;
 
+import dev.latent.job.ShardedEmbedding;
+import dev.latent.space.format.IdsFile;
 import dev.latent.space.format.Npy;
 
 import dev.latent.core.Metric;
 import dev.latent.index.FlatIndex;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -60,7 +58,7 @@ final class IndexCommand implements Callable<Integer> {
         if (ShardedEmbedding.isManifest(vectors)) {
             return mergeShards(m, start);
         }
-        long[] idArray = ids == null ? null : readIds(ids);
+        long[] idArray = ids == null ? null : IdsFile.read(ids);
         try (FlatIndex index = FlatIndex.fromNpy(vectors, idArray, m, null)) {
             if (model != null) {
                 index.putMetadata("model", model);
@@ -97,42 +95,5 @@ final class IndexCommand implements Callable<Integer> {
                     vectors.toAbsolutePath().getParent(), (System.nanoTime() - start) / 1e9, output);
         }
         return Main.OK;
-    }
-
-    /**
-     * One 64-bit integer per line (ASCII digits with an optional sign; strict UTF-8); names the file and line of a
-     * bad one.
-     */
-    static long[] readIds(Path file) throws IOException {
-        long[] out = new long[1024];
-        int n = 0;
-        java.nio.charset.CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
-        long line = 0;
-        try (BufferedReader r = new BufferedReader(new java.io.InputStreamReader(Files.newInputStream(file), utf8))) {
-            String s;
-            while ((s = r.readLine()) != null) {
-                line++;
-                String t = s.trim();
-                if (t.isEmpty()) {
-                    throw new IOException(file + ":" + line + ": empty id");
-                }
-                if (!t.matches("[+-]?[0-9]{1,19}")) {
-                    throw new IOException(file + ":" + line + ": id '" + t + "' is not a 64-bit integer (ASCII digits)");
-                }
-                try {
-                    if (n == out.length) {
-                        out = Arrays.copyOf(out, n * 2);
-                    }
-                    out[n++] = Long.parseLong(t);
-                } catch (NumberFormatException e) {
-                    throw new IOException(file + ":" + line + ": id '" + t + "' is not a 64-bit integer");
-                }
-            }
-        } catch (java.nio.charset.CharacterCodingException e) {
-            throw new IOException(file + ":" + (line + 1) + ": not valid UTF-8");
-        }
-        return Arrays.copyOf(out, n);
     }
 }

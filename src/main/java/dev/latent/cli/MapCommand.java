@@ -1,5 +1,9 @@
 package dev.latent.cli;
 
+import dev.latent.corpus.ImageCorpus;
+import dev.latent.analyse.map.MapJob;
+import dev.latent.corpus.Corpus;
+import dev.latent.job.VectorInput;
 import dev.latent.analyse.Outliers;
 import dev.latent.compute.Backend;
 import dev.latent.compute.Backends;
@@ -77,7 +81,7 @@ final class MapCommand implements Callable<Integer> {
         CommandLine cl = spec.commandLine();
         MapJob job = new MapJob();
         try {
-            job.layout = MapJob.Layout.valueOf(layout.toUpperCase(Locale.ROOT));
+            job.layout(MapJob.Layout.valueOf(layout.toUpperCase(Locale.ROOT)));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, "unknown --layout '" + layout + "' (expected umap or pca)");
         }
@@ -93,13 +97,13 @@ final class MapCommand implements Callable<Integer> {
         if (!(quantile > 0 && quantile < 1)) {
             throw new CommandLine.ParameterException(cl, "--quantile must be between 0 and 1, got " + quantile);
         }
-        job.outlierScore = outliers.equalsIgnoreCase("none") ? null : parseScore(cl, outliers);
-        job.segments = segments;
-        job.neighbors = neighbors;
-        job.quantile = quantile;
-        job.htmlPoints = htmlPoints;
-        job.seed = seed;
-        job.quiet = quietOption.quiet;
+        job.outliers(outliers.equalsIgnoreCase("none") ? null : parseScore(cl, outliers));
+        job.segments(segments);
+        job.neighbors(neighbors);
+        job.quantile(quantile);
+        job.htmlPoints(htmlPoints);
+        job.seed(seed);
+        job.progress(Progress.stages(quietOption.quiet));
         Path png = Path.of(output + ".png");
         Path html = Path.of(output + ".html");
         FileRoles roles = vectors.inputs(new FileRoles())
@@ -110,7 +114,7 @@ final class MapCommand implements Callable<Integer> {
         roles.check(cl);
         List<String> paths = null;
         if (imageIds != null) {
-            paths = ImageInput.readList(imageIds, "--image-ids file", false);
+            paths = ImageCorpus.readList(imageIds, "--image-ids file", false);
             // The images the ids file leads to are read for the thumbnails: inputs no output may be.
             Path root = imageRoot == null ? Path.of("") : imageRoot;
             roles.inputs("image (--image-ids)", paths.stream().map(root::resolve).toList()).check(cl);
@@ -121,37 +125,36 @@ final class MapCommand implements Callable<Integer> {
         try (VectorInput in = vectors.open(input, cl)) {
             String[] idStrings = new String[in.rows()];
             for (int i = 0; i < idStrings.length; i++) {
-                idStrings[i] = Long.toString(in.ids[i]);
+                idStrings[i] = Long.toString(in.ids()[i]);
             }
             String[] textArray = texts == null ? null : in.texts(texts);
             if (paths != null) {
                 for (int i = 0; i < idStrings.length; i++) {
-                    if (in.ids[i] < 0 || in.ids[i] >= paths.size()) {
-                        throw new CommandLine.ParameterException(cl, "row " + i + " has id " + in.ids[i] + ", but "
+                    if (in.ids()[i] < 0 || in.ids()[i] >= paths.size()) {
+                        throw new CommandLine.ParameterException(cl, "row " + i + " has id " + in.ids()[i] + ", but "
                                 + imageIds + " names " + paths.size() + " images");
                     }
                 }
                 if (colorByFolder) {
                     String[] groups = new String[idStrings.length];
                     for (int i = 0; i < groups.length; i++) {
-                        String p = paths.get((int) in.ids[i]);
+                        String p = paths.get((int) in.ids()[i]);
                         int slash = p.indexOf('/');
                         groups[i] = slash > 0 ? p.substring(0, slash) : "(top)";
                     }
-                    job.groups = groups;
-                    job.groupsName = "folder";
+                    job.groups(groups, "folder");
                 }
                 for (int i = 0; i < idStrings.length; i++) {
-                    idStrings[i] = paths.get((int) in.ids[i]);
+                    idStrings[i] = paths.get((int) in.ids()[i]);
                 }
             } else if (colorByFolder) {
                 throw new CommandLine.ParameterException(cl, "--color-by-folder needs --image-ids");
             }
             MapJob.Result r;
             try {
-                r = job.build(in.vectors, in.metric, idStrings, textArray, "Map of " + input.getFileName(), backend);
+                r = job.build(in.vectors(), in.metric(), idStrings, textArray, "Map of " + input.getFileName(), backend);
                 if (paths != null) {
-                    r = new MapJob.Result(r.data().withImages(Thumbnails.of(paths, in.ids, imageRoot, job.htmlPoints, cl)), r.summary());
+                    r = new MapJob.Result(r.data().withImages(Thumbnails.of(paths, in.ids(), imageRoot, job.htmlPoints(), cl)), r.summary());
                 }
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(cl, e.getMessage());

@@ -105,4 +105,32 @@ final class ModelOptions {
             throw new NoSuchFileException(p.toString());
         }
     }
+
+    /** The image model {@code name} names, or null when it names none or a model of another modality. */
+    static ModelSpec imageModel(String name) {
+        return model(name, Modality.IMAGE);
+    }
+
+    /** The tensor model {@code name} names, or null when it names none or a model of another modality. */
+    static ModelSpec tensorModel(String name) {
+        return model(name, Modality.TENSOR);
+    }
+
+    /** The manifest entry {@code name} when it is of {@code modality}; null for no name or another modality. */
+    private static ModelSpec model(String name, Modality modality) {
+        if (name == null) {
+            return null;
+        }
+        ModelSpec spec = ModelManifest.get().model(name);
+        return spec.modality() == modality ? spec : null;
+    }
+
+    /** Whether {@code model} names an image model (whose input may be a folder); false for unknown names. */
+    static boolean isFolderModel(String model) {
+        try {
+            return imageModel(model) != null;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
 }

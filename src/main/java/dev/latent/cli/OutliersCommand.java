@@ -1,5 +1,7 @@
 package dev.latent.cli;
 
+import dev.latent.corpus.Corpus;
+import dev.latent.job.VectorInput;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.latent.analyse.KMeans;
@@ -105,21 +107,21 @@ final class OutliersCommand implements Callable<Integer> {
                 .input("input corpus (--corpus)", corpus)
                 .output("scores output (-o)", output)
                 .check(cl);
-        Corpus texts = Corpus.option(cl, corpus, corpusFormat);
+        Corpus texts = VectorOptions.corpus(cl, corpus, corpusFormat);
         Backend backend = Backends.get();
         long start = System.nanoTime();
-        try (VectorInput ref = VectorInput.open(reference, metric, ids, cl);
-             VectorInput scored = batch == null ? null : VectorInput.open(batch, metric, batchIds, cl)) {
+        try (VectorInput ref = VectorOptions.open(reference, metric, ids, cl);
+             VectorInput scored = batch == null ? null : VectorOptions.open(batch, metric, batchIds, cl)) {
             VectorInput target = scored != null ? scored : ref;
-            if (target.vectors.cols() != ref.vectors.cols()) {
-                throw new CommandLine.ParameterException(cl, batch + " has dimension " + target.vectors.cols()
-                        + ", the reference " + ref.vectors.cols());
+            if (target.vectors().cols() != ref.vectors().cols()) {
+                throw new CommandLine.ParameterException(cl, batch + " has dimension " + target.vectors().cols()
+                        + ", the reference " + ref.vectors().cols());
             }
             String[] targetTexts = texts == null ? null : target.texts(texts);
             KMeansResult fitted = null;
             if (kind == Outliers.Score.CENTROID && clusters > 0) {
                 try {
-                    fitted = KMeans.of(clusters).backend(backend).fit(ref.vectors, ref.metric);
+                    fitted = KMeans.of(clusters).backend(backend).fit(ref.vectors(), ref.metric());
                 } catch (IllegalArgumentException e) {
                     throw new CommandLine.ParameterException(cl, e.getMessage());
                 }
@@ -128,7 +130,7 @@ final class OutliersCommand implements Callable<Integer> {
             float[] scores;
             Outliers o;
             try {
-                o = Outliers.of(ref.vectors, ref.metric, k, fitted, backend);
+                o = Outliers.of(ref.vectors(), ref.metric(), k, fitted, backend);
             } catch (IllegalArgumentException e) {
                 if (fitted != null) {
                     fitted.close();
@@ -137,7 +139,7 @@ final class OutliersCommand implements Callable<Integer> {
             }
             try (o) {
                 refScores = o.scoreReference(kind);
-                scores = scored == null ? refScores : o.score(scored.vectors, kind);
+                scores = scored == null ? refScores : o.score(scored.vectors(), kind);
             }
             double threshold = Outliers.threshold(refScores, q);
             int above = 0;
@@ -153,7 +155,7 @@ final class OutliersCommand implements Callable<Integer> {
                 PrintWriter out = cl.getOut();
                 out.printf(Locale.ROOT, "%s scores (k = %d, %s) of %d vectors against %d reference vectors in %.2f s on %s%n",
                         kind.name().toLowerCase(Locale.ROOT).replace('_', '-'), k,
-                        ref.metric.name().toLowerCase(Locale.ROOT), target.rows(), ref.rows(),
+                        ref.metric().name().toLowerCase(Locale.ROOT), target.rows(), ref.rows(),
                         (System.nanoTime() - start) / 1e9, backend.name());
                 out.printf(Locale.ROOT, "threshold %.6g (quantile %.4g of the reference's own scores): %d of %d above (%.2f %%)%n",
                         threshold, q, above, scores.length, 100.0 * above / Math.max(1, scores.length));
@@ -164,7 +166,7 @@ final class OutliersCommand implements Callable<Integer> {
                 for (int i = 0; i < best.length; i++) {
                     int p = best[i];
                     String text = targetTexts == null ? "" : cut(targetTexts[p], 90);
-                    out.printf(Locale.ROOT, "%5d %14d %12.5g  %s%n", i + 1, target.ids[p], scores[p], text);
+                    out.printf(Locale.ROOT, "%5d %14d %12.5g  %s%n", i + 1, target.ids()[p], scores[p], text);
                 }
             }
         }
@@ -188,13 +190,13 @@ final class OutliersCommand implements Callable<Integer> {
                 boolean out = scores[i] > threshold;
                 if (jsonl) {
                     ObjectNode o = json.createObjectNode();
-                    o.put("id", target.ids[i]);
+                    o.put("id", target.ids()[i]);
                     o.put("score", scores[i]);
                     o.put("outlier", out);
                     w.write(json.writeValueAsString(o));
                     w.write('\n');
                 } else {
-                    w.write(target.ids[i] + "\t" + scores[i] + "\t" + out + "\n");
+                    w.write(target.ids()[i] + "\t" + scores[i] + "\t" + out + "\n");
                 }
             }
             w.flush();

@@ -1,5 +1,8 @@
 package dev.latent.cli;
 
+import dev.latent.corpus.Corpus;
+import dev.latent.corpus.CorpusTexts;
+import dev.latent.job.ShardedEmbedding;
 import dev.latent.encode.ModelSpec;
 import dev.latent.encode.image.Autoencoder;
 import dev.latent.encode.image.ImageEncoder;
@@ -95,8 +98,8 @@ final class PathCommand extends ModelCommand {
         PrintWriter out = cl.getOut();
         try (FlatIndex index = ShardedEmbedding.openIndex(indexFile)) {
             float[][] v = resolve(cl, index);
-            SearchCommand.CorpusTexts texts = corpusFile == null ? null
-                    : new SearchCommand.CorpusTexts(Corpus.file(corpusFile, corpusFormat));
+            CorpusTexts texts = corpusFile == null ? null
+                    : new CorpusTexts(Corpus.file(corpusFile, corpusFormat));
             if (analogy) {
                 List<Long> inputs = new ArrayList<>();
                 for (String p : points) {
@@ -169,7 +172,7 @@ final class PathCommand extends ModelCommand {
         return p.startsWith("@") ? p : "\"" + p + "\"";
     }
 
-    private static String item(SearchCommand.CorpusTexts texts, long id, float score) throws IOException {
+    private static String item(CorpusTexts texts, long id, float score) throws IOException {
         Corpus.Entry e = texts == null ? null : texts.get(id);
         String s = String.format(Locale.ROOT, "%-8d %.4f", id, score);
         if (e != null) {
@@ -247,7 +250,7 @@ final class PathCommand extends ModelCommand {
     private ModelSpec imageModel(FlatIndex index) {
         String name = model.model != null ? model.model : index.metadata().get("model");
         try {
-            return ImageInput.imageModel(name);
+            return ModelOptions.imageModel(name);
         } catch (IllegalArgumentException e) {
             return null;
         }

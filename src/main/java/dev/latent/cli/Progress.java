@@ -1,5 +1,6 @@
 package dev.latent.cli;
 
+import dev.latent.analyse.map.MapJob;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
@@ -12,7 +13,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
  * A progress bar with its rate per second on standard error, shown only on a terminal and without --quiet.
  * Thread-safe (updates may come from encoder threads).
  */
-final class Progress implements AutoCloseable {
+final class Progress implements MapJob.Counter {
     private final ProgressBar bar;
 
     private Progress(ProgressBar bar) {
@@ -42,8 +43,14 @@ final class Progress implements AutoCloseable {
         return new Progress(bar);
     }
 
+    /** The bars of a map's long stages (none with {@code quiet} or off a terminal). */
+    static MapJob.StageProgress stages(boolean quiet) {
+        return (task, total, unit) -> start(task, total, quiet, unit);
+    }
+
     /** Sets the number done. */
-    void done(long texts) {
+    @Override
+    public void done(long texts) {
         if (bar != null) {
             bar.stepTo(texts);
         }

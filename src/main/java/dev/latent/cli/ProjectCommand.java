@@ -1,5 +1,6 @@
 package dev.latent.cli;
 
+import dev.latent.job.VectorInput;
 import dev.latent.analyse.Pca;
 import dev.latent.analyse.PcaModel;
 import dev.latent.compute.Backend;
@@ -63,18 +64,18 @@ final class ProjectCommand implements Callable<Integer> {
         PrintWriter out = cl.getOut();
         Backend backend = Backends.get();
         long start = System.nanoTime();
-        try (VectorInput in = VectorInput.open(input, null, null, cl)) {
+        try (VectorInput in = VectorOptions.open(input, null, null, cl)) {
             PcaModel pca;
             try {
-                pca = model != null ? PcaModel.load(model) : Pca.of(components).whiten(whiten).backend(backend).fit(in.vectors);
+                pca = model != null ? PcaModel.load(model) : Pca.of(components).whiten(whiten).backend(backend).fit(in.vectors());
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(cl, e.getMessage());
             }
-            if (pca.dimension() != in.vectors.cols()) {
+            if (pca.dimension() != in.vectors().cols()) {
                 throw new CommandLine.ParameterException(cl, "the PCA in " + model + " was fitted on dimension " + pca.dimension()
-                        + ", " + input + " has dimension " + in.vectors.cols());
+                        + ", " + input + " has dimension " + in.vectors().cols());
             }
-            try (FloatMatrix z = pca.transform(in.vectors, backend); OutputSet outputs = new OutputSet()) {
+            try (FloatMatrix z = pca.transform(in.vectors(), backend); OutputSet outputs = new OutputSet()) {
                 try (Npy.Writer w = Npy.writer(outputs.open(output), z.cols())) {
                     w.append(z);
                     w.finish();

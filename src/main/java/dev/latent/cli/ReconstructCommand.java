@@ -1,5 +1,6 @@
 package dev.latent.cli;
 
+import dev.latent.corpus.ImageCorpus;
 import dev.latent.encode.ModelSpec;
 import dev.latent.encode.image.Autoencoder;
 import dev.latent.encode.image.ImageEncoder;
@@ -54,13 +55,13 @@ final class ReconstructCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, "--top must be >= 0");
         }
         ModelSpec image;
-        ImageInput images;
+        ImageCorpus images;
         try {
-            image = ImageInput.imageModel(model);
+            image = ModelOptions.imageModel(model);
             if (image == null) {
                 throw new IllegalArgumentException("model '" + model + "' is not an image model");
             }
-            images = ImageInput.of(input);
+            images = ImageCorpus.of(input);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }

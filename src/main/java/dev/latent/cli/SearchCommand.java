@@ -1,5 +1,8 @@
 package dev.latent.cli;
 
+import dev.latent.corpus.Corpus;
+import dev.latent.corpus.CorpusTexts;
+import dev.latent.job.ShardedEmbedding;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.latent.core.FloatMatrix;
@@ -18,10 +21,8 @@ import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -191,43 +192,6 @@ final class SearchCommand extends ModelCommand {
             return Long.parseLong(forced);
         }
         return Math.max(1 << 20, Runtime.getRuntime().maxMemory() / 64);
-    }
-
-    /**
-     * The corpus records of hit ids (index ids as {@code latent embed} assigned them), read back one at a
-     * time from their byte offsets: the corpus is scanned once and only 40 bytes per record are kept.
-     */
-    static final class CorpusTexts {
-        private final Corpus corpus;
-        private final Embedding.Scan scan;
-        private final Embedding.Lookup lookup;
-        private final Map<Long, Corpus.Entry> cache = new LinkedHashMap<>(256, 0.75f, true) {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<Long, Corpus.Entry> eldest) {
-                return size() > 4096;
-            }
-        };
-
-        CorpusTexts(Corpus corpus) throws IOException {
-            this.corpus = corpus;
-            this.scan = Embedding.scan(corpus);
-            this.lookup = new Embedding.Lookup(scan);
-        }
-
-        /** The record of index id {@code id}, or null when the corpus has none. */
-        Corpus.Entry get(long id) throws IOException {
-            Corpus.Entry e = cache.get(id);
-            if (e != null) {
-                return e;
-            }
-            int p = lookup.positionOf(id);
-            if (p < 0) {
-                return null;
-            }
-            e = corpus.readAt(scan.offsets()[p], scan.lines()[p], p);
-            cache.put(id, e);
-            return e;
-        }
     }
 
     /** Writes results as they come, to standard output or atomically to {@code -o}. Not thread-safe. */

@@ -1,5 +1,6 @@
 package dev.latent.cli;
 
+import dev.latent.job.ShardedEmbedding;
 import dev.latent.encode.text.TextEncoder;
 import dev.latent.engine.Engine;
 import dev.latent.index.FlatIndex;

@@ -1,5 +1,8 @@
 package dev.latent.cli;
 
+import dev.latent.core.Metric;
+import dev.latent.corpus.Corpus;
+import dev.latent.job.VectorInput;
 import java.io.IOException;
 import java.nio.file.Path;
 import picocli.CommandLine;
@@ -30,11 +33,49 @@ final class VectorOptions {
 
     /** The vectors of {@code file} with these options' metric and ids. */
     VectorInput open(Path file, CommandLine cl) throws IOException {
-        return VectorInput.open(file, metric, ids, cl);
+        return open(file, metric, ids, cl);
     }
 
     /** The corpus, or null when none was given. */
     Corpus corpus(CommandLine cl) throws IOException {
-        return Corpus.option(cl, corpus, corpusFormat);
+        return corpus(cl, corpus, corpusFormat);
+    }
+
+    /**
+     * The vectors of {@code file} ({@link VectorInput#open}): a bad {@code --metric}, {@code --ids} with an index,
+     * a metric that differs from the index's or an index that cannot be used are usage errors.
+     */
+    static VectorInput open(Path file, String metricOption, Path idsFile, CommandLine cl) throws IOException {
+        Metric asked = null;
+        if (metricOption != null) {
+            try {
+                asked = Metric.parse(metricOption);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(cl, e.getMessage());
+            }
+        }
+        if (!VectorInput.isIndex(file)) {
+            return VectorInput.open(file, asked, idsFile);   // an .npy file that cannot be read is no usage error
+        }
+        try {
+            return VectorInput.open(file, asked, idsFile);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
+    }
+
+    /**
+     * The corpus a command's {@code --corpus} option names, or null when it names none; a bad
+     * {@code --corpus-format} is a usage error.
+     */
+    static Corpus corpus(CommandLine cl, Path file, String format) throws IOException {
+        if (file == null) {
+            return null;
+        }
+        try {
+            return Corpus.file(file, format);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
     }
 }

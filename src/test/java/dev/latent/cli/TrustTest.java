@@ -1,5 +1,6 @@
 package dev.latent.cli;
 
+import dev.latent.job.ShardedEmbedding;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

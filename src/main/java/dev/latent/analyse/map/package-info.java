@@ -3,7 +3,7 @@
  * ids, texts, segments and outliers) drawn as a PNG scatter plot ({@link dev.latent.analyse.map.MapPng}, with
  * XChart) or as one self-contained interactive HTML page ({@link dev.latent.analyse.map.MapHtml}: canvas,
  * hover, search, legend, pan and zoom; no network when viewed). Both sample large maps with a fixed seed and
- * say so. Rendering only: the projection to two dimensions and the segments come from elsewhere in
- * {@code analyse}.
+ * say so. {@link dev.latent.analyse.map.MapJob} makes a whole map from vectors (segments, outliers, a
+ * 2-D layout from elsewhere in {@code analyse}) and writes the PNG and the page together.
  */
 package dev.latent.analyse.map;

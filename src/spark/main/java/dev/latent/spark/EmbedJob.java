@@ -214,7 +214,7 @@ public final class EmbedJob implements Callable<Integer> {
     String input;
 
     @Option(names = "--format", paramLabel = "FORMAT",
-            description = "parquet, json (one object a line), csv (with a header row) or text (one text a line, "
+            description = "parquet, json (one object a line), csv (RFC 4180, with a header row) or text (one text a line, "
                     + "column 'value'); default: from the input's extension, else parquet.")
     String format;
 

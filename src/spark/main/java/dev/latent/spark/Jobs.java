@@ -59,13 +59,17 @@ final class Jobs {
     }
 
     /**
-     * Reads {@code path}: CSV with a header row, and a ragged row (more or fewer fields than the header)
-     * fails the job naming it instead of being padded with nulls.
+     * Reads {@code path}. CSV has a header row and is read as RFC 4180 says, as the command line's reader
+     * ({@link dev.latent.corpus.Corpus}) reads it: a quote inside a quoted field is written twice ({@code ""}; Spark's
+     * default escape is a backslash, which would end the field there), and a quoted field may hold line breaks
+     * ({@code multiLine}: a CSV file is then read by one task, not split). A ragged row (more or fewer fields
+     * than the header) fails the job naming it instead of being padded with nulls.
      */
     static Dataset<Row> read(SparkSession spark, String format, String path) {
         return switch (format) {
             case "csv" -> spark.read().option("header", "true").option("mode", "FAILFAST")
-                    .option("enforceSchema", "false").csv(path);
+                    .option("enforceSchema", "false").option("quote", "\"").option("escape", "\"")
+                    .option("multiLine", "true").csv(path);
             case "json" -> spark.read().option("mode", "FAILFAST").json(path);
             case "text" -> spark.read().text(path);
             default -> spark.read().parquet(path);

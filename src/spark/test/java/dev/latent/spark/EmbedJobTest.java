@@ -197,6 +197,39 @@ class EmbedJobTest {
         assertTrue(messages(e).contains("Malformed"), messages(e));
     }
 
+    /**
+     * RFC 4180 quoting, as the command line reads it: doubled quotes inside a quoted field, a comma and a line break
+     * in one, a quoted id. Spark's rows are the library reader's records, field for field, and the job embeds all.
+     */
+    @Test
+    void aCsvWithDoubledQuotesAndLineBreaksReadsAsTheCommandLineReadsIt() throws Exception {
+        SparkSession spark = LocalSpark.get();
+        Path csv = dir.resolve("quoted.csv");
+        Files.writeString(csv, "id,text\n"
+                + "1,\"she said \"\"hello\"\" twice\"\n"
+                + "\"2\",\"a cat, \"\"asleep\"\"\non two lines\"\n"
+                + "3,\"\"\"quoted\"\" at the start\"\n"
+                + "4,plain text\n");
+        List<String> library = new ArrayList<>();
+        try (dev.latent.corpus.Corpus.Reader r = dev.latent.corpus.Corpus.file(csv, "auto").open()) {
+            for (dev.latent.corpus.Corpus.Entry e; (e = r.next()) != null; ) {
+                library.add(e.id() + "|" + e.text());
+            }
+        }
+        assertEquals(List.of("1|she said \"hello\" twice", "2|a cat, \"asleep\"\non two lines", "3|\"quoted\" at the start",
+                "4|plain text"), library);
+        List<String> sparkRows = new ArrayList<>();
+        for (Row r : Jobs.read(spark, "csv", csv.toString()).collectAsList()) {
+            sparkRows.add(r.getString(r.fieldIndex("id")) + "|" + r.getString(r.fieldIndex("text")));
+        }
+        assertEquals(library, sparkRows);
+
+        Path out = dir.resolve("quoted.parquet");
+        assertEquals(0, Jobs.run(new EmbedJob(), new String[] {"--input", csv.toString(), "--id-column", "id",
+                "--output", out.toString()}));
+        assertEquals(4, spark.read().parquet(out.toString()).count());
+    }
+
     @Test
     void aParquetInputWithoutTheNamedColumnFailsNamingItAndWritesNothing() {
         SparkSession spark = LocalSpark.get();

@@ -1,4 +1,4 @@
-package dev.latent.cli;
+package dev.latent.analyse.map;
 
 import dev.latent.analyse.KMeans;
 import dev.latent.analyse.KMeansResult;
@@ -7,9 +7,6 @@ import dev.latent.analyse.Pca;
 import dev.latent.analyse.PcaModel;
 import dev.latent.analyse.Umap;
 import dev.latent.analyse.UmapResult;
-import dev.latent.analyse.map.MapData;
-import dev.latent.analyse.map.MapHtml;
-import dev.latent.analyse.map.MapPng;
 import dev.latent.analyse.text.Segments;
 import dev.latent.compute.Backend;
 import dev.latent.core.FloatMatrix;
@@ -25,48 +22,182 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The map of a corpus, shared by {@code latent map} and {@code latent demo}: segments by k-means (named by
- * their terms when there are texts), outliers flagged by a score over a quantile of the corpus's own scores,
- * a 2-D layout (UMAP, or PCA), then a PNG and a self-contained HTML page committed together.
+ * The map of a corpus, shared by {@code latent map}, {@code latent demo} and library callers: segments by
+ * k-means (named by their terms when there are texts), or a given grouping; outliers flagged by a score over a
+ * quantile of the corpus's own scores; a 2-D layout (UMAP, or PCA); then a PNG and a self-contained HTML page
+ * committed together. Configure with the setters (each returns this job), then {@link #build} and
+ * {@link #write}.
+ *
+ * <p>A job is a mutable settings holder: not thread-safe while being configured, and one job should build one
+ * map at a time. It keeps no resources; segments handed in with {@link #fittedSegments} stay the caller's.
  */
-final class MapJob {
+public final class MapJob {
     /** Layout methods. */
-    enum Layout { UMAP, PCA }
+    public enum Layout { UMAP, PCA }
 
-    int segments = 12;
+    /** Told how a long stage (k-means iterations, layout epochs) advances; for progress bars. */
+    public interface StageProgress {
+        /**
+         * A stage begins: {@code total} steps counted in {@code unit} (with its leading space, for example
+         * {@code " epochs"}). The counter returned is told the steps done, from worker threads too, and closed
+         * when the stage ends.
+         */
+        Counter start(String task, long total, String unit);
+
+        /** Reports nothing. */
+        StageProgress NONE = (task, total, unit) -> new Counter() {
+            @Override
+            public void done(long steps) {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    /** The steps done in one stage; closed when it ends. */
+    public interface Counter extends AutoCloseable {
+        /** Steps done so far. */
+        void done(long steps);
+
+        @Override
+        void close();
+    }
+
+    private int segments = 12;
     /** A given grouping (one name per point, such as a true label) to colour by instead of k-means; null: none. */
-    String[] groups;
+    private String[] groups;
     /** What {@link #groups} are, for the note ("folder", say). */
-    String groupsName = "group";
+    private String groupsName = "group";
     /** Segments already fitted by the caller (who keeps and closes it); null: fit k-means here. */
-    KMeansResult fittedSegments;
-    int terms = 4;
-    Layout layout = Layout.UMAP;
-    int neighbors = 15;
+    private KMeansResult fittedSegments;
+    private int terms = 4;
+    private Layout layout = Layout.UMAP;
+    private int neighbors = 15;
     /**
      * UMAP's minimum distance and repulsion: 0 and 8 rather than umap-learn's 0.1 and 1, which keep local
      * neighbourhoods better (trustworthiness 0.94 instead of 0.86 on the 5,000 sample glosses, above t-SNE's
      * 0.94; jmh/results/map-20261126) at the price of tighter, more separated clumps.
      */
-    double minDist = 0;
-    double repulsion = 8;
-    long seed = 42;
+    private double minDist = 0;
+    private double repulsion = 8;
+    private long seed = 42;
     /** null: no outliers marked. */
-    Outliers.Score outlierScore = Outliers.Score.LOF;
-    int outlierK = 10;
-    double quantile = 0.99;
-    int htmlPoints = 100_000;
-    boolean quiet;
+    private Outliers.Score outlierScore = Outliers.Score.LOF;
+    private int outlierK = 10;
+    private double quantile = 0.99;
+    private int htmlPoints = 100_000;
+    private StageProgress progress = StageProgress.NONE;
 
-    /** What was computed, for the summary. */
-    record Summary(int points, int segments, int outliers, double kmeansSeconds, double outlierSeconds,
+    /** A job with the defaults: 12 k-means segments, UMAP, LOF outliers above the 0.99 quantile, seed 42. */
+    public MapJob() {
+    }
+
+    /** K-means segments to colour by (default 12; at most the points; 0: none). */
+    public MapJob segments(int k) {
+        this.segments = k;
+        return this;
+    }
+
+    /**
+     * Colours by a given grouping instead of k-means: one name per point ({@code names}, kept, not copied) and
+     * what the names are ({@code what}, for the note: "folder", "label"); null names: k-means again.
+     */
+    public MapJob groups(String[] names, String what) {
+        this.groups = names;
+        this.groupsName = what;
+        return this;
+    }
+
+    /** Segments the caller already fitted (who keeps and closes them), used instead of fitting k-means; null: fit. */
+    public MapJob fittedSegments(KMeansResult segments) {
+        this.fittedSegments = segments;
+        return this;
+    }
+
+    /** Terms naming each segment when there are texts (default 4). */
+    public MapJob terms(int n) {
+        this.terms = n;
+        return this;
+    }
+
+    /** The layout method (default UMAP; PCA as well for maps too small for UMAP's neighbours). */
+    public MapJob layout(Layout l) {
+        this.layout = l;
+        return this;
+    }
+
+    /** UMAP's neighbours per point (default 15). */
+    public MapJob neighbors(int n) {
+        this.neighbors = n;
+        return this;
+    }
+
+    /** UMAP's minimum distance (default 0) and repulsion (default 8); see the field notes for why. */
+    public MapJob umapShape(double minDist, double repulsion) {
+        this.minDist = minDist;
+        this.repulsion = repulsion;
+        return this;
+    }
+
+    /** The seed of k-means, UMAP and the sampling of large maps (default 42). */
+    public MapJob seed(long s) {
+        this.seed = s;
+        return this;
+    }
+
+    /** The outlier score (default LOF), or null to mark no outliers. */
+    public MapJob outliers(Outliers.Score score) {
+        this.outlierScore = score;
+        return this;
+    }
+
+    /** Neighbours of the outlier score (default 10). */
+    public MapJob outlierK(int k) {
+        this.outlierK = k;
+        return this;
+    }
+
+    /** Points whose score is above this quantile of the corpus's own scores are outliers (default 0.99). */
+    public MapJob quantile(double q) {
+        this.quantile = q;
+        return this;
+    }
+
+    /** Points drawn at most in the HTML page, sampled with the seed beyond (default 100,000). */
+    public MapJob htmlPoints(int n) {
+        this.htmlPoints = n;
+        return this;
+    }
+
+    /** The points drawn at most in the HTML page. */
+    public int htmlPoints() {
+        return htmlPoints;
+    }
+
+    /** Where the long stages report their progress (default: nowhere). */
+    public MapJob progress(StageProgress p) {
+        this.progress = p == null ? StageProgress.NONE : p;
+        return this;
+    }
+
+    /**
+     * What was computed, for the summary: points, segments, outliers marked, the seconds of each stage and the
+     * layout described.
+     */
+    public record Summary(int points, int segments, int outliers, double kmeansSeconds, double outlierSeconds,
                    double layoutSeconds, String layout) {}
 
     /**
      * Builds the map data of {@code vectors} (rows = points) with their ids and texts (texts may be null).
-     * The vectors are only read.
+     * The vectors are only read and stay the caller's.
+     *
+     * @param ids   one id per point, shown on hover
+     * @param texts one text per point, or null
+     * @throws IllegalArgumentException with fewer than 2 points, or a grouping whose size differs from the points
      */
-    Result build(FloatMatrix vectors, Metric metric, String[] ids, String[] texts, String title, Backend backend) {
+    public Result build(FloatMatrix vectors, Metric metric, String[] ids, String[] texts, String title, Backend backend) {
         int n = Math.toIntExact(vectors.rows());
         if (n < 2) {
             throw new IllegalArgumentException("a map needs at least 2 points, got " + n);
@@ -102,7 +233,7 @@ final class MapJob {
             } else if (km != null || segments > 0) {
                 long t0 = System.nanoTime();
                 if (km == null) {
-                    try (Progress p = Progress.start("segments", 26, quiet, " iterations")) {
+                    try (Counter p = progress.start("segments", 26, " iterations")) {
                         km = KMeans.of(Math.min(segments, n)).seed(seed).backend(backend)
                                 .listener((it, inertia, s) -> p.done(Math.min(26, it + 1))).fit(vectors, metric);
                     }
@@ -164,7 +295,7 @@ final class MapJob {
                 }
             } else {
                 Umap umap = Umap.of().neighbors(neighbors).minDist(minDist).repulsion(repulsion).seed(seed).backend(backend);
-                try (Progress p = Progress.start("layout", umap.epochsFor(n), quiet, " epochs");
+                try (Counter p = progress.start("layout", umap.epochsFor(n), " epochs");
                      UmapResult u = umap.listener((done, total) -> p.done(done)).fit(vectors, metric)) {
                     xy = FloatMatrix.of(u.layoutArray(), 2);
                     how = String.format(Locale.ROOT, "UMAP (%d neighbours, min-dist %s, repulsion %s, %d epochs)",
@@ -190,10 +321,14 @@ final class MapJob {
     }
 
     /** The map and what it took. */
-    record Result(MapData data, Summary summary) {}
+    public record Result(MapData data, Summary summary) {}
 
-    /** Writes the PNG and the HTML page, committed together (both new or both old). */
-    void write(MapData data, Path png, Path html) throws IOException {
+    /**
+     * Writes the PNG and the HTML page (either may be null), committed together (both new or both old).
+     *
+     * @throws IOException naming the output that could not be written
+     */
+    public void write(MapData data, Path png, Path html) throws IOException {
         try (OutputSet outputs = new OutputSet()) {
             writeInto(outputs, data, png, html);
             outputs.commit();
@@ -201,7 +336,7 @@ final class MapJob {
     }
 
     /** Writes the PNG and the page into {@code outputs}, which the caller commits (with its other files). */
-    void writeInto(OutputSet outputs, MapData data, Path png, Path html) throws IOException {
+    public void writeInto(OutputSet outputs, MapData data, Path png, Path html) throws IOException {
         if (png != null) {
             MapPng.create().seed(seed).write(data, Channels.newOutputStream(outputs.open(png).channel()));
         }
@@ -210,7 +345,8 @@ final class MapJob {
         }
     }
 
-    static void printSummary(PrintWriter out, Summary s, Path png, Path html) {
+    /** Prints the summary: one line of what was computed, then where the PNG and the page are (when written). */
+    public static void printSummary(PrintWriter out, Summary s, Path png, Path html) {
         out.printf(Locale.ROOT, "map: %,d points, %d segments (%.2f s), %d outliers (%.2f s), layout %s (%.2f s)%n",
                 s.points(), s.segments(), s.kmeansSeconds(), s.outliers(), s.outlierSeconds(), s.layout(), s.layoutSeconds());
         if (png != null) {

@@ -1,4 +1,4 @@
-package dev.latent.cli;
+package dev.latent.corpus;
 
 import java.io.IOException;
 import java.util.Arrays;
@@ -9,13 +9,17 @@ import java.util.Arrays;
  * are the index ids and must be unique; otherwise (string ids, CSV ids, plain-text corpora, or any record without
  * an integer id) the records are numbered 0, 1, 2, ... in corpus order. Not thread-safe.
  */
-final class RowIds {
+public final class RowIds {
     private long[] ids = new long[1024];
     private int n;
     private boolean integers = true;
 
+    /** An empty rule, to be fed every record's id in corpus order. */
+    public RowIds() {
+    }
+
     /** Adds the next record's id (in corpus order). */
-    void add(boolean integerId, String id) {
+    public void add(boolean integerId, String id) {
         if (n == ids.length) {
             ids = Arrays.copyOf(ids, n * 2);
         }
@@ -28,16 +32,17 @@ final class RowIds {
     }
 
     /** Adds the next record. */
-    void add(Corpus.Entry e) {
+    public void add(Corpus.Entry e) {
         add(e.integerId(), e.id());
     }
 
-    int count() {
+    /** Records added so far. */
+    public int count() {
         return n;
     }
 
     /** Whether the index ids are the corpus's own integers (false: row positions). */
-    boolean integers() {
+    public boolean integers() {
         return integers && n > 0;
     }
 
@@ -46,7 +51,7 @@ final class RowIds {
      *
      * @throws IOException naming {@code source} and the id when an integer id repeats
      */
-    long[] indexIds(String source) throws IOException {
+    public long[] indexIds(String source) throws IOException {
         long[] out = new long[n];
         if (!integers()) {
             for (int i = 0; i < n; i++) {

@@ -1,8 +1,5 @@
-package dev.latent.cli;
+package dev.latent.corpus;
 
-import dev.latent.encode.ModelManifest;
-import dev.latent.encode.ModelSpec;
-import dev.latent.encode.Modality;
 import dev.latent.core.Texts;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -23,49 +20,35 @@ import java.util.stream.Stream;
  * lines and lines starting with # skipped; strict UTF-8, a bad byte named with its line). An item's id is its
  * path relative to the folder (or as listed), so it must be usable as one line of an ids file: a file name
  * holding a line break, a tab or another control character is refused with its path ({@link Texts#idProblem}).
+ * Lists the files only (opens none); immutable.
+ *
+ * @param base the folder the ids are relative to
+ * @param ids  the images' ids, in order
  */
-record ImageInput(Path base, List<String> ids) {
-    static final List<String> EXTENSIONS = List.of("png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff");
+public record ImageCorpus(Path base, List<String> ids) {
+    /** The file name extensions read as images (lower case). */
+    public static final List<String> EXTENSIONS = List.of("png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff");
 
-    static boolean isImageFile(Path p) {
+    /** Whether {@code p}'s name ends with one of the {@link #EXTENSIONS} (any case). */
+    public static boolean isImageFile(Path p) {
         String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
         int dot = n.lastIndexOf('.');
         return dot > 0 && EXTENSIONS.contains(n.substring(dot + 1));
     }
 
-    /** The image model {@code name} names, or null when it names none or a model of another modality. */
-    static ModelSpec imageModel(String name) {
-        return model(name, Modality.IMAGE);
-    }
-
-    /** The tensor model {@code name} names, or null when it names none or a model of another modality. */
-    static ModelSpec tensorModel(String name) {
-        return model(name, Modality.TENSOR);
-    }
-
-    /** The manifest entry {@code name} when it is of {@code modality}; null for no name or another modality. */
-    private static ModelSpec model(String name, Modality modality) {
-        if (name == null) {
-            return null;
-        }
-        ModelSpec spec = ModelManifest.get().model(name);
-        return spec.modality() == modality ? spec : null;
-    }
-
-    /** Whether {@code model} names an image model (whose input may be a folder); false for unknown names. */
-    static boolean isFolderModel(String model) {
-        try {
-            return imageModel(model) != null;
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
-    }
-
-    static ImageInput of(Path input) throws IOException {
+    /**
+     * The images {@code input} names: every image file under a folder, one image file, or the files a list file
+     * names.
+     *
+     * @throws IllegalArgumentException naming the folder, list file or image: a folder without images, a list that
+     *                                  names none, a path that is neither, a name that cannot be an id
+     * @throws IOException              when the folder or list cannot be read
+     */
+    public static ImageCorpus of(Path input) throws IOException {
         if (Files.isDirectory(input)) {
             List<String> ids = new ArrayList<>();
             try (Stream<Path> walk = Files.walk(input)) {
-                walk.filter(Files::isRegularFile).filter(ImageInput::isImageFile)
+                walk.filter(Files::isRegularFile).filter(ImageCorpus::isImageFile)
                         .map(p -> input.relativize(p).toString().replace('\\', '/')).sorted().forEach(ids::add);
             }
             if (ids.isEmpty()) {
@@ -78,27 +61,30 @@ record ImageInput(Path base, List<String> ids) {
                             + " (ids are written one per line); rename it");
                 }
             }
-            return new ImageInput(input, List.copyOf(ids));
+            return new ImageCorpus(input, List.copyOf(ids));
         }
         if (!Files.isRegularFile(input)) {
             throw new IllegalArgumentException(input + " is neither a folder of images nor a list file");
         }
         if (isImageFile(input)) {
-            return new ImageInput(input.toAbsolutePath().getParent(), List.of(input.getFileName().toString()));
+            return new ImageCorpus(input.toAbsolutePath().getParent(), List.of(input.getFileName().toString()));
         }
         List<String> ids = readList(input, "list file", true);
         if (ids.isEmpty()) {
             throw new IllegalArgumentException("list file " + input + " names no images");
         }
-        return new ImageInput(input.toAbsolutePath().getParent(), List.copyOf(ids));
+        return new ImageCorpus(input.toAbsolutePath().getParent(), List.copyOf(ids));
     }
 
     /**
      * The paths a list file names, one per line (strict UTF-8; a trailing CR dropped): every line as it is
      * ({@code skipComments} false: an ids file, line i for row i) or stripped with blank lines and # comments
      * left out (a list file). A bad byte, or a path that cannot be an id, is named with its line.
+     *
+     * @param role what the file is, for messages ("list file", "--image-ids file")
+     * @throws IllegalArgumentException naming the file and line of a bad byte or a path that cannot be an id
      */
-    static List<String> readList(Path file, String role, boolean skipComments) throws IOException {
+    public static List<String> readList(Path file, String role, boolean skipComments) throws IOException {
         List<String> out = new ArrayList<>();
         byte[] bytes = Files.readAllBytes(file);
         int start = 0;
@@ -134,7 +120,8 @@ record ImageInput(Path base, List<String> ids) {
         return out;
     }
 
-    List<Path> files() {
+    /** The image files, in order. */
+    public List<Path> files() {
         return ids.stream().map(base::resolve).toList();
     }
 }

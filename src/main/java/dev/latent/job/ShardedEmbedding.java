@@ -1,10 +1,12 @@
-package dev.latent.cli;
+package dev.latent.job;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.latent.core.FloatMatrix;
+import dev.latent.corpus.Corpus;
+import dev.latent.corpus.RowIds;
 import dev.latent.encode.text.TextEncoder;
 import dev.latent.space.AtomicOutput;
 import dev.latent.space.OutputSet;
@@ -21,6 +23,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.function.LongConsumer;
 
 /**
  * Embeds a corpus in one streaming pass into numbered shards ({@code shard-00000.npy} + {@code .ids}) of a fixed
@@ -46,18 +49,36 @@ import java.util.List;
  *
  * <p><b>Ids.</b> The shards' ids files hold the corpus's ids; each shard records whether all of its ids were JSON
  * integers, and a merge applies the one rule of {@link RowIds}, so a sharded run and a direct {@code embed
- * --index} give the same index ids. Not thread-safe.
+ * --index} give the same index ids.
+ *
+ * <p><b>Threads and ownership.</b> Stateless: the methods are static, and a run uses its encoder from the calling
+ * thread (the encoder may run workers of its own). Two runs into one folder exclude each other through the lock
+ * file, across processes too. What a run writes belongs to the folder; an index it returns belongs to the caller,
+ * who closes it.
+ *
+ * <p><b>Errors.</b> A problem the caller can fix (a resume that does not match the run, a damaged manifest or
+ * shard, an unfinished run, another run writing) is an {@link IllegalArgumentException} whose message names the
+ * file and what differs; an unreadable corpus or a failed write is an {@link IOException} naming the file.
  */
-final class ShardedEmbedding {
-    static final String MANIFEST = "manifest.json";
+public final class ShardedEmbedding {
+    /** The manifest's file name in a run's folder. */
+    public static final String MANIFEST = "manifest.json";
     /** Held by the run writing into the folder. */
     static final String LOCK = ".latent-shards.lock";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int VERSION = 2;
     private static final java.util.regex.Pattern SHARD_NAME = java.util.regex.Pattern.compile("shard-[0-9]{5,9}");
 
-    /** Rows, tokens, time and shards of one run (this run's part when resuming). */
-    record Stats(long texts, long tokens, Duration elapsed, int shards, int resumedShards) {}
+    /**
+     * Rows, tokens, time and shards of one run (this run's part when resuming).
+     *
+     * @param texts         records embedded by this run
+     * @param tokens        tokens the encoder processed for them
+     * @param elapsed       wall time of this run
+     * @param shards        shards this run wrote
+     * @param resumedShards shards an earlier run had already committed
+     */
+    public record Stats(long texts, long tokens, Duration elapsed, int shards, int resumedShards) {}
 
     private ShardedEmbedding() {}
 
@@ -66,13 +87,23 @@ final class ShardedEmbedding {
     }
 
     /**
-     * Runs the job.
+     * Embeds {@code corpus} into shards in {@code dir} (created when missing), or continues the run there.
      *
      * @param shardRows rows per shard, a multiple of {@code block}
-     * @param metric    the metric asked on the command line, or null (a new run: cosine; a resume: the run's)
+     * @param block     texts per encoder call
+     * @param resume    continue the run {@code dir} holds (a folder with a manifest is refused without it)
+     * @param metric    the metric asked, or null (a new run: cosine; a resume: the run's)
+     * @param progress  told the number of corpus records embedded so far (resumed ones included), from encoder
+     *                  threads too; may be null
+     * @throws IllegalArgumentException naming the problem: a shard size that is no positive multiple of the block,
+     *                                  another run writing the folder, a finished or started run without
+     *                                  {@code resume}, a resume whose model, metric, corpus, layout or shards
+     *                                  differ from the manifest's
+     * @throws IOException              naming the corpus file and line of a bad record, or a file that cannot be
+     *                                  written
      */
-    static Stats run(Corpus corpus, TextEncoder enc, Path dir, int shardRows, int block, boolean resume,
-            dev.latent.core.Metric metric, Progress progress) throws IOException {
+    public static Stats run(Corpus corpus, TextEncoder enc, Path dir, int shardRows, int block, boolean resume,
+            dev.latent.core.Metric metric, LongConsumer progress) throws IOException {
         if (shardRows < 1 || block < 1 || shardRows % block != 0) {
             throw new IllegalArgumentException("--shard-size must be a positive multiple of --block (" + block + "), got "
                     + shardRows);
@@ -92,13 +123,14 @@ final class ShardedEmbedding {
                         + "); wait for it to end before resuming");
             }
             try (java.nio.channels.FileLock held = lock) {
-                return runLocked(corpus, enc, dir, shardRows, block, resume, metric, progress);
+                return runLocked(corpus, enc, dir, shardRows, block, resume, metric,
+                        progress != null ? progress : n -> { });
             }
         }
     }
 
     private static Stats runLocked(Corpus corpus, TextEncoder enc, Path dir, int shardRows, int block, boolean resume,
-            dev.latent.core.Metric metric, Progress progress) throws IOException {
+            dev.latent.core.Metric metric, LongConsumer progress) throws IOException {
         Path manifestFile = dir.resolve(MANIFEST);
         ObjectNode manifest;
         long offset = 0;
@@ -160,7 +192,7 @@ final class ShardedEmbedding {
         long done = 0;
         int written = 0;
         long firstRow = position;
-        progress.done(position);
+        progress.accept(position);
         try (Corpus.Reader r = corpus.openAt(offset, line, position, prefix)) {
             while (true) {
                 int shard = shards.size();
@@ -182,7 +214,7 @@ final class ShardedEmbedding {
                         }
                         long base = position + done + rows;
                         try {
-                            vectors.add(enc.encode(texts, (t, k) -> progress.done(base + t)));
+                            vectors.add(enc.encode(texts, (t, k) -> progress.accept(base + t)));
                         } catch (IllegalArgumentException ex) {
                             throw new IOException(corpus.name() + " (lines " + entries.get(0).line() + "-"
                                     + entries.get(entries.size() - 1).line() + "): " + ex.getMessage(), ex);
@@ -225,7 +257,7 @@ final class ShardedEmbedding {
                 firstRow += rows;
                 done += rows;
                 written++;
-                progress.done(position + done);
+                progress.accept(position + done);
                 if (rows < shardRows) {
                     break;
                 }
@@ -362,7 +394,7 @@ final class ShardedEmbedding {
     record Shard(Path npy, Path ids, long firstRow, long rows, boolean integerIds) {}
 
     /** Whether {@code file} is a shard manifest (by name; its content is checked by {@link #toIndex}). */
-    static boolean isManifest(Path file) {
+    public static boolean isManifest(Path file) {
         Path name = file.getFileName();
         return name != null && name.toString().equals(MANIFEST);
     }
@@ -371,7 +403,7 @@ final class ShardedEmbedding {
      * The files a manifest lists (every shard's {@code .npy} and {@code .ids}), for the collision check; empty
      * when the manifest cannot be read (loading it then names the problem).
      */
-    static List<Path> listedFiles(Path manifestFile) {
+    public static List<Path> listedFiles(Path manifestFile) {
         List<Path> out = new ArrayList<>();
         try {
             JsonNode m = readManifest(manifestFile);
@@ -423,9 +455,12 @@ final class ShardedEmbedding {
      * The vectors of a finished run as one in-memory index, one shard read at a time (each checked first), with
      * the index ids a direct {@code embed --index} of the corpus gives ({@link RowIds}: the JSON integer ids when
      * every record had one, else the row numbers in run order); the metric is {@code metric} when given, else the
-     * one the run recorded (cosine for runs that recorded none).
+     * one the run recorded (cosine for runs that recorded none). The caller owns the index and closes it.
+     *
+     * @throws IllegalArgumentException naming the problem: not a manifest, a damaged manifest, an unfinished run,
+     *                                  a shard name outside the run's folder, a damaged shard, no shards
      */
-    static dev.latent.index.FlatIndex toIndex(Path manifestFile, dev.latent.core.Metric metric) throws IOException {
+    public static dev.latent.index.FlatIndex toIndex(Path manifestFile, dev.latent.core.Metric metric) throws IOException {
         JsonNode m = readManifest(manifestFile);
         List<Shard> shards = shards(m, manifestFile);
         if (shards.isEmpty()) {
@@ -481,13 +516,19 @@ final class ShardedEmbedding {
         return rowIds.indexIds(manifestFile.toString());
     }
 
-    /** An index file, or a finished run's shards in the metric asked (null: the run's own). */
-    static dev.latent.index.FlatIndex toIndexOrLoad(Path file, dev.latent.core.Metric metric) throws IOException {
+    /**
+     * An index file, or a finished run's shards in the metric asked (null: the run's own); see {@link #toIndex}.
+     * The caller owns the index.
+     */
+    public static dev.latent.index.FlatIndex toIndexOrLoad(Path file, dev.latent.core.Metric metric) throws IOException {
         return isManifest(file) ? toIndex(file, metric) : dev.latent.index.FlatIndex.load(file);
     }
 
-    /** An index file, or the shards of a finished run given by their manifest.json (merged in memory). */
-    static dev.latent.index.FlatIndex openIndex(Path file) throws IOException {
+    /**
+     * An index file, or the shards of a finished run given by their manifest.json (merged in memory, in the run's
+     * metric). The caller owns the index.
+     */
+    public static dev.latent.index.FlatIndex openIndex(Path file) throws IOException {
         return isManifest(file) ? toIndex(file, null) : dev.latent.index.FlatIndex.load(file);
     }
 }

@@ -1,4 +1,4 @@
-package dev.latent.cli;
+package dev.latent.corpus;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -90,18 +90,5 @@ class CorpusTest {
         assertEquals(List.of("hello", "world"), e.stream().map(Corpus.Entry::text).toList());
         assertEquals(List.of("7", "1"), e.stream().map(Corpus.Entry::id).toList());
         assertNull(all(Corpus.file(write("e.csv", "text\n"), "auto")).stream().findFirst().orElse(null));
-    }
-
-    @Test
-    void embedReadsTheChosenCsvColumns() throws IOException {
-        Path f = write("docs.csv", "key,body\nd1,\"a dog, barking\"\nd2,the stock market fell\n");
-        Path npy = dir.resolve("v.npy");
-        MainTest.Result r = MainTest.run("embed", f.toString(), "--text-column", "body", "--id-column", "key",
-                "-o", npy.toString(), "--quiet");
-        assertEquals(0, r.code(), r.err());
-        assertEquals(List.of("d1", "d2"), Files.readAllLines(dir.resolve("v.ids")));
-        MainTest.Result bad = MainTest.run("embed", f.toString(), "-o", dir.resolve("w.npy").toString(), "--quiet");
-        assertEquals(1, bad.code());
-        assertTrue(bad.err().contains("the CSV header has no column 'text' (columns: key, body)"), bad.err());
     }
 }

@@ -1,4 +1,4 @@
-package dev.latent.cli;
+package dev.latent.corpus;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
@@ -30,13 +30,18 @@ import java.util.Locale;
  * A corpus of texts: one text per line, JSONL with an id and a text field per line, or CSV with a header
  * row (RFC 4180: quoted fields may hold commas, doubled quotes and line breaks) and a text and an id column.
  * Records are read in order, in blocks, so a corpus of any size streams; every problem names its
- * line (malformed JSON, no text field, empty text). Not thread-safe.
+ * line (malformed JSON, no text field, empty text, a bad UTF-8 byte, a ragged CSV row, an id that cannot be
+ * written on one line) in an {@link IOException} whose message starts with {@code file:line:}.
+ *
+ * <p>A {@code Corpus} only names a file and how to read it: it holds no open file and is immutable, so it may
+ * be shared between threads. Each {@link Reader} it opens owns one open file until it is closed and is not
+ * thread-safe.
  */
-final class Corpus {
+public final class Corpus {
     private static final JsonFactory JSON_FACTORY = new JsonFactory();
 
     /** Input layout. */
-    enum Format { TEXT, JSONL, CSV }
+    public enum Format { TEXT, JSONL, CSV }
 
     /**
      * One record: its position (0-based), the corpus's own id (JSONL {@code id} or CSV id column, else the
@@ -44,8 +49,15 @@ final class Corpus {
      * integer (a JSONL {@code id} written as a number: then {@code id} is its decimal form, so {@code -0} is
      * {@code 0}). Only such ids become index ids (see {@link RowIds}); an id string that looks like a number
      * ({@code "007"}) stays a string.
+     *
+     * @param position  0-based record number in the corpus
+     * @param id        the corpus's own id, never empty and free of line breaks, tabs and other controls
+     * @param text      the text, never blank
+     * @param line      1-based line where the record starts
+     * @param offset    byte offset of that line in the file
+     * @param integerId whether {@code id} was written as a JSON integer
      */
-    record Entry(long position, String id, String text, long line, long offset, boolean integerId) {
+    public record Entry(long position, String id, String text, long line, long offset, boolean integerId) {
     }
 
     private final String name;
@@ -64,30 +76,25 @@ final class Corpus {
     }
 
     /**
-     * The corpus a command's {@code --corpus} option names, or null when it names none; a bad
-     * {@code --corpus-format} is a usage error.
+     * A corpus file with its texts in the field or column {@code text} and ids in {@code id}; format from
+     * {@code format} ("auto" or null: JSONL for .jsonl/.ndjson/.json, CSV for .csv, else text).
+     *
+     * @throws java.nio.file.NoSuchFileException   when the file does not exist
+     * @throws java.nio.file.AccessDeniedException when it cannot be read
+     * @throws IOException                         when it is a directory
+     * @throws IllegalArgumentException            for an unknown format name
      */
-    static Corpus option(picocli.CommandLine cl, Path file, String format) throws IOException {
-        if (file == null) {
-            return null;
-        }
-        try {
-            return file(file, format);
-        } catch (IllegalArgumentException e) {
-            throw new picocli.CommandLine.ParameterException(cl, e.getMessage());
-        }
-    }
-
-    /** A corpus file; format from {@code format} ("auto": JSONL for .jsonl/.ndjson/.json, CSV for .csv, else text). */
-    static Corpus file(Path file, String format) throws IOException {
+    public static Corpus file(Path file, String format) throws IOException {
         return file(file, format, "text", "id");
     }
 
     /**
      * A corpus file whose texts and ids are in the JSONL field or CSV column {@code textField} and
      * {@code idField} (a CSV without an id column, or a JSONL record without the field, numbers its rows).
+     * Nothing is read yet beyond checking that the file exists and is readable; errors as for
+     * {@link #file(Path, String)}.
      */
-    static Corpus file(Path file, String format, String textField, String idField) throws IOException {
+    public static Corpus file(Path file, String format, String textField, String idField) throws IOException {
         if (!Files.exists(file)) {
             throw new NoSuchFileException(file.toString(), null, "no such file");
         }
@@ -100,7 +107,13 @@ final class Corpus {
         return new Corpus(file.toString(), file, format(format, file.getFileName().toString()), textField, idField);
     }
 
-    static Format format(String format, String fileName) {
+    /**
+     * The format {@code format} names ({@code auto}/null, {@code text}/{@code txt}/{@code lines},
+     * {@code jsonl}/{@code ndjson}, {@code csv}; any case), guessed from {@code fileName}'s extension for auto.
+     *
+     * @throws IllegalArgumentException naming the unknown format
+     */
+    public static Format format(String format, String fileName) {
         String f = format == null ? "auto" : format.toLowerCase(Locale.ROOT);
         switch (f) {
             case "text": case "txt": case "lines": return Format.TEXT;
@@ -117,26 +130,28 @@ final class Corpus {
         }
     }
 
-    String name() {
+    /** The name used in messages: the path as given. */
+    public String name() {
         return name;
     }
 
-    Format format() {
+    /** How the file is read. */
+    public Format format() {
         return format;
     }
 
     /** The JSONL field or CSV column holding the texts. */
-    String textField() {
+    public String textField() {
         return textField;
     }
 
     /** The JSONL field or CSV column holding the ids. */
-    String idField() {
+    public String idField() {
         return idField;
     }
 
-    /** Opens a fresh pass over the records. */
-    Reader open() throws IOException {
+    /** Opens a fresh pass over the records; the caller closes it. */
+    public Reader open() throws IOException {
         return new Reader(Files.newInputStream(path), 0, 0, 0);
     }
 
@@ -145,7 +160,7 @@ final class Corpus {
      * {@code position} records into the file: where an earlier pass's {@link Reader#nextOffset()},
      * {@link Reader#line()} and {@link Reader#position()} left off.
      */
-    Reader openAt(long offset, long linesBefore, long position) throws IOException {
+    public Reader openAt(long offset, long linesBefore, long position) throws IOException {
         SeekableByteChannel ch = Files.newByteChannel(path);
         return new Reader(Channels.newInputStream(ch.position(offset)), offset, linesBefore, position);
     }
@@ -155,13 +170,18 @@ final class Corpus {
      * file's first {@code offset} bytes (see {@link #digestOfPrefix}) and the reader's
      * {@link Reader#fingerprint()} goes on from it. The reader owns {@code prefix}.
      */
-    Reader openAt(long offset, long linesBefore, long position, MessageDigest prefix) throws IOException {
+    public Reader openAt(long offset, long linesBefore, long position, MessageDigest prefix) throws IOException {
         SeekableByteChannel ch = Files.newByteChannel(path);
         return new Reader(Channels.newInputStream(ch.position(offset)), offset, linesBefore, position, prefix);
     }
 
-    /** A SHA-256 digest fed with the file's first {@code length} bytes. */
-    MessageDigest digestOfPrefix(long length) throws IOException {
+    /**
+     * A SHA-256 digest fed with the file's first {@code length} bytes (for {@link #openAt(long, long, long,
+     * MessageDigest)}); the caller owns it.
+     *
+     * @throws IOException naming the corpus when the file is shorter than {@code length} bytes
+     */
+    public MessageDigest digestOfPrefix(long length) throws IOException {
         MessageDigest d = sha256();
         try (InputStream in = Files.newInputStream(path)) {
             byte[] b = new byte[1 << 20];
@@ -178,7 +198,8 @@ final class Corpus {
         return d;
     }
 
-    static MessageDigest sha256() {
+    /** A new SHA-256 digest. */
+    public static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
@@ -187,15 +208,17 @@ final class Corpus {
     }
 
     /** The corpus file. */
-    Path path() {
+    public Path path() {
         return path;
     }
 
     /**
      * The record whose line starts at byte {@code offset} (an {@link Entry#offset()} of an earlier pass),
      * with its line number and position as that pass reported them.
+     *
+     * @throws IOException naming the line when no record starts there any more (the corpus changed)
      */
-    Entry readAt(long offset, long line, long position) throws IOException {
+    public Entry readAt(long offset, long line, long position) throws IOException {
         SeekableByteChannel ch = Files.newByteChannel(path);
         try (Reader r = new Reader(Channels.newInputStream(ch.position(offset)), offset, line - 1, position)) {
             Entry e = r.next();
@@ -209,9 +232,10 @@ final class Corpus {
     /**
      * Reads records in order. Lines are split on {@code \n} (a {@code \r} before it is dropped) and each
      * line is decoded on its own as strict UTF-8, so a bad byte is reported at its real line and column.
-     * JSONL lines are read with a streaming JSON parser (no tree per record).
+     * JSONL lines are read with a streaming JSON parser (no tree per record). Owns its open file until
+     * {@link #close()}; not thread-safe.
      */
-    final class Reader implements AutoCloseable {
+    public final class Reader implements AutoCloseable {
         private final InputStream in;
         private final byte[] buf = new byte[1 << 16];
         private int bufPos;
@@ -254,7 +278,7 @@ final class Corpus {
         }
 
         /** File offset of the first byte not read yet: the start of the next line. */
-        long nextOffset() {
+        public long nextOffset() {
             return bufBase + bufPos;
         }
 
@@ -262,7 +286,7 @@ final class Corpus {
          * Hex SHA-256 of the file's bytes from its start up to {@link #nextOffset()}, for a reader opened with a
          * digest of the bytes before its offset ({@link #openAt(long, long, long, MessageDigest)}).
          */
-        String fingerprint() {
+        public String fingerprint() {
             try {
                 MessageDigest d = (MessageDigest) digest.clone();
                 d.update(buf, 0, bufPos);
@@ -273,12 +297,12 @@ final class Corpus {
         }
 
         /** Lines read so far, counted from the start of the file. */
-        long line() {
+        public long line() {
             return line;
         }
 
         /** Records read so far, counted from the start of the file. */
-        long position() {
+        public long position() {
             return position;
         }
 
@@ -339,8 +363,12 @@ final class Corpus {
             return r.isError() ? bb.position() : Math.max(0, length - 1);
         }
 
-        /** The next record, or null at the end. */
-        Entry next() throws IOException {
+        /**
+         * The next record, or null at the end.
+         *
+         * @throws IOException naming the file and line of a record that cannot be read
+         */
+        public Entry next() throws IOException {
             while (true) {
                 int len = readLine();
                 if (len < 0) {
@@ -556,7 +584,7 @@ final class Corpus {
         }
 
         /** Up to {@code max} next records (empty at the end). */
-        List<Entry> nextBlock(int max) throws IOException {
+        public List<Entry> nextBlock(int max) throws IOException {
             List<Entry> out = new ArrayList<>(Math.min(max, 4096));
             Entry e;
             while (out.size() < max && (e = next()) != null) {

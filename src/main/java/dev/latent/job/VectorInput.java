@@ -1,0 +1,177 @@
+package dev.latent.job;
+
+import dev.latent.core.FloatMatrix;
+import dev.latent.core.Metric;
+import dev.latent.corpus.Corpus;
+import dev.latent.corpus.CorpusScan;
+import dev.latent.index.FlatIndex;
+import dev.latent.space.format.IdsFile;
+import dev.latent.space.format.Npy;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The vectors an analysis reads: an index file ({@code .lidx}: its vectors, ids and metric), a finished sharded
+ * run ({@code manifest.json}, merged in memory, see {@link ShardedEmbedding#toIndex}) or an {@code .npy} file
+ * (ids from an ids file, else the row numbers; metric as asked, default cosine), and, with a corpus, the text of
+ * each row. Owns the vectors (and the index they view) until {@link #close()}; the ids array is its own, not to
+ * be modified. Not thread-safe.
+ */
+public final class VectorInput implements AutoCloseable {
+    private final Path file;
+    private final FloatMatrix vectors;
+    private final Metric metric;
+    private final long[] ids;
+    private final FlatIndex index;
+
+    private VectorInput(Path file, FloatMatrix vectors, Metric metric, long[] ids, FlatIndex index) {
+        this.file = file;
+        this.vectors = vectors;
+        this.metric = metric;
+        this.ids = ids;
+        this.index = index;
+    }
+
+    /** Whether {@code file} is read as an index (an {@code .lidx} file or a shard manifest), not as {@code .npy}. */
+    public static boolean isIndex(Path file) {
+        return file.getFileName().toString().endsWith(".lidx") || ShardedEmbedding.isManifest(file);
+    }
+
+    /**
+     * Opens {@code file}.
+     *
+     * @param metric  the metric asked, or null: an index's own, cosine for {@code .npy}
+     * @param idsFile for {@code .npy} only: one 64-bit integer id per row ({@link IdsFile#read}), or null for the
+     *                row numbers
+     * @throws IllegalArgumentException for an index: {@code idsFile} given, a metric that differs from the
+     *                                  index's, or a damaged or unfinished sharded run (naming the problem)
+     * @throws IOException              naming the file that cannot be read, or an ids file whose count differs
+     *                                  from the rows
+     */
+    public static VectorInput open(Path file, Metric metric, Path idsFile) throws IOException {
+        if (isIndex(file)) {
+            if (idsFile != null) {
+                throw new IllegalArgumentException("--ids is for .npy input; an index file holds its ids");
+            }
+            FlatIndex index = ShardedEmbedding.toIndexOrLoad(file, metric);
+            if (metric != null && metric != index.metric()) {
+                Metric own = index.metric();
+                index.close();
+                throw new IllegalArgumentException("--metric " + label(metric) + " differs from the index's metric ("
+                        + own.name().toLowerCase(Locale.ROOT) + ")");
+            }
+            return new VectorInput(file, index.rowsView(), index.metric(), index.ids(), index);
+        }
+        FloatMatrix m = Npy.read(file);
+        long[] ids;
+        try {
+            if (idsFile != null) {
+                ids = IdsFile.read(idsFile);
+                if (ids.length != m.rows()) {
+                    throw new IOException(idsFile + " has " + ids.length + " ids for the " + m.rows() + " rows of " + file);
+                }
+            } else {
+                ids = new long[Math.toIntExact(m.rows())];
+                for (int i = 0; i < ids.length; i++) {
+                    ids[i] = i;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            m.close();
+            throw e;
+        }
+        return new VectorInput(file, m, metric != null ? metric : Metric.COSINE, ids, null);
+    }
+
+    /** A metric as {@code --metric} spells it: ip, cosine or l2. */
+    private static String label(Metric m) {
+        return m == Metric.INNER_PRODUCT ? "ip" : m.name().toLowerCase(Locale.ROOT);
+    }
+
+    /** The file read. */
+    public Path file() {
+        return file;
+    }
+
+    /** The vectors, one row per item; owned by this input (valid until {@link #close()}). */
+    public FloatMatrix vectors() {
+        return vectors;
+    }
+
+    /** The metric of the vectors. */
+    public Metric metric() {
+        return metric;
+    }
+
+    /** The id of every row (shared, not to be modified). */
+    public long[] ids() {
+        return ids;
+    }
+
+    /** Rows read. */
+    public int rows() {
+        return ids.length;
+    }
+
+    /**
+     * The text of every row from {@code corpus}: for an index the record whose index id (as an embedding of the
+     * corpus assigned it) is the row's id, for an {@code .npy} file the record at the row's position.
+     *
+     * @throws IOException naming the first row without a record, a corpus whose record count differs from the
+     *                     rows of an {@code .npy} file, or a bad record of the corpus
+     */
+    public String[] texts(Corpus corpus) throws IOException {
+        CorpusScan scan = CorpusScan.of(corpus);
+        String[] texts = new String[rows()];
+        Map<Long, Integer> rowOf = null;
+        if (index != null) {
+            rowOf = new HashMap<>(rows() * 2);
+            for (int r = 0; r < rows(); r++) {
+                rowOf.put(ids[r], r);
+            }
+        } else if (scan.count() != rows()) {
+            throw new IOException(corpus.name() + " has " + scan.count() + " records, " + file + " has " + rows()
+                    + " rows: give the corpus the vectors were embedded from");
+        }
+        try (Corpus.Reader r = corpus.open()) {
+            Corpus.Entry e;
+            while ((e = r.next()) != null) {
+                int p = (int) e.position();
+                if (rowOf == null) {
+                    texts[p] = e.text();
+                } else {
+                    Integer row = rowOf.get(scan.indexIds()[p]);
+                    if (row != null) {
+                        texts[row] = e.text();
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < texts.length; i++) {
+            if (texts[i] == null) {
+                throw new IOException(corpus.name() + " has no record for id " + ids[i] + " of " + file
+                        + ": give the corpus the index was embedded from");
+            }
+        }
+        return texts;
+    }
+
+    /** Frees the vectors and the index they came from. */
+    @Override
+    public void close() {
+        vectors.close();
+        if (index != null) {
+            index.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return file + " (" + rows() + " x " + vectors.cols() + ", " + metric + ", ids " + Arrays.toString(
+                Arrays.copyOf(ids, Math.min(3, ids.length))) + "...)";
+    }
+}
