@@ -41,6 +41,8 @@ public final class Main implements Runnable {
 
     /** Held strongly: java.util.logging forgets the level of a logger that is garbage collected. */
     private static final Logger LATENT_LOG = Logger.getLogger("dev.latent");
+    /** The tokenizer library's loggers (held, so the level set on them stays). */
+    private static final Logger DJL_LOG = Logger.getLogger("ai.djl");
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -141,10 +143,10 @@ public final class Main implements Runnable {
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
             System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s: %5$s%6$s%n");
         }
-        if (System.getProperty("slf4j.internal.verbosity") == null) {
-            // The tokenizer library logs through SLF4J; without a provider SLF4J warns on every start.
-            System.setProperty("slf4j.internal.verbosity", verbose ? "WARN" : "ERROR");
-        }
+        // The tokenizer library (DJL) logs through SLF4J into java.util.logging: where it found its native
+        // library (INFO) and, on a machine without a GPU, that it could count none (WARNING). Neither is news to a
+        // user of the command line; --verbose shows them.
+        DJL_LOG.setLevel(verbose ? Level.INFO : Level.SEVERE);
         Logger root = LATENT_LOG;
         for (Handler h : root.getHandlers()) {
             root.removeHandler(h);
