@@ -126,7 +126,7 @@ LATENT_CUDA_DEBUG=1 LATENT_CUDA_ARCHS=90 bash native/cuda/build.sh .gpu/debug-wo
 say "bin/cuda_check"
 bash native/cuda/check/build.sh gpu "$b/bin" "$b/lib"
 
-cp native/cuda/gpu/run.sh native/cuda/gpu/bench_torch.py "$b/"
+cp native/cuda/gpu/run.sh native/cuda/gpu/steps.sh native/cuda/gpu/bench_torch.py "$b/"
 chmod +x "$b/run.sh" "$b/bench_torch.py"
 
 # The newest glibc symbol version any native file of the bundle needs.

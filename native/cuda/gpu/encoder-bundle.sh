@@ -96,7 +96,7 @@ if [ -n "$reference" ]; then
   mkdir -p "$e/reference"
   cp "$reference" "$e/reference/"
 fi
-for f in proof.sh encoder_peer.py; do
+for f in proof.sh steps.sh encoder_peer.py; do
   if [ -f "$here/gpu/$f" ]; then cp "$here/gpu/$f" "$e/"; else say "encoder: note: native/cuda/gpu/$f not there yet, not in the bundle"; fi
 done
 

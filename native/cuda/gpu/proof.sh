@@ -83,23 +83,9 @@ out="$(cd "$out" && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/latent-encoder-proof.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-declare -a table=()
-failed=0
-note() { echo "[proof $(date -u +%H:%M:%S)] $*"; }
-record() {  # step status seconds detail
-  table+=("$(printf '%-9s %-5s %5ss  %s' "$1" "$2" "$3" "$4")")
-  [ "$2" = FAIL ] && failed=1
-  return 0
-}
-limited() {  # limited LIMIT LOG CMD...: runs CMD under a time limit, output to LOG and the terminal; sets rc, secs
-  local limit="$1" log="$2"
-  shift 2
-  local t0=$SECONDS
-  timeout --kill-after=10 "$limit" "$@" 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
-  secs=$((SECONDS - t0))
-  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then echo "[proof] time limit of $limit s reached" | tee -a "$log"; fi
-}
+step_tag=proof step_width=9
+# shellcheck source=steps.sh
+. "$here/steps.sh"
 
 # ---- 1. the bundle: joined from its parts, or given ----
 t0=$SECONDS

@@ -56,27 +56,10 @@ cp_lib="$(ls "$here"/lib/*.jar | tr '\n' ':')"
 cp_tests="$(ls "$here"/tests/*.jar | tr '\n' ':')"
 java_opts=(-Xss4m -Dorg.bytedeco.javacpp.cachedir="$work/javacpp-cache" -Djava.io.tmpdir="$work")
 
-declare -a table=()
-failed=0
-note() { echo "[run.sh $(date -u +%H:%M:%S)] $*"; }
-record() {  # step status seconds detail
-  table+=("$(printf '%-10s %-5s %6ss  %s' "$1" "$2" "$3" "$4")")
-  [ "$2" = FAIL ] && failed=1
-  return 0
-}
+step_tag=run.sh step_width=10
+# shellcheck source=steps.sh
+. "$here/steps.sh"
 want() { case ",$steps," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
-# Runs "$@" under a time limit with output to a log (and the terminal); sets rc and secs.
-limited() {
-  local limit="$1" log="$2"
-  shift 2
-  local t0=$SECONDS
-  timeout --kill-after=10 "$limit" "$@" 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
-  secs=$((SECONDS - t0))
-  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-    echo "[run.sh] time limit of $limit s reached" | tee -a "$log"
-  fi
-}
 
 # ---- header: what ran where ----
 {

@@ -52,6 +52,25 @@ std::vector<float> normTerms(const std::vector<float>& m, long long count, int d
   return terms;
 }
 
+/// Score-block arguments of all queries × rows [r0, r0 + rows) into `block` (row stride `ld`), as topkLargeBatch
+/// sets them.
+DistanceArgs scoreArgs(const Problem& p, const std::vector<float>& qTerm, const std::vector<float>& dbTerm, long long r0,
+                       long long rows, std::vector<float>& block, long long ld) {
+  DistanceArgs s{};
+  s.queries = p.queries.data();
+  s.qTerm = qTerm.data();
+  s.nQueries = p.q;
+  s.d = p.d;
+  s.db = p.rows.data();
+  s.dbTerm = dbTerm.data();
+  s.firstRow = static_cast<uint32_t>(r0);
+  s.nRows = static_cast<uint32_t>(rows);
+  s.metric = p.metric;
+  s.out = block.data();
+  s.ld = static_cast<size_t>(ld);
+  return s;
+}
+
 /// Merge passes over `lists` sorted lists of k per query in keysA/rowsA, as search.cu runs them; returns the passes.
 template <int K, int B, int TQ, int TN>
 int merge(const Problem& p, int k, long long lists, long long fanIn, std::vector<float>& keysA,
@@ -138,18 +157,7 @@ void topkLarge(const Problem& p, int k, int sms, long long stripe, long long chu
   std::vector<float> block(static_cast<size_t>(p.q * stripe), std::nanf(""));
   for (long long r0 = 0; r0 < p.n; r0 += stripe) {
     const long long rows = std::min<long long>(stripe, p.n - r0);
-    DistanceArgs s{};
-    s.queries = p.queries.data();
-    s.qTerm = qTerm.data();
-    s.nQueries = p.q;
-    s.d = p.d;
-    s.db = p.rows.data();
-    s.dbTerm = dbTerm.data();
-    s.firstRow = static_cast<uint32_t>(r0);
-    s.nRows = static_cast<uint32_t>(rows);
-    s.metric = p.metric;
-    s.out = block.data();
-    s.ld = static_cast<size_t>(stripe);
+    const DistanceArgs s = scoreArgs(p, qTerm, dbTerm, r0, rows, block, stripe);
     if (tensorCores) {
       sim::launch(dim3(static_cast<unsigned>((rows + kTcTN - 1) / kTcTN), static_cast<unsigned>((p.q + kTcTQ - 1) / kTcTQ)),
                   kThreads, kScoreTcSmem, [&] { scoreBlockTcKernel(s); });
@@ -351,18 +359,7 @@ void checkTcKeys(const Problem& p, int sms) {
   const std::vector<float> dbTerm = normTerms(p.rows, p.n, p.d, p.metric, sms, &zero);
   const std::vector<float> qTerm = normTerms(p.queries, p.q, p.d, p.metric, sms, nullptr);
   std::vector<float> block(static_cast<size_t>(p.q) * p.n, std::nanf(""));
-  DistanceArgs s{};
-  s.queries = p.queries.data();
-  s.qTerm = qTerm.data();
-  s.nQueries = p.q;
-  s.d = p.d;
-  s.db = p.rows.data();
-  s.dbTerm = dbTerm.data();
-  s.firstRow = 0;
-  s.nRows = static_cast<uint32_t>(p.n);
-  s.metric = p.metric;
-  s.out = block.data();
-  s.ld = static_cast<size_t>(p.n);
+  const DistanceArgs s = scoreArgs(p, qTerm, dbTerm, 0, p.n, block, p.n);
   sim::launch(dim3(static_cast<unsigned>((p.n + kTcTN - 1) / kTcTN), static_cast<unsigned>((p.q + kTcTQ - 1) / kTcTQ)),
               kThreads, kScoreTcSmem, [&] { scoreBlockTcKernel(s); });
   const float delta = tcDotErrorBound(p.d);
