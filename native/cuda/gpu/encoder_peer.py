@@ -126,15 +126,15 @@ class Graph:
 
     def depends_on(self, name, source, limit=64):
         """Whether `source` (a graph input) is among the ancestors of `name`, within `limit` nodes."""
-        seen, todo = set(), [name]
-        while todo and len(seen) < limit:
-            t = todo.pop()
+        seen, pending = set(), [name]
+        while pending and len(seen) < limit:
+            t = pending.pop()
             if t == source:
                 return True
             n = self.producer.get(t)
             if n is not None and n.name not in seen:
                 seen.add(n.name)
-                todo.extend(i for i in n.input if i)
+                pending.extend(i for i in n.input if i)
         return False
 
 
