@@ -1,7 +1,6 @@
 package dev.latent.encode.text;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.TokenEmbeddings;
 import dev.latent.encode.BatchPipeline;
@@ -22,15 +21,12 @@ import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
-import java.util.function.IntUnaryOperator;
 
 /**
  * Turns texts into L2-normalised float32 vectors with a sentence-transformer ONNX export and its
@@ -78,6 +74,7 @@ public final class TextEncoder implements Encoder<String> {
     private final BatchPipeline pipeline;
     private final int maxBatchSize;
     private final int tokenBudget;
+    private final TextBatcher batcher;
     private final int dimension;
     private final AtomicLong tokensProcessed = new AtomicLong();
     private volatile boolean closed;
@@ -132,6 +129,7 @@ public final class TextEncoder implements Encoder<String> {
         this.pipeline = new BatchPipeline("latent-encode", gpu && b.workers <= 0 ? Math.min(w, 2) : w);
         this.maxBatchSize = b.maxBatchSize > 0 ? b.maxBatchSize : (gpu ? 256 : 32);
         this.tokenBudget = b.tokenBudget > 0 ? b.tokenBudget : (gpu ? 256 * 128 : 32 * 128);
+        this.batcher = new TextBatcher(tokenizer, maxBatchSize, tokenBudget, sig.takesTokenTypeIds());
         try {
             this.dimension = probeDimension();
         } catch (RuntimeException e) {
@@ -245,14 +243,14 @@ public final class TextEncoder implements Encoder<String> {
         if (input.length == 0) {
             throw new IllegalArgumentException("no texts to encode");
         }
-        Tokens enc = tokenize(input, signature.takesTokenTypeIds());
+        TextBatcher.Tokens enc = batcher.tokenize(input, signature.takesTokenTypeIds());
         Integer[] idx = new Integer[input.length];
         int seqLen = 0;
         for (int i = 0; i < idx.length; i++) {
             idx[i] = i;
-            seqLen = Math.max(seqLen, enc.ids[i].length);
+            seqLen = Math.max(seqLen, enc.ids()[i].length);
         }
-        Batch b = pack(enc, idx, 0, idx.length, seqLen, e -> e);
+        Batch b = TextBatcher.pack(enc, idx, 0, idx.length, seqLen, e -> e);
         try (Feeds feeds = new Feeds()) {
             feeds.longs(TextSignature.IDS, b.ids(), b.size(), b.seqLen());
             feeds.longs(TextSignature.MASK, b.mask(), b.size(), b.seqLen());
@@ -274,7 +272,7 @@ public final class TextEncoder implements Encoder<String> {
 
     /** Number of tokens {@code text} becomes (special tokens included, after truncation), without encoding it. */
     public int countTokens(String text) {
-        return tokenize(new String[] {text}, false).ids()[0].length;
+        return batcher.tokenize(new String[] {text}, false).ids()[0].length;
     }
 
     /**
@@ -297,12 +295,9 @@ public final class TextEncoder implements Encoder<String> {
     public List<Batch> batches(List<String> texts) {
         String[] input = checkedInput(texts, spec.passagePrefix());
         List<Batch> out = new ArrayList<>();
-        produce(input, lengthOrder(input), out::add);
+        batcher.produce(input, TextBatcher.lengthOrder(input), out::add);
         return out;
     }
-
-    /** The padded length up to which the token budget alone bounds a batch (see the attention budget above). */
-    private static final long ATTENTION_LENGTH = 128;
 
     private FloatMatrix encodeInternal(List<String> texts, String prefix, EncodeListener listener, boolean count) {
         String[] input = checkedInput(texts, prefix);
@@ -311,11 +306,11 @@ public final class TextEncoder implements Encoder<String> {
         if (n == 0) {
             return FloatMatrix.allocate(0, d > 0 ? d : 1);
         }
-        int[] order = lengthOrder(input);
+        int[] order = TextBatcher.lengthOrder(input);
         AtomicReference<FloatMatrix> result = new AtomicReference<>(d > 0 ? FloatMatrix.allocate(n, d) : null);
         Progress progress = new Progress(listener);
         try {
-            pipeline.run(sink -> produce(input, order, sink), () -> new Worker(result, n, progress, count));
+            pipeline.run(sink -> batcher.produce(input, order, sink), () -> new Worker(result, n, progress, count));
         } catch (RuntimeException | Error e) {
             FloatMatrix m = result.get();
             if (m != null) {
@@ -324,20 +319,6 @@ public final class TextEncoder implements Encoder<String> {
             throw e;
         }
         return result.get();
-    }
-
-    /** Input rows in length order (characters, a cheap proxy for tokens); ties by index keep it deterministic. */
-    private static int[] lengthOrder(String[] input) {
-        Integer[] boxed = new Integer[input.length];
-        for (int i = 0; i < boxed.length; i++) {
-            boxed[i] = i;
-        }
-        Arrays.sort(boxed, Comparator.<Integer>comparingInt(i -> input[i].length()).thenComparingInt(i -> i));
-        int[] order = new int[boxed.length];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = boxed[i];
-        }
-        return order;
     }
 
     /** The texts with {@code prefix}, each checked to have content (else named by its index). */
@@ -356,112 +337,6 @@ public final class TextEncoder implements Encoder<String> {
             input[i] = prefix.isEmpty() ? t : prefix + t;
         }
         return input;
-    }
-
-    /** Tokenises in chunks on the calling thread and queues batches; stops early when a worker failed. */
-    private void produce(String[] input, int[] order, BatchPipeline.Sink<Batch> sink) {
-        int chunk = Math.max(maxBatchSize * 4, 64);
-        boolean types = signature.takesTokenTypeIds();
-        for (int start = 0; start < order.length; start += chunk) {
-            int end = Math.min(order.length, start + chunk);
-            String[] chunkTexts = new String[end - start];
-            for (int i = start; i < end; i++) {
-                chunkTexts[i - start] = input[order[i]];
-            }
-            Tokens enc = tokenize(chunkTexts, types);
-            // Within the chunk, order by token count so each batch's padded length is tight.
-            Integer[] idx = new Integer[enc.size()];
-            for (int i = 0; i < idx.length; i++) {
-                idx[i] = i;
-            }
-            Arrays.sort(idx, Comparator.<Integer>comparingInt(i -> enc.ids[i].length).thenComparingInt(i -> i));
-            int i = 0;
-            while (i < idx.length) {
-                int j = i;
-                int seqLen = 0;
-                while (j < idx.length && j - i < maxBatchSize) {
-                    int len = enc.ids[idx[j]].length;
-                    int padded = Math.max(seqLen, len);
-                    long texts = j - i + 1;
-                    if (j > i && (texts * padded > tokenBudget
-                            || texts * padded * padded > (long) tokenBudget * ATTENTION_LENGTH)) {
-                        break;
-                    }
-                    seqLen = padded;
-                    j++;
-                }
-                final int first = start;
-                if (!sink.put(pack(enc, idx, i, j - i, seqLen, e -> order[first + e]))) {
-                    return;
-                }
-                i = j;
-            }
-        }
-    }
-
-    /**
-     * Packs the texts {@code idx[from, from + size)} of {@code enc} into one batch padded to {@code seqLen}
-     * tokens; {@code rowOf} maps a text of {@code enc} to its input row.
-     */
-    private Batch pack(Tokens enc, Integer[] idx, int from, int size, int seqLen, IntUnaryOperator rowOf) {
-        boolean types = enc.types() != null;
-        int[] rows = new int[size];
-        long[] ids = new long[size * seqLen];
-        long[] mask = new long[size * seqLen];
-        long[] typeIds = new long[size * seqLen];
-        long tokens = 0;
-        for (int r = 0; r < size; r++) {
-            int e = idx[from + r];
-            rows[r] = rowOf.applyAsInt(e);
-            long[] eIds = enc.ids[e];
-            long[] eMask = enc.mask[e];
-            System.arraycopy(eIds, 0, ids, r * seqLen, eIds.length);
-            System.arraycopy(eMask, 0, mask, r * seqLen, eMask.length);
-            if (types) {
-                long[] eTypes = enc.types[e];
-                System.arraycopy(eTypes, 0, typeIds, r * seqLen, eTypes.length);
-            }
-            for (long m : eMask) {
-                tokens += m;
-            }
-        }
-        return new Batch(rows, ids, mask, typeIds, size, seqLen, tokens);
-    }
-
-    /** Token ids, attention masks and (when the model takes them) type ids of a chunk of texts. */
-    private record Tokens(long[][] ids, long[][] mask, long[][] types) {
-        int size() {
-            return ids.length;
-        }
-    }
-
-    /**
-     * Tokenises through the tokenizer's native batch call and copies out only the three arrays the model
-     * takes, freeing each native encoding at once. (DJL's {@code Encoding} objects also carry every token
-     * as a String, its character span and word ids: several kilobytes of garbage per text that nothing
-     * here reads.) Truncation and special tokens are the tokenizer's, as configured in
-     * {@link #loadTokenizer}.
-     */
-    private Tokens tokenize(String[] texts, boolean withTypes) {
-        TokenizersLibrary lib = TokenizersLibrary.LIB;
-        long[] handles = lib.batchEncode(tokenizer.getHandle(), texts, true);
-        long[][] ids = new long[texts.length][];
-        long[][] mask = new long[texts.length][];
-        long[][] types = withTypes ? new long[texts.length][] : null;
-        try {
-            for (int i = 0; i < handles.length; i++) {
-                ids[i] = lib.getTokenIds(handles[i]);
-                mask[i] = lib.getAttentionMask(handles[i]);
-                if (withTypes) {
-                    types[i] = lib.getTypeIds(handles[i]);
-                }
-            }
-        } finally {
-            for (long h : handles) {
-                lib.deleteEncoding(h);
-            }
-        }
-        return new Tokens(ids, mask, types);
     }
 
     /** Serialises listener calls and keeps per-call totals. */
