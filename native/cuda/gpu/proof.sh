@@ -138,10 +138,7 @@ fi
   echo "-- bundle: ${b:-none}"
   [ -n "$b" ] && cat "$b/BUILD-INFO"
   echo "-- options: provider=$provider texts=$texts batches=$batches paths=$paths seconds=$seconds check-texts=$check_texts peer-seconds=$peer_seconds"
-  echo "-- uname: $(uname -srm)"
-  echo "-- ldd --version: $(ldd --version 2>&1 | head -1)"
-  echo "-- nvidia-smi"
-  if command -v nvidia-smi > /dev/null; then nvidia-smi 2>&1; else echo "nvidia-smi not found"; fi
+  machine_header
 } > "$out/header.txt" 2>&1
 cat "$out/header.txt"
 

@@ -67,10 +67,7 @@ want() { case ",$steps," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
   echo "-- bundle"
   cat "$here/BUILD-INFO" 2>/dev/null || echo "BUILD-INFO missing"
   echo "-- options: backend=$backend quick=${quick:-0} steps=$steps bench-seconds=$bench_seconds seed=$seed"
-  echo "-- uname: $(uname -srm)"
-  echo "-- ldd --version: $(ldd --version 2>&1 | head -1)"
-  echo "-- nvidia-smi"
-  if command -v nvidia-smi > /dev/null; then nvidia-smi 2>&1; else echo "nvidia-smi not found"; fi
+  machine_header
 } > "$out/header.txt" 2>&1
 cat "$out/header.txt"
 

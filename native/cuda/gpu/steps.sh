@@ -21,3 +21,10 @@ limited() {
     echo "[$step_tag] time limit of $limit s reached" | tee -a "$log"
   fi
 }
+# The machine: kernel, glibc and the GPUs as nvidia-smi lists them (for a run's header).
+machine_header() {
+  echo "-- uname: $(uname -srm)"
+  echo "-- ldd --version: $(ldd --version 2>&1 | head -1)"
+  echo "-- nvidia-smi"
+  if command -v nvidia-smi > /dev/null; then nvidia-smi 2>&1; else echo "nvidia-smi not found"; fi
+}

@@ -33,10 +33,10 @@ final class FuzzySimplicialSet {
         for (int pass = 0; pass < 2; pass++) {
             int[] fill = pass == 0 ? null : degree.clone();
             int[] columns = null;
-            float[] weights = null;
+            double[] weights = null; // float values, held as double so that one row sort serves both passes
             if (pass == 1) {
                 columns = new int[degree[n]];
-                weights = new float[degree[n]];
+                weights = new double[degree[n]];
             }
             for (int i = 0; i < n; i++) {
                 for (int e = i * k; e < (i + 1) * k; e++) {
@@ -74,7 +74,11 @@ final class FuzzySimplicialSet {
                 for (int i = 0; i < n; i++) {
                     sortRow(columns, weights, degree[i], degree[i + 1]);
                 }
-                return new UmapGraph(n, degree, columns, weights);
+                float[] w32 = new float[weights.length];
+                for (int e = 0; e < w32.length; e++) {
+                    w32[e] = (float) weights[e];
+                }
+                return new UmapGraph(n, degree, columns, w32);
             }
         }
         throw new AssertionError();
@@ -145,21 +149,6 @@ final class FuzzySimplicialSet {
         for (int i = from + 1; i < to; i++) {
             int c = cols[i];
             double v = vals[i];
-            int j = i - 1;
-            while (j >= from && cols[j] > c) {
-                cols[j + 1] = cols[j];
-                vals[j + 1] = vals[j];
-                j--;
-            }
-            cols[j + 1] = c;
-            vals[j + 1] = v;
-        }
-    }
-
-    private static void sortRow(int[] cols, float[] vals, int from, int to) {
-        for (int i = from + 1; i < to; i++) {
-            int c = cols[i];
-            float v = vals[i];
             int j = i - 1;
             while (j >= from && cols[j] > c) {
                 cols[j + 1] = cols[j];
