@@ -88,33 +88,87 @@ class EngineBatchingTest {
     @Test
     void searchesMergeAndEachGetsItsOwnK() throws Exception {
         FakeEncoder enc = new FakeEncoder(D);
-        try (FlatIndex index = new FlatIndex(D, Metric.COSINE);
-             Engine engine = Engine.builder().encoder(enc).index(index).build()) {
-            for (int i = 0; i < 200; i++) {
-                index.add(i, enc.vector("doc " + i));
-            }
-            CompletableFuture<float[]> held = engine.encodeAsync(FakeEncoder.HOLD);
-            try {
-                // A held encode lane does not hold up searches.
-                List<CompletableFuture<Neighbors>> fs = new ArrayList<>();
-                for (int i = 0; i < 40; i++) {
-                    fs.add(engine.searchAsync(enc.vector("q " + i), 1 + i % 13));
+        try (FlatIndex index = new FlatIndex(D, Metric.COSINE)) {
+            HeldSearcher searcher = new HeldSearcher(Engine.Searcher.of(index));
+            try (Engine engine = Engine.builder().encoder(enc).searcher(searcher).build()) {
+                for (int i = 0; i < 200; i++) {
+                    index.add(i, enc.vector("doc " + i));
                 }
-                for (int i = 0; i < 40; i++) {
-                    Neighbors got = fs.get(i).get(10, TimeUnit.SECONDS);
-                    SameNeighbors.assertSame(index.search(enc.vector("q " + i), 1 + i % 13), got, "query " + i);
+                CompletableFuture<float[]> held = engine.encodeAsync(FakeEncoder.HOLD);
+                try {
+                    // A held encode lane does not hold up searches. The first search is held inside the searcher,
+                    // so the other 39 arrive while a batch runs, as they would under load, and must be merged.
+                    List<CompletableFuture<Neighbors>> fs = new ArrayList<>();
+                    fs.add(engine.searchAsync(enc.vector("q 0"), 1));
+                    assertTrue(searcher.entered.await(10, TimeUnit.SECONDS), "the first search reached the searcher");
+                    for (int i = 1; i < 40; i++) {
+                        fs.add(engine.searchAsync(enc.vector("q " + i), 1 + i % 13));
+                    }
+                    searcher.release.countDown();
+                    for (int i = 0; i < 40; i++) {
+                        Neighbors got = fs.get(i).get(10, TimeUnit.SECONDS);
+                        SameNeighbors.assertSame(index.search(enc.vector("q " + i), 1 + i % 13), got, "query " + i);
+                    }
+                    assertTrue(engine.metrics().search().batches() < 40, engine.metrics().search().toString());
+                    // k above the index size: all of it.
+                    assertEquals(200, engine.search(enc.vector("q"), 1000).count());
+                } finally {
+                    enc.release.countDown();
                 }
-                assertTrue(engine.metrics().search().batches() < 40, engine.metrics().search().toString());
-                // k above the index size: all of it.
-                assertEquals(200, engine.search(enc.vector("q"), 1000).count());
-            } finally {
-                enc.release.countDown();
+                held.get(10, TimeUnit.SECONDS);
+                // Text search: the query vector of the text, then the index.
+                Neighbors nb = engine.searchText("doc 17", 3);
+                assertEquals(17, nb.id(0, 0));
+                SameNeighbors.assertSame(index.search(enc.vector("doc 17"), 3), nb, "text search");
             }
-            held.get(10, TimeUnit.SECONDS);
-            // Text search: the query vector of the text, then the index.
-            Neighbors nb = engine.searchText("doc 17", 3);
-            assertEquals(17, nb.id(0, 0));
-            SameNeighbors.assertSame(index.search(enc.vector("doc 17"), 3), nb, "text search");
+        }
+    }
+
+    /** A searcher whose first search waits for {@link #release}, signalling {@link #entered} once inside. */
+    private static final class HeldSearcher implements Engine.Searcher {
+        final CountDownLatch entered = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+        private final Engine.Searcher inner;
+        private final java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+
+        HeldSearcher(Engine.Searcher inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public int dimension() {
+            return inner.dimension();
+        }
+
+        @Override
+        public Metric metric() {
+            return inner.metric();
+        }
+
+        @Override
+        public Neighbors search(dev.latent.core.FloatMatrix queries, int k) {
+            if (first.getAndSet(false)) {
+                entered.countDown();
+                try {
+                    if (!release.await(10, TimeUnit.SECONDS)) {
+                        throw new IllegalStateException("never released");
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
+                }
+            }
+            return inner.search(queries, k);
+        }
+
+        @Override
+        public void add(long id, float[] vector) {
+            inner.add(id, vector);
+        }
+
+        @Override
+        public boolean remove(long id) {
+            return inner.remove(id);
         }
     }
 
