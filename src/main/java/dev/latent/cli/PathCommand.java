@@ -12,6 +12,7 @@ import dev.latent.space.OutputSet;
 
 import dev.latent.analyse.Walks;
 import dev.latent.core.FloatMatrix;
+import dev.latent.core.Vectors;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
 import dev.latent.encode.text.TextEncoder;
@@ -113,7 +114,7 @@ final class PathCommand extends ModelCommand {
                     for (int r = 0; r < nb.count(); r++) {
                         float[] hit = index.vector(nb.id(0, r));
                         for (float[] in : v) {
-                            if (cosine(hit, in) >= 0.9999 && !inputs.contains(nb.id(0, r))) {
+                            if (Vectors.cosine(hit, in) >= 0.9999 && !inputs.contains(nb.id(0, r))) {
                                 inputs.add(nb.id(0, r));
                             }
                         }
@@ -153,18 +154,6 @@ final class PathCommand extends ModelCommand {
         }
         out.flush();
         return Main.OK;
-    }
-
-    private static double cosine(float[] a, float[] b) {
-        double dot = 0;
-        double na = 0;
-        double nb = 0;
-        for (int j = 0; j < a.length; j++) {
-            dot += (double) a[j] * b[j];
-            na += (double) a[j] * a[j];
-            nb += (double) b[j] * b[j];
-        }
-        return na == 0 || nb == 0 ? 0 : dot / Math.sqrt(na * nb);
     }
 
     private String label(int i) {

@@ -109,4 +109,20 @@ public final class Vectors {
             }
         }
     }
+
+    /** Cosine of the angle between {@code a} and {@code b}, summed in float64; 0 when either is a zero vector. */
+    public static double cosine(float[] a, float[] b) {
+        if (a.length != b.length) {
+            throw new IllegalArgumentException("vectors of dimension " + a.length + " and " + b.length);
+        }
+        double dot = 0;
+        double na = 0;
+        double nb = 0;
+        for (int j = 0; j < a.length; j++) {
+            dot += (double) a[j] * b[j];
+            na += (double) a[j] * a[j];
+            nb += (double) b[j] * b[j];
+        }
+        return na == 0 || nb == 0 ? 0 : dot / Math.sqrt(na * nb);
+    }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.latent.compute.ResidentMatrix;
 import dev.latent.compute.java.JavaBackend;
+import dev.latent.compute.Reference;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
@@ -64,15 +65,7 @@ class WalksTest {
     }
 
     private static double angle(float[] a, float[] b) {
-        double dot = 0;
-        double na = 0;
-        double nb = 0;
-        for (int j = 0; j < a.length; j++) {
-            dot += (double) a[j] * b[j];
-            na += (double) a[j] * a[j];
-            nb += (double) b[j] * b[j];
-        }
-        return Math.acos(Math.max(-1, Math.min(1, dot / Math.sqrt(na * nb))));
+        return Math.acos(Math.max(-1, Math.min(1, Reference.cosine(a, b))));
     }
 
     @Test

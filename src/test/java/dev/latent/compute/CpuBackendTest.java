@@ -72,22 +72,10 @@ class CpuBackendTest {
         long seed = Reference.seed();
         Random rnd = new Random(seed);
         try (FloatMatrix db = Reference.gaussian(n, d, rnd); FloatMatrix q = Reference.gaussian(nq, d, rnd)) {
-            for (Metric m : Metric.values()) {
-                Neighbors ref;
-                try (ResidentMatrix p = JAVA.upload(db, m)) {
-                    ref = p.search(q, 2048);
-                }
-                for (String isa : isas()) {
-                    CpuBackend.useIsa(isa);
-                    try (ResidentMatrix p = cpu.upload(db, m)) {
-                        for (int k : KS) {
-                            String ctx = "seed " + seed + ", " + isa + ", " + m + ", Q=" + nq + " N=" + n + " d=" + d
-                                    + " k=" + k;
-                            Reference.assertSameTopK(ctx, q, db, null, m, k, p.search(q, k), ref);
-                        }
-                    }
-                }
-            }
+            eachIsaAgainstReference(db, q, (isa, m, k, got, ref) -> {
+                String ctx = "seed " + seed + ", " + isa + ", " + m + ", Q=" + nq + " N=" + n + " d=" + d + " k=" + k;
+                Reference.assertSameTopK(ctx, q, db, null, m, k, got, ref);
+            });
         }
     }
 
@@ -108,23 +96,34 @@ class CpuBackendTest {
             for (int i = 0; i < 10; i++) {  // some queries equal to database rows (L2 exactly 0)
                 q.setRow(i, db.getRow(rnd.nextInt(n)));
             }
-            for (Metric m : Metric.values()) {
-                Neighbors ref;
-                try (ResidentMatrix p = JAVA.upload(db, m)) {
-                    ref = p.search(q, 2048);
+            eachIsaAgainstReference(db, q, (isa, m, k, got, ref) -> {
+                String ctx = "seed " + seed + ", " + isa + ", " + m + ", d=" + d + " k=" + k;
+                Reference.assertSameTopK(ctx, q, db, null, m, k, got, ref);
+                if (m != Metric.COSINE) {
+                    // Cosine divides by norms, so rows x and 2x tie only approximately.
+                    Reference.assertSameIds(ctx, got, prefix(ref, k));
                 }
-                for (String isa : isas()) {
-                    CpuBackend.useIsa(isa);
-                    try (ResidentMatrix p = cpu.upload(db, m)) {
-                        for (int k : KS) {
-                            String ctx = "seed " + seed + ", " + isa + ", " + m + ", d=" + d + " k=" + k;
-                            Neighbors got = p.search(q, k);
-                            Reference.assertSameTopK(ctx, q, db, null, m, k, got, ref);
-                            if (m != Metric.COSINE) {
-                                // Cosine divides by norms, so rows x and 2x tie only approximately.
-                                Reference.assertSameIds(ctx, got, prefix(ref, k));
-                            }
-                        }
+            });
+        }
+    }
+
+    /** One check of the native top-k ({@code got}) at one ISA, metric and k against the reference's top 2048. */
+    private interface TopKCheck {
+        void check(String isa, Metric m, int k, Neighbors got, Neighbors ref);
+    }
+
+    /** Runs {@code check} for every metric, every ISA this CPU supports and every k in {@link #KS}. */
+    private static void eachIsaAgainstReference(FloatMatrix db, FloatMatrix q, TopKCheck check) {
+        for (Metric m : Metric.values()) {
+            Neighbors ref;
+            try (ResidentMatrix p = JAVA.upload(db, m)) {
+                ref = p.search(q, 2048);
+            }
+            for (String isa : isas()) {
+                CpuBackend.useIsa(isa);
+                try (ResidentMatrix p = cpu.upload(db, m)) {
+                    for (int k : KS) {
+                        check.check(isa, m, k, p.search(q, k), ref);
                     }
                 }
             }

@@ -1,23 +1,15 @@
 package dev.latent.compute;
 
-import dev.latent.compute.cuda.CudaBackend;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The Backend contract for the CUDA backend. Skipped with the reason when CUDA is unavailable,
- * failed instead when {@code -Dlatent.test.requireBackend=cuda} is set.
+ * The Backend contract for the CUDA backend. Skipped with the driver's reason when CUDA is unavailable, failed instead when
+ * {@code -Dlatent.test.requireBackend=cuda} is set ({@link CudaForTests} decides before each test).
  */
+@ExtendWith(CudaForTests.class)
 class CudaBackendContractTest extends BackendContractTest {
-    private CudaBackend cuda;
-
-    /** Decides before each test (not inside its assertThrows lambdas) whether it can run. */
-    @BeforeEach
-    void requireCuda() {
-        cuda = CudaForTests.require();
-    }
-
     @Override
     Backend backend() {
-        return cuda;
+        return CudaForTests.require();
     }
 }

@@ -19,8 +19,14 @@ import java.util.Set;
  * cosine and |q|^2 + |x|^2 for squared L2 (the three terms of |q|^2 + |x|^2 - 2 q.x; this is also
  * how L2 near 0 is judged: a distance of 1e-7 against exact 0 passes when the norms are about 1).
  */
-final class Reference {
+public final class Reference {
     static final double REL = 1e-4;
+
+    /** Cosine of {@code a} and {@code b} in float64: three dot products, written apart from the library's. */
+    public static double cosine(float[] a, float[] b) {
+        return dot(a, b) / Math.sqrt(dot(a, a) * dot(b, b));
+    }
+
 
     private Reference() {
     }

@@ -4,25 +4,12 @@ import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
 import dev.latent.engine.Engine;
-import dev.latent.engine.EngineMetrics;
 import dev.latent.index.FlatIndex;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
-import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Threads;
-import org.openjdk.jmh.annotations.Warmup;
-import org.openjdk.jmh.infra.ThreadParams;
 
 /**
  * Many callers, one query each: 1, 8 or 64 threads each search one query vector (k = 10, inner product)
@@ -43,18 +30,7 @@ import org.openjdk.jmh.infra.ThreadParams;
  * 386, direct 123 (3.1×; p99 46 ms against 123 ms). 64 callers: engine 1,329 (mean batch 57), direct 124
  * (10.8×; p99 96 ms against 1.26 s). A block of queries reads the database once for all of them.
  */
-@State(Scope.Benchmark)
-@BenchmarkMode({Mode.Throughput, Mode.SampleTime})
-@OutputTimeUnit(TimeUnit.SECONDS)
-@Warmup(iterations = 2, time = 10, timeUnit = TimeUnit.SECONDS)
-@Measurement(iterations = 5, time = 10, timeUnit = TimeUnit.SECONDS)
-// Fixed heap, pre-touched, so GC sizing does not move the numbers between forks.
-@Fork(value = 3, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch"})
-public class SearchServeBenchmark {
-
-    /** engine = through one shared Engine; direct = each caller calls FlatIndex.search(query, k). */
-    @Param({"engine", "direct"})
-    public String path;
+public class SearchServeBenchmark extends CallersBenchmark {
 
     /** Vectors in the index. */
     @Param({"200000"})
@@ -70,17 +46,6 @@ public class SearchServeBenchmark {
     private FlatIndex index;
     private Engine engine;
     private float[][] queries;
-
-    /** Each caller walks the queries from its own offset. */
-    @State(Scope.Thread)
-    public static class Caller {
-        int next;
-
-        @Setup(Level.Trial)
-        public void setUp(ThreadParams t) {
-            next = t.getThreadIndex() * 61;
-        }
-    }
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -108,10 +73,8 @@ public class SearchServeBenchmark {
             }
         }
         index.search(queries[0], K); // makes the database resident before timing
-        if ("engine".equals(path)) {
+        if (throughEngine()) {
             engine = Engine.builder().index(index).build();
-        } else if (!"direct".equals(path)) {
-            throw new IllegalArgumentException("path must be engine or direct, got " + path);
         }
         System.out.println("index " + n + " x " + dim + ", backend " + index.backend().name() + ", cores "
                 + Runtime.getRuntime().availableProcessors());
@@ -119,35 +82,13 @@ public class SearchServeBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        if (engine != null) {
-            EngineMetrics.Stats s = engine.metrics().search();
-            System.out.printf("engine: %d queries in %d batches (mean %.1f), p50 %s, p99 %s%n", s.completed(),
-                    s.batches(), s.meanBatchSize(), s.p50(), s.p99());
-            engine.close();
-        }
+        closeEngine(engine, "queries", engine == null ? null : engine.metrics().search());
         index.close();
     }
 
-    private Neighbors searchOne(Caller c) {
-        float[] q = queries[c.next++ % QUERIES];
+    @Override
+    protected Neighbors callOne(int i) {
+        float[] q = queries[Math.floorMod(i, QUERIES)];
         return engine != null ? engine.search(q, K) : index.search(q, K);
-    }
-
-    @Benchmark
-    @Threads(1)
-    public Neighbors callers01(Caller c) {
-        return searchOne(c);
-    }
-
-    @Benchmark
-    @Threads(8)
-    public Neighbors callers08(Caller c) {
-        return searchOne(c);
-    }
-
-    @Benchmark
-    @Threads(64)
-    public Neighbors callers64(Caller c) {
-        return searchOne(c);
     }
 }

@@ -4,25 +4,12 @@ import dev.latent.core.FloatMatrix;
 import dev.latent.encode.SampleCorpus;
 import dev.latent.encode.text.TextEncoder;
 import dev.latent.engine.Engine;
-import dev.latent.engine.EngineMetrics;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Threads;
-import org.openjdk.jmh.annotations.Warmup;
-import org.openjdk.jmh.infra.ThreadParams;
 
 /**
  * Many callers, one text each: 1, 8 or 64 threads each encode one sample-corpus text per operation, either
@@ -47,19 +34,7 @@ import org.openjdk.jmh.infra.ThreadParams;
  * and {@code maxBatchTexts} let a run try other engine settings. The engine's case is a device where a batch
  * costs about what one text costs.
  */
-@State(Scope.Benchmark)
-@BenchmarkMode({Mode.Throughput, Mode.SampleTime})
-@OutputTimeUnit(TimeUnit.SECONDS)
-// One text takes milliseconds: 10 s iterations hold thousands of operations even at one caller.
-@Warmup(iterations = 2, time = 10, timeUnit = TimeUnit.SECONDS)
-@Measurement(iterations = 5, time = 10, timeUnit = TimeUnit.SECONDS)
-// Fixed heap, pre-touched, so GC sizing does not move the numbers between forks.
-@Fork(value = 3, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch"})
-public class ServeBenchmark {
-
-    /** engine = through one shared Engine; direct = each caller calls TextEncoder.encode(List.of(text)). */
-    @Param({"engine", "direct"})
-    public String path;
+public class ServeBenchmark extends CallersBenchmark {
 
     /** The engine's maxWait in milliseconds (0, its default, batches only what already waits; try -p maxWaitMillis=0,2). */
     @Param({"0"})
@@ -77,22 +52,11 @@ public class ServeBenchmark {
     private Engine engine;
     private List<String> texts;
 
-    /** Each caller walks the corpus from its own offset, so callers send different texts. */
-    @State(Scope.Thread)
-    public static class Caller {
-        int next;
-
-        @Setup(Level.Trial)
-        public void setUp(ThreadParams t) {
-            next = t.getThreadIndex() * 7919;
-        }
-    }
-
     @Setup(Level.Trial)
     public void setUp() {
         texts = SampleCorpus.texts();
         encoder = TextEncoder.builder().build();
-        if ("engine".equals(path)) {
+        if (throughEngine()) {
             Engine.Builder b = Engine.builder().encoder(encoder).maxWait(Duration.ofMillis(maxWaitMillis));
             if (encodeConcurrency > 0) {
                 b.encodeConcurrency(encodeConcurrency);
@@ -101,8 +65,6 @@ public class ServeBenchmark {
                 b.maxBatchTexts(maxBatchTexts);
             }
             engine = b.build();
-        } else if (!"direct".equals(path)) {
-            throw new IllegalArgumentException("path must be engine or direct, got " + path);
         }
         System.out.println("model " + encoder.modelName() + ", provider " + encoder.provider() + ", cores "
                 + Runtime.getRuntime().availableProcessors());
@@ -110,40 +72,18 @@ public class ServeBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        if (engine != null) {
-            EngineMetrics.Stats s = engine.metrics().encode();
-            System.out.printf("engine: %d texts in %d batches (mean %.1f), p50 %s, p99 %s%n", s.completed(),
-                    s.batches(), s.meanBatchSize(), s.p50(), s.p99());
-            engine.close();
-        }
+        closeEngine(engine, "texts", engine == null ? null : engine.metrics().encode());
         encoder.close();
     }
 
-    private float[] encodeOne(Caller c) {
-        String text = texts.get(c.next++ % texts.size());
+    @Override
+    protected float[] callOne(int i) {
+        String text = texts.get(Math.floorMod(i, texts.size()));
         if (engine != null) {
             return engine.encode(text);
         }
         try (FloatMatrix m = encoder.encode(List.of(text))) {
             return m.getRow(0);
         }
-    }
-
-    @Benchmark
-    @Threads(1)
-    public float[] callers01(Caller c) {
-        return encodeOne(c);
-    }
-
-    @Benchmark
-    @Threads(8)
-    public float[] callers08(Caller c) {
-        return encodeOne(c);
-    }
-
-    @Benchmark
-    @Threads(64)
-    public float[] callers64(Caller c) {
-        return encodeOne(c);
     }
 }

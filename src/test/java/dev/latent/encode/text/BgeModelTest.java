@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.langchain4j.model.embedding.onnx.bgesmallenv15q.BgeSmallEnV15QuantizedEmbeddingModel;
+import dev.latent.compute.Reference;
 import dev.latent.core.FloatMatrix;
 import dev.latent.encode.Pooling;
 import dev.latent.encode.SampleCorpus;
@@ -51,8 +52,8 @@ class BgeModelTest {
                 }
                 assertEquals(1.0, n, 1e-5, "unit norm");
             }
-            double same = TextEncoderReferenceTest.cosine(asQuery.getRow(0), prefixed.getRow(0));
-            double differs = TextEncoderReferenceTest.cosine(asQuery.getRow(0), plain.getRow(0));
+            double same = Reference.cosine(asQuery.getRow(0), prefixed.getRow(0));
+            double differs = Reference.cosine(asQuery.getRow(0), plain.getRow(0));
             assertTrue(same >= 0.99999, "query = prefix + text, cosine " + same);
             assertTrue(differs < 0.999, "the prefix must change the vector, cosine " + differs);
         }
@@ -66,7 +67,7 @@ class BgeModelTest {
         double min = 1;
         for (String t : texts) {
             try (FloatMatrix m = bge.encode(List.of(t))) {
-                min = Math.min(min, TextEncoderReferenceTest.cosine(m.getRow(0), reference.embed(t).content().vector()));
+                min = Math.min(min, Reference.cosine(m.getRow(0), reference.embed(t).content().vector()));
             }
         }
         System.out.printf("bge-small-en-v1.5-q vs LangChain4j, one text at a time: min cosine %.6f%n", min);

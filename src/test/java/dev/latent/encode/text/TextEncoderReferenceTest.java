@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.langchain4j.data.embedding.Embedding;
 import dev.langchain4j.data.segment.TextSegment;
 import dev.langchain4j.model.embedding.onnx.allminilml6v2.AllMiniLmL6V2EmbeddingModel;
+import dev.latent.compute.Reference;
 import dev.latent.core.FloatMatrix;
 import dev.latent.encode.SampleCorpus;
 import java.util.ArrayList;
@@ -79,16 +80,6 @@ class TextEncoderReferenceTest {
         return out;
     }
 
-    static double cosine(float[] a, float[] b) {
-        double dot = 0, na = 0, nb = 0;
-        for (int i = 0; i < a.length; i++) {
-            dot += (double) a[i] * b[i];
-            na += (double) a[i] * a[i];
-            nb += (double) b[i] * b[i];
-        }
-        return dot / Math.sqrt(na * nb);
-    }
-
     @Test
     void float32MatchesLangChain4j() {
         AllMiniLmL6V2EmbeddingModel reference = new AllMiniLmL6V2EmbeddingModel();
@@ -100,7 +91,7 @@ class TextEncoderReferenceTest {
             assertEquals(texts.size(), got.rows());
             assertEquals(384, got.cols());
             for (int i = 0; i < texts.size(); i++) {
-                double c = cosine(got.getRow(i), expected.get(i).vector());
+                double c = Reference.cosine(got.getRow(i), expected.get(i).vector());
                 if (c < min) {
                     min = c;
                     worst = texts.get(i);
@@ -125,7 +116,7 @@ class TextEncoderReferenceTest {
         String worst = null;
         try (FloatMatrix a = fp32.encode(texts); FloatMatrix b = int8.encode(texts)) {
             for (int i = 0; i < texts.size(); i++) {
-                double c = cosine(a.getRow(i), b.getRow(i));
+                double c = Reference.cosine(a.getRow(i), b.getRow(i));
                 sum += c;
                 if (c < min) {
                     min = c;
@@ -138,7 +129,7 @@ class TextEncoderReferenceTest {
         try (FloatMatrix batch = int8.encode(texts)) {
             for (int i = 0; i < texts.size(); i += 5) {
                 try (FloatMatrix alone = int8.encode(List.of(texts.get(i)))) {
-                    minAlone = Math.min(minAlone, cosine(alone.getRow(0), batch.getRow(i)));
+                    minAlone = Math.min(minAlone, Reference.cosine(alone.getRow(0), batch.getRow(i)));
                 }
             }
         }
@@ -183,7 +174,7 @@ class TextEncoderReferenceTest {
         try (FloatMatrix a = fp32.encode(List.of(longText.toString()))) {
             assertEquals(max, fp32.tokensProcessed() - before, "tokens counted for a 600-token text");
             try (FloatMatrix b = fp32.encode(List.of(prefix.toString()))) {
-                double c = cosine(a.getRow(0), b.getRow(0));
+                double c = Reference.cosine(a.getRow(0), b.getRow(0));
                 assertTrue(c >= 0.99999, "truncated text vs its first " + max + " tokens: cosine " + c);
             }
         }
@@ -198,14 +189,14 @@ class TextEncoderReferenceTest {
         try (FloatMatrix a = fp32.encode(sample); FloatMatrix b = fp32.encode(shuffled)) {
             for (int i = 0; i < shuffled.size(); i++) {
                 int j = sample.indexOf(shuffled.get(i));
-                double c = cosine(b.getRow(i), a.getRow(j));
+                double c = Reference.cosine(b.getRow(i), a.getRow(j));
                 assertTrue(c >= 0.99999, "row " + i + " (" + shuffled.get(i) + ") vs its own text's row " + j
                         + ": cosine " + c);
             }
             // And against one text encoded alone.
             for (int i : new int[] {0, 17, 119}) {
                 try (FloatMatrix one = fp32.encode(List.of(sample.get(i)))) {
-                    double c = cosine(one.getRow(0), a.getRow(i));
+                    double c = Reference.cosine(one.getRow(0), a.getRow(i));
                     assertTrue(c >= 0.99999, "text " + i + " alone vs in a batch: cosine " + c);
                 }
             }
@@ -224,10 +215,10 @@ class TextEncoderReferenceTest {
                 var fb = pool.submit(() -> fp32.encode(b));
                 try (FloatMatrix gotA = fa.get(); FloatMatrix gotB = fb.get()) {
                     for (int i = 0; i < a.size(); i++) {
-                        assertTrue(cosine(gotA.getRow(i), expectA.getRow(i)) >= 0.99999, "call A row " + i);
+                        assertTrue(Reference.cosine(gotA.getRow(i), expectA.getRow(i)) >= 0.99999, "call A row " + i);
                     }
                     for (int i = 0; i < b.size(); i++) {
-                        assertTrue(cosine(gotB.getRow(i), expectB.getRow(i)) >= 0.99999, "call B row " + i);
+                        assertTrue(Reference.cosine(gotB.getRow(i), expectB.getRow(i)) >= 0.99999, "call B row " + i);
                     }
                 }
             } finally {
