@@ -190,7 +190,7 @@ final class DemoCommand extends ModelCommand {
             out.println("saved the index to " + indexFile);
         }
         if (map != null) {
-            MapJob.printSummary(out, map.summary(), mapFile(".png"), mapFile(".html"));
+            MapReport.print(out, map.summary(), mapFile(".png"), mapFile(".html"));
         }
     }
 

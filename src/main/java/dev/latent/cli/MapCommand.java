@@ -160,7 +160,7 @@ final class MapCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(cl, e.getMessage());
             }
             job.write(r.data(), png, html);
-            MapJob.printSummary(out, r.summary(), png, html);
+            MapReport.print(out, r.summary(), png, html);
         }
         out.flush();
         return Main.OK;

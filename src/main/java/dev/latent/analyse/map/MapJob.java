@@ -13,7 +13,6 @@ import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.space.OutputSet;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.channels.Channels;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -187,7 +186,14 @@ public final class MapJob {
      * layout described.
      */
     public record Summary(int points, int segments, int outliers, double kmeansSeconds, double outlierSeconds,
-                   double layoutSeconds, String layout) {}
+                   double layoutSeconds, String layout) {
+        /** One line of what was computed, with the seconds of each stage. */
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "map: %,d points, %d segments (%.2f s), %d outliers (%.2f s), layout %s (%.2f s)",
+                    points, segments, kmeansSeconds, outliers, outlierSeconds, layout, layoutSeconds);
+        }
+    }
 
     /**
      * Builds the map data of {@code vectors} (rows = points) with their ids and texts (texts may be null).
@@ -342,18 +348,6 @@ public final class MapJob {
         }
         if (html != null) {
             MapHtml.create().maxPoints(htmlPoints).seed(seed).write(data, Channels.newOutputStream(outputs.open(html).channel()));
-        }
-    }
-
-    /** Prints the summary: one line of what was computed, then where the PNG and the page are (when written). */
-    public static void printSummary(PrintWriter out, Summary s, Path png, Path html) {
-        out.printf(Locale.ROOT, "map: %,d points, %d segments (%.2f s), %d outliers (%.2f s), layout %s (%.2f s)%n",
-                s.points(), s.segments(), s.kmeansSeconds(), s.outliers(), s.outlierSeconds(), s.layout(), s.layoutSeconds());
-        if (png != null) {
-            out.println("  PNG:  " + png.toAbsolutePath());
-        }
-        if (html != null) {
-            out.println("  HTML: " + html.toAbsolutePath() + "  (self-contained: open it in a browser)");
         }
     }
 }
