@@ -1,0 +1,103 @@
+package dev.latent.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.Scheduler;
+
+/**
+ * The endpoint's handler: picks the route by path and method (404, 405), answers {@code /health} and
+ * {@code /metrics} at once on Jetty's thread, and for {@code /v1/embed} and {@code /v1/search} refuses a declared
+ * body over the limit (413), reads the body without a thread waiting ({@link BodyReader}) and hands it whole to
+ * a worker, which parses it and waits on the engine ({@link EngineRoutes}); 503 when no worker will take it.
+ *
+ * <p>Thread-safe: Jetty calls it for many exchanges at once, and it keeps no state of its own. Each exchange
+ * marks its connection busy in the {@link HeaderDeadlines} until its response is written. The workers, the
+ * scheduler and the deadlines are the endpoint's, which starts and stops them.
+ */
+final class Routes extends Handler.Abstract {
+    private final EngineRoutes engine;
+    private final HttpEndpoint.Options options;
+    private final HeaderDeadlines deadlines;
+    private final Executor workers;
+    private final Scheduler scheduler;
+
+    Routes(EngineRoutes engine, HttpEndpoint.Options options, HeaderDeadlines deadlines, Executor workers,
+            Scheduler scheduler) {
+        this.engine = engine;
+        this.options = options;
+        this.deadlines = deadlines;
+        this.workers = workers;
+        this.scheduler = scheduler;
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) {
+        Connection connection = request.getConnectionMetaData().getConnection();
+        deadlines.begin(connection);
+        Callback done = Callback.from(callback, () -> deadlines.end(connection));
+        String path = Request.getPathInContext(request);
+        String method = request.getMethod();
+        try {
+            switch (path) {
+                case "/health":
+                    requireMethod(method, "GET");
+                    Responses.send(response, done, 200, JsonBodies.JSON.createObjectNode().put("status", "ok"));
+                    return true;
+                case "/metrics":
+                    requireMethod(method, "GET");
+                    Responses.send(response, done, 200, engine.metrics());
+                    return true;
+                case "/v1/embed":
+                case "/v1/search":
+                    requireMethod(method, "POST");
+                    long declared = request.getLength();
+                    if (declared > options.maxBodyBytes()) {
+                        throw new HttpError(413, "request body of " + declared + " bytes is larger than the limit of "
+                                + options.maxBodyBytes());
+                    }
+                    new BodyReader(request, response, done, scheduler, options,
+                            body -> answer(path, body, response, done)).read();
+                    return true;
+                default:
+                    throw new HttpError(404, "no such endpoint: " + path + " (try /v1/embed, /v1/search, /health, /metrics)");
+            }
+        } catch (HttpError e) {
+            Responses.fail(response, done, e);
+            return true;
+        } catch (RuntimeException | Error e) {
+            Responses.internalError(response, done, e);
+            return true;
+        }
+    }
+
+    private static void requireMethod(String method, String allowed) throws HttpError {
+        if (!allowed.equals(method)) {
+            throw new HttpError(405, "method " + method + " not allowed here; use " + allowed);
+        }
+    }
+
+    /** Answers a whole body of {@code path} on a worker. */
+    private void answer(String path, byte[] bytes, Response response, Callback callback) {
+        try {
+            workers.execute(() -> {
+                try {
+                    JsonNode body = JsonBodies.parse(bytes);
+                    JsonNode answer = path.equals("/v1/embed") ? engine.embed(body) : engine.search(body);
+                    Responses.send(response, callback, 200, answer);
+                } catch (HttpError e) {
+                    Responses.fail(response, callback, e);
+                } catch (RuntimeException | Error e) {
+                    Responses.internalError(response, callback, e);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            Responses.fail(response, callback, new HttpError(503, "the server is busy or shutting down"));
+        }
+    }
+}
