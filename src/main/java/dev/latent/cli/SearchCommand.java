@@ -12,6 +12,7 @@ import dev.latent.space.AtomicOutput;
 import dev.latent.index.FlatIndex;
 import dev.latent.space.format.Npy;
 import dev.latent.index.RangeResults;
+import dev.latent.index.SearchParams;
 import dev.latent.compute.TooManyResultsException;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -149,7 +150,7 @@ final class SearchCommand extends ModelCommand {
                         for (int i = 0; i < nq; i++) {
                             RangeResults rr;
                             try (FloatMatrix one = q.rowsView(i, i + 1)) {
-                                rr = index.rangeSearch(one, radius, limit);
+                                rr = (RangeResults) index.search(one, SearchParams.within(radius).maxResults(limit));
                             } catch (TooManyResultsException e) {
                                 throw new IOException("query " + (i + 1) + " has more than " + limit
                                         + " vectors within --radius " + radius + ", more results than fit in memory; "

@@ -33,6 +33,14 @@ public interface Backend extends AutoCloseable {
     String description();
 
     /**
+     * Whether {@link ResidentMatrix#searchPooled} reads token embeddings in this backend's device memory where
+     * they are (a GPU backend); host backends read host tokens only. By default false.
+     */
+    default boolean readsDeviceTokens() {
+        return false;
+    }
+
+    /**
      * Makes {@code rows} resident for repeated use under {@code metric}: checks every row, computes the
      * norms the metric needs and, on a GPU, copies the rows to device memory. Host backends read
      * {@code rows} in place: it must stay open and unchanged while resident (see

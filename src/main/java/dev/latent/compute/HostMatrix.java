@@ -77,7 +77,7 @@ public abstract class HostMatrix implements ResidentMatrix {
     }
 
     @Override
-    public Neighbors search(FloatMatrix queries, SearchParams params) {
+    public Neighbors search(FloatMatrix queries, ScanParams params) {
         checkOpen();
         if (params.isRange()) {
             throw new IllegalArgumentException("a radius search goes through range(), not search()");
@@ -101,10 +101,10 @@ public abstract class HostMatrix implements ResidentMatrix {
     }
 
     @Override
-    public RangeHits range(FloatMatrix queries, SearchParams params) {
+    public RangeHits range(FloatMatrix queries, ScanParams params) {
         checkOpen();
         if (!params.isRange()) {
-            throw new IllegalArgumentException("range() needs SearchParams.within(radius), got " + params);
+            throw new IllegalArgumentException("range() needs ScanParams.within(radius), got " + params);
         }
         Checks.queries(queries, rows.cols());
         if (params.rows() != null) {

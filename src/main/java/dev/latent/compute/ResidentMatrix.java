@@ -27,16 +27,16 @@ public interface ResidentMatrix extends AutoCloseable {
 
     /**
      * Exact top-k of every row of {@code queries} under {@link #metric()}, with the candidates the
-     * parameters allow (all rows, one row subset, or a list per query); see {@link SearchParams}.
+     * parameters allow (all rows, one row subset, or a list per query); see {@link ScanParams}.
      *
      * @throws IllegalArgumentException for a dimension mismatch, a query that breaks the vector rule
      *     (named), bad candidate lists, or parameters without a k
      */
-    Neighbors search(FloatMatrix queries, SearchParams params);
+    Neighbors search(FloatMatrix queries, ScanParams params);
 
-    /** Top-k over all rows: {@code search(queries, SearchParams.topK(k))}. */
+    /** Top-k over all rows: {@code search(queries, ScanParams.topK(k))}. */
     default Neighbors search(FloatMatrix queries, int k) {
-        return search(queries, SearchParams.topK(k));
+        return search(queries, ScanParams.topK(k));
     }
 
     /**
@@ -61,10 +61,10 @@ public interface ResidentMatrix extends AutoCloseable {
      * Every row within the parameters' radius of each query (score ≥ radius for inner product and
      * cosine, squared distance ≤ radius for L2), filtered where the scores are computed.
      *
-     * @throws TooManyResultsException as soon as more than {@link SearchParams#maxResults()} rows are
+     * @throws TooManyResultsException as soon as more than {@link ScanParams#maxResults()} rows are
      *     within the radius, before the memory for them is taken
      */
-    RangeHits range(FloatMatrix queries, SearchParams params);
+    RangeHits range(FloatMatrix queries, ScanParams params);
 
     /**
      * Scores of every query against rows {@code [fromRow, toRow)}, written to {@code out}

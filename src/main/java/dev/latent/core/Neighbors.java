@@ -6,11 +6,14 @@ import java.util.Arrays;
  * Exact k-nearest-neighbour results for a block of queries: for query {@code q} and rank
  * {@code r} (0 = nearest), a row index (or caller id) and its score under the search's
  * {@link Metric}. Every query has the same number of results, {@link #count()}, which is
- * {@code min(k, candidates)}. Results are ordered best first, ties broken by the lower row index.
+ * {@code min(k, candidates)}. Results are ordered best first, ties broken by the lower row index. A query
+ * with fewer candidates than that (an inverted-file search whose probed lists are short) is padded after its
+ * results with id -1 and score NaN (a real result never scores NaN; ids may be negative);
+ * {@link #count(int)} counts its real results.
  *
  * <p>Immutable and thread-safe. Heap arrays: {@code ids[q * count + r]}, {@code scores[q * count + r]}.
  */
-public final class Neighbors {
+public final class Neighbors implements SearchResult {
     private final int queries;
     private final int count;
     private final long[] ids;
@@ -30,6 +33,7 @@ public final class Neighbors {
     }
 
     /** Number of queries. */
+    @Override
     public int queries() {
         return queries;
     }
@@ -39,26 +43,41 @@ public final class Neighbors {
         return count;
     }
 
+    /** Real results of query {@code q}: {@link #count()} less its padding. */
+    @Override
+    public int count(int q) {
+        int n = count;
+        while (n > 0 && Float.isNaN(scores[index(q, n - 1)])) {
+            n--;
+        }
+        return n;
+    }
+
+    @Override
     public Metric metric() {
         return metric;
     }
 
+    @Override
     public long id(int query, int rank) {
         return ids[index(query, rank)];
     }
 
+    @Override
     public float score(int query, int rank) {
         return scores[index(query, rank)];
     }
 
-    /** Ids of one query's results, best first (a copy). */
+    /** Ids of one query's results, best first, without padding (a copy). */
+    @Override
     public long[] ids(int query) {
-        return Arrays.copyOfRange(ids, query * count, query * count + count);
+        return Arrays.copyOfRange(ids, query * count, query * count + count(query));
     }
 
-    /** Scores of one query's results, best first (a copy). */
+    /** Scores of one query's results, best first, without padding (a copy). */
+    @Override
     public float[] scores(int query) {
-        return Arrays.copyOfRange(scores, query * count, query * count + count);
+        return Arrays.copyOfRange(scores, query * count, query * count + count(query));
     }
 
     /** Returns results whose ids are mapped through {@code rowToId} (row index → caller id). */

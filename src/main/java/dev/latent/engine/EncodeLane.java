@@ -1,5 +1,6 @@
 package dev.latent.engine;
 
+import dev.latent.compute.DeviceException;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Neighbors;
 import dev.latent.engine.EngineMetrics.Operation;
@@ -86,7 +87,7 @@ final class EncodeLane extends Lane<EncodeRequest> {
         try {
             try {
                 nb = encoder.encodeUnpooled(texts, tokens -> searcher.searchPooled(tokens, kMax));
-            } catch (IllegalStateException e) {
+            } catch (DeviceException e) {
                 // A device failure (CUDA error, device memory, its budget): the two-step way instead,
                 // whose search falls back to the host in turn.
                 Level level = deviceFallbackWarned.compareAndSet(false, true) ? Level.WARNING : Level.FINE;

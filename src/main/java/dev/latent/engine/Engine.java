@@ -9,6 +9,7 @@ import dev.latent.encode.text.TextEncoder;
 import dev.latent.engine.EngineMetrics.Operation;
 import dev.latent.engine.EngineMetrics.Stats;
 import dev.latent.index.FlatIndex;
+import dev.latent.index.VectorIndex;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -174,20 +175,18 @@ public final class Engine implements AutoCloseable {
         }
 
         /**
-         * A {@link FlatIndex} (safe for concurrent search, add and remove by its read-write lock). When the
-         * index searches on a GPU and a batch fails there (a CUDA error, device memory exhausted or past its
-         * budget), that batch is searched again on the host ({@link FlatIndex#searchOnHost}); the first such
-         * fallback is logged as a warning with its cause, later ones at FINE.
+         * A {@link VectorIndex} of any kind (the ones here are safe for concurrent search, add and remove by
+         * their read-write locks). A batch its device fails is answered on the host by the index itself.
          */
-        static Searcher of(FlatIndex index) {
+        static Searcher of(VectorIndex index) {
             Objects.requireNonNull(index, "index");
-            return new FlatIndexSearcher(index);
+            return new IndexSearcher(index);
         }
     }
 
     // The parts, one file each: Admission checks a request on the submitting thread and holds the closed
     // flag; Lane queues one operation's requests and forms its batches, EncodeLane and SearchLane compute
-    // them; TextSearch chains a text search's two steps; TextEncoderAdapter and FlatIndexSearcher are the
+    // them; TextSearch chains a text search's two steps; TextEncoderAdapter and IndexSearcher are the
     // real encoder and index as the engine calls them.
     private final Encoder encoder;                   // null: no encoder
     private final Searcher searcher;                 // null: no index
@@ -458,7 +457,7 @@ public final class Engine implements AutoCloseable {
         }
 
         /** The index searched and updated (not owned: the caller closes it after the engine). */
-        public Builder index(FlatIndex index) {
+        public Builder index(VectorIndex index) {
             this.searcher = Searcher.of(index);
             return this;
         }

@@ -4,11 +4,14 @@ import dev.latent.compute.Backend;
 import dev.latent.compute.Backends;
 import dev.latent.compute.RangeHits;
 import dev.latent.compute.ResidentMatrix;
-import dev.latent.compute.SearchParams;
+import dev.latent.compute.Checks;
+import dev.latent.compute.DeviceException;
+import dev.latent.compute.ScanParams;
 import dev.latent.compute.TooManyResultsException;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
+import dev.latent.core.SearchResult;
 import dev.latent.core.TokenEmbeddings;
 import dev.latent.space.AtomicOutput;
 import dev.latent.space.VectorSet;
@@ -49,7 +52,8 @@ import java.util.function.Supplier;
  *
  * <p><b>File format</b>: see {@link IndexFile}.
  */
-public final class FlatIndex implements VectorIndex {
+public final class FlatIndex implements VectorIndex, DeviceTokenSearch {
+    private static final DeviceFallback FALLBACK = new DeviceFallback();
     /** Largest number of vectors one index holds. */
     public static final long MAX_VECTORS = VectorSet.MAX_VECTORS;
 
@@ -185,17 +189,6 @@ public final class FlatIndex implements VectorIndex {
         }
     }
 
-    /** Convenience: adds one vector. */
-    public void add(long id, float[] vector) {
-        Objects.requireNonNull(vector, "vector");
-        if (vector.length != dimension()) {
-            throw new IllegalArgumentException("vector has dimension " + vector.length + ", index has " + dimension());
-        }
-        try (FloatMatrix m = FloatMatrix.of(vector, dimension())) {
-            add(new long[] {id}, m);
-        }
-    }
-
     /**
      * Makes room for {@code rows} vectors in all, so that adds up to that size allocate no storage and copy
      * no stored rows. Changes no content.
@@ -277,53 +270,85 @@ public final class FlatIndex implements VectorIndex {
 
     // ------------------------------------------------------------------ search
 
+    @Override
+    public String kind() {
+        return "flat";
+    }
+
     /**
-     * Exact top-k for each row of {@code queries}: {@code min(k, size())} results per query, best
-     * first, ties by the lower row, as caller ids.
+     * Exact search: the top-k ({@code min(k, candidates)} results per query, best first, ties by the lower row)
+     * or every vector within a radius, over all vectors or the allowed ids (repeats ignored); {@code nprobe}
+     * and {@code rerank} do not apply to an exact index and are ignored. Results carry caller ids.
      *
-     * @throws IllegalArgumentException for k ≤ 0, a dimension mismatch, or a query that breaks the vector rule
+     * <p>When the index searches on a GPU and the device fails the call (a CUDA error, device memory
+     * exhausted or past its budget: a {@link DeviceException}), the same call is answered on the host over
+     * the stored rows, equal to the device's answer up to float rounding; the first such fallback is logged
+     * as a warning with its cause, later ones at FINE.
+     *
+     * @throws IllegalArgumentException for a dimension mismatch, a query that breaks the vector rule, or an
+     *     allowed id not in the index (named)
+     * @throws TooManyResultsException when a range search passes {@link SearchParams#maxResults}
      */
     @Override
-    public Neighbors search(FloatMatrix queries, int k) {
-        return topK(queries, k, false);
-    }
-
-    /**
-     * Exact top-k as {@link #search(FloatMatrix, int)}, computed on the host over the stored rows whatever
-     * backend the index searches with: the native CPU backend, or the Java one where it cannot load. The
-     * fallback for a batch whose device search failed; equal to the device's answer up to float rounding.
-     */
-    public Neighbors searchOnHost(FloatMatrix queries, int k) {
-        return topK(queries, k, true);
-    }
-
-    private Neighbors topK(FloatMatrix queries, int k, boolean onHost) {
-        SearchParams p = SearchParams.topK(k);
+    public SearchResult search(FloatMatrix queries, SearchParams params) {
+        Objects.requireNonNull(params, "params");
         return read(() -> {
             checkQueries(queries);
+            ScanParams scan = params.isRange()
+                    ? ScanParams.within(params.radius()).maxResults(params.maxResults()) : ScanParams.topK(params.k());
+            if (params.filtered()) {
+                long[] rows = set.rowsOf(params.allowedIdsShared());
+                if (rows.length == 0) {
+                    return empty(queries, params);
+                }
+                scan = scan.rows(rows);
+            }
             if (set.size() == 0 || queries.rows() == 0) {
-                return empty(queries);
+                return empty(queries, params);
             }
-            final long[] map = set.idsShared();
-            if (!onHost) {
-                return resident().search(queries, p).mapIds(row -> row < 0 ? row : map[(int) row]);
-            }
-            try (FloatMatrix rows = set.rows(); ResidentMatrix host = HostBackend.INSTANCE.upload(rows, metric())) {
-                return host.search(queries, p).mapIds(row -> row < 0 ? row : map[(int) row]);
+            final ScanParams p = scan;
+            try {
+                return answer(resident(), queries, p);
+            } catch (DeviceException e) {
+                FALLBACK.log(e, backend(), queries.rows());
+                try (FloatMatrix rows = set.rows(); ResidentMatrix host = HostBackend.INSTANCE.upload(rows, metric())) {
+                    return answer(host, queries, p);
+                }
             }
         });
     }
 
+    /** One search on {@code m} over the stored rows, rows mapped to caller ids. Caller holds the read lock. */
+    private SearchResult answer(ResidentMatrix m, FloatMatrix queries, ScanParams p) {
+        long[] map = set.idsShared();
+        if (!p.isRange()) {
+            return m.search(queries, p).mapIds(row -> row < 0 ? row : map[(int) row]);
+        }
+        RangeHits hits = m.range(queries, p);
+        int nq = Math.toIntExact(queries.rows());
+        long[][] outIds = new long[nq][];
+        float[][] outScores = new float[nq][];
+        for (int q = 0; q < nq; q++) {
+            int a = (int) hits.offset(q);
+            int c = hits.count(q);
+            outIds[q] = new long[c];
+            outScores[q] = Arrays.copyOfRange(hits.scores(), a, a + c);
+            for (int i = 0; i < c; i++) {
+                outIds[q][i] = map[(int) hits.rows()[a + i]];
+            }
+        }
+        return new RangeResults(outIds, outScores, metric());
+    }
+
     /**
-     * Exact top-k for the vectors pooled from {@code tokens}, as {@link #search(FloatMatrix, int)} on them: on
-     * a CUDA backend, tokens in device memory (an encoder's IoBinding output) are pooled and searched on the
-     * device, so the vectors never cross to the host; host tokens are pooled on the host.
-     *
-     * @throws IllegalArgumentException for k ≤ 0, a token width that is not the dimension, or device tokens
-     *     on a backend that cannot read them
+     * Exact top-k for the vectors pooled from {@code tokens} (see {@link DeviceTokenSearch}): on a CUDA
+     * backend, tokens in device memory (an encoder's IoBinding output) are pooled and searched on the device.
+     * A device failure is thrown ({@link DeviceException}), not answered on the host: the tokens may live on
+     * the device, and the caller holds the way to pool them on the host.
      */
+    @Override
     public Neighbors searchPooled(TokenEmbeddings tokens, int k) {
-        SearchParams.topK(k);
+        Checks.k(k);
         Objects.requireNonNull(tokens, "tokens");
         if (tokens.width() != dimension()) {
             throw new IllegalArgumentException("token embeddings have width " + tokens.width() + ", the index has "
@@ -338,12 +363,13 @@ public final class FlatIndex implements VectorIndex {
         });
     }
 
-    /** Whether {@link #searchPooled} reads token embeddings in device memory: the index searches on CUDA. */
+    /** Whether {@link #searchPooled} reads token embeddings in device memory: the backend reads device tokens. */
+    @Override
     public boolean searchesDeviceTokens() {
-        return "cuda".equals(backend().name());
+        return backend().readsDeviceTokens();
     }
 
-    /** The host backend of {@link #searchOnHost}, opened once for the process (it holds no device memory). */
+    /** The host backend of the fallback, opened once for the process (it holds no device memory). */
     private static final class HostBackend {
         static final Backend INSTANCE = open();
 
@@ -356,104 +382,6 @@ public final class FlatIndex implements VectorIndex {
         }
     }
 
-    /** Exact top-k for one query vector. */
-    public Neighbors search(float[] query, int k) {
-        Objects.requireNonNull(query, "query");
-        if (query.length != dimension()) {
-            throw new IllegalArgumentException("query has dimension " + query.length + ", the index has " + dimension());
-        }
-        try (FloatMatrix q = FloatMatrix.of(query, dimension())) {
-            return search(q, k);
-        }
-    }
-
-    /**
-     * Exact top-k restricted to the vectors whose ids are in {@code allowedIds} (repeats ignored):
-     * {@code min(k, distinct allowed ids)} results per query.
-     *
-     * @throws IllegalArgumentException if an allowed id is not in the index (naming it), or as
-     *     {@link #search(FloatMatrix, int)}
-     */
-    @Override
-    public Neighbors search(FloatMatrix queries, int k, long[] allowedIds) {
-        SearchParams p = SearchParams.topK(k);
-        Objects.requireNonNull(allowedIds, "allowedIds");
-        return read(() -> {
-            checkQueries(queries);
-            long[] rows = new long[allowedIds.length];
-            List<Long> unknown = new ArrayList<>();
-            for (int i = 0; i < allowedIds.length; i++) {
-                int row = set.rowOf(allowedIds[i]);
-                if (row < 0) {
-                    unknown.add(allowedIds[i]);
-                }
-                rows[i] = row;
-            }
-            if (!unknown.isEmpty()) {
-                throw new IllegalArgumentException("filter names id" + (unknown.size() > 1 ? "s " : " ")
-                        + VectorSet.shortList(unknown) + " not in the index");
-            }
-            Arrays.sort(rows);
-            int n = 0;
-            for (int i = 0; i < rows.length; i++) {
-                if (n == 0 || rows[i] != rows[n - 1]) {
-                    rows[n++] = rows[i];
-                }
-            }
-            if (n == 0 || queries.rows() == 0) {
-                return empty(queries);
-            }
-            final long[] map = set.idsShared();
-            return resident().search(queries, p.rows(Arrays.copyOf(rows, n))).mapIds(row -> map[(int) row]);
-        });
-    }
-
-    /**
-     * Every stored vector within {@code radius} of each query: score ≥ radius for inner product and
-     * cosine, squared distance ≤ radius for L2. Results per query are best first, ties by the lower
-     * row; the backend filters scores where it computes them.
-     */
-    public RangeResults rangeSearch(FloatMatrix queries, float radius) {
-        return rangeSearch(queries, radius, Long.MAX_VALUE);
-    }
-
-    /**
-     * As {@link #rangeSearch(FloatMatrix, float)}, holding at most {@code maxResults} results over all
-     * queries of the call.
-     *
-     * @throws TooManyResultsException as soon as more than {@code maxResults} vectors are within the
-     *     radius (before the memory for them is taken)
-     */
-    @Override
-    public RangeResults rangeSearch(FloatMatrix queries, float radius, long maxResults) {
-        SearchParams p = SearchParams.within(radius).maxResults(maxResults);
-        return read(() -> {
-            checkQueries(queries);
-            int nq = Math.toIntExact(queries.rows());
-            long[][] outIds = new long[nq][];
-            float[][] outScores = new float[nq][];
-            if (set.size() == 0 || nq == 0) {
-                for (int q = 0; q < nq; q++) {
-                    outIds[q] = new long[0];
-                    outScores[q] = new float[0];
-                }
-                return new RangeResults(outIds, outScores, metric());
-            }
-            RangeHits hits = resident().range(queries, p);
-            long[] map = set.idsShared();
-            for (int q = 0; q < nq; q++) {
-                int a = (int) hits.offset(q);
-                int c = hits.count(q);
-                outIds[q] = new long[c];
-                outScores[q] = Arrays.copyOfRange(hits.scores(), a, a + c);
-                for (int i = 0; i < c; i++) {
-                    outIds[q][i] = map[(int) hits.rows()[a + i]];
-                }
-            }
-            return new RangeResults(outIds, outScores, metric());
-        });
-    }
-
     private void checkQueries(FloatMatrix queries) {
         Objects.requireNonNull(queries, "queries");
         if (queries.cols() != dimension()) {
@@ -464,10 +392,16 @@ public final class FlatIndex implements VectorIndex {
         }
     }
 
-    private Neighbors empty(FloatMatrix queries) {
+    private SearchResult empty(FloatMatrix queries, SearchParams params) {
         // The queries are still checked, as a search would check them.
         dev.latent.core.Vectors.check(queries, metric(), "query", 0);
-        return new Neighbors((int) queries.rows(), 0, new long[0], new float[0], metric());
+        int nq = (int) queries.rows();
+        if (!params.isRange()) {
+            return new Neighbors(nq, 0, new long[0], new float[0], metric());
+        }
+        long[][] ids = new long[nq][0];
+        float[][] scores = new float[nq][0];
+        return new RangeResults(ids, scores, metric());
     }
 
     /** The resident matrix, made resident again if a removal made it stale. Caller holds a lock. */
@@ -503,18 +437,6 @@ public final class FlatIndex implements VectorIndex {
     }
 
     // ------------------------------------------------------------------ files
-
-    /**
-     * Writes the index atomically: a temporary file in the same directory, forced to disk, then
-     * renamed onto {@code file}. Readers see the old file or the complete new one.
-     */
-    @Override
-    public void save(Path file) throws IOException {
-        try (AtomicOutput out = AtomicOutput.open(file)) {
-            writeTo(out);
-            out.commit();
-        }
-    }
 
     @Override
     public void writeTo(AtomicOutput out) throws IOException {

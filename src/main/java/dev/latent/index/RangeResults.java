@@ -1,6 +1,7 @@
 package dev.latent.index;
 
 import dev.latent.core.Metric;
+import dev.latent.core.SearchResult;
 import java.util.Arrays;
 
 /**
@@ -9,7 +10,7 @@ import java.util.Arrays;
  *
  * <p>Immutable and thread-safe.
  */
-public final class RangeResults {
+public final class RangeResults implements SearchResult {
     private final long[][] ids;
     private final float[][] scores;
     private final Metric metric;
@@ -21,15 +22,18 @@ public final class RangeResults {
     }
 
     /** Number of queries. */
+    @Override
     public int queries() {
         return ids.length;
     }
 
+    @Override
     public Metric metric() {
         return metric;
     }
 
     /** Number of results of query {@code q}. */
+    @Override
     public int count(int q) {
         return ids[q].length;
     }
@@ -43,12 +47,24 @@ public final class RangeResults {
         return n;
     }
 
+    @Override
+    public long id(int q, int rank) {
+        return ids[q][rank];
+    }
+
+    @Override
+    public float score(int q, int rank) {
+        return scores[q][rank];
+    }
+
     /** Ids of query {@code q}'s results, best first (a copy). */
+    @Override
     public long[] ids(int q) {
         return Arrays.copyOf(ids[q], ids[q].length);
     }
 
     /** Scores of query {@code q}'s results, best first (a copy). */
+    @Override
     public float[] scores(int q) {
         return Arrays.copyOf(scores[q], scores[q].length);
     }

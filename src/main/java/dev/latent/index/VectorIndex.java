@@ -4,20 +4,35 @@ import dev.latent.compute.Backend;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
+import dev.latent.core.SearchResult;
 import dev.latent.space.AtomicOutput;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Objects;
 
 /**
- * A searchable set of vectors with 64-bit ids under one {@link Metric}. {@link FlatIndex} is the exact
- * implementation (every vector scored); an inverted-file index or a quantised index implement the same
- * interface, with results that are then approximate.
+ * A searchable set of vectors with 64-bit ids under one {@link Metric}: what every caller holds, whatever
+ * kind of index it is. {@link FlatIndex} is exact (every vector scored); approximate kinds implement the same
+ * interface and read the approximate knobs of {@link SearchParams}.
  *
- * <p>Implementations state their thread safety; {@link FlatIndex} allows concurrent searches with
- * exclusive writers.
+ * <p><b>One search entry point</b>, {@link #search(FloatMatrix, SearchParams)}, as FAISS's
+ * {@code Index::search(..., const SearchParameters*)}: top-k, range, allowed ids and the approximate knobs all
+ * go through {@link SearchParams}, and the answer is one shape, {@link SearchResult} ({@link Neighbors} for
+ * top-k, {@link RangeResults} for a range). The two default methods below are the conveniences callers use
+ * most. An index whose device fails a search answers it on the host (see {@link FlatIndex}), so callers never
+ * handle a {@link dev.latent.compute.DeviceException} from a search.
+ *
+ * <p><b>Opening</b>: {@link #load(Path)} opens an index file as whatever kind its header names.
+ * Abilities only some indexes have are optional interfaces ({@link DeviceTokenSearch}).
+ *
+ * <p>Implementations state their thread safety; the ones here allow concurrent searches with exclusive
+ * writers, and saves that run beside writers.
  */
 public interface VectorIndex extends AutoCloseable {
+    /** The kind an index file names in its header: {@code "flat"}, {@code "ivf"}. */
+    String kind();
+
     int dimension();
 
     Metric metric();
@@ -31,19 +46,51 @@ public interface VectorIndex extends AutoCloseable {
     /** Adds vectors with ids; all or nothing (a failed add changes nothing). */
     void add(long[] ids, FloatMatrix vectors);
 
+    /** Adds one vector. */
+    default void add(long id, float[] vector) {
+        Objects.requireNonNull(vector, "vector");
+        if (vector.length != dimension()) {
+            throw new IllegalArgumentException("vector has dimension " + vector.length + ", the index has " + dimension());
+        }
+        try (FloatMatrix m = FloatMatrix.of(vector, dimension())) {
+            add(new long[] {id}, m);
+        }
+    }
+
     /** Removes vectors by id; all ids are checked first. Returns how many were removed. */
     int remove(long... ids);
 
     boolean contains(long id);
 
-    /** Nearest {@code k} per query, best first, as ids. */
-    Neighbors search(FloatMatrix queries, int k);
+    /** The stored ids in row order (a copy). */
+    long[] ids();
 
-    /** Nearest {@code k} per query among the vectors of {@code allowedIds}. */
-    Neighbors search(FloatMatrix queries, int k, long[] allowedIds);
+    /** The stored vector of {@code id} as added (a copy). */
+    float[] vector(long id);
 
-    /** Every vector within {@code radius}, at most {@code maxResults} held at once. */
-    RangeResults rangeSearch(FloatMatrix queries, float radius, long maxResults);
+    /**
+     * Searches every row of {@code queries} as {@code params} asks.
+     *
+     * @throws IllegalArgumentException for a dimension mismatch, a query that breaks the vector rule, an allowed
+     *     id not in the index, or a knob outside this index's range (an {@code nprobe} above its list count)
+     */
+    SearchResult search(FloatMatrix queries, SearchParams params);
+
+    /** The nearest {@code k} per query, best first, as ids: {@code search(queries, SearchParams.topK(k))}. */
+    default Neighbors search(FloatMatrix queries, int k) {
+        return (Neighbors) search(queries, SearchParams.topK(k));
+    }
+
+    /** The nearest {@code k} to one query vector. */
+    default Neighbors search(float[] query, int k) {
+        Objects.requireNonNull(query, "query");
+        if (query.length != dimension()) {
+            throw new IllegalArgumentException("query has dimension " + query.length + ", the index has " + dimension());
+        }
+        try (FloatMatrix q = FloatMatrix.of(query, dimension())) {
+            return search(q, k);
+        }
+    }
 
     /** A copy of the metadata (a JSON object of strings in the index file). */
     Map<String, String> metadata();
@@ -52,11 +99,33 @@ public interface VectorIndex extends AutoCloseable {
     void putMetadata(String key, String value);
 
     /** Writes the index atomically to {@code file}. */
-    void save(Path file) throws IOException;
+    default void save(Path file) throws IOException {
+        try (AtomicOutput out = AtomicOutput.open(file)) {
+            writeTo(out);
+            out.commit();
+        }
+    }
 
     /** Writes the index file into {@code out}, which the caller commits. */
     void writeTo(AtomicOutput out) throws IOException;
 
+    /** Frees what the index holds; the backend stays open (it may be shared). Idempotent. */
     @Override
     void close();
+
+    /** Opens an index file of any kind, searched through {@code Backends.get()}. */
+    static VectorIndex load(Path file) throws IOException {
+        return load(file, null);
+    }
+
+    /**
+     * Opens an index file as the kind its header names.
+     *
+     * @param backend the backend to search with, or null for {@code Backends.get()}
+     * @throws IOException naming the problem: not an index file, a kind or version this build does not read,
+     *     truncated, corrupt
+     */
+    static VectorIndex load(Path file, Backend backend) throws IOException {
+        return IndexKinds.load(file, backend);
+    }
 }

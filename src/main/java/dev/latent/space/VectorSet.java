@@ -131,6 +131,36 @@ public final class VectorSet implements AutoCloseable {
         return idToRow.get(id);
     }
 
+    /**
+     * The rows of {@code ids}, ascending, repeats once.
+     *
+     * @throws IllegalArgumentException naming the ids not stored
+     */
+    public long[] rowsOf(long[] ids) {
+        checkOpen();
+        long[] rows = new long[ids.length];
+        List<Long> unknown = new ArrayList<>();
+        for (int i = 0; i < ids.length; i++) {
+            int row = idToRow.get(ids[i]);
+            if (row < 0) {
+                unknown.add(ids[i]);
+            }
+            rows[i] = row;
+        }
+        if (!unknown.isEmpty()) {
+            throw new IllegalArgumentException("filter names id" + (unknown.size() > 1 ? "s " : " ")
+                    + shortList(unknown) + " not in the index");
+        }
+        Arrays.sort(rows);
+        int n = 0;
+        for (int i = 0; i < rows.length; i++) {
+            if (n == 0 || rows[i] != rows[n - 1]) {
+                rows[n++] = rows[i];
+            }
+        }
+        return Arrays.copyOf(rows, n);
+    }
+
     /** The id of row {@code row}. */
     public long idOf(long row) {
         checkOpen();

@@ -68,7 +68,7 @@ abstract class BackendContractTest {
             for (int k : new int[] {0, -3}) {
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> p.search(q, k));
                 assertTrue(e.getMessage().contains("k=" + k), e.getMessage());
-                assertThrows(IllegalArgumentException.class, () -> p.search(q, SearchParams.topK(k).rows(new long[] {0})));
+                assertThrows(IllegalArgumentException.class, () -> p.search(q, ScanParams.topK(k).rows(new long[] {0})));
             }
         }
     }
@@ -126,14 +126,14 @@ abstract class BackendContractTest {
     @Test
     void subsetSearchReturnsOnlySubsetRows() {
         try (FloatMatrix db = db(); FloatMatrix q = q10(); ResidentMatrix p = backend().upload(db, Metric.INNER_PRODUCT)) {
-            Neighbors n = p.search(q, SearchParams.topK(10).rows(new long[] {1, 2}));
+            Neighbors n = p.search(q, ScanParams.topK(10).rows(new long[] {1, 2}));
             assertArrayEquals(new long[] {2, 1}, n.ids(0));
             assertArrayEquals(new float[] {1, 0}, n.scores(0));
-            assertEquals(0, p.search(q, SearchParams.topK(3).rows(new long[0])).count());
-            assertThrows(IllegalArgumentException.class, () -> p.search(q, SearchParams.topK(1).rows(new long[] {2, 1})));
-            assertThrows(IllegalArgumentException.class, () -> p.search(q, SearchParams.topK(1).rows(new long[] {1, 1})));
-            assertThrows(IllegalArgumentException.class, () -> p.search(q, SearchParams.topK(1).rows(new long[] {4})));
-            assertThrows(IllegalArgumentException.class, () -> p.search(q, SearchParams.topK(1).rows(new long[] {-1})));
+            assertEquals(0, p.search(q, ScanParams.topK(3).rows(new long[0])).count());
+            assertThrows(IllegalArgumentException.class, () -> p.search(q, ScanParams.topK(1).rows(new long[] {2, 1})));
+            assertThrows(IllegalArgumentException.class, () -> p.search(q, ScanParams.topK(1).rows(new long[] {1, 1})));
+            assertThrows(IllegalArgumentException.class, () -> p.search(q, ScanParams.topK(1).rows(new long[] {4})));
+            assertThrows(IllegalArgumentException.class, () -> p.search(q, ScanParams.topK(1).rows(new long[] {-1})));
         }
     }
 
@@ -275,7 +275,7 @@ abstract class BackendContractTest {
                 long[] lists = flat.stream().mapToLong(Long::longValue).toArray();
                 for (int k : new int[] {1, 10, 200, 2100}) {
                     String ctx = m + " k=" + k + " seed " + SEED;
-                    Neighbors nb = p.search(q, SearchParams.topK(k).candidates(offsets, lists));
+                    Neighbors nb = p.search(q, ScanParams.topK(k).candidates(offsets, lists));
                     long longest = 0;
                     for (int i = 0; i < nq; i++) {
                         longest = Math.max(longest, offsets[i + 1] - offsets[i]);
@@ -305,9 +305,9 @@ abstract class BackendContractTest {
                 }
                 // Lists that are not strictly ascending, or wrongly sized, are refused.
                 assertThrows(IllegalArgumentException.class,
-                        () -> p.search(q, SearchParams.topK(3).candidates(new long[] {0, 2}, new long[] {5, 4})));
+                        () -> p.search(q, ScanParams.topK(3).candidates(new long[] {0, 2}, new long[] {5, 4})));
                 assertThrows(IllegalArgumentException.class,
-                        () -> p.search(q, SearchParams.topK(3).candidates(new long[] {0, 1}, new long[] {5})));
+                        () -> p.search(q, ScanParams.topK(3).candidates(new long[] {0, 1}, new long[] {5})));
             }
         }
     }
@@ -324,8 +324,8 @@ abstract class BackendContractTest {
                     float[][] x = rows.toArray();
                     for (long[] subset : new long[][] {null, java.util.stream.LongStream.range(0, n).filter(r -> r % 3 == 1).toArray()}) {
                         String ctx = m + " n=" + n + (subset == null ? "" : " subset") + " seed " + SEED;
-                        SearchParams params = subset == null ? SearchParams.within(radius)
-                                : SearchParams.within(radius).rows(subset);
+                        ScanParams params = subset == null ? ScanParams.within(radius)
+                                : ScanParams.within(radius).rows(subset);
                         RangeHits hits = p.range(q, params);
                         long expected = 0;
                         for (int i = 0; i < q.rows(); i++) {

@@ -152,8 +152,8 @@ class CpuBackendTest {
                 Neighbors ref;
                 Neighbors refTiny;
                 try (ResidentMatrix p = JAVA.upload(db, m)) {
-                    ref = p.search(q, SearchParams.topK(2048).rows(subset));
-                    refTiny = p.search(q, SearchParams.topK(10).rows(tiny));
+                    ref = p.search(q, ScanParams.topK(2048).rows(subset));
+                    refTiny = p.search(q, ScanParams.topK(10).rows(tiny));
                 }
                 for (String isa : isas()) {
                     CpuBackend.useIsa(isa);
@@ -161,10 +161,10 @@ class CpuBackendTest {
                         for (int k : KS) {
                             String ctx = "seed " + seed + ", " + isa + ", " + m + ", subset of " + subset.length
                                     + ", k=" + k;
-                            Reference.assertSameTopK(ctx, q, db, subset, m, k, p.search(q, SearchParams.topK(k).rows(subset)), ref);
+                            Reference.assertSameTopK(ctx, q, db, subset, m, k, p.search(q, ScanParams.topK(k).rows(subset)), ref);
                         }
                         Reference.assertSameTopK("seed " + seed + ", " + isa + ", " + m + ", 3-row subset", q, db,
-                                tiny, m, 10, p.search(q, SearchParams.topK(10).rows(tiny)), refTiny);
+                                tiny, m, 10, p.search(q, ScanParams.topK(10).rows(tiny)), refTiny);
                     }
                 }
             }

@@ -203,7 +203,7 @@ class CudaBackendTest {
                         long[] subset = random.longs(0, 5000).distinct().limit(size).sorted().toArray();
                         for (int k : new int[] {1, 10, 100, 2048, 3000}) { // 3000 > MAX_K: the host-selection path
                             String config = "subset of " + size + " " + metric + " k=" + k + " seed=" + SEED;
-                            Neighbors got = prepared.search(queries, SearchParams.topK(k).rows(subset));
+                            Neighbors got = prepared.search(queries, ScanParams.topK(k).rows(subset));
                             assertEquals(Math.min(k, size), got.count(), config);
                             checkTopK(data, metric, k, subset, got, config);
                             Reference.assertSameTopK(config, queries, db, subset, metric, k, got,
@@ -238,7 +238,7 @@ class CudaBackendTest {
                     assertTrue(small.budget().used() > DeviceMemoryBudget.MIN_SCRATCH);
                     for (int k : new int[] {1, 100, 2048}) {
                         String config = "budget 8 MiB, scratch 1 MiB, " + metric + " k=" + k + " seed=" + SEED;
-                        Neighbors got = prepared.search(queries, SearchParams.topK(k));
+                        Neighbors got = prepared.search(queries, ScanParams.topK(k));
                         checkTopK(data, metric, k, null, got, config);
                     }
                 }
@@ -382,8 +382,8 @@ class CudaBackendTest {
                         assertThrows(IllegalArgumentException.class, () -> prepared.search(zero, 1));
                 assertTrue(e.getMessage().contains("zero"), e.getMessage());
             }
-            assertThrows(IllegalArgumentException.class, () -> prepared.search(queries, SearchParams.topK(1).rows(new long[] {3, 2})));
-            assertThrows(IllegalArgumentException.class, () -> prepared.search(queries, SearchParams.topK(1).rows(new long[] {10})));
+            assertThrows(IllegalArgumentException.class, () -> prepared.search(queries, ScanParams.topK(1).rows(new long[] {3, 2})));
+            assertThrows(IllegalArgumentException.class, () -> prepared.search(queries, ScanParams.topK(1).rows(new long[] {10})));
             try (FloatMatrix out = FloatMatrix.allocate(3, 4)) {
                 assertThrows(IllegalArgumentException.class, () -> prepared.distances(queries, 0, 5, out));
             }
@@ -404,7 +404,7 @@ class CudaBackendTest {
     /** The JavaBackend's (float64) results for the same search. */
     private static Neighbors javaSearch(FloatMatrix db, FloatMatrix queries, Metric metric, int k, long[] subset) {
         try (ResidentMatrix p = JAVA.upload(db, metric)) {
-            return subset == null ? p.search(queries, k) : p.search(queries, SearchParams.topK(k).rows(subset));
+            return subset == null ? p.search(queries, k) : p.search(queries, ScanParams.topK(k).rows(subset));
         }
     }
 

@@ -119,7 +119,7 @@ class EngineFaultTest {
     void aBatchThatFailsOnTheDeviceIsSearchedOnTheHostAndLoggedOnce() throws Exception {
         FailingDeviceBackend device = new FailingDeviceBackend();
         List<java.util.logging.LogRecord> records = java.util.Collections.synchronizedList(new ArrayList<>());
-        java.util.logging.Logger log = java.util.logging.Logger.getLogger("dev.latent.engine");
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger("dev.latent.index");
         java.util.logging.Handler capture = new java.util.logging.Handler() {
             @Override
             public void publish(java.util.logging.LogRecord r) {
@@ -153,9 +153,9 @@ class EngineFaultTest {
             assertEquals(5, engine.metrics().search().completed());
             assertEquals(0, engine.metrics().search().failed());
             long warnings = records.stream().filter(r -> r.getLevel() == java.util.logging.Level.WARNING
-                    && r.getMessage().contains("searching it on the host")).count();
+                    && r.getMessage().contains("answering it on the host")).count();
             long fine = records.stream().filter(r -> r.getLevel() == java.util.logging.Level.FINE
-                    && r.getMessage().contains("searching it on the host")).count();
+                    && r.getMessage().contains("answering it on the host")).count();
             assertEquals(1, warnings, "one warning for the first fallback");
             assertEquals(2, fine, "later fallbacks at FINE");
         } finally {

@@ -158,7 +158,7 @@ class EngineTextEncoderTest {
                 @Override
                 public Neighbors searchPooled(TokenEmbeddings tokens, int k) {
                     if (failPooled.getAndDecrement() > 0) {
-                        throw new IllegalStateException("CUDA search of pooled token embeddings failed: injected");
+                        throw new dev.latent.compute.DeviceException("cuda", 2, "CUDA search of pooled token embeddings failed: injected");
                     }
                     return plain.searchPooled(tokens, k);
                 }

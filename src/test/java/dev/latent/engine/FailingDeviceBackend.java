@@ -6,7 +6,7 @@ import dev.latent.compute.Backends;
 import dev.latent.compute.LabelSums;
 import dev.latent.compute.RangeHits;
 import dev.latent.compute.ResidentMatrix;
-import dev.latent.compute.SearchParams;
+import dev.latent.compute.ScanParams;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A backend that calls itself {@code cuda} and computes with the Java reference, except that its searches
- * fail, as a device failure does (an {@link IllegalStateException} naming CUDA), while {@link #failing}
+ * fail, as a device failure does (a {@link dev.latent.compute.DeviceException} from "cuda"), while {@link #failing}
  * is above zero; each failure counts it down.
  */
 final class FailingDeviceBackend implements Backend {
@@ -60,16 +60,16 @@ final class FailingDeviceBackend implements Backend {
             }
 
             @Override
-            public Neighbors search(FloatMatrix queries, SearchParams params) {
+            public Neighbors search(FloatMatrix queries, ScanParams params) {
                 if (failing.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                     failures.incrementAndGet();
-                    throw new IllegalStateException("CUDA search failed: 2 (out of memory): injected");
+                    throw new dev.latent.compute.DeviceException("cuda", 2, "CUDA search failed: 2 (out of memory): injected");
                 }
                 return m.search(queries, params);
             }
 
             @Override
-            public RangeHits range(FloatMatrix queries, SearchParams params) {
+            public RangeHits range(FloatMatrix queries, ScanParams params) {
                 return m.range(queries, params);
             }
 

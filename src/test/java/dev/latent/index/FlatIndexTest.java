@@ -171,14 +171,14 @@ class FlatIndexTest {
             index.add(ids, m);
             float[][] qs = randomRows(rnd, 3, d);
             try (FloatMatrix q = FloatMatrix.of(qs)) {
-                Neighbors nb = index.search(q, 5, allowedIds.stream().mapToLong(Long::longValue).toArray());
+                Neighbors nb = (Neighbors) index.search(q, SearchParams.topK(5).allowedIds(allowedIds.stream().mapToLong(Long::longValue).toArray()));
                 for (int i = 0; i < 3; i++) {
                     assertArrayEquals(reference(allowed, qs[i], 5, Metric.L2), nb.ids(i));
                 }
-                Neighbors big = index.search(q, 1000, new long[] {ids[1], ids[2]});
+                Neighbors big = (Neighbors) index.search(q, SearchParams.topK(1000).allowedIds(ids[1], ids[2]));
                 assertEquals(2, big.count());
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                        () -> index.search(q, 3, new long[] {ids[0], 4}));
+                        () -> index.search(q, SearchParams.topK(3).allowedIds(ids[0], 4)));
                 assertTrue(e.getMessage().contains("4"), e.getMessage());
             }
         }
@@ -201,7 +201,7 @@ class FlatIndexTest {
                 index.add(ids, m);
                 float[][] qs = randomRows(rnd, 4, d);
                 try (FloatMatrix q = FloatMatrix.of(qs)) {
-                    RangeResults rr = index.rangeSearch(q, radius);
+                    RangeResults rr = (RangeResults) index.search(q, SearchParams.within(radius));
                     for (int i = 0; i < qs.length; i++) {
                         List<Long> want = new ArrayList<>();
                         for (Map.Entry<Long, float[]> e : live.entrySet()) {
@@ -298,7 +298,7 @@ class FlatIndexTest {
         index.add(1, new float[] {1, 0, 0});
         try (FloatMatrix none = FloatMatrix.allocate(0, 3)) {
             assertEquals(0, index.search(none, 3).queries());
-            assertEquals(0, index.rangeSearch(none, 0f).queries());
+            assertEquals(0, index.search(none, SearchParams.within(0f)).queries());
         }
         index.close();
         index.close();
@@ -485,8 +485,8 @@ class FlatIndexTest {
     @Test
     void aRangeSearchPastItsLimitStopsBeforeHoldingTheResults() {
         try (FlatIndex index = sample(500, 4, Metric.COSINE, 9); FloatMatrix q = FloatMatrix.of(new float[] {1, 0, 0, 0}, 4)) {
-            assertEquals(500, index.rangeSearch(q, -1f, 500).count(0));
-            TooManyResultsException e = assertThrows(TooManyResultsException.class, () -> index.rangeSearch(q, -1f, 499));
+            assertEquals(500, index.search(q, SearchParams.within(-1f).maxResults(500)).count(0));
+            TooManyResultsException e = assertThrows(TooManyResultsException.class, () -> index.search(q, SearchParams.within(-1f).maxResults(499)));
             assertEquals(0, e.query());
             assertEquals(499, e.limit());
         }

@@ -4,6 +4,7 @@ import dev.latent.compute.Assignment;
 import dev.latent.compute.Backend;
 import dev.latent.compute.BackendUnavailableException;
 import dev.latent.compute.Checks;
+import dev.latent.compute.DeviceException;
 import dev.latent.compute.DeviceMemoryBudget;
 import dev.latent.compute.LabelSums;
 import dev.latent.compute.ResidentMatrix;
@@ -204,6 +205,11 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public boolean readsDeviceTokens() {
+        return true;
+    }
+
+    @Override
     public String description() {
         return description;
     }
@@ -345,11 +351,11 @@ public final class CudaBackend implements Backend {
     /** Throws for a failed native call that is not the caller's fault. */
     static void check(int code, String what) {
         if (code == CudaNative.E_SCRATCH) {
-            throw new IllegalStateException("CUDA " + what + " failed: " + detail(code) + " (raise "
+            throw new DeviceException("cuda", code, "CUDA " + what + " failed: " + detail(code) + " (raise "
                     + DeviceMemoryBudget.SCRATCH_PROPERTY + " or the budget's scratch per matrix)");
         }
         if (code != 0) {
-            throw new IllegalStateException("CUDA " + what + " failed: " + detail(code));
+            throw new DeviceException("cuda", code, "CUDA " + what + " failed: " + detail(code));
         }
     }
 

@@ -4,7 +4,7 @@ import dev.latent.compute.Backend;
 import dev.latent.compute.Checks;
 import dev.latent.compute.RangeHits;
 import dev.latent.compute.ResidentMatrix;
-import dev.latent.compute.SearchParams;
+import dev.latent.compute.ScanParams;
 import dev.latent.compute.TooManyResultsException;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
@@ -74,7 +74,7 @@ final class CudaMatrix implements ResidentMatrix {
     }
 
     @Override
-    public Neighbors search(FloatMatrix queries, SearchParams params) {
+    public Neighbors search(FloatMatrix queries, ScanParams params) {
         if (params.isRange()) {
             throw new IllegalArgumentException("a radius search goes through range(), not search()");
         }
@@ -115,7 +115,7 @@ final class CudaMatrix implements ResidentMatrix {
         withHandle(h -> badQuery(CudaNative.topk(h, queries.pointer(), q, dimension, count, subset,
                 subset == null ? 0 : subset.length, ids, scores, outCount, badQuery), badQuery, queries, "search"));
         if (outCount[0] != count) {
-            throw new IllegalStateException("CUDA search returned " + outCount[0] + " results per query, expected " + count);
+            throw new dev.latent.compute.DeviceException("cuda", dev.latent.compute.DeviceException.NO_CODE, "CUDA search returned " + outCount[0] + " results per query, expected " + count);
         }
         return new Neighbors(q, count, ids, scores, metric);
     }
@@ -172,9 +172,9 @@ final class CudaMatrix implements ResidentMatrix {
     }
 
     @Override
-    public RangeHits range(FloatMatrix queries, SearchParams params) {
+    public RangeHits range(FloatMatrix queries, ScanParams params) {
         if (!params.isRange()) {
-            throw new IllegalArgumentException("range() needs SearchParams.within(radius), got " + params);
+            throw new IllegalArgumentException("range() needs ScanParams.within(radius), got " + params);
         }
         int q = checkQueries(queries);
         long[] subset = params.rows();

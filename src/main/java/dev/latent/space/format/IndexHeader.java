@@ -28,6 +28,10 @@ public record IndexHeader(int version, int flags, int dimension, int metricCode,
     public static final int VERSION = 2;
     /** Index kind: every vector stored as is, searched exhaustively. */
     public static final int KIND_FLAT = 0;
+    /** Index kind: the flat rows plus coarse centroids and a list per row (an inverted-file index). */
+    public static final int KIND_IVF = 1;
+    /** The kinds this build reads, in words for its errors. */
+    public static final String KINDS = "flat (0) and ivf (1)";
     /** Vector encoding: little-endian float32, row-major. */
     public static final int ENCODING_FLOAT32 = 0;
     /** Largest metadata block written or read (a larger header field means a corrupt file). */
@@ -56,6 +60,25 @@ public record IndexHeader(int version, int flags, int dimension, int metricCode,
     /** A version-2 header of a flat float32 index. */
     public static IndexHeader flat(int dimension, Metric metric, long count, long metadataBytes) {
         return new IndexHeader(VERSION, 0, dimension, fileCode(metric), count, metadataBytes, KIND_FLAT, ENCODING_FLOAT32);
+    }
+
+    /**
+     * The header of {@code file}, its magic and version checked, for choosing how to read the rest; the whole
+     * file is checked by the reader of its kind.
+     *
+     * @throws IOException naming the file: missing, shorter than a header, not an index file, another version
+     */
+    public static IndexHeader peek(Path file) throws IOException {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ)) {
+            if (ch.size() < BYTES + 4) {
+                throw new IOException(file + ": not a Latent index file (only " + ch.size() + " bytes)");
+            }
+            ByteBuffer head = ByteBuffer.allocate(BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            OffHeap.readFully(ch, head, 0);
+            return decode(head, file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new java.nio.file.NoSuchFileException(file.toString(), null, "no such file");
+        }
     }
 
     /** The metric, or null for a code this build does not know. */

@@ -13,7 +13,7 @@ import java.util.Objects;
  *
  * <p>Immutable; the arrays are not copied (do not change them while a call runs).
  */
-public final class SearchParams {
+public final class ScanParams {
     private final int k;
     private final float radius;
     private final boolean range;
@@ -22,7 +22,7 @@ public final class SearchParams {
     private final long[] offsets;
     private final long[] lists;
 
-    private SearchParams(int k, float radius, boolean range, long maxResults, long[] rows, long[] offsets,
+    private ScanParams(int k, float radius, boolean range, long maxResults, long[] rows, long[] offsets,
             long[] lists) {
         this.k = k;
         this.radius = radius;
@@ -34,31 +34,31 @@ public final class SearchParams {
     }
 
     /** The {@code k} best rows per query. */
-    public static SearchParams topK(int k) {
+    public static ScanParams topK(int k) {
         Checks.k(k);
-        return new SearchParams(k, Float.NaN, false, Long.MAX_VALUE, null, null, null);
+        return new ScanParams(k, Float.NaN, false, Long.MAX_VALUE, null, null, null);
     }
 
     /** Every row with score ≥ {@code radius} (inner product, cosine) or squared distance ≤ it (L2). */
-    public static SearchParams within(float radius) {
+    public static ScanParams within(float radius) {
         if (Float.isNaN(radius)) {
             throw new IllegalArgumentException("radius is NaN");
         }
-        return new SearchParams(0, radius, true, Long.MAX_VALUE, null, null, null);
+        return new ScanParams(0, radius, true, Long.MAX_VALUE, null, null, null);
     }
 
     /** At most this many results held by one range call (default: no limit). */
-    public SearchParams maxResults(long max) {
+    public ScanParams maxResults(long max) {
         if (max < 0) {
             throw new IllegalArgumentException("maxResults must be >= 0, got " + max);
         }
-        return new SearchParams(k, radius, range, max, rows, offsets, lists);
+        return new ScanParams(k, radius, range, max, rows, offsets, lists);
     }
 
     /** The same candidate rows for every query: strictly ascending row indices. */
-    public SearchParams rows(long[] ascendingRows) {
+    public ScanParams rows(long[] ascendingRows) {
         Objects.requireNonNull(ascendingRows, "rows");
-        return new SearchParams(k, radius, range, maxResults, ascendingRows, null, null);
+        return new ScanParams(k, radius, range, maxResults, ascendingRows, null, null);
     }
 
     /**
@@ -66,13 +66,13 @@ public final class SearchParams {
      * {@code rows[offsets[i]] .. rows[offsets[i + 1] - 1]}, strictly ascending; {@code offsets} has one
      * entry per query plus one, starting at 0 and never decreasing.
      */
-    public SearchParams candidates(long[] offsets, long[] rows) {
+    public ScanParams candidates(long[] offsets, long[] rows) {
         Objects.requireNonNull(offsets, "offsets");
         Objects.requireNonNull(rows, "rows");
         if (range) {
             throw new IllegalArgumentException("range search takes all rows or one shared row set, not per-query lists");
         }
-        return new SearchParams(k, radius, range, maxResults, null, offsets, rows);
+        return new ScanParams(k, radius, range, maxResults, null, offsets, rows);
     }
 
     public int k() {

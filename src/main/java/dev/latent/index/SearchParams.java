@@ -1,0 +1,157 @@
+package dev.latent.index;
+
+import dev.latent.compute.Checks;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * What one {@link VectorIndex#search(dev.latent.core.FloatMatrix, SearchParams)} call asks for, as FAISS's
+ * {@code SearchParameters}: the k best per query ({@link #topK}) or every vector within a radius
+ * ({@link #within}), optionally among given ids only ({@link #allowedIds}), and the knobs of approximate
+ * indexes: how many inverted lists to probe ({@link #nprobe}) and how many candidates per result to re-rank
+ * exactly ({@link #rerank}). A knob an index does not have is ignored by it (an exact index is exact at any
+ * {@code nprobe}); 0 means the index's own default.
+ *
+ * <p>Immutable and thread-safe; each {@code with} method returns a new value. The allowed ids are copied.
+ */
+public final class SearchParams {
+    private final int k;
+    private final float radius;
+    private final boolean range;
+    private final long maxResults;
+    private final long[] allowedIds;
+    private final int nprobe;
+    private final int rerank;
+
+    private SearchParams(int k, float radius, boolean range, long maxResults, long[] allowedIds, int nprobe,
+            int rerank) {
+        this.k = k;
+        this.radius = radius;
+        this.range = range;
+        this.maxResults = maxResults;
+        this.allowedIds = allowedIds;
+        this.nprobe = nprobe;
+        this.rerank = rerank;
+    }
+
+    /** The {@code k} best vectors per query ({@code min(k, candidates)} results). */
+    public static SearchParams topK(int k) {
+        Checks.k(k);
+        return new SearchParams(k, Float.NaN, false, Long.MAX_VALUE, null, 0, 0);
+    }
+
+    /**
+     * Every vector within {@code radius}: score ≥ radius for inner product and cosine, squared distance ≤
+     * radius for L2; best first, ties by the lower row.
+     */
+    public static SearchParams within(float radius) {
+        if (Float.isNaN(radius)) {
+            throw new IllegalArgumentException("radius is NaN");
+        }
+        return new SearchParams(0, radius, true, Long.MAX_VALUE, null, 0, 0);
+    }
+
+    /**
+     * A range search holds at most {@code max} results over all queries of the call, and throws
+     * {@link dev.latent.compute.TooManyResultsException} before taking memory for more.
+     */
+    public SearchParams maxResults(long max) {
+        if (max < 0) {
+            throw new IllegalArgumentException("maxResults must be >= 0, got " + max);
+        }
+        return new SearchParams(k, radius, range, max, allowedIds, nprobe, rerank);
+    }
+
+    /**
+     * Only vectors with these ids are candidates (repeats ignored); an id not in the index is an error naming
+     * it. An approximate index searches the allowed vectors exactly (they are few, or the filter would not pay).
+     */
+    public SearchParams allowedIds(long... ids) {
+        Objects.requireNonNull(ids, "allowedIds");
+        return new SearchParams(k, radius, range, maxResults, ids.clone(), nprobe, rerank);
+    }
+
+    /** Inverted lists probed per query (≥ 1, at most the index's list count; all lists = exact search). */
+    public SearchParams nprobe(int lists) {
+        if (lists < 1) {
+            throw new IllegalArgumentException("nprobe must be >= 1, got " + lists);
+        }
+        return new SearchParams(k, radius, range, maxResults, allowedIds, lists, rerank);
+    }
+
+    /**
+     * Compressed-vector indexes score {@code factor · k} candidates on their codes and re-rank them exactly on
+     * the float32 rows (≥ 1).
+     */
+    public SearchParams rerank(int factor) {
+        if (factor < 1) {
+            throw new IllegalArgumentException("rerank factor must be >= 1, got " + factor);
+        }
+        return new SearchParams(k, radius, range, maxResults, allowedIds, nprobe, factor);
+    }
+
+    /** k of a top-k search (0 for a range search). */
+    public int k() {
+        return k;
+    }
+
+    /** Whether this is a range search. */
+    public boolean isRange() {
+        return range;
+    }
+
+    /** The radius of a range search (NaN for top-k). */
+    public float radius() {
+        return radius;
+    }
+
+    /** The most results a range search holds. */
+    public long maxResults() {
+        return maxResults;
+    }
+
+    /** The allowed ids (a copy), or null for all vectors. */
+    public long[] allowedIds() {
+        return allowedIds == null ? null : allowedIds.clone();
+    }
+
+    /** Whether the search is restricted to {@link #allowedIds}. */
+    public boolean filtered() {
+        return allowedIds != null;
+    }
+
+    /** Lists probed per query, or 0 for the index's default. */
+    public int nprobe() {
+        return nprobe;
+    }
+
+    /** Re-rank factor, or 0 for the index's default. */
+    public int rerank() {
+        return rerank;
+    }
+
+    /** The allowed ids without a copy, for the index package. */
+    long[] allowedIdsShared() {
+        return allowedIds;
+    }
+
+    @Override
+    public String toString() {
+        return (range ? "within(" + radius + ")" : "topK(" + k + ")")
+                + (maxResults != Long.MAX_VALUE ? ", maxResults " + maxResults : "")
+                + (allowedIds != null ? ", " + allowedIds.length + " allowed ids" : "")
+                + (nprobe > 0 ? ", nprobe " + nprobe : "") + (rerank > 0 ? ", rerank " + rerank : "");
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof SearchParams p && p.k == k && Float.compare(p.radius, radius) == 0 && p.range == range
+                && p.maxResults == maxResults && Arrays.equals(p.allowedIds, allowedIds) && p.nprobe == nprobe
+                && p.rerank == rerank;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(k, radius, range, maxResults, Arrays.hashCode(allowedIds), nprobe, rerank);
+    }
+}
