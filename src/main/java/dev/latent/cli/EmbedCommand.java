@@ -1,30 +1,25 @@
 package dev.latent.cli;
 
-import dev.latent.corpus.ImageCorpus;
+import dev.latent.core.Metric;
 import dev.latent.corpus.Corpus;
 import dev.latent.corpus.CorpusScan;
-import dev.latent.job.CorpusEmbedding;
-import dev.latent.job.ShardedEmbedding;
+import dev.latent.corpus.ImageCorpus;
 import dev.latent.encode.ModelSpec;
 import dev.latent.encode.image.ImageEncoder;
-import dev.latent.encode.tensor.CsvRows;
-import dev.latent.encode.tensor.TensorEncoder;
-import java.util.List;
 import dev.latent.encode.onnx.OnnxModel;
 import dev.latent.encode.onnx.Provider;
-import dev.latent.core.FloatMatrix;
-
-import dev.latent.core.Metric;
+import dev.latent.encode.tensor.TensorEncoder;
 import dev.latent.encode.text.TextEncoder;
-import dev.latent.space.AtomicOutput;
-import dev.latent.index.FlatIndex;
-import dev.latent.space.format.Npy;
-import dev.latent.space.OutputSet;
-import java.io.BufferedWriter;
-import java.io.Writer;
-import java.nio.channels.Channels;
-import java.nio.charset.StandardCharsets;
+import dev.latent.job.CorpusEmbedding;
+import dev.latent.job.EmbeddingInputException;
+import dev.latent.job.EmbeddingTargets;
+import dev.latent.job.ImageEmbedding;
+import dev.latent.job.RowEmbedding;
+import dev.latent.job.ShardedEmbedding;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -91,6 +86,31 @@ final class EmbedCommand extends ModelCommand {
 
     @Override
     protected Integer run(CommandLine cl) throws Exception {
+        Metric m = checkOptions(cl);
+        Path ids = idsFile != null ? idsFile : output != null ? EmbeddingTargets.idsBeside(output) : null;
+        FileRoles roles = roles(ids);
+        roles.check(cl);
+        ModelSpec imageModel = usage(cl, () -> ModelOptions.imageModel(model.model));
+        ModelSpec tensorModel = imageModel == null ? ModelOptions.tensorModel(model.model) : null;
+        if (skipUnreadable && imageModel == null) {
+            throw new CommandLine.ParameterException(cl, "--skip-unreadable is for image models");
+        }
+        if (shardsDir != null && (imageModel != null || tensorModel != null)) {
+            throw new CommandLine.ParameterException(cl, "--shards is for text corpora: with an image or tensor model "
+                    + "give -o FILE.npy and/or --index FILE.lidx");
+        }
+        if (imageModel != null) {
+            return embedImages(cl, imageModel, targets(m, ids), roles);
+        }
+        if (tensorModel != null) {
+            return embedRows(cl, tensorModel, targets(m, ids));
+        }
+        Corpus corpus = usage(cl, () -> Corpus.file(input, format, textColumn, idColumn));
+        return shardsDir != null ? embedShards(cl, corpus, m) : embedTexts(cl, corpus, targets(m, ids));
+    }
+
+    /** The option combinations, before any file is looked at; returns the metric. */
+    private Metric checkOptions(CommandLine cl) {
         if (shardsDir != null && (output != null || indexFile != null || idsFile != null)) {
             throw new CommandLine.ParameterException(cl, "--shards writes its own files: give it without -o, --ids or --index");
         }
@@ -103,228 +123,111 @@ final class EmbedCommand extends ModelCommand {
         if (block <= 0) {
             throw new CommandLine.ParameterException(cl, "--block must be > 0");
         }
-        Metric m;
-        try {
-            m = Metric.parse(metric);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(cl, e.getMessage());
-        }
-        Path ids = idsFile;
-        if (ids == null && output != null) {
-            String n = output.getFileName().toString();
-            ids = output.resolveSibling((n.endsWith(".npy") ? n.substring(0, n.length() - 4) : n) + ".ids");
-        }
+        return usage(cl, () -> Metric.parse(metric));
+    }
+
+    /** Every file by its role: the input (a folder too, for an image model), the model files and the outputs. */
+    private FileRoles roles(Path ids) {
         FileRoles roles = ModelOptions.isFolderModel(model.model) ? new FileRoles().inputOrFolder("input images", input)
                 : new FileRoles().input("input corpus", input);
-        roles
+        return roles
                 .input("--onnx model", model.onnx)
                 .input("--tokenizer file", model.tokenizer)
                 .output("vectors output (-o)", output)
                 .output(idsFile != null ? "ids output (--ids)" : "ids output (default for -o)", ids)
                 .output("index output (--index)", indexFile)
-                .outputFolder("--shards folder", shardsDir)
-                .check(cl);
-        ModelSpec imageModel;
+                .outputFolder("--shards folder", shardsDir);
+    }
+
+    /** The outputs asked for, with the model's files (given by path) and this command in the index's metadata. */
+    private EmbeddingTargets targets(Metric m, Path ids) {
+        Map<String, String> metadata = new LinkedHashMap<>(model.fileMetadata());
+        metadata.put("created_by", "latent embed");
+        return new EmbeddingTargets(output, ids, indexFile, m, metadata);
+    }
+
+    /** A step whose {@link IllegalArgumentException} is a problem with the command line. */
+    private interface Step<T, E extends Exception> {
+        T get() throws E;
+    }
+
+    /** The value of {@code step}, its {@link IllegalArgumentException} turned into a usage error. */
+    private static <T, E extends Exception> T usage(CommandLine cl, Step<T, E> step) throws E {
         try {
-            imageModel = ModelOptions.imageModel(model.model);
+            return step.get();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }
-        if (imageModel != null) {
-            return embedImages(cl, imageModel, m, ids, roles);
-        }
-        ModelSpec tensorModel = ModelOptions.tensorModel(model.model);
-        if (tensorModel != null) {
-            return embedRows(cl, tensorModel, m, ids);
-        }
-        if (skipUnreadable) {
-            throw new CommandLine.ParameterException(cl, "--skip-unreadable is for image models");
-        }
-        Corpus corpus;
-        try {
-            corpus = Corpus.file(input, format, textColumn, idColumn);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(cl, e.getMessage());
-        }
-        if (shardsDir != null) {
-            if (shardSize < 1 || shardSize % block != 0) {
-                throw new CommandLine.ParameterException(cl, "--shard-size must be a positive multiple of --block (" + block
-                        + "), got " + shardSize);
-            }
-            // Given on the command line, or null: a new run's default, a resumed run's own metric.
-            Metric asked = cl.getParseResult().hasMatchedOption("--metric") ? m : null;
-            try (TextEncoder enc = model.open(null);
-                 Progress progress = Progress.start("embed", -1, quietOption.quiet)) {
-                ShardedEmbedding.Stats st;
-                try {
-                    st = ShardedEmbedding.run(corpus, enc, shardsDir, shardSize, block, resume, asked, progress::done);
-                } catch (IllegalArgumentException e) {
-                    throw new CommandLine.ParameterException(cl, e.getMessage());
-                }
-                cl.getOut().println(Progress.summary("embedded", st.texts(), st.tokens(), st.elapsed(), enc.provider(),
-                        enc.modelName()) + String.format(java.util.Locale.ROOT, "; %d shards written%s, manifest %s",
-                        st.shards(), st.resumedShards() > 0 ? " after " + st.resumedShards() + " resumed" : "",
-                        shardsDir.resolve(ShardedEmbedding.MANIFEST)));
-            }
-            return Main.OK;
-        }
+    }
+
+    /** Texts into vectors, ids and an index, all or nothing. */
+    private int embedTexts(CommandLine cl, Corpus corpus, EmbeddingTargets targets) throws Exception {
         CorpusScan scan = CorpusScan.of(corpus);
-        try (TextEncoder enc = model.open(null);
-             OutputSet outputs = new OutputSet()) {
-            FlatIndex index = null;
-            try {
-                if (indexFile != null) {
-                    index = new FlatIndex(enc.dimension(), m);
-                    // The corpus size is known: one allocation, no copies as the index grows.
-                    index.reserve(scan.count());
-                }
-                Npy.Writer vectors = output == null ? null : Npy.writer(outputs.open(output), enc.dimension());
-                AtomicOutput idsOut = ids == null ? null : outputs.open(ids);
-                AtomicOutput indexOut = indexFile == null ? null : outputs.open(indexFile);
-                Writer idsWriter = idsOut == null ? null
-                        : new BufferedWriter(Channels.newWriter(idsOut.channel(), StandardCharsets.UTF_8), 1 << 16);
-                CorpusEmbedding.Stats stats;
-                try (Progress progress = Progress.start("embed", scan.count(), quietOption.quiet)) {
-                    stats = CorpusEmbedding.run(corpus, scan, enc, block, vectors, idsWriter, index, progress::done);
-                }
-                if (vectors != null) {
-                    vectors.finish();
-                }
-                if (idsWriter != null) {
-                    idsWriter.flush();
-                }
-                if (index != null) {
-                    ModelOptions.record(index, enc, model);
-                    index.putMetadata("created_by", "latent embed");
-                    index.writeTo(indexOut);
-                }
-                // All or nothing: every output appears, or none changes.
-                outputs.commit();
-                spec.commandLine().getOut().println(Progress.summary("embedded", stats.texts(), stats.tokens(),
-                        stats.elapsed(), enc.provider(), enc.modelName()));
-            } finally {
-                if (index != null) {
-                    index.close();
-                }
+        try (TextEncoder enc = model.open(null)) {
+            CorpusEmbedding.Stats st;
+            try (Progress progress = Progress.start("embed", scan.count(), quietOption.quiet)) {
+                st = CorpusEmbedding.run(corpus, scan, enc, block, targets, progress::done);
             }
+            cl.getOut().println(Progress.summary("embedded", st.texts(), st.tokens(), st.elapsed(), enc.provider(),
+                    enc.modelName()));
         }
         return Main.OK;
     }
 
-    /** The image branch: decode, preprocess and encode every image, then write the same outputs as for texts. */
-    private int embedImages(CommandLine cl, ModelSpec spec, Metric m, Path ids, FileRoles roles) throws Exception {
-        ImageCorpus images;
-        try {
-            images = ImageCorpus.of(input);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(cl, e.getMessage());
+    /** Texts into resumable shards. */
+    private int embedShards(CommandLine cl, Corpus corpus, Metric m) throws Exception {
+        if (shardSize < 1 || shardSize % block != 0) {
+            throw new CommandLine.ParameterException(cl, "--shard-size must be a positive multiple of --block (" + block
+                    + "), got " + shardSize);
         }
+        // Given on the command line, or null: a new run's default, a resumed run's own metric.
+        Metric asked = cl.getParseResult().hasMatchedOption("--metric") ? m : null;
+        try (TextEncoder enc = model.open(null);
+             Progress progress = Progress.start("embed", -1, quietOption.quiet)) {
+            ShardedEmbedding.Stats st = usage(cl,
+                    () -> ShardedEmbedding.run(corpus, enc, shardsDir, shardSize, block, resume, asked, progress::done));
+            cl.getOut().println(Progress.summary("embedded", st.texts(), st.tokens(), st.elapsed(), enc.provider(),
+                    enc.modelName()) + String.format(Locale.ROOT, "; %d shards written%s, manifest %s",
+                    st.shards(), st.resumedShards() > 0 ? " after " + st.resumedShards() + " resumed" : "",
+                    shardsDir.resolve(ShardedEmbedding.MANIFEST)));
+        }
+        return Main.OK;
+    }
+
+    /** Images (a folder or a list file) into vectors, ids and an index, all or nothing. */
+    private int embedImages(CommandLine cl, ModelSpec spec, EmbeddingTargets targets, FileRoles roles) throws Exception {
+        ImageCorpus images = usage(cl, () -> ImageCorpus.of(input));
         // The images the folder or list file leads to are inputs too: no output may be one of them.
         roles.inputs("input image", images.files()).check(cl);
-        long start = System.nanoTime();
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
         try (ImageEncoder enc = ImageEncoder.open(spec, new OnnxModel.Options(1, threads, Provider.AUTO), threads)) {
-            ImageEncoder.Result r;
-            try {
-                r = enc.encode(images.files(), skipUnreadable);
-            } catch (java.io.IOException e) {
-                cl.getErr().println("error: " + e.getMessage());
+            ImageEmbedding.Stats st = ImageEmbedding.run(images, enc, skipUnreadable, targets,
+                    s -> cl.getErr().println("skipped: " + s));
+            double secs = st.elapsed().toNanos() / 1e9;
+            cl.getOut().printf(Locale.ROOT, "embedded %d images in %.1f s (%.0f images/s), model %s%s%n",
+                    st.images(), secs, st.images() / secs, spec.name(),
+                    st.skipped().isEmpty() ? "" : ", " + st.skipped().size() + " skipped");
+        } catch (EmbeddingInputException e) {
+            cl.getErr().println("error: " + e.getMessage());
+            if (!skipUnreadable) {
                 cl.getErr().println("nothing was written; --skip-unreadable leaves such images out");
-                return Main.FAILURE;
             }
-            for (String s : r.skipped()) {
-                cl.getErr().println("skipped: " + s);
-            }
-            List<String> kept = new java.util.ArrayList<>();
-            for (int item : r.kept()) {
-                kept.add(images.ids().get(item));
-            }
-            try (FloatMatrix v = r.vectors()) {
-                if (v.rows() == 0) {
-                    cl.getErr().println("error: no image could be read; nothing was written");
-                    return Main.FAILURE;
-                }
-                write(v, kept, spec.name(), "image", m, ids);
-                double secs = (System.nanoTime() - start) / 1e9;
-                cl.getOut().printf(java.util.Locale.ROOT, "embedded %d images in %.1f s (%.0f images/s), model %s%s%n",
-                        v.rows(), secs, v.rows() / secs, spec.name(),
-                        r.skipped().isEmpty() ? "" : ", " + r.skipped().size() + " skipped");
-            }
+            return Main.FAILURE;
         }
         return Main.OK;
     }
 
-    /** The tensor branch: numeric rows from CSV or .npy through a tensor model. */
-    private int embedRows(CommandLine cl, ModelSpec spec, Metric m, Path ids) throws Exception {
-        if (skipUnreadable) {
-            throw new CommandLine.ParameterException(cl, "--skip-unreadable is for image models");
-        }
-        long start = System.nanoTime();
+    /** Numeric rows (CSV or .npy) through a tensor model into vectors, ids and an index, all or nothing. */
+    private int embedRows(CommandLine cl, ModelSpec spec, EmbeddingTargets targets) throws Exception {
         try (TensorEncoder enc = TensorEncoder.open(spec, OnnxModel.Options.cpu(Math.max(1, Runtime.getRuntime().availableProcessors())))) {
-            List<String> rowIds;
-            FloatMatrix rows;
-            String name = input.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
-            try {
-                if (name.endsWith(".npy")) {
-                    rows = Npy.read(input);
-                    rowIds = new java.util.ArrayList<>();
-                    for (long i = 0; i < rows.rows(); i++) {
-                        rowIds.add(String.valueOf(i));
-                    }
-                } else {
-                    CsvRows csv = CsvRows.read(input, enc.columns());
-                    rows = csv.values();
-                    rowIds = csv.ids();
-                }
-            } catch (java.io.IOException e) {
-                cl.getErr().println("error: " + e.getMessage());
-                cl.getErr().println("nothing was written");
-                return Main.FAILURE;
-            }
-            try (FloatMatrix x = rows; FloatMatrix v = enc.encode(x)) {
-                write(v, rowIds, spec.name(), "tensor", m, ids);
-                double secs = (System.nanoTime() - start) / 1e9;
-                cl.getOut().printf(java.util.Locale.ROOT, "embedded %s in %.2f s, model %s%n", Counts.of(v.rows(), "row", "rows"), secs, spec.name());
-            } catch (IllegalArgumentException e) {
-                cl.getErr().println("error: " + input + ": " + e.getMessage());
-                cl.getErr().println("nothing was written");
-                return Main.FAILURE;
-            }
+            RowEmbedding.Stats st = RowEmbedding.run(input, enc, targets);
+            cl.getOut().printf(Locale.ROOT, "embedded %s in %.2f s, model %s%n", Counts.of(st.rows(), "row", "rows"),
+                    st.elapsed().toNanos() / 1e9, spec.name());
+        } catch (EmbeddingInputException e) {
+            cl.getErr().println("error: " + e.getMessage());
+            cl.getErr().println("nothing was written");
+            return Main.FAILURE;
         }
         return Main.OK;
-    }
-
-    /** Writes the vectors (-o), their ids (--ids) and an index (--index) together: all of them, or none. */
-    private void write(FloatMatrix v, List<String> rowIds, String modelName, String modality, Metric m, Path ids)
-            throws java.io.IOException {
-        try (OutputSet outputs = new OutputSet()) {
-            if (output != null) {
-                Npy.Writer w = Npy.writer(outputs.open(output), v.cols());
-                w.append(v);
-                w.finish();
-            }
-            if (ids != null) {
-                StringBuilder sb = new StringBuilder();
-                for (String id : rowIds) {
-                    sb.append(id).append('\n');
-                }
-                AtomicOutput o = outputs.open(ids);
-                o.channel().write(java.nio.ByteBuffer.wrap(sb.toString().getBytes(StandardCharsets.UTF_8)));
-            }
-            if (indexFile != null) {
-                try (FlatIndex index = new FlatIndex(v.cols(), m)) {
-                    long[] rows = new long[(int) v.rows()];
-                    for (int i = 0; i < rows.length; i++) {
-                        rows[i] = i;
-                    }
-                    index.add(rows, v);
-                    index.putMetadata("model", modelName);
-                    index.putMetadata("modality", modality);
-                    index.putMetadata("created_by", "latent embed");
-                    index.writeTo(outputs.open(indexFile));
-                }
-            }
-            outputs.commit();
-        }
     }
 }

@@ -94,10 +94,19 @@ final class ModelOptions {
     /** Metadata recording the model, so that 'latent search' can encode queries the same way. */
     static void record(FlatIndex index, TextEncoder enc, ModelOptions options) {
         index.putMetadata("model", enc.modelName());
-        if (options != null && options.onnx != null) {
-            index.putMetadata("onnx", options.onnx.toAbsolutePath().toString());
-            index.putMetadata("tokenizer", options.tokenizer.toAbsolutePath().toString());
+        if (options != null) {
+            options.fileMetadata().forEach(index::putMetadata);
         }
+    }
+
+    /** The model files given by path ({@code onnx}, {@code tokenizer}, absolute) as index metadata; empty for a named model. */
+    Map<String, String> fileMetadata() {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        if (onnx != null) {
+            m.put("onnx", onnx.toAbsolutePath().toString());
+            m.put("tokenizer", tokenizer.toAbsolutePath().toString());
+        }
+        return m;
     }
 
     private static void requireFile(Path p) throws NoSuchFileException {
