@@ -12,6 +12,7 @@ import dev.latent.corpus.Corpus;
 import dev.latent.encode.text.TextEncoder;
 import dev.latent.engine.Engine;
 import dev.latent.index.FlatIndex;
+import dev.latent.index.VectorIndex;
 import dev.latent.job.ShardedEmbedding;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -36,7 +37,7 @@ import java.util.function.LongConsumer;
  * try (TextEncoder enc = Latent.encoder().build()) {                       // a corpus of any size, resumable
  *     Latent.embedCorpus(Latent.corpus(Path.of("texts.jsonl")), enc, Path.of("shards"));
  * }
- * try (FlatIndex all = Latent.openIndex(Path.of("shards/manifest.json"))) { ... }
+ * try (VectorIndex all = Latent.openIndex(Path.of("shards/manifest.json"))) { ... }
  * }</pre>
  */
 public final class Latent {
@@ -53,9 +54,9 @@ public final class Latent {
         return new FlatIndex(dimension, metric);
     }
 
-    /** Loads an index file (checksum verified), searched through {@link #backend()}. */
-    public static FlatIndex loadIndex(Path file) throws IOException {
-        return FlatIndex.load(file);
+    /** Loads an index file of any kind (checksum verified), searched through {@link #backend()}. */
+    public static VectorIndex loadIndex(Path file) throws IOException {
+        return VectorIndex.load(file);
     }
 
     /**
@@ -63,7 +64,7 @@ public final class Latent {
      * (each checked against its checksum, merged in memory in the run's metric, with the ids a direct embedding
      * gives). The caller owns the index.
      */
-    public static FlatIndex openIndex(Path file) throws IOException {
+    public static VectorIndex openIndex(Path file) throws IOException {
         return ShardedEmbedding.openIndex(file);
     }
 

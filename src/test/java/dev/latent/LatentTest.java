@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.latent.index.VectorIndex;
 import dev.latent.compute.Backends;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
@@ -37,7 +38,7 @@ class LatentTest {
             index.add(9, new float[] {-1, 0, 4});
             index.save(file);
         }
-        try (FlatIndex back = Latent.loadIndex(file)) {
+        try (VectorIndex back = Latent.loadIndex(file)) {
             assertEquals(2, back.size());
             assertArrayEquals(new long[] {9}, back.search(new float[] {-1, 0, 3.5f}, 1).ids(0));
         }
@@ -90,8 +91,8 @@ class LatentTest {
 
             assertEquals(3, Latent.embedCorpus(Latent.corpus(whole), enc, full, 8, 4, null, null).shards());
         }
-        try (FlatIndex a = Latent.openIndex(part.resolve(ShardedEmbedding.MANIFEST));
-             FlatIndex b = Latent.openIndex(full.resolve(ShardedEmbedding.MANIFEST));
+        try (VectorIndex a = Latent.openIndex(part.resolve(ShardedEmbedding.MANIFEST));
+             VectorIndex b = Latent.openIndex(full.resolve(ShardedEmbedding.MANIFEST));
              FloatMatrix va = a.rowsView(); FloatMatrix vb = b.rowsView()) {
             assertEquals(Metric.COSINE, a.metric());
             assertEquals(22, a.size());

@@ -10,6 +10,8 @@ import dev.latent.analyse.KMeans;
 import dev.latent.analyse.KMeansResult;
 import dev.latent.analyse.text.Segments;
 import dev.latent.index.FlatIndex;
+import dev.latent.index.VectorIndex;
+import dev.latent.space.VectorSet;
 import dev.latent.space.OutputSet;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -155,7 +157,7 @@ final class DemoCommand extends ModelCommand {
     }
 
     /** The map of the sample corpus: UMAP layout, the same segments, outliers by LOF. */
-    private MapJob.Result buildMap(PrintWriter out, FlatIndex index, List<SampleCorpus.Entry> entries) {
+    private MapJob.Result buildMap(PrintWriter out, VectorIndex index, List<SampleCorpus.Entry> entries) {
         String[] ids = new String[entries.size()];
         String[] texts = new String[entries.size()];
         for (int i = 0; i < ids.length; i++) {
@@ -166,14 +168,14 @@ final class DemoCommand extends ModelCommand {
         mapJob.progress(Progress.stages(quietOption.quiet));
         out.println();
         out.flush();
-        try (FloatMatrix rows = index.rowsView()) {
+        try (VectorSet.Snapshot pinned = index.snapshot(); FloatMatrix rows = pinned.rows()) {
             return mapJob.build(rows, index.metric(), ids, texts,
                     String.format(Locale.ROOT, "Map of %,d WordNet glosses", entries.size()), index.backend());
         }
     }
 
     /** The index (--index) and the map's PNG and HTML, committed together through one OutputSet. */
-    private void commit(PrintWriter out, FlatIndex index, MapJob.Result map) throws java.io.IOException {
+    private void commit(PrintWriter out, VectorIndex index, MapJob.Result map) throws java.io.IOException {
         if (indexFile == null && map == null) {
             return;
         }
@@ -196,13 +198,13 @@ final class DemoCommand extends ModelCommand {
 
     /** k-means over the demo's vectors, each cluster described by its terms and most central gloss. */
     /** Prints the segment summary and returns the k-means result (the caller closes it). */
-    private KMeansResult summariseSegments(PrintWriter out, FlatIndex index, List<SampleCorpus.Entry> entries) {
+    private KMeansResult summariseSegments(PrintWriter out, VectorIndex index, List<SampleCorpus.Entry> entries) {
         List<String> texts = new ArrayList<>(entries.size());
         for (SampleCorpus.Entry e : entries) {
             texts.add(e.text());
         }
         KMeansResult r;
-        try (FloatMatrix rows = index.rowsView()) {
+        try (VectorSet.Snapshot pinned = index.snapshot(); FloatMatrix rows = pinned.rows()) {
             r = KMeans.of(segments).seed(42).backend(index.backend()).fit(rows, index.metric());
         }
         try {

@@ -5,7 +5,7 @@ import dev.latent.encode.ModelManifest;
 import dev.latent.encode.ModelSpec;
 
 import dev.latent.encode.text.TextEncoder;
-import dev.latent.index.FlatIndex;
+import dev.latent.index.VectorIndex;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -92,7 +92,7 @@ final class ModelOptions {
     }
 
     /** Metadata recording the model, so that 'latent search' can encode queries the same way. */
-    static void record(FlatIndex index, TextEncoder enc, ModelOptions options) {
+    static void record(VectorIndex index, TextEncoder enc, ModelOptions options) {
         index.putMetadata("model", enc.modelName());
         if (options != null) {
             options.fileMetadata().forEach(index::putMetadata);

@@ -16,7 +16,7 @@ import dev.latent.core.Vectors;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
 import dev.latent.encode.text.TextEncoder;
-import dev.latent.index.FlatIndex;
+import dev.latent.index.VectorIndex;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -97,7 +97,7 @@ final class PathCommand extends ModelCommand {
             throw new CommandLine.ParameterException(cl, analogy ? "--decode draws a path, not an analogy" : "--scale must be >= 1");
         }
         PrintWriter out = cl.getOut();
-        try (FlatIndex index = ShardedEmbedding.openIndex(indexFile)) {
+        try (VectorIndex index = ShardedEmbedding.openIndex(indexFile)) {
             float[][] v = resolve(cl, index);
             CorpusTexts texts = corpusFile == null ? null
                     : new CorpusTexts(Corpus.file(corpusFile, corpusFormat));
@@ -172,7 +172,7 @@ final class PathCommand extends ModelCommand {
     }
 
     /** The vectors of the points: @ID from the index, texts through the encoder (one model load for all). */
-    private float[][] resolve(CommandLine cl, FlatIndex index) throws IOException {
+    private float[][] resolve(CommandLine cl, VectorIndex index) throws IOException {
         float[][] v = new float[points.size()][];
         List<String> texts = new ArrayList<>();
         List<Integer> at = new ArrayList<>();
@@ -236,7 +236,7 @@ final class PathCommand extends ModelCommand {
     }
 
     /** The image model of the index (--model, else the one its metadata records), or null for a text index. */
-    private ModelSpec imageModel(FlatIndex index) {
+    private ModelSpec imageModel(VectorIndex index) {
         String name = model.model != null ? model.model : index.metadata().get("model");
         try {
             return ModelOptions.imageModel(name);
@@ -245,7 +245,7 @@ final class PathCommand extends ModelCommand {
         }
     }
 
-    private void decode(FlatIndex index, float[] from, float[] to) throws IOException {
+    private void decode(VectorIndex index, float[] from, float[] to) throws IOException {
         ModelSpec spec = imageModel(index);
         if (spec == null) {
             throw new IllegalArgumentException("--decode needs an image model with a decoder; this index's model is "

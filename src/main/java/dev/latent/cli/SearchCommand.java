@@ -9,7 +9,7 @@ import dev.latent.core.FloatMatrix;
 import dev.latent.core.Neighbors;
 import dev.latent.encode.text.TextEncoder;
 import dev.latent.space.AtomicOutput;
-import dev.latent.index.FlatIndex;
+import dev.latent.index.VectorIndex;
 import dev.latent.space.format.Npy;
 import dev.latent.index.RangeResults;
 import dev.latent.index.SearchParams;
@@ -105,7 +105,7 @@ final class SearchCommand extends ModelCommand {
         Corpus corpus = corpusFile == null ? null : Corpus.file(corpusFile, corpusFormat);
 
         long start = System.nanoTime();
-        try (FlatIndex index = ShardedEmbedding.openIndex(indexFile)) {
+        try (VectorIndex index = ShardedEmbedding.openIndex(indexFile)) {
             List<String> labels = new ArrayList<>();
             FloatMatrix q;
             if (queriesNpy != null) {

@@ -3,7 +3,7 @@ package dev.latent.cli;
 import dev.latent.job.ShardedEmbedding;
 import dev.latent.encode.text.TextEncoder;
 import dev.latent.engine.Engine;
-import dev.latent.index.FlatIndex;
+import dev.latent.index.VectorIndex;
 import dev.latent.serve.HttpEndpoint;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -57,7 +57,7 @@ final class ServeCommand extends ModelCommand {
         new FileRoles().input("index", indexFile).input("--onnx model", model.onnx).input("--tokenizer file", model.tokenizer).check(cl);
         PrintWriter out = cl.getOut();
         CountDownLatch stop = new CountDownLatch(1);
-        try (FlatIndex index = ShardedEmbedding.openIndex(indexFile); TextEncoder enc = model.open(index.metadata())) {
+        try (VectorIndex index = ShardedEmbedding.openIndex(indexFile); TextEncoder enc = model.open(index.metadata())) {
             if (enc.dimension() != index.dimension()) {
                 throw new IOException("model " + enc.modelName() + " gives vectors of dimension " + enc.dimension()
                         + ", the index holds dimension " + index.dimension());

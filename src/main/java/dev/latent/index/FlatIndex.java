@@ -148,22 +148,12 @@ public final class FlatIndex implements VectorIndex, DeviceTokenSearch {
         return read(() -> set.contains(id));
     }
 
-    /** The stored ids in row order (a copy). */
+    @Override
     public long[] ids() {
         return read(() -> set.ids());
     }
 
-    /**
-     * The stored vectors in row order ({@link #ids()}{@code [i]} is row {@code i}'s id), as a view of the
-     * storage for analyses that read every row (clustering, outlier scores): valid until the next
-     * {@link #add}, {@link #remove} or {@link #close()}, which must not run while it is in use; the caller
-     * closes the view (the storage stays the index's).
-     */
-    public FloatMatrix rowsView() {
-        return read(() -> set.rows());
-    }
-
-    /** A copy of the vector stored under {@code id}. */
+    @Override
     public float[] vector(long id) {
         return read(() -> set.vector(id));
     }
@@ -514,6 +504,7 @@ public final class FlatIndex implements VectorIndex, DeviceTokenSearch {
      * Pins the stored rows and ids as they are now (O(1) under the lock; see {@link VectorSet#snapshot()}).
      * Adds and removes go on meanwhile without changing what the snapshot holds. The caller closes it.
      */
+    @Override
     public VectorSet.Snapshot snapshot() {
         return read(() -> set.snapshot());
     }

@@ -6,6 +6,7 @@ import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
 import dev.latent.core.SearchResult;
 import dev.latent.space.AtomicOutput;
+import dev.latent.space.VectorSet;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
@@ -67,6 +68,12 @@ public interface VectorIndex extends AutoCloseable {
 
     /** The stored vector of {@code id} as added (a copy). */
     float[] vector(long id);
+
+    /**
+     * Pins the stored rows and ids as they are now (O(1)), for analyses that read every vector and for saves;
+     * adds and removes go on meanwhile without changing what the snapshot holds. The caller closes it.
+     */
+    VectorSet.Snapshot snapshot();
 
     /**
      * Searches every row of {@code queries} as {@code params} asks.

@@ -520,15 +520,15 @@ public final class ShardedEmbedding {
      * An index file, or a finished run's shards in the metric asked (null: the run's own); see {@link #toIndex}.
      * The caller owns the index.
      */
-    public static dev.latent.index.FlatIndex toIndexOrLoad(Path file, dev.latent.core.Metric metric) throws IOException {
-        return isManifest(file) ? toIndex(file, metric) : dev.latent.index.FlatIndex.load(file);
+    public static dev.latent.index.VectorIndex toIndexOrLoad(Path file, dev.latent.core.Metric metric) throws IOException {
+        return isManifest(file) ? toIndex(file, metric) : dev.latent.index.VectorIndex.load(file);
     }
 
     /**
      * An index file, or the shards of a finished run given by their manifest.json (merged in memory, in the run's
      * metric). The caller owns the index.
      */
-    public static dev.latent.index.FlatIndex openIndex(Path file) throws IOException {
-        return isManifest(file) ? toIndex(file, null) : dev.latent.index.FlatIndex.load(file);
+    public static dev.latent.index.VectorIndex openIndex(Path file) throws IOException {
+        return isManifest(file) ? toIndex(file, null) : dev.latent.index.VectorIndex.load(file);
     }
 }

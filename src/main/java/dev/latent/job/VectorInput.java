@@ -4,7 +4,8 @@ import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.corpus.Corpus;
 import dev.latent.corpus.CorpusScan;
-import dev.latent.index.FlatIndex;
+import dev.latent.index.VectorIndex;
+import dev.latent.space.VectorSet;
 import dev.latent.space.format.IdsFile;
 import dev.latent.space.format.Npy;
 import java.io.IOException;
@@ -26,14 +27,17 @@ public final class VectorInput implements AutoCloseable {
     private final FloatMatrix vectors;
     private final Metric metric;
     private final long[] ids;
-    private final FlatIndex index;
+    private final VectorIndex index;           // null for .npy input
+    private final VectorSet.Snapshot pinned;   // the index's rows as read, null for .npy input
 
-    private VectorInput(Path file, FloatMatrix vectors, Metric metric, long[] ids, FlatIndex index) {
+    private VectorInput(Path file, FloatMatrix vectors, Metric metric, long[] ids, VectorIndex index,
+            VectorSet.Snapshot pinned) {
         this.file = file;
         this.vectors = vectors;
         this.metric = metric;
         this.ids = ids;
         this.index = index;
+        this.pinned = pinned;
     }
 
     /** Whether {@code file} is read as an index (an {@code .lidx} file or a shard manifest), not as {@code .npy}. */
@@ -57,14 +61,16 @@ public final class VectorInput implements AutoCloseable {
             if (idsFile != null) {
                 throw new IllegalArgumentException("--ids is for .npy input; an index file holds its ids");
             }
-            FlatIndex index = ShardedEmbedding.toIndexOrLoad(file, metric);
+            VectorIndex index = ShardedEmbedding.toIndexOrLoad(file, metric);
             if (metric != null && metric != index.metric()) {
                 Metric own = index.metric();
                 index.close();
                 throw new IllegalArgumentException("--metric " + label(metric) + " differs from the index's metric ("
                         + own.name().toLowerCase(Locale.ROOT) + ")");
             }
-            return new VectorInput(file, index.rowsView(), index.metric(), index.ids(), index);
+            VectorSet.Snapshot pinned = index.snapshot();
+            long[] ids = java.util.Arrays.copyOf(pinned.idsShared(), pinned.size());
+            return new VectorInput(file, pinned.rows(), index.metric(), ids, index, pinned);
         }
         FloatMatrix m = Npy.read(file);
         long[] ids;
@@ -84,7 +90,7 @@ public final class VectorInput implements AutoCloseable {
             m.close();
             throw e;
         }
-        return new VectorInput(file, m, metric != null ? metric : Metric.COSINE, ids, null);
+        return new VectorInput(file, m, metric != null ? metric : Metric.COSINE, ids, null, null);
     }
 
     /** A metric as {@code --metric} spells it: ip, cosine or l2. */
@@ -164,6 +170,9 @@ public final class VectorInput implements AutoCloseable {
     @Override
     public void close() {
         vectors.close();
+        if (pinned != null) {
+            pinned.close();
+        }
         if (index != null) {
             index.close();
         }

@@ -1,5 +1,6 @@
 package dev.latent.cli;
 
+import dev.latent.index.VectorIndex;
 import dev.latent.job.ShardedEmbedding;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -98,7 +99,7 @@ class TrustTest {
             ok(MainTest.run("embed", corpus.toString(), "--shards", shards.toString(), "--shard-size", "2", "--block", "2",
                     "--quiet"));
             for (String index : new String[] {direct.toString(), shards.resolve("manifest.json").toString()}) {
-                try (FlatIndex idx = ShardedEmbedding.openIndex(Path.of(index))) {
+                try (VectorIndex idx = ShardedEmbedding.openIndex(Path.of(index))) {
                     long[] ids = idx.ids();
                     Arrays.sort(ids);
                     assertEquals(base, ids[0], index);
@@ -241,7 +242,7 @@ class TrustTest {
                 "2", "--quiet", "--resume", "--metric", "l2"), "records --metric cosine");
         ok(MainTest.run("embed", corpus.toString(), "--shards", shards.toString(), "--shard-size", "2", "--block", "2",
                 "--quiet", "--resume"));
-        try (FlatIndex idx = ShardedEmbedding.openIndex(shards.resolve("manifest.json"))) {
+        try (VectorIndex idx = ShardedEmbedding.openIndex(shards.resolve("manifest.json"))) {
             assertEquals(8, idx.size());
         }
         // Every shard's fingerprint, those written before and after the resume, is the hash of the corpus up to its end.

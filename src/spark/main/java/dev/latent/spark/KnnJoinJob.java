@@ -1,8 +1,9 @@
 package dev.latent.spark;
 
 import dev.latent.compute.Backends;
-import dev.latent.compute.ResidentMatrix;
 import dev.latent.core.FloatMatrix;
+import dev.latent.index.FlatIndex;
+import dev.latent.index.VectorIndex;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
 import java.io.IOException;
@@ -264,26 +265,20 @@ public final class KnnJoinJob implements Callable<Integer> {
             RefBlock b = block.value();
             int d = b.dimension;
             int rows = b.ids.length;
-            FloatMatrix ref = FloatMatrix.of(b.vectors, d);
-            ResidentMatrix db;
-            try {
-                db = Backends.get().upload(ref, options.metric());
+            // The block as an index whose ids are its row numbers: searched on the executor's backend, and
+            // answered on the host when that backend's device fails a batch.
+            VectorIndex db = new FlatIndex(d, options.metric(), Backends.get());
+            try (FloatMatrix ref = FloatMatrix.of(b.vectors, d)) {
+                long[] rowIds = new long[rows];
+                for (int i = 0; i < rows; i++) {
+                    rowIds[i] = i;
+                }
+                db.add(rowIds, ref);
             } catch (RuntimeException e) {
-                ref.close();
+                db.close();
                 throw e;
             }
-            Runnable release = new Runnable() {
-                private boolean done;
-
-                @Override
-                public synchronized void run() {
-                    if (!done) {
-                        done = true;
-                        db.close();
-                        ref.close();
-                    }
-                }
-            };
+            Runnable release = db::close;
             TaskContext task = TaskContext.get();
             if (task != null) {
                 task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> release.run());
