@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.latent.index.VectorIndex;
+import dev.latent.space.VectorSet;
 import dev.latent.compute.Backends;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
@@ -93,7 +94,8 @@ class LatentTest {
         }
         try (VectorIndex a = Latent.openIndex(part.resolve(ShardedEmbedding.MANIFEST));
              VectorIndex b = Latent.openIndex(full.resolve(ShardedEmbedding.MANIFEST));
-             FloatMatrix va = a.rowsView(); FloatMatrix vb = b.rowsView()) {
+             VectorSet.Snapshot sa = a.snapshot(); VectorSet.Snapshot sb = b.snapshot();
+             FloatMatrix va = sa.rows(); FloatMatrix vb = sb.rows()) {
             assertEquals(Metric.COSINE, a.metric());
             assertEquals(22, a.size());
             assertArrayEquals(b.ids(), a.ids());
