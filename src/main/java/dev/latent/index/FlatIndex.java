@@ -284,8 +284,7 @@ public final class FlatIndex implements VectorIndex, DeviceTokenSearch {
         Objects.requireNonNull(params, "params");
         return read(() -> {
             checkQueries(queries);
-            ScanParams scan = params.isRange()
-                    ? ScanParams.within(params.radius()).maxResults(params.maxResults()) : ScanParams.topK(params.k());
+            ScanParams scan = params.scan();
             if (params.filtered()) {
                 long[] rows = set.rowsOf(params.allowedIdsShared());
                 if (rows.length == 0) {

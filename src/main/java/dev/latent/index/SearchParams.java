@@ -1,6 +1,6 @@
 package dev.latent.index;
 
-import dev.latent.compute.Checks;
+import dev.latent.compute.ScanParams;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -15,20 +15,13 @@ import java.util.Objects;
  * <p>Immutable and thread-safe; each {@code with} method returns a new value. The allowed ids are copied.
  */
 public final class SearchParams {
-    private final int k;
-    private final float radius;
-    private final boolean range;
-    private final long maxResults;
+    private final ScanParams scan;        // k or radius, and the result limit
     private final long[] allowedIds;
     private final int nprobe;
     private final int rerank;
 
-    private SearchParams(int k, float radius, boolean range, long maxResults, long[] allowedIds, int nprobe,
-            int rerank) {
-        this.k = k;
-        this.radius = radius;
-        this.range = range;
-        this.maxResults = maxResults;
+    private SearchParams(ScanParams scan, long[] allowedIds, int nprobe, int rerank) {
+        this.scan = scan;
         this.allowedIds = allowedIds;
         this.nprobe = nprobe;
         this.rerank = rerank;
@@ -36,8 +29,7 @@ public final class SearchParams {
 
     /** The {@code k} best vectors per query ({@code min(k, candidates)} results). */
     public static SearchParams topK(int k) {
-        Checks.k(k);
-        return new SearchParams(k, Float.NaN, false, Long.MAX_VALUE, null, 0, 0);
+        return new SearchParams(ScanParams.topK(k), null, 0, 0);
     }
 
     /**
@@ -45,10 +37,7 @@ public final class SearchParams {
      * radius for L2; best first, ties by the lower row.
      */
     public static SearchParams within(float radius) {
-        if (Float.isNaN(radius)) {
-            throw new IllegalArgumentException("radius is NaN");
-        }
-        return new SearchParams(0, radius, true, Long.MAX_VALUE, null, 0, 0);
+        return new SearchParams(ScanParams.within(radius), null, 0, 0);
     }
 
     /**
@@ -56,10 +45,7 @@ public final class SearchParams {
      * {@link dev.latent.compute.TooManyResultsException} before taking memory for more.
      */
     public SearchParams maxResults(long max) {
-        if (max < 0) {
-            throw new IllegalArgumentException("maxResults must be >= 0, got " + max);
-        }
-        return new SearchParams(k, radius, range, max, allowedIds, nprobe, rerank);
+        return new SearchParams(scan.maxResults(max), allowedIds, nprobe, rerank);
     }
 
     /**
@@ -68,7 +54,7 @@ public final class SearchParams {
      */
     public SearchParams allowedIds(long... ids) {
         Objects.requireNonNull(ids, "allowedIds");
-        return new SearchParams(k, radius, range, maxResults, ids.clone(), nprobe, rerank);
+        return new SearchParams(scan, ids.clone(), nprobe, rerank);
     }
 
     /** Inverted lists probed per query (≥ 1, at most the index's list count; all lists = exact search). */
@@ -76,7 +62,7 @@ public final class SearchParams {
         if (lists < 1) {
             throw new IllegalArgumentException("nprobe must be >= 1, got " + lists);
         }
-        return new SearchParams(k, radius, range, maxResults, allowedIds, lists, rerank);
+        return new SearchParams(scan, allowedIds, lists, rerank);
     }
 
     /**
@@ -87,27 +73,32 @@ public final class SearchParams {
         if (factor < 1) {
             throw new IllegalArgumentException("rerank factor must be >= 1, got " + factor);
         }
-        return new SearchParams(k, radius, range, maxResults, allowedIds, nprobe, factor);
+        return new SearchParams(scan, allowedIds, nprobe, factor);
     }
 
     /** k of a top-k search (0 for a range search). */
     public int k() {
-        return k;
+        return scan.k();
     }
 
     /** Whether this is a range search. */
     public boolean isRange() {
-        return range;
+        return scan.isRange();
     }
 
     /** The radius of a range search (NaN for top-k). */
     public float radius() {
-        return radius;
+        return scan.radius();
     }
 
     /** The most results a range search holds. */
     public long maxResults() {
-        return maxResults;
+        return scan.maxResults();
+    }
+
+    /** The backend-level parameters of the search over all rows: k or radius, and the result limit. */
+    ScanParams scan() {
+        return scan;
     }
 
     /** The allowed ids (a copy), or null for all vectors. */
@@ -137,21 +128,21 @@ public final class SearchParams {
 
     @Override
     public String toString() {
-        return (range ? "within(" + radius + ")" : "topK(" + k + ")")
-                + (maxResults != Long.MAX_VALUE ? ", maxResults " + maxResults : "")
+        return (isRange() ? "within(" + radius() + ")" : "topK(" + k() + ")")
+                + (maxResults() != Long.MAX_VALUE ? ", maxResults " + maxResults() : "")
                 + (allowedIds != null ? ", " + allowedIds.length + " allowed ids" : "")
                 + (nprobe > 0 ? ", nprobe " + nprobe : "") + (rerank > 0 ? ", rerank " + rerank : "");
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof SearchParams p && p.k == k && Float.compare(p.radius, radius) == 0 && p.range == range
-                && p.maxResults == maxResults && Arrays.equals(p.allowedIds, allowedIds) && p.nprobe == nprobe
-                && p.rerank == rerank;
+        return o instanceof SearchParams p && p.k() == k() && Float.compare(p.radius(), radius()) == 0
+                && p.isRange() == isRange() && p.maxResults() == maxResults() && Arrays.equals(p.allowedIds, allowedIds)
+                && p.nprobe == nprobe && p.rerank == rerank;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(k, radius, range, maxResults, Arrays.hashCode(allowedIds), nprobe, rerank);
+        return Objects.hash(k(), radius(), isRange(), maxResults(), Arrays.hashCode(allowedIds), nprobe, rerank);
     }
 }
