@@ -287,11 +287,16 @@ final class StoredVectors {
         try {
             return answer(resident(), queries, p);
         } catch (DeviceException e) {
-            FALLBACK.log(e, backend(), queries.rows());
+            deviceFailed(e, queries.rows());
             try (FloatMatrix rows = set.rows()) {
                 return onHost(rows, metric(), m -> answer(m, queries, p));
             }
         }
+    }
+
+    /** Logs that the device failed a call of {@code rows} queries or points, which is answered on the host. */
+    void deviceFailed(DeviceException e, long rows) {
+        FALLBACK.log(e, backend(), rows);
     }
 
     /**

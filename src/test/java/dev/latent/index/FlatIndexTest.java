@@ -371,7 +371,7 @@ class FlatIndexTest {
     }
 
     /** Rewrites bytes of an index file and its CRC32C, as a tool that knows the format could. */
-    private static void patchWithChecksum(Path file, long pos, ByteBuffer bytes) throws IOException {
+    static void patchWithChecksum(Path file, long pos, ByteBuffer bytes) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             ch.write(bytes, pos);
             ByteBuffer all = ByteBuffer.allocate((int) ch.size() - 4);
