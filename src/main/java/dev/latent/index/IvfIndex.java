@@ -45,7 +45,7 @@ import java.util.function.Function;
  *
  * <p><b>Training.</b> {@link #train} fits the centroids with {@link KMeans} (k-means++ seeding, a fixed seed
  * gives the same centroids on one backend) on at most {@value #TRAINING_POINTS_PER_LIST} points per list,
- * drawn at random when the sample is larger (as FAISS does). Under cosine and inner product the centroids are
+ * drawn at random when the sample is larger (as FAISS does); a single list needs no clustering. Under cosine and inner product the centroids are
  * fitted to the vectors' directions (spherical k-means: unit-length centroids); under L2 they are means. A
  * row's list is its nearest centroid under the index's metric (for inner product with unit centroids, the
  * centroid nearest in direction); {@link #add} places new vectors the same way ({@link Backend#assign}).
@@ -139,16 +139,46 @@ public final class IvfIndex implements VectorIndex {
             throw new IllegalArgumentException("training " + lists + " lists needs at least " + lists + " points, got " + n);
         }
         Vectors.check(sample, metric, null, 0);
-        KMeans kmeans = KMeans.of(lists).seed(seed).backend(backend != null ? backend : Backends.get());
-        long cap = (long) TRAINING_POINTS_PER_LIST * lists;
-        if (n > cap) {
-            kmeans.trainingSample(cap);
-        }
         float[] c;
-        try (KMeansResult fit = kmeans.fit(sample, metric)) {
-            c = fit.centroids().copyRows(0, lists);
+        if (lists == 1) {
+            c = oneCentroid(sample, metric);
+        } else {
+            KMeans kmeans = KMeans.of(lists).seed(seed).backend(backend != null ? backend : Backends.get());
+            long cap = (long) TRAINING_POINTS_PER_LIST * lists;
+            if (n > cap) {
+                kmeans.trainingSample(cap);
+            }
+            try (KMeansResult fit = kmeans.fit(sample, metric)) {
+                c = fit.centroids().copyRows(0, lists);
+            }
         }
         return new IvfIndex(new VectorSet(sample.cols(), metric), backend, c, new InvertedLists(lists));
+    }
+
+    /**
+     * The centroid of a single list, which every row joins whatever it is: the mean under L2, else the unit
+     * direction of the first row (a mean of directions may cancel to zero, which cosine cannot score).
+     */
+    private static float[] oneCentroid(FloatMatrix sample, Metric metric) {
+        int d = sample.cols();
+        if (metric != Metric.L2) {
+            float[] c = sample.getRow(0);
+            Vectors.normalizeRows(c, 1, d);
+            return c;
+        }
+        double[] sum = new double[d];
+        float[] row = new float[d];
+        for (long r = 0; r < sample.rows(); r++) {
+            sample.getRow(r, row);
+            for (int j = 0; j < d; j++) {
+                sum[j] += row[j];
+            }
+        }
+        float[] c = new float[d];
+        for (int j = 0; j < d; j++) {
+            c[j] = (float) (sum[j] / sample.rows());
+        }
+        return c;
     }
 
     /**

@@ -18,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -95,24 +94,12 @@ abstract class IvfIndexContract {
         return q;
     }
 
-    /** The true top-k ids in float64, best first. */
-    static long[] reference(Map<Long, float[]> live, float[] q, int k, Metric m) {
-        List<Long> ids = new ArrayList<>(live.keySet());
-        Map<Long, Double> score = new HashMap<>();
-        for (long id : ids) {
-            score.put(id, FlatIndexTest.score(q, live.get(id), m));
-        }
-        ids.sort((a, b) -> m.higherIsNearer() ? Double.compare(score.get(b), score.get(a))
-                : Double.compare(score.get(a), score.get(b)));
-        return ids.subList(0, Math.min(k, ids.size())).stream().mapToLong(Long::longValue).toArray();
-    }
-
     /** Mean recall@k of {@code got} against the float64 reference. */
     static double recall(Map<Long, float[]> live, float[][] qs, Neighbors got, int k, Metric m) {
         double sum = 0;
         for (int q = 0; q < qs.length; q++) {
             Set<Long> want = new HashSet<>();
-            for (long id : reference(live, qs[q], k, m)) {
+            for (long id : FlatIndexTest.reference(live, qs[q], k, m)) {
                 want.add(id);
             }
             int hit = 0;
@@ -128,6 +115,15 @@ abstract class IvfIndexContract {
         try (FloatMatrix m = p.matrix()) {
             return IvfIndex.build(p.ids(), m, metric, lists, seed, backend());
         }
+    }
+
+    /** A flat index of the IVF index's rows in its row order, so that even exact ties break the same way. */
+    private FlatIndex flatOf(IvfIndex index) {
+        Map<Long, float[]> rows = new LinkedHashMap<>();
+        for (long id : index.ids()) {
+            rows.put(id, index.vector(id));
+        }
+        return flat(rows, index.dimension(), index.metric());
     }
 
     private FlatIndex flat(Map<Long, float[]> live, int d, Metric metric) {
@@ -172,10 +168,10 @@ abstract class IvfIndexContract {
         long seed = new Random().nextLong();
         Random rnd = new Random(seed);
         for (Metric metric : Metric.values()) {
-            Planted p = planted(rnd, 700, 1 + rnd.nextInt(20), 12, 0.5);
+            Planted p = planted(rnd, 700, 2 + rnd.nextInt(20), 12, 0.5);   // d = 1 is oddSizes'
             float[][] qs = queries(rnd, p, 13, 0.8);
             int k = 1 + rnd.nextInt(25);
-            try (IvfIndex index = build(p, metric, 20, seed); FlatIndex flat = flat(p.live(), p.rows()[0].length, metric);
+            try (IvfIndex index = build(p, metric, 20, seed); FlatIndex flat = flatOf(index);
                     FloatMatrix q = FloatMatrix.of(qs)) {
                 Neighbors all = (Neighbors) index.search(q, SearchParams.topK(k).nprobe(index.lists()));
                 Neighbors exact = flat.search(q, k);
@@ -183,7 +179,7 @@ abstract class IvfIndexContract {
                 for (int i = 0; i < qs.length; i++) {
                     assertArrayEquals(exact.ids(i), all.ids(i), msg + " query " + i);
                     assertArrayEquals(exact.scores(i), all.scores(i), msg + " query " + i);
-                    assertArrayEquals(reference(p.live(), qs[i], k, metric), all.ids(i), msg + " against float64, query " + i);
+                    FlatIndexTest.assertMatchesReference(p.live(), qs[i], k, metric, all.ids(i), msg + " against float64, query " + i);
                 }
                 // Probing all lists through candidate lists (one short of all, plus the rest) also finds the true
                 // neighbours whenever they lie in the probed lists: every returned id is a real, distinct id.
@@ -249,7 +245,7 @@ abstract class IvfIndexContract {
         for (Metric metric : Metric.values()) {
             Planted p = planted(rnd, 600, 8, 10, 0.5);
             float[][] qs = queries(rnd, p, 5, 0.5);
-            try (IvfIndex index = build(p, metric, 16, seed); FlatIndex flat = flat(p.live(), 8, metric);
+            try (IvfIndex index = build(p, metric, 16, seed); FlatIndex flat = flatOf(index);
                     FloatMatrix q = FloatMatrix.of(qs)) {
                 float radius = metric == Metric.L2 ? 2f : metric == Metric.COSINE ? 0.9f : 8f;
                 SearchResult r = index.search(q, SearchParams.within(radius).nprobe(1));
@@ -328,7 +324,7 @@ abstract class IvfIndexContract {
                 }
                 Neighbors all = (Neighbors) back.search(q, SearchParams.topK(k).nprobe(back.lists()));
                 for (int i = 0; i < qs.length; i++) {
-                    assertArrayEquals(reference(live, qs[i], k, metric), all.ids(i), msg + " query " + i);
+                    FlatIndexTest.assertMatchesReference(live, qs[i], k, metric, all.ids(i), msg + " query " + i);
                 }
             }
             // The saved file holds the index as it was: later changes do not reach it.
@@ -395,6 +391,76 @@ abstract class IvfIndexContract {
             }
             assertArrayEquals(sizes, index.listSizes());
             assertArrayEquals(ids, index.ids());
+        }
+    }
+
+    @Test
+    void savesWhileWritersAndSearchersRunEachHoldOneMoment() throws Exception {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        Planted p = planted(rnd, 500, 8, 6, 0.4);
+        try (IvfIndex index = build(p, Metric.L2, 10, seed)) {
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                float[][] qs = queries(new Random(seed + t), p, 4, 0.4);
+                threads.add(new Thread(() -> {
+                    try (FloatMatrix q = FloatMatrix.of(qs)) {
+                        while (!stop.get()) {
+                            Neighbors nb = (Neighbors) index.search(q, SearchParams.topK(5).nprobe(3));
+                            assertEquals(4, nb.queries());
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }));
+            }
+            threads.add(new Thread(() -> {
+                Random w = new Random(seed ^ 1);
+                long next = 1L << 40;
+                try {
+                    while (!stop.get()) {
+                        float[][] rows = new float[5][];
+                        long[] ids = new long[5];
+                        for (int i = 0; i < 5; i++) {
+                            rows[i] = near(w, p.centres()[w.nextInt(6)], 0.4);
+                            ids[i] = next++;
+                        }
+                        try (FloatMatrix m = FloatMatrix.of(rows)) {
+                            index.add(ids, m);
+                        }
+                        long[] all = index.ids();
+                        index.remove(all[w.nextInt(all.length)], all[w.nextInt(all.length)], all[0], all[1], all[2]);
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            }));
+            threads.forEach(Thread::start);
+            try {
+                for (int s = 0; s < 3; s++) {
+                    Path file = dir.resolve("live-" + s + ".lidx");
+                    Thread.sleep(30);
+                    index.save(file);
+                    // The file holds one moment: every row in the list of its nearest centroid, sizes adding up.
+                    try (IvfIndex back = IvfIndex.load(file, backend())) {
+                        Map<Long, float[]> saved = new LinkedHashMap<>();
+                        for (long id : back.ids()) {
+                            saved.put(id, back.vector(id));
+                        }
+                        checkLists(back, saved, "save " + s + ", seed " + seed);
+                    }
+                }
+            } finally {
+                stop.set(true);
+                for (Thread t : threads) {
+                    t.join();
+                }
+            }
+            if (failure.get() != null) {
+                throw new AssertionError("seed " + seed, failure.get());
+            }
         }
     }
 
@@ -504,9 +570,9 @@ abstract class IvfIndexContract {
                 for (Metric metric : Metric.values()) {
                     Planted p = planted(rnd, n, d, Math.min(n, 5), 0.3);
                     String msg = metric + " d " + d + " n " + n + " seed " + seed;
-                    // In d = 1 there are only two directions: spherical k-means finds at most two lists.
-                    int lists = d == 1 && metric != Metric.L2 ? Math.min(2, n) : IvfIndex.defaultLists(n);
-                    try (IvfIndex index = build(p, metric, lists, seed); FlatIndex flat = flat(p.live(), d, metric);
+                    // In d = 1 there are at most two directions (one when all points share a sign): one list.
+                    int lists = d == 1 && metric != Metric.L2 ? 1 : IvfIndex.defaultLists(n);
+                    try (IvfIndex index = build(p, metric, lists, seed); FlatIndex flat = flatOf(index);
                             FloatMatrix q = FloatMatrix.of(queries(rnd, p, 3, 0.5))) {
                         assertEquals(n, index.size(), msg);
                         int k = n + 3;   // k > n
@@ -538,6 +604,18 @@ abstract class IvfIndexContract {
         assertEquals(1, IvfIndex.defaultLists(7));
         assertEquals(125, IvfIndex.defaultLists(1000));
         assertEquals(4000, IvfIndex.defaultLists(1_000_000));
+    }
+
+    @Test
+    void oneListHoldsEveryRowEvenWhenTheDirectionsCancel() {
+        for (Metric metric : Metric.values()) {
+            try (FloatMatrix m = FloatMatrix.of(new float[] {1, -1, 2, -2}, 1);
+                    IvfIndex index = IvfIndex.build(new long[] {1, 2, 3, 4}, m, metric, 1, 7, backend());
+                    FloatMatrix q = FloatMatrix.of(new float[] {-1.5f}, 1)) {
+                assertArrayEquals(new int[] {4}, index.listSizes());
+                assertEquals(4, index.search(q, 10).count(0), metric.toString());
+            }
+        }
     }
 
     @Test
