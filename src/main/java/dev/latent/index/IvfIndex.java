@@ -307,11 +307,7 @@ public final class IvfIndex implements VectorIndex {
             }
             Vectors.check(vectors, metric(), null, 0);
             int[] labels = assign(vectors);
-            Integer[] order = new Integer[ids.length];
-            for (int i = 0; i < order.length; i++) {
-                order[i] = i;
-            }
-            Arrays.sort(order, (a, b) -> Integer.compare(labels[a], labels[b]));   // stable: by list, then input order
+            int[] order = byList(labels);
             long[] groupedIds = new long[ids.length];
             int[] groupedLabels = new int[ids.length];
             lists.reserve(set.size() + ids.length);
@@ -358,6 +354,22 @@ public final class IvfIndex implements VectorIndex {
             }
             return removed;
         });
+    }
+
+    /** Positions {@code 0 .. labels.length - 1} ordered by list, in input order within a list (a counting sort). */
+    private int[] byList(int[] labels) {
+        int[] start = new int[lists.count() + 1];
+        for (int l : labels) {
+            start[l + 1]++;
+        }
+        for (int l = 0; l < lists.count(); l++) {
+            start[l + 1] += start[l];
+        }
+        int[] order = new int[labels.length];
+        for (int i = 0; i < labels.length; i++) {
+            order[start[labels[i]]++] = i;
+        }
+        return order;
     }
 
     /** The nearest centroid of each row of {@code vectors}, on the backend (on the host if the device fails). */
