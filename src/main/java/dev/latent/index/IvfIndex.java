@@ -57,8 +57,9 @@ import java.util.function.Function;
  * search and a search restricted to {@link SearchParams#allowedIds} are exact over all rows (or the allowed
  * ones), as in {@link FlatIndex}. A device failure is answered on the host, as {@link FlatIndex} does.
  *
- * <p><b>Memory.</b> {@code 4·d + 8 + 4} bytes per vector (float32 row, 64-bit id, 32-bit list), plus the id map
- * and the centroids ({@code 4·d} bytes per list); on a GPU the rows and centroids are resident there too.
+ * <p><b>Memory.</b> {@code 4·d + 8 + 4} bytes per vector (float32 row, 64-bit id, 32-bit list), in memory and in
+ * the file, plus the centroids ({@code 4·d} bytes per list); in memory also the id map, as {@link FlatIndex}, and
+ * each list's row numbers (4 bytes per vector); on a GPU the rows and centroids are resident there too.
  *
  * <p><b>Thread safety.</b> As {@link FlatIndex}: any number of threads may search, save or read concurrently;
  * {@link #add}, {@link #remove} and {@link #close()} are exclusive. A save pins the rows and the list labels
