@@ -1,12 +1,9 @@
 package dev.latent.index;
 
 import dev.latent.compute.Backend;
-import dev.latent.compute.Backends;
-import dev.latent.compute.RangeHits;
-import dev.latent.compute.ResidentMatrix;
 import dev.latent.compute.Checks;
 import dev.latent.compute.DeviceException;
-import dev.latent.compute.ScanParams;
+import dev.latent.compute.ResidentMatrix;
 import dev.latent.compute.TooManyResultsException;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
@@ -16,19 +13,14 @@ import dev.latent.core.TokenEmbeddings;
 import dev.latent.space.AtomicOutput;
 import dev.latent.space.VectorSet;
 import dev.latent.space.format.IndexFile;
+import dev.latent.space.format.IndexHeader;
 import dev.latent.space.format.Npy;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.locks.ReadWriteLock;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.function.Supplier;
 
 /**
  * An exact (brute-force) vector index: a {@link VectorSet} (float32 rows with 64-bit caller ids, in
@@ -53,20 +45,11 @@ import java.util.function.Supplier;
  * <p><b>File format</b>: see {@link IndexFile}.
  */
 public final class FlatIndex implements VectorIndex, DeviceTokenSearch {
-    private static final DeviceFallback FALLBACK = new DeviceFallback();
     /** Largest number of vectors one index holds. */
     public static final long MAX_VECTORS = VectorSet.MAX_VECTORS;
 
-    private final Supplier<Backend> backendSupplier;
-    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-    private final Object residentLock = new Object();
-    private final Map<String, String> metadata = new LinkedHashMap<>();
+    private final StoredVectors store;
     private final VectorSet set;
-
-    private Backend backend;
-    private ResidentMatrix resident;      // over the set's rows; null when stale
-    private FloatMatrix residentView;     // the view the resident matrix reads (host backends)
-    private boolean closed;
 
     /** An empty index searched through {@code Backends.get()}. */
     public FlatIndex(int dimension, Metric metric) {
@@ -79,8 +62,8 @@ public final class FlatIndex implements VectorIndex, DeviceTokenSearch {
     }
 
     private FlatIndex(VectorSet set, Backend backend) {
+        this.store = new StoredVectors(set, backend, "FlatIndex");
         this.set = set;
-        this.backendSupplier = backend == null ? Backends::get : () -> backend;
     }
 
     @Override
@@ -95,67 +78,42 @@ public final class FlatIndex implements VectorIndex, DeviceTokenSearch {
 
     @Override
     public long size() {
-        lock.readLock().lock();
-        try {
-            return closed ? 0 : set.size();
-        } finally {
-            lock.readLock().unlock();
-        }
+        return store.size();
     }
 
     /** Rows the storage holds before it must grow (see {@link #reserve}). */
     public long capacity() {
-        return read(() -> set.capacity());
+        return store.read(() -> set.capacity());
     }
 
     @Override
     public Backend backend() {
-        synchronized (residentLock) {
-            if (backend == null) {
-                backend = backendSupplier.get();
-            }
-            return backend;
-        }
+        return store.backend();
     }
 
     @Override
     public Map<String, String> metadata() {
-        lock.readLock().lock();
-        try {
-            return Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
-        } finally {
-            lock.readLock().unlock();
-        }
+        return store.metadata();
     }
 
     @Override
     public void putMetadata(String key, String value) {
-        lock.writeLock().lock();
-        try {
-            checkOpen();
-            if (value == null) {
-                metadata.remove(key);
-            } else {
-                metadata.put(Objects.requireNonNull(key, "key"), value);
-            }
-        } finally {
-            lock.writeLock().unlock();
-        }
+        store.putMetadata(key, value);
     }
 
     @Override
     public boolean contains(long id) {
-        return read(() -> set.contains(id));
+        return store.read(() -> set.contains(id));
     }
 
     @Override
     public long[] ids() {
-        return read(() -> set.ids());
+        return store.read(() -> set.ids());
     }
 
     @Override
     public float[] vector(long id) {
-        return read(() -> set.vector(id));
+        return store.read(() -> set.vector(id));
     }
 
     // ------------------------------------------------------------------ mutation
@@ -169,14 +127,11 @@ public final class FlatIndex implements VectorIndex, DeviceTokenSearch {
      */
     @Override
     public void add(long[] ids, FloatMatrix vectors) {
-        lock.writeLock().lock();
-        try {
-            checkOpen();
+        store.write(() -> {
             set.add(ids, vectors);
-            extendResident();
-        } finally {
-            lock.writeLock().unlock();
-        }
+            store.extendResident();
+            return null;
+        });
     }
 
     /**
@@ -184,78 +139,25 @@ public final class FlatIndex implements VectorIndex, DeviceTokenSearch {
      * no stored rows. Changes no content.
      */
     public void reserve(long rows) {
-        lock.writeLock().lock();
-        try {
-            checkOpen();
+        store.write(() -> {
             if (rows > set.capacity()) {
                 set.reserve(rows);
-                extendResident();
+                store.extendResident();
             }
-        } finally {
-            lock.writeLock().unlock();
-        }
+            return null;
+        });
     }
 
     @Override
     public int remove(long... ids) {
-        lock.writeLock().lock();
-        try {
-            checkOpen();
+        return store.write(() -> {
             java.util.BitSet holes = new java.util.BitSet();
             int removed = set.remove(ids, holes::set);
             if (removed > 0) {
-                patchResident(holes);
+                store.patchResident(holes);
             }
             return removed;
-        } finally {
-            lock.writeLock().unlock();
-        }
-    }
-
-    /**
-     * After a removal: the resident copy patches the rows that changed ({@link ResidentMatrix#refresh}), or is
-     * dropped and made resident again at the next search when it cannot. Caller holds the write lock.
-     */
-    private void patchResident(java.util.BitSet holes) {
-        long[] changed = holes.stream().filter(r -> r < set.size()).asLongStream().toArray();
-        updateResident(view -> resident.refresh(view, changed));
-    }
-
-    /** After the set grew (or moved): only the new rows go to the backend. Caller holds the write lock. */
-    private void extendResident() {
-        updateResident(view -> {
-            resident.extend(view);
-            return true;
         });
-    }
-
-    /**
-     * Brings the resident matrix in line with the set through {@code update} (given a view of the rows; false
-     * when the backend cannot). When it cannot or fails (device memory, its budget), the change to the set
-     * stands and the rows become resident again at the next search. Caller holds the write lock.
-     */
-    private void updateResident(java.util.function.Predicate<FloatMatrix> update) {
-        synchronized (residentLock) {
-            if (resident == null) {
-                return;
-            }
-            FloatMatrix view = set.rows();
-            boolean done;
-            try {
-                done = update.test(view);
-            } catch (RuntimeException e) {
-                done = false;
-            }
-            if (!done) {
-                view.close();
-                invalidate();
-                return;
-            }
-            if (residentView != null) {
-                residentView.close();
-            }
-            residentView = view;
-        }
     }
 
     // ------------------------------------------------------------------ search
@@ -282,51 +184,7 @@ public final class FlatIndex implements VectorIndex, DeviceTokenSearch {
     @Override
     public SearchResult search(FloatMatrix queries, SearchParams params) {
         Objects.requireNonNull(params, "params");
-        return read(() -> {
-            checkQueries(queries);
-            ScanParams scan = params.scan();
-            if (params.filtered()) {
-                long[] rows = set.rowsOf(params.allowedIdsShared());
-                if (rows.length == 0) {
-                    return empty(queries, params);
-                }
-                scan = scan.rows(rows);
-            }
-            if (set.size() == 0 || queries.rows() == 0) {
-                return empty(queries, params);
-            }
-            final ScanParams p = scan;
-            try {
-                return answer(resident(), queries, p);
-            } catch (DeviceException e) {
-                FALLBACK.log(e, backend(), queries.rows());
-                try (FloatMatrix rows = set.rows(); ResidentMatrix host = HostBackend.INSTANCE.upload(rows, metric())) {
-                    return answer(host, queries, p);
-                }
-            }
-        });
-    }
-
-    /** One search on {@code m} over the stored rows, rows mapped to caller ids. Caller holds the read lock. */
-    private SearchResult answer(ResidentMatrix m, FloatMatrix queries, ScanParams p) {
-        long[] map = set.idsShared();
-        if (!p.isRange()) {
-            return m.search(queries, p).mapIds(row -> row < 0 ? row : map[(int) row]);
-        }
-        RangeHits hits = m.range(queries, p);
-        int nq = Math.toIntExact(queries.rows());
-        long[][] outIds = new long[nq][];
-        float[][] outScores = new float[nq][];
-        for (int q = 0; q < nq; q++) {
-            int a = (int) hits.offset(q);
-            int c = hits.count(q);
-            outIds[q] = new long[c];
-            outScores[q] = Arrays.copyOfRange(hits.scores(), a, a + c);
-            for (int i = 0; i < c; i++) {
-                outIds[q][i] = map[(int) hits.rows()[a + i]];
-            }
-        }
-        return new RangeResults(outIds, outScores, metric());
+        return store.read(() -> store.exact(queries, params));
     }
 
     /**
@@ -343,12 +201,12 @@ public final class FlatIndex implements VectorIndex, DeviceTokenSearch {
             throw new IllegalArgumentException("token embeddings have width " + tokens.width() + ", the index has "
                     + dimension());
         }
-        return read(() -> {
+        return store.read(() -> {
             if (set.size() == 0 || tokens.queries() == 0) {
                 return new Neighbors(tokens.queries(), 0, new long[0], new float[0], metric());
             }
             final long[] map = set.idsShared();
-            return resident().searchPooled(tokens, k).mapIds(row -> row < 0 ? row : map[(int) row]);
+            return store.resident().searchPooled(tokens, k).mapIds(row -> row < 0 ? row : map[(int) row]);
         });
     }
 
@@ -358,81 +216,14 @@ public final class FlatIndex implements VectorIndex, DeviceTokenSearch {
         return backend().readsDeviceTokens();
     }
 
-    /** The host backend of the fallback, opened once for the process (it holds no device memory). */
-    private static final class HostBackend {
-        static final Backend INSTANCE = open();
-
-        private static Backend open() {
-            try {
-                return Backends.cpu();
-            } catch (dev.latent.compute.BackendUnavailableException e) {
-                return Backends.java();
-            }
-        }
-    }
-
-    private void checkQueries(FloatMatrix queries) {
-        Objects.requireNonNull(queries, "queries");
-        if (queries.cols() != dimension()) {
-            throw new IllegalArgumentException("queries have dimension " + queries.cols() + ", the index has " + dimension());
-        }
-        if (queries.rows() > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("too many queries in one call: " + queries.rows());
-        }
-    }
-
-    private SearchResult empty(FloatMatrix queries, SearchParams params) {
-        // The queries are still checked, as a search would check them.
-        dev.latent.core.Vectors.check(queries, metric(), "query", 0);
-        int nq = (int) queries.rows();
-        if (!params.isRange()) {
-            return new Neighbors(nq, 0, new long[0], new float[0], metric());
-        }
-        long[][] ids = new long[nq][0];
-        float[][] scores = new float[nq][0];
-        return new RangeResults(ids, scores, metric());
-    }
-
-    /** The resident matrix, made resident again if a removal made it stale. Caller holds a lock. */
-    private ResidentMatrix resident() {
-        synchronized (residentLock) {
-            if (resident == null) {
-                Backend b = backend();
-                FloatMatrix view = set.rows();
-                try {
-                    resident = b.upload(view, metric());
-                } catch (RuntimeException e) {
-                    view.close();
-                    throw e;
-                }
-                residentView = view;
-            }
-            return resident;
-        }
-    }
-
-    /** Drops the resident matrix. Caller holds the write lock. */
-    private void invalidate() {
-        synchronized (residentLock) {
-            if (resident != null) {
-                resident.close();
-                resident = null;
-            }
-            if (residentView != null) {
-                residentView.close();
-                residentView = null;
-            }
-        }
-    }
-
     // ------------------------------------------------------------------ files
 
     @Override
     public void writeTo(AtomicOutput out) throws IOException {
         // The lock is held only to pin the rows (O(1)); the write itself holds no lock.
         Map<String, String> meta = new LinkedHashMap<>();
-        try (VectorSet.Snapshot snapshot = read(() -> {
-            meta.putAll(metadata);
+        try (VectorSet.Snapshot snapshot = store.read(() -> {
+            meta.putAll(store.metadataShared());
             return set.snapshot();
         })) {
             IndexFile.write(snapshot, meta, out);
@@ -445,15 +236,16 @@ public final class FlatIndex implements VectorIndex, DeviceTokenSearch {
     }
 
     /**
-     * Loads an index file (version 1 or 2; see {@link IndexFile#read}).
+     * Loads a flat index file (version 1 or 2; see {@link IndexFile#read}).
      *
      * @param backend the backend to search with, or null for {@code Backends.get()}
-     * @throws IOException naming the problem: not an index file, another version, truncated, corrupt
+     * @throws IOException naming the problem: not an index file, another version, another kind of index
+     *     (naming both kinds), truncated, corrupt
      */
     public static FlatIndex load(Path file, Backend backend) throws IOException {
-        IndexFile.Contents c = IndexFile.read(file);
+        IndexFile.Contents c = IndexFile.read(file, IndexHeader.KIND_FLAT);
         FlatIndex index = new FlatIndex(c.vectors(), backend);
-        index.metadata.putAll(c.metadata());
+        index.store.loadMetadata(c.metadata());
         return index;
     }
 
@@ -505,46 +297,19 @@ public final class FlatIndex implements VectorIndex, DeviceTokenSearch {
      */
     @Override
     public VectorSet.Snapshot snapshot() {
-        return read(() -> set.snapshot());
+        return store.read(() -> set.snapshot());
     }
 
     // ------------------------------------------------------------------ lifecycle
 
-    /** Runs {@code body} under the read lock on an open index. */
-    private <T> T read(Supplier<T> body) {
-        lock.readLock().lock();
-        try {
-            checkOpen();
-            return body.get();
-        } finally {
-            lock.readLock().unlock();
-        }
-    }
-
-    private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("FlatIndex is closed");
-        }
-    }
-
     /** Frees the vectors and the resident matrix. The backend is not closed (it may be shared). Idempotent. */
     @Override
     public void close() {
-        lock.writeLock().lock();
-        try {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            invalidate();
-            set.close();
-        } finally {
-            lock.writeLock().unlock();
-        }
+        store.close(() -> { });
     }
 
     @Override
     public String toString() {
-        return "FlatIndex[" + (closed ? 0 : set.size()) + " x " + dimension() + ", " + metric() + "]";
+        return "FlatIndex[" + (store.isClosed() ? 0 : set.size()) + " x " + dimension() + ", " + metric() + "]";
     }
 }

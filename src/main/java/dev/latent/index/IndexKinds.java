@@ -13,6 +13,7 @@ final class IndexKinds {
         IndexHeader h = IndexHeader.peek(file);
         return switch (h.kind()) {
             case IndexHeader.KIND_FLAT -> FlatIndex.load(file, backend);
+            case IndexHeader.KIND_IVF -> IvfIndex.load(file, backend);
             default -> throw new IOException(file + ": index kind " + h.kind()
                     + " is not supported by this build (it reads " + IndexHeader.KINDS + ")");
         };

@@ -66,7 +66,7 @@ class FlatIndexTest {
     }
 
     /** Float64 reference: top-k ids over the (id → vector) map, best first, ties by lower id order given. */
-    private static long[] reference(Map<Long, float[]> live, float[] q, int k, Metric m) {
+    static long[] reference(Map<Long, float[]> live, float[] q, int k, Metric m) {
         List<Long> ids = new ArrayList<>(live.keySet());
         ids.sort((a, b) -> {
             double sa = score(q, live.get(a), m);
@@ -82,7 +82,7 @@ class FlatIndexTest {
      * score at every rank within 1e-5 of the reference's at that rank, no id twice, and every id whose
      * reference score beats the k-th by more than that among the results.
      */
-    private static void assertMatchesReference(Map<Long, float[]> live, float[] q, int k, Metric m, long[] got, String msg) {
+    static void assertMatchesReference(Map<Long, float[]> live, float[] q, int k, Metric m, long[] got, String msg) {
         long[] want = reference(live, q, k, m);
         assertEquals(want.length, got.length, msg);
         double kth = score(q, live.get(want[want.length - 1]), m);
@@ -371,7 +371,7 @@ class FlatIndexTest {
     }
 
     /** Rewrites bytes of an index file and its CRC32C, as a tool that knows the format could. */
-    private static void patchWithChecksum(Path file, long pos, ByteBuffer bytes) throws IOException {
+    static void patchWithChecksum(Path file, long pos, ByteBuffer bytes) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             ch.write(bytes, pos);
             ByteBuffer all = ByteBuffer.allocate((int) ch.size() - 4);

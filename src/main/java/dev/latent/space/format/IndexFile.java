@@ -21,9 +21,9 @@ import java.util.zip.CRC32C;
 
 /**
  * Reads and writes index files ({@code .lidx}, see docs/file-format.md): an {@link IndexHeader}, UTF-8
- * JSON metadata, the vectors of a {@link VectorSet} (64-byte aligned), its ids, and a CRC32C of
- * everything before it. Writes version 2; reads versions 1 and 2. Files over 2 GiB are read and written
- * in chunks.
+ * JSON metadata, the vectors of a {@link VectorSet} (64-byte aligned), its ids, for an inverted-file (IVF)
+ * index an {@link IvfSection} (list count, centroids, each row's list), and a CRC32C of everything before
+ * it. Writes version 2; reads versions 1 and 2. Files over 2 GiB are read and written in chunks.
  *
  * <p>Stateless and thread-safe.
  */
@@ -33,8 +33,24 @@ public final class IndexFile {
     private IndexFile() {
     }
 
-    /** What a file holds. The caller owns (closes) the vectors. */
-    public record Contents(IndexHeader header, VectorSet vectors, Map<String, String> metadata) {
+    /** Elements of an id, centroid or label array moved per read or write call. */
+    private static final int ARRAY_CHUNK = 1 << 20;
+
+    /**
+     * What a file holds. The caller owns (closes) the vectors.
+     *
+     * @param ivf the inverted-file section of an IVF index, null for a flat one
+     */
+    public record Contents(IndexHeader header, VectorSet vectors, Map<String, String> metadata, IvfSection ivf) {
+    }
+
+    /**
+     * The section an inverted-file (IVF) index adds after the ids: {@code lists} centroids of the index's
+     * dimension, row-major, and the list of each row in row order. When written, the first {@code count} labels
+     * are used (the array may be longer); when read, it holds exactly one per row, each in {@code [0, lists)}.
+     * The arrays are shared, not copied.
+     */
+    public record IvfSection(int lists, float[] centroids, int[] labels) {
     }
 
     /**
@@ -49,6 +65,16 @@ public final class IndexFile {
 
     /** As {@link #write(VectorSet, Map, AtomicOutput)}, from a snapshot (which stays open). */
     public static void write(VectorSet.Snapshot vectors, Map<String, String> metadata, AtomicOutput out) throws IOException {
+        write(vectors, metadata, null, out);
+    }
+
+    /**
+     * Writes the snapshot's rows and ids with {@code metadata} as a version-2 index: a flat index when
+     * {@code ivf} is null, else an IVF index with that section (its centroids of the snapshot's dimension, a
+     * label for each of the snapshot's rows).
+     */
+    public static void write(VectorSet.Snapshot vectors, Map<String, String> metadata, IvfSection ivf, AtomicOutput out)
+            throws IOException {
         ObjectNode node = JSON.createObjectNode();
         metadata.forEach(node::put);
         byte[] meta = JSON.writeValueAsBytes(node);
@@ -57,7 +83,15 @@ public final class IndexFile {
                     + IndexHeader.MAX_METADATA_BYTES + " can be saved");
         }
         int size = vectors.size();
-        IndexHeader header = IndexHeader.flat(vectors.dimension(), vectors.metric(), size, meta.length);
+        if (ivf != null && (ivf.lists() < 1 || ivf.centroids().length != (long) ivf.lists() * vectors.dimension()
+                || ivf.labels().length < size)) {
+            throw new IllegalArgumentException("IVF section of " + ivf.lists() + " lists with " + ivf.centroids().length
+                    + " centroid values and " + ivf.labels().length + " labels does not fit " + size
+                    + " rows of dimension " + vectors.dimension());
+        }
+        IndexHeader header = ivf == null
+                ? IndexHeader.flat(vectors.dimension(), vectors.metric(), size, meta.length)
+                : IndexHeader.ivf(vectors.dimension(), vectors.metric(), size, meta.length);
         long vectorsOffset = header.vectorsOffset();
         CRC32C crc = new CRC32C();
         FileChannel ch = out.channel();
@@ -72,30 +106,76 @@ public final class IndexFile {
             OffHeap.writeFrom(ch, rows, 0, size, crc);
         }
         long[] ids = vectors.idsShared();
-        int idChunk = 1 << 20;
-        ByteBuffer idb = ByteBuffer.allocate(8 * Math.min(idChunk, Math.max(1, size))).order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < size; i += idChunk) {
-            int end = Math.min(size, i + idChunk);
-            idb.clear();
-            idb.asLongBuffer().put(ids, i, end - i);
-            idb.limit(8 * (end - i));
-            crc.update(idb.duplicate());
-            out.write(idb);
+        writeArray(out, crc, size, 8, (b, from, to) -> b.asLongBuffer().put(ids, from, to - from));
+        if (ivf != null) {
+            ByteBuffer count = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(ivf.lists()).flip();
+            crc.update(count.duplicate());
+            out.write(count);
+            float[] centroids = ivf.centroids();
+            writeArray(out, crc, centroids.length, 4, (b, from, to) -> b.asFloatBuffer().put(centroids, from, to - from));
+            int[] labels = ivf.labels();
+            writeArray(out, crc, size, 4, (b, from, to) -> b.asIntBuffer().put(labels, from, to - from));
         }
         ByteBuffer foot = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
         foot.putInt((int) crc.getValue()).flip();
         out.write(foot);
     }
 
+    /** Moves one chunk of an array between a buffer and elements {@code [from, to)}. */
+    private interface Chunk {
+        void move(ByteBuffer b, int from, int to);
+    }
+
+    /** Writes {@code count} elements of {@code width} bytes in chunks, filled by {@code fill}, into the checksum. */
+    private static void writeArray(AtomicOutput out, CRC32C crc, int count, int width, Chunk fill) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(width * Math.min(ARRAY_CHUNK, Math.max(1, count))).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < count; i += ARRAY_CHUNK) {
+            int end = Math.min(count, i + ARRAY_CHUNK);
+            b.clear();
+            fill.move(b, i, end);
+            b.limit(width * (end - i));
+            crc.update(b.duplicate());
+            out.write(b);
+        }
+    }
+
+    /** Reads {@code count} elements of {@code width} bytes at {@code pos} in chunks into the checksum; the end. */
+    private static long readArray(FileChannel ch, long pos, CRC32C crc, int count, int width, Chunk drain)
+            throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(width * Math.min(ARRAY_CHUNK, Math.max(1, count))).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < count; i += ARRAY_CHUNK) {
+            int end = Math.min(count, i + ARRAY_CHUNK);
+            b.clear().limit(width * (end - i));
+            pos = OffHeap.readFully(ch, b, pos);
+            b.flip();
+            crc.update(b.duplicate());
+            drain.move(b, i, end);
+        }
+        return pos;
+    }
+
     /**
-     * Reads an index file, checking in order: the magic, the version, the length the header implies
-     * (shorter: "truncated"), the checksum ("corrupt ... checksum"), then the flags, the reserved field
-     * (version 1) or the kind and encoding (version 2), the metric, every stored vector against the
-     * vector rule (naming the file and the row), and that ids are unique.
+     * Reads an index file of any kind this build knows; see {@link #read(Path, int)}.
      *
      * @throws IOException naming the file and the problem
      */
     public static Contents read(Path file) throws IOException {
+        return read(file, -1);
+    }
+
+    /**
+     * Reads an index file, checking in order: the magic, the version, the length the header implies with the
+     * list count of an IVF file (shorter: "truncated"), the kind against {@code kind} (another kind this build
+     * knows: an error naming both), the checksum ("corrupt ... checksum"), then the flags, the reserved field
+     * (version 1) or the kind and encoding (version 2), the metric, every stored vector and centroid against
+     * the vector rule (naming the file and the row), that every row's list is one of the file's lists, and
+     * that ids are unique.
+     *
+     * @param kind the kind the caller reads ({@link IndexHeader#KIND_FLAT}, {@link IndexHeader#KIND_IVF}), or
+     *     -1 for any
+     * @throws IOException naming the file and the problem
+     */
+    public static Contents read(Path file, int kind) throws IOException {
         FileChannel ch;
         try {
             ch = FileChannel.open(file, StandardOpenOption.READ);
@@ -110,7 +190,18 @@ public final class IndexFile {
             ByteBuffer head = ByteBuffer.allocate(IndexHeader.BYTES).order(ByteOrder.LITTLE_ENDIAN);
             OffHeap.readFully(ch, head, 0);
             IndexHeader h = IndexHeader.decode(head, file);
-            h.checkLength(length, file);
+            long lists = 0;
+            long listsAt = h.kind() == IndexHeader.KIND_IVF ? h.idsEnd() : -1;
+            if (listsAt >= 0 && listsAt + 4 <= length) {
+                ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+                OffHeap.readFully(ch, b, listsAt);
+                lists = b.getInt(0) & 0xffffffffL;
+            }
+            h.checkLength(length, file, lists);
+            if (kind >= 0 && h.kind() != kind && (h.kind() == IndexHeader.KIND_FLAT || h.kind() == IndexHeader.KIND_IVF)) {
+                throw new IOException(file + ": an index file of " + IndexHeader.kindName(h.kind()) + ", not "
+                        + IndexHeader.kindName(kind) + "; open it as its kind (VectorIndex.load opens any kind)");
+            }
             long count = h.count();
             int dimension = h.dimension();
             long vectorsOffset = h.vectorsOffset();
@@ -126,16 +217,22 @@ public final class IndexFile {
             try {
                 long pos = OffHeap.readInto(ch, vectorsOffset, vectors, crc);
                 long[] ids = new long[(int) count];
-                int idChunk = 1 << 20;
-                ByteBuffer idb = ByteBuffer.allocate(8 * (int) Math.min(idChunk, Math.max(1, count)))
-                        .order(ByteOrder.LITTLE_ENDIAN);
-                for (int i = 0; i < count; i += idChunk) {
-                    int end = (int) Math.min(count, i + (long) idChunk);
-                    idb.clear().limit(8 * (end - i));
-                    pos = OffHeap.readFully(ch, idb, pos);
-                    idb.flip();
-                    crc.update(idb.duplicate());
-                    idb.asLongBuffer().get(ids, i, end - i);
+                pos = readArray(ch, pos, crc, (int) count, 8, (b, from, to) -> b.asLongBuffer().get(ids, from, to - from));
+                IvfSection ivf = null;
+                if (h.kind() == IndexHeader.KIND_IVF) {
+                    if (lists < 1 || lists * dimension > Integer.MAX_VALUE - 8) {
+                        throw new IOException(file + ": corrupt index file: " + lists + " inverted lists of dimension "
+                                + dimension);
+                    }
+                    ByteBuffer listCount = ByteBuffer.allocate(4);
+                    pos = OffHeap.readFully(ch, listCount, pos);
+                    crc.update(listCount.flip());
+                    float[] centroids = new float[(int) (lists * dimension)];
+                    pos = readArray(ch, pos, crc, centroids.length, 4,
+                            (b, from, to) -> b.asFloatBuffer().get(centroids, from, to - from));
+                    int[] labels = new int[(int) count];
+                    pos = readArray(ch, pos, crc, labels.length, 4, (b, from, to) -> b.asIntBuffer().get(labels, from, to - from));
+                    ivf = new IvfSection((int) lists, centroids, labels);
                 }
                 ByteBuffer foot = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
                 OffHeap.readFully(ch, foot, pos);
@@ -145,6 +242,9 @@ public final class IndexFile {
                             + Integer.toHexString(stored) + ", computed " + Long.toHexString(crc.getValue()) + ")");
                 }
                 h.checkContents(file, head.getInt(36));
+                if (ivf != null) {
+                    checkIvf(ivf, h, file);
+                }
                 Map<String, String> metadata = readMetadata(meta, file);
                 VectorSet set;
                 try {
@@ -153,10 +253,26 @@ public final class IndexFile {
                 } catch (IllegalArgumentException e) {
                     throw new IOException(e.getMessage(), e);
                 }
-                return new Contents(h, set, metadata);
+                return new Contents(h, set, metadata, ivf);
             } catch (IOException | RuntimeException e) {
                 vectors.close();
                 throw e;
+            }
+        }
+    }
+
+    /** Every centroid meets the vector rule of the metric, and every row's list is one of the lists. */
+    private static void checkIvf(IvfSection ivf, IndexHeader h, Path file) throws IOException {
+        try (FloatMatrix c = FloatMatrix.of(ivf.centroids(), h.dimension())) {
+            dev.latent.core.Vectors.check(c, h.metric(), null, 0);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": centroid " + e.getMessage(), e);
+        }
+        int[] labels = ivf.labels();
+        for (int row = 0; row < labels.length; row++) {
+            if (labels[row] < 0 || labels[row] >= ivf.lists()) {
+                throw new IOException(file + ": row " + row + " is in list " + labels[row] + ", the file has "
+                        + ivf.lists() + " lists");
             }
         }
     }

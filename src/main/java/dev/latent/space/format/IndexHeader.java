@@ -12,7 +12,9 @@ import java.util.Arrays;
  * The fixed 40-byte header of an index file ({@code .lidx}), little-endian (see docs/file-format.md):
  * magic {@code LATENTIX}, format version, flags, dimension, metric, row count, metadata length, and in
  * version 2 the index kind and the vector encoding (version 1 kept a reserved zero there, which reads as
- * a flat index of float32 vectors).
+ * a flat index of float32 vectors). An inverted-file (IVF) index adds a section after the ids whose length
+ * depends on its list count, which that section holds, so the length a file must have is known once the
+ * list count is read.
  *
  * <p>The metric codes here are the file format's own, decoupled from the kernels' codes
  * ({@link Metric#code()}): a future kernel renumbering cannot change what old files mean.
@@ -60,6 +62,20 @@ public record IndexHeader(int version, int flags, int dimension, int metricCode,
     /** A version-2 header of a flat float32 index. */
     public static IndexHeader flat(int dimension, Metric metric, long count, long metadataBytes) {
         return new IndexHeader(VERSION, 0, dimension, fileCode(metric), count, metadataBytes, KIND_FLAT, ENCODING_FLOAT32);
+    }
+
+    /** A version-2 header of an inverted-file (IVF) index of float32 vectors. */
+    public static IndexHeader ivf(int dimension, Metric metric, long count, long metadataBytes) {
+        return new IndexHeader(VERSION, 0, dimension, fileCode(metric), count, metadataBytes, KIND_IVF, ENCODING_FLOAT32);
+    }
+
+    /** The name of an index kind in messages: {@code flat (0)}, {@code ivf (1)}, or {@code kind N}. */
+    public static String kindName(int kind) {
+        switch (kind) {
+            case KIND_FLAT: return "flat (kind 0)";
+            case KIND_IVF: return "ivf (kind 1)";
+            default: return "kind " + kind;
+        }
     }
 
     /**
@@ -133,14 +149,37 @@ public record IndexHeader(int version, int flags, int dimension, int metricCode,
     }
 
     /**
-     * The file length this header implies: header, metadata, padding, vectors, ids and checksum; or -1 when it
-     * passes 2^63 bytes (a header that no file can match).
+     * Where the section after the ids starts (an IVF index's list count; the checksum of a flat one): header,
+     * metadata, padding, vectors and ids; or -1 when it passes 2^63 bytes.
      */
-    long impliedLength() {
+    long idsEnd() {
         try {
             long vectors = Math.multiplyExact(Math.multiplyExact(count, (long) dimension), 4L);
             long ids = Math.multiplyExact(count, 8L);
-            return Math.addExact(Math.addExact(Math.addExact(vectorsOffset(), vectors), ids), 4L);
+            return Math.addExact(Math.addExact(vectorsOffset(), vectors), ids);
+        } catch (ArithmeticException overflow) {
+            return -1;
+        }
+    }
+
+    /**
+     * The file length this header implies: header, metadata, padding, vectors, ids, for an IVF index its
+     * section (list count, {@code lists × d} float32 centroids, a 4-byte list per row), and the checksum; or -1
+     * when it passes 2^63 bytes (a header that no file can match).
+     *
+     * @param lists an IVF index's list count (ignored for other kinds)
+     */
+    long impliedLength(long lists) {
+        long end = idsEnd();
+        if (end < 0) {
+            return -1;
+        }
+        try {
+            if (kind == KIND_IVF) {
+                long centroids = Math.multiplyExact(Math.multiplyExact(lists, (long) dimension), 4L);
+                end = Math.addExact(Math.addExact(Math.addExact(end, 4L), centroids), Math.multiplyExact(count, 4L));
+            }
+            return Math.addExact(end, 4L);
         } catch (ArithmeticException overflow) {
             return -1;
         }
@@ -150,16 +189,20 @@ public record IndexHeader(int version, int flags, int dimension, int metricCode,
      * Checks the header against the file's length, lengths before contents: a file shorter than its metadata or
      * than the data the header describes is "truncated", one longer is "corrupt"; only then are the sizes this
      * build can load checked.
+     *
+     * @param lists an IVF index's list count as its file holds it (0 when the file ends before it; ignored for
+     *     other kinds)
      */
-    void checkLength(long fileLength, Path file) throws IOException {
+    void checkLength(long fileLength, Path file, long lists) throws IOException {
         if (BYTES + metadataBytes > fileLength) {
             throw new IOException(file + ": truncated index file: it ends inside its " + metadataBytes
                     + "-byte metadata (the file has " + fileLength + " bytes)");
         }
-        long expected = impliedLength();
+        long expected = impliedLength(lists);
         if (expected < 0 || fileLength < expected) {
             throw new IOException(file + ": truncated index file: the header describes " + count + " vectors of dimension "
-                    + dimension + " (" + (expected < 0 ? "more than 2^63" : Long.toString(expected)) + " bytes), the file has "
+                    + dimension + (kind == KIND_IVF ? " in " + lists + " lists" : "") + " ("
+                    + (expected < 0 ? "more than 2^63" : Long.toString(expected)) + " bytes), the file has "
                     + fileLength + " bytes");
         }
         if (fileLength > expected) {
@@ -184,8 +227,8 @@ public record IndexHeader(int version, int flags, int dimension, int metricCode,
             throw new IOException(file + ": corrupt index header: the reserved field at byte 36 is " + rawReserved
                     + ", it must be 0");
         }
-        if (kind != KIND_FLAT) {
-            throw new IOException(file + ": index kind " + kind + " is not supported by this build (it reads flat indexes)");
+        if (kind != KIND_FLAT && kind != KIND_IVF) {
+            throw new IOException(file + ": index kind " + kind + " is not supported by this build (it reads " + KINDS + ")");
         }
         if (encoding != ENCODING_FLOAT32) {
             throw new IOException(file + ": vector encoding " + encoding

@@ -1,0 +1,617 @@
+package dev.latent.index;
+
+import dev.latent.analyse.KMeans;
+import dev.latent.analyse.KMeansResult;
+import dev.latent.compute.Backend;
+import dev.latent.compute.Backends;
+import dev.latent.compute.DeviceException;
+import dev.latent.compute.ResidentMatrix;
+import dev.latent.compute.ScanParams;
+import dev.latent.compute.TooManyResultsException;
+import dev.latent.core.FloatMatrix;
+import dev.latent.core.Metric;
+import dev.latent.core.Neighbors;
+import dev.latent.core.SearchResult;
+import dev.latent.core.Vectors;
+import dev.latent.space.AtomicOutput;
+import dev.latent.space.VectorSet;
+import dev.latent.space.format.IndexFile;
+import dev.latent.space.format.IndexHeader;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * An inverted-file (IVF) vector index: the stored vectors are split into {@link #lists()} lists by their
+ * nearest of as many k-means centroids, and a search scores only the lists whose centroids are nearest the
+ * query ({@code nprobe} of them), exactly, through the compute {@link Backend} (the native CPU kernels, CUDA or
+ * plain Java), as FAISS's {@code IndexIVFFlat}. Approximate: a true neighbour in a list that is not probed is
+ * missed; probing every list gives exactly the answer of a {@link FlatIndex} over the same vectors.
+ *
+ * <pre>{@code
+ * try (IvfIndex index = IvfIndex.build(ids, vectors, Metric.COSINE, 0, 42, null)) {   // 0: defaultLists(n)
+ *     Neighbors nb = index.search(queries, 10);                                     // default nprobe
+ *     SearchResult more = index.search(queries, SearchParams.topK(10).nprobe(32));  // higher recall
+ * }
+ * }</pre>
+ *
+ * <p><b>Training.</b> {@link #train} fits the centroids with {@link KMeans} (k-means++ seeding, a fixed seed
+ * gives the same centroids on one backend) on at most {@value #TRAINING_POINTS_PER_LIST} points per list,
+ * drawn at random when the sample is larger (as FAISS does); a single list needs no clustering. Under cosine and inner product the centroids are
+ * fitted to the vectors' directions (spherical k-means: unit-length centroids); under L2 they are means. A
+ * row's list is its nearest centroid under the index's metric (for inner product with unit centroids, the
+ * centroid nearest in direction); {@link #add} places new vectors the same way ({@link Backend#assign}).
+ *
+ * <p><b>Searching.</b> A top-k search finds each query's {@code nprobe} nearest centroids (an exact search of
+ * the queries against the resident centroids), gathers those lists' rows into a candidate list per query and
+ * scores them with one call of the backend ({@link ScanParams#candidates}). {@code nprobe} comes from
+ * {@link SearchParams#nprobe} or, at 0, {@link #nprobe()} (default {@link #defaultNprobe(int)}). A range
+ * search and a search restricted to {@link SearchParams#allowedIds} are exact over all rows (or the allowed
+ * ones), as in {@link FlatIndex}. A device failure is answered on the host, as {@link FlatIndex} does.
+ *
+ * <p><b>Memory.</b> {@code 4·d + 8 + 4} bytes per vector (float32 row, 64-bit id, 32-bit list), in memory and in
+ * the file, plus the centroids ({@code 4·d} bytes per list); in memory also the id map, as {@link FlatIndex}, and
+ * each list's row numbers (4 bytes per vector); on a GPU the rows and centroids are resident there too.
+ *
+ * <p><b>Thread safety.</b> As {@link FlatIndex}: any number of threads may search, save or read concurrently;
+ * {@link #add}, {@link #remove} and {@link #close()} are exclusive. A save pins the rows and the list labels
+ * under the lock in O(1) and writes without it. Use after close throws {@link IllegalStateException}.
+ *
+ * <p><b>Ownership.</b> The index owns its rows, centroids and resident copies, freed by {@link #close()}
+ * (idempotent); the backend is not closed (it may be shared). Inputs ({@code vectors}, {@code queries}) stay
+ * the caller's.
+ *
+ * <p><b>File format</b>: the flat layout plus the list count, the centroids and each row's list, under the same
+ * checksum (kind {@code ivf}, see docs/file-format.md and {@link IndexFile}).
+ */
+public final class IvfIndex implements VectorIndex {
+    /** Most training points per list: a larger sample is sub-sampled to this many per centroid. */
+    public static final int TRAINING_POINTS_PER_LIST = 256;
+    /** Rows placed on the centroids per backend call when vectors are added. */
+    private static final int ASSIGN_BLOCK = 1 << 16;
+    /** Most candidate rows gathered for one backend call; more queries are searched in several calls. */
+    private static final int MAX_CANDIDATES = 1 << 22;
+
+    private final StoredVectors store;
+    private final VectorSet set;
+    private final InvertedLists lists;
+    private final float[] centroids;          // lists × d, row-major; never changes
+    private final Object probeLock = new Object();
+    private ResidentMatrix probe;             // the centroids on the backend, made at first use
+    private FloatMatrix probeRows;            // what it reads (host backends)
+    private volatile int nprobe;
+
+    private IvfIndex(VectorSet set, Backend backend, float[] centroids, InvertedLists lists) {
+        this.store = new StoredVectors(set, backend, "IvfIndex");
+        this.set = set;
+        this.centroids = centroids;
+        this.lists = lists;
+        this.nprobe = defaultNprobe(lists.count());
+    }
+
+    // ------------------------------------------------------------------ building
+
+    /**
+     * The default list count for {@code n} vectors: {@code 4·√n}, at most {@code n / 8} (so lists average at
+     * least 8 rows), at least 1.
+     */
+    public static int defaultLists(long n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("n must be >= 0, got " + n);
+        }
+        long lists = Math.min(Math.round(4 * Math.sqrt(n)), n / 8);
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, lists));
+    }
+
+    /**
+     * The default {@code nprobe} for an index of {@code lists} lists: {@code lists / 8} (at least 1), which probes
+     * an eighth of the rows and finds at least 95% of the true 10 nearest neighbours on the clustered test data
+     * of {@code IvfIndexTest}; data without clusters needs more.
+     */
+    public static int defaultNprobe(int lists) {
+        return Math.max(1, lists / 8);
+    }
+
+    /**
+     * An empty index whose {@code lists} centroids are fitted to {@code sample} (at most
+     * {@value #TRAINING_POINTS_PER_LIST}·lists of its rows, drawn with {@code seed}); add vectors with
+     * {@link #add}. The sample is read, not kept.
+     *
+     * @param backend the backend that trains and then searches, or null for {@code Backends.get()}
+     * @throws IllegalArgumentException when the sample has fewer points than lists (or fewer distinct ones), or
+     *     a point breaks the vector rule (named)
+     */
+    public static IvfIndex train(FloatMatrix sample, Metric metric, int lists, long seed, Backend backend) {
+        Objects.requireNonNull(sample, "sample");
+        Objects.requireNonNull(metric, "metric");
+        if (lists < 1) {
+            throw new IllegalArgumentException("an IVF index needs at least one list, got " + lists);
+        }
+        long n = sample.rows();
+        if (n < lists) {
+            throw new IllegalArgumentException("training " + lists + " lists needs at least " + lists + " points, got " + n);
+        }
+        Vectors.check(sample, metric, null, 0);
+        float[] c;
+        if (lists == 1) {
+            c = oneCentroid(sample, metric);
+        } else {
+            KMeans kmeans = KMeans.of(lists).seed(seed).backend(backend != null ? backend : Backends.get());
+            long cap = (long) TRAINING_POINTS_PER_LIST * lists;
+            if (n > cap) {
+                kmeans.trainingSample(cap);
+            }
+            try (KMeansResult fit = kmeans.fit(sample, metric)) {
+                c = fit.centroids().copyRows(0, lists);
+            }
+        }
+        return new IvfIndex(new VectorSet(sample.cols(), metric), backend, c, new InvertedLists(lists));
+    }
+
+    /**
+     * The centroid of a single list, which every row joins whatever it is: the mean under L2, else the unit
+     * direction of the first row (a mean of directions may cancel to zero, which cosine cannot score).
+     */
+    private static float[] oneCentroid(FloatMatrix sample, Metric metric) {
+        int d = sample.cols();
+        if (metric != Metric.L2) {
+            float[] c = sample.getRow(0);
+            Vectors.normalizeRows(c, 1, d);
+            return c;
+        }
+        double[] sum = new double[d];
+        float[] row = new float[d];
+        for (long r = 0; r < sample.rows(); r++) {
+            sample.getRow(r, row);
+            for (int j = 0; j < d; j++) {
+                sum[j] += row[j];
+            }
+        }
+        float[] c = new float[d];
+        for (int j = 0; j < d; j++) {
+            c[j] = (float) (sum[j] / sample.rows());
+        }
+        return c;
+    }
+
+    /**
+     * An index of {@code vectors} with {@code ids}: {@link #train} on them, then {@link #add}, each list's rows
+     * stored together.
+     *
+     * @param lists the list count, or 0 for {@link #defaultLists}{@code (vectors.rows())}
+     * @param backend the backend that trains and then searches, or null for {@code Backends.get()}
+     */
+    public static IvfIndex build(long[] ids, FloatMatrix vectors, Metric metric, int lists, long seed, Backend backend) {
+        Objects.requireNonNull(ids, "ids");
+        Objects.requireNonNull(vectors, "vectors");
+        if (ids.length != vectors.rows()) {
+            throw new IllegalArgumentException(ids.length + " ids for " + vectors.rows() + " vectors");
+        }
+        IvfIndex index = train(vectors, metric, lists == 0 ? defaultLists(vectors.rows()) : lists, seed, backend);
+        try {
+            index.add(ids, vectors);
+        } catch (RuntimeException e) {
+            index.close();
+            throw e;
+        }
+        return index;
+    }
+
+    // ------------------------------------------------------------------ properties
+
+    @Override
+    public String kind() {
+        return "ivf";
+    }
+
+    @Override
+    public int dimension() {
+        return set.dimension();
+    }
+
+    @Override
+    public Metric metric() {
+        return set.metric();
+    }
+
+    @Override
+    public long size() {
+        return store.size();
+    }
+
+    @Override
+    public Backend backend() {
+        return store.backend();
+    }
+
+    /** Number of inverted lists (centroids). */
+    public int lists() {
+        return lists.count();
+    }
+
+    /** Lists probed when a search leaves {@code nprobe} at 0 (initially {@link #defaultNprobe(int)}). */
+    public int nprobe() {
+        return nprobe;
+    }
+
+    /**
+     * Sets the lists probed when a search leaves {@code nprobe} at 0.
+     *
+     * @throws IllegalArgumentException outside {@code [1, lists()]}
+     */
+    public void nprobe(int lists) {
+        checkNprobe(lists);
+        this.nprobe = lists;
+    }
+
+    /** The centroids, {@code lists() × dimension()} row-major (a copy). */
+    public float[] centroids() {
+        return centroids.clone();
+    }
+
+    /** Rows in each list now. */
+    public int[] listSizes() {
+        return store.read(lists::lengths);
+    }
+
+    @Override
+    public Map<String, String> metadata() {
+        return store.metadata();
+    }
+
+    @Override
+    public void putMetadata(String key, String value) {
+        store.putMetadata(key, value);
+    }
+
+    @Override
+    public boolean contains(long id) {
+        return store.read(() -> set.contains(id));
+    }
+
+    @Override
+    public long[] ids() {
+        return store.read(set::ids);
+    }
+
+    @Override
+    public VectorSet.Snapshot snapshot() {
+        return store.read(() -> set.snapshot());
+    }
+
+    @Override
+    public float[] vector(long id) {
+        return store.read(() -> set.vector(id));
+    }
+
+    // ------------------------------------------------------------------ mutation
+
+    /**
+     * Adds {@code vectors.rows()} vectors with the given ids, each to the list of its nearest centroid, the batch
+     * stored list by list. The whole batch is checked first; on any error nothing changes. The vectors are
+     * copied (the caller keeps ownership of {@code vectors}).
+     *
+     * @throws IllegalArgumentException for a count or dimension mismatch, a row that breaks the vector rule
+     *     (named), or an id repeated in the batch or already stored (named)
+     */
+    @Override
+    public void add(long[] ids, FloatMatrix vectors) {
+        Objects.requireNonNull(ids, "ids");
+        Objects.requireNonNull(vectors, "vectors");
+        store.write(() -> {
+            if (ids.length == 0 || vectors.rows() != ids.length || vectors.cols() != dimension()) {
+                set.add(ids, vectors);   // nothing to place, or the error VectorSet names
+                return null;
+            }
+            Vectors.check(vectors, metric(), null, 0);
+            int[] labels = assign(vectors);
+            int[] order = byList(labels);
+            long[] groupedIds = new long[ids.length];
+            int[] groupedLabels = new int[ids.length];
+            lists.reserve(set.size() + ids.length);
+            try (FloatMatrix grouped = FloatMatrix.allocate(ids.length, dimension())) {
+                float[] row = new float[dimension()];
+                for (int i = 0; i < order.length; i++) {
+                    groupedIds[i] = ids[order[i]];
+                    groupedLabels[i] = labels[order[i]];
+                    grouped.setRow(i, vectors.getRow(order[i], row));
+                }
+                set.add(groupedIds, grouped);
+            }
+            lists.append(groupedLabels);
+            store.extendResident();
+            return null;
+        });
+    }
+
+    /**
+     * Removes vectors by id, as {@link FlatIndex#remove}: all ids are checked first; the last row fills each hole
+     * and keeps its list.
+     */
+    @Override
+    public int remove(long... ids) {
+        Objects.requireNonNull(ids, "ids");
+        return store.write(() -> {
+            int oldSize = set.size();
+            // Only rows among the last ids.length can move into a hole: their lists, by id.
+            Map<Long, Integer> tail = new HashMap<>();
+            for (int row = Math.max(0, oldSize - ids.length); row < oldSize; row++) {
+                tail.put(set.idOf(row), lists.label(row));
+            }
+            BitSet holes = new BitSet();
+            int removed = set.remove(ids, holes::set);
+            if (removed > 0) {
+                int newSize = set.size();
+                int[] changed = holes.stream().filter(r -> r < newSize).toArray();
+                int[] newLabels = new int[changed.length];
+                for (int i = 0; i < changed.length; i++) {
+                    newLabels[i] = tail.get(set.idOf(changed[i]));
+                }
+                lists.removed(newSize, changed, newLabels);
+                store.patchResident(holes);
+            }
+            return removed;
+        });
+    }
+
+    /** Positions {@code 0 .. labels.length - 1} ordered by list, in input order within a list (a counting sort). */
+    private int[] byList(int[] labels) {
+        int[] start = new int[lists.count() + 1];
+        for (int l : labels) {
+            start[l + 1]++;
+        }
+        for (int l = 0; l < lists.count(); l++) {
+            start[l + 1] += start[l];
+        }
+        int[] order = new int[labels.length];
+        for (int i = 0; i < labels.length; i++) {
+            order[start[labels[i]]++] = i;
+        }
+        return order;
+    }
+
+    /** The nearest centroid of each row of {@code vectors}, on the backend (on the host if the device fails). */
+    private int[] assign(FloatMatrix vectors) {
+        int n = Math.toIntExact(vectors.rows());
+        int[] labels = new int[n];
+        for (int from = 0; from < n; from += ASSIGN_BLOCK) {
+            int to = Math.min(n, from + ASSIGN_BLOCK);
+            try (FloatMatrix block = vectors.rowsView(from, to)) {
+                int[] part;
+                try {
+                    part = assignOn(probe(), block);
+                } catch (DeviceException e) {
+                    store.deviceFailed(e, to - from);
+                    part = onHostCentroids(c -> assignOn(c, block));
+                }
+                System.arraycopy(part, 0, labels, from, to - from);
+            }
+        }
+        return labels;
+    }
+
+    private int[] assignOn(ResidentMatrix targets, FloatMatrix points) {
+        Backend b = targets.backend();
+        try (ResidentMatrix p = b.upload(points, metric())) {
+            return b.assign(p, targets).labels();
+        }
+    }
+
+    // ------------------------------------------------------------------ search
+
+    /**
+     * Top-k over the rows of each query's {@code nprobe} nearest lists ({@link SearchParams#nprobe}, or
+     * {@link #nprobe()} at 0), best first, ties by the lower row; with every list probed, exactly
+     * {@link FlatIndex}'s answer. Each query holds {@code min(k, candidates)} results, as many as the longest
+     * candidate list of the call allows; a query whose probed lists hold fewer rows is padded with id -1 and
+     * score NaN ({@link Neighbors#count(int)} counts its real results). A range search, and a search over
+     * {@link SearchParams#allowedIds}, are exact over all rows (or the allowed ones) whatever {@code nprobe}.
+     *
+     * @throws IllegalArgumentException for {@code nprobe} above {@link #lists()} (naming both), a dimension
+     *     mismatch, a query that breaks the vector rule, or an allowed id not in the index (named)
+     * @throws TooManyResultsException when a range search passes {@link SearchParams#maxResults}
+     */
+    @Override
+    public SearchResult search(FloatMatrix queries, SearchParams params) {
+        return search(queries, params, MAX_CANDIDATES);
+    }
+
+    /** As {@link #search(FloatMatrix, SearchParams)}, with at most {@code maxCandidates} rows per backend call. */
+    SearchResult search(FloatMatrix queries, SearchParams params, int maxCandidates) {
+        Objects.requireNonNull(params, "params");
+        int probes = params.nprobe() == 0 ? nprobe : params.nprobe();
+        checkNprobe(probes);
+        return store.read(() -> {
+            if (params.isRange() || params.filtered() || probes == lists.count()) {
+                return store.exact(queries, params);
+            }
+            store.checkQueries(queries);
+            if (set.size() == 0 || queries.rows() == 0) {
+                return store.empty(queries, params);
+            }
+            Neighbors nearest = nearestLists(queries, probes);
+            int nq = (int) queries.rows();
+            List<Neighbors> parts = new ArrayList<>();
+            int[] probed = new int[probes];
+            for (int from = 0; from < nq; ) {
+                int to = from;
+                long total = 0;
+                while (to < nq) {
+                    long n = lists.rowsIn(probedLists(nearest, to, probed));
+                    if (to > from && total + n > maxCandidates) {
+                        break;
+                    }
+                    total += n;
+                    to++;
+                }
+                parts.add(searchLists(queries, from, to, total, nearest, probed, params.k()));
+                from = to;
+            }
+            return parts.size() == 1 ? parts.get(0) : concat(parts);
+        });
+    }
+
+    /** Top-k of queries {@code [from, to)} over their probed lists ({@code total} rows in all). Under the read lock. */
+    private Neighbors searchLists(FloatMatrix queries, int from, int to, long total, Neighbors nearest, int[] probed,
+            int k) {
+        long[] offsets = new long[to - from + 1];
+        long[] rows = new long[Math.toIntExact(total)];
+        int at = 0;
+        for (int q = from; q < to; q++) {
+            at = lists.gather(probedLists(nearest, q, probed), rows, at);
+            offsets[q - from + 1] = at;
+        }
+        try (FloatMatrix block = queries.rowsView(from, to)) {
+            if (total == 0) {
+                return new Neighbors(to - from, 0, new long[0], new float[0], metric());
+            }
+            return (Neighbors) store.scan(block, ScanParams.topK(k).candidates(offsets, rows));
+        }
+    }
+
+    /** Query {@code q}'s probed lists, written into {@code into}. */
+    private static int[] probedLists(Neighbors nearest, int q, int[] into) {
+        for (int r = 0; r < into.length; r++) {
+            into[r] = (int) nearest.id(q, r);
+        }
+        return into;
+    }
+
+    /** Each query's {@code n} nearest centroids (rows of the centroid matrix); on the host if the device fails. */
+    private Neighbors nearestLists(FloatMatrix queries, int n) {
+        ScanParams p = ScanParams.topK(n);
+        try {
+            return probe().search(queries, p);
+        } catch (DeviceException e) {
+            store.deviceFailed(e, queries.rows());
+            return onHostCentroids(c -> c.search(queries, p));
+        }
+    }
+
+    /** The centroids resident on the backend, made at the first use. */
+    private ResidentMatrix probe() {
+        synchronized (probeLock) {
+            if (probe == null) {
+                FloatMatrix rows = FloatMatrix.of(centroids, dimension());
+                try {
+                    probe = backend().upload(rows, metric());
+                } catch (RuntimeException e) {
+                    rows.close();
+                    throw e;
+                }
+                probeRows = rows;
+            }
+            return probe;
+        }
+    }
+
+    private <T> T onHostCentroids(Function<ResidentMatrix, T> work) {
+        try (FloatMatrix rows = FloatMatrix.of(centroids, dimension())) {
+            return StoredVectors.onHost(rows, metric(), work);
+        }
+    }
+
+    /** One result of several calls: each part padded with id -1 and score NaN to the widest. */
+    private Neighbors concat(List<Neighbors> parts) {
+        int width = 0;
+        int nq = 0;
+        for (Neighbors p : parts) {
+            width = Math.max(width, p.count());
+            nq += p.queries();
+        }
+        long[] ids = new long[nq * width];
+        float[] scores = new float[nq * width];
+        Arrays.fill(ids, -1);
+        Arrays.fill(scores, Float.NaN);
+        int q0 = 0;
+        for (Neighbors p : parts) {
+            for (int q = 0; q < p.queries(); q++) {
+                for (int r = 0; r < p.count(); r++) {
+                    ids[(q0 + q) * width + r] = p.id(q, r);
+                    scores[(q0 + q) * width + r] = p.score(q, r);
+                }
+            }
+            q0 += p.queries();
+        }
+        return new Neighbors(nq, width, ids, scores, metric());
+    }
+
+    private void checkNprobe(int n) {
+        if (n < 1 || n > lists.count()) {
+            throw new IllegalArgumentException("nprobe " + n + " is outside [1, " + lists.count()
+                    + "]: the index has " + lists.count() + " lists");
+        }
+    }
+
+    // ------------------------------------------------------------------ files
+
+    /**
+     * Writes the index file: the rows, ids and list labels pinned under the lock in O(1), written without it;
+     * adds and removes go on meanwhile (the first removal after a save copies the labels, 4 bytes a row).
+     */
+    @Override
+    public void writeTo(AtomicOutput out) throws IOException {
+        Map<String, String> meta = new LinkedHashMap<>();
+        int[][] labels = new int[1][];
+        try (VectorSet.Snapshot snapshot = store.read(() -> {
+            meta.putAll(store.metadataShared());
+            labels[0] = lists.pinLabels();
+            return set.snapshot();
+        })) {
+            IndexFile.write(snapshot, meta, new IndexFile.IvfSection(lists.count(), centroids, labels[0]), out);
+        }
+    }
+
+    /** Loads an IVF index file, searched through {@code Backends.get()}. */
+    public static IvfIndex load(Path file) throws IOException {
+        return load(file, null);
+    }
+
+    /**
+     * Loads an IVF index file (see {@link IndexFile#read}).
+     *
+     * @param backend the backend to search with, or null for {@code Backends.get()}
+     * @throws IOException naming the problem: not an index file, another version, another kind of index (naming
+     *     both kinds), truncated, corrupt
+     */
+    public static IvfIndex load(Path file, Backend backend) throws IOException {
+        IndexFile.Contents c = IndexFile.read(file, IndexHeader.KIND_IVF);
+        IndexFile.IvfSection s = c.ivf();
+        IvfIndex index = new IvfIndex(c.vectors(), backend, s.centroids(), InvertedLists.of(s.lists(), s.labels()));
+        index.store.loadMetadata(c.metadata());
+        return index;
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    /** Frees the vectors, the centroids and what is resident. The backend is not closed. Idempotent. */
+    @Override
+    public void close() {
+        store.close(() -> {
+            synchronized (probeLock) {
+                if (probe != null) {
+                    probe.close();
+                    probe = null;
+                }
+                if (probeRows != null) {
+                    probeRows.close();
+                    probeRows = null;
+                }
+            }
+        });
+    }
+
+    @Override
+    public String toString() {
+        return "IvfIndex[" + (store.isClosed() ? 0 : set.size()) + " x " + dimension() + ", " + metric() + ", "
+                + lists.count() + " lists]";
+    }
+}

@@ -1,0 +1,368 @@
+package dev.latent.index;
+
+import dev.latent.compute.Backend;
+import dev.latent.compute.Backends;
+import dev.latent.compute.DeviceException;
+import dev.latent.compute.RangeHits;
+import dev.latent.compute.ResidentMatrix;
+import dev.latent.compute.ScanParams;
+import dev.latent.core.FloatMatrix;
+import dev.latent.core.Metric;
+import dev.latent.core.Neighbors;
+import dev.latent.core.SearchResult;
+import dev.latent.space.VectorSet;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Function;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+
+/**
+ * What every index kind here is built on: the stored rows with their ids (a {@link VectorSet}), the metadata,
+ * the read-write lock, the rows made resident on the backend and kept in line with adds and removals, and
+ * the exact scan that answers a failed device search on the host.
+ *
+ * <p>Thread safety: the owner reads under {@link #read} and writes under {@link #write}; the methods that say
+ * "caller holds a lock" must be called inside one. The backend and the resident matrix are guarded by a
+ * monitor of their own, so searches under the read lock can make the rows resident.
+ */
+final class StoredVectors {
+    private static final DeviceFallback FALLBACK = new DeviceFallback();
+
+    private final String owner;
+    private final Supplier<Backend> backendSupplier;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final Object residentLock = new Object();
+    private final Map<String, String> metadata = new LinkedHashMap<>();
+    private final VectorSet set;
+
+    private Backend backend;
+    private ResidentMatrix resident;      // over the set's rows; null when stale
+    private FloatMatrix residentView;     // the view the resident matrix reads (host backends)
+    private boolean closed;
+
+    /**
+     * @param owner   the index class, named when a closed index is used
+     * @param backend null for {@code Backends.get()} at the first use
+     */
+    StoredVectors(VectorSet set, Backend backend, String owner) {
+        this.set = set;
+        this.owner = owner;
+        this.backendSupplier = backend == null ? Backends::get : () -> backend;
+    }
+
+    /** The stored rows. Caller holds a lock (the write lock to change them). */
+    VectorSet set() {
+        return set;
+    }
+
+    int dimension() {
+        return set.dimension();
+    }
+
+    Metric metric() {
+        return set.metric();
+    }
+
+    long size() {
+        lock.readLock().lock();
+        try {
+            return closed ? 0 : set.size();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    Backend backend() {
+        synchronized (residentLock) {
+            if (backend == null) {
+                backend = backendSupplier.get();
+            }
+            return backend;
+        }
+    }
+
+    // ------------------------------------------------------------------ metadata
+
+    Map<String, String> metadata() {
+        lock.readLock().lock();
+        try {
+            return Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    void putMetadata(String key, String value) {
+        write(() -> {
+            if (value == null) {
+                metadata.remove(key);
+            } else {
+                metadata.put(Objects.requireNonNull(key, "key"), value);
+            }
+            return null;
+        });
+    }
+
+    /** Metadata read from a file, before the index is shared. */
+    void loadMetadata(Map<String, String> loaded) {
+        metadata.putAll(loaded);
+    }
+
+    /** The metadata itself. Caller holds a lock. */
+    Map<String, String> metadataShared() {
+        return metadata;
+    }
+
+    // ------------------------------------------------------------------ locking
+
+    /** Runs {@code body} under the read lock on an open index. */
+    <T> T read(Supplier<T> body) {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            return body.get();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Runs {@code body} under the write lock on an open index. */
+    <T> T write(Supplier<T> body) {
+        lock.writeLock().lock();
+        try {
+            checkOpen();
+            return body.get();
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException(owner + " is closed");
+        }
+    }
+
+    /**
+     * Closes once, under the write lock: runs {@code alsoFree} (what the owner holds besides), then frees the
+     * resident matrix and the rows. Idempotent.
+     */
+    void close(Runnable alsoFree) {
+        lock.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                alsoFree.run();
+            } finally {
+                invalidate();
+                set.close();
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    // ------------------------------------------------------------------ the resident copy
+
+    /**
+     * After a removal (the rows told in {@code holes} received the last row): the resident copy patches the
+     * rows that changed ({@link ResidentMatrix#refresh}), or is dropped and made resident again at the next
+     * search when it cannot. Caller holds the write lock.
+     */
+    void patchResident(BitSet holes) {
+        long[] changed = holes.stream().filter(r -> r < set.size()).asLongStream().toArray();
+        updateResident(view -> resident.refresh(view, changed));
+    }
+
+    /** After the set grew (or moved): only the new rows go to the backend. Caller holds the write lock. */
+    void extendResident() {
+        updateResident(view -> {
+            resident.extend(view);
+            return true;
+        });
+    }
+
+    /**
+     * Brings the resident matrix in line with the set through {@code update} (given a view of the rows; false
+     * when the backend cannot). When it cannot or fails (device memory, its budget), the change to the set
+     * stands and the rows become resident again at the next search. Caller holds the write lock.
+     */
+    private void updateResident(Predicate<FloatMatrix> update) {
+        synchronized (residentLock) {
+            if (resident == null) {
+                return;
+            }
+            FloatMatrix view = set.rows();
+            boolean done;
+            try {
+                done = update.test(view);
+            } catch (RuntimeException e) {
+                done = false;
+            }
+            if (!done) {
+                view.close();
+                invalidate();
+                return;
+            }
+            if (residentView != null) {
+                residentView.close();
+            }
+            residentView = view;
+        }
+    }
+
+    /** The resident matrix, made resident again if a removal made it stale. Caller holds a lock. */
+    ResidentMatrix resident() {
+        synchronized (residentLock) {
+            if (resident == null) {
+                Backend b = backend();
+                FloatMatrix view = set.rows();
+                try {
+                    resident = b.upload(view, metric());
+                } catch (RuntimeException e) {
+                    view.close();
+                    throw e;
+                }
+                residentView = view;
+            }
+            return resident;
+        }
+    }
+
+    /** Drops the resident matrix. Caller holds the write lock. */
+    private void invalidate() {
+        synchronized (residentLock) {
+            if (resident != null) {
+                resident.close();
+                resident = null;
+            }
+            if (residentView != null) {
+                residentView.close();
+                residentView = null;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ search
+
+    /**
+     * Exact search as {@link FlatIndex#search} describes it: top-k or range, over all rows or the allowed ids,
+     * rows mapped to caller ids; a failed device search is answered on the host. Caller holds the read lock.
+     */
+    SearchResult exact(FloatMatrix queries, SearchParams params) {
+        checkQueries(queries);
+        ScanParams scan = params.scan();
+        if (params.filtered()) {
+            long[] rows = set.rowsOf(params.allowedIdsShared());
+            if (rows.length == 0) {
+                return empty(queries, params);
+            }
+            scan = scan.rows(rows);
+        }
+        if (set.size() == 0 || queries.rows() == 0) {
+            return empty(queries, params);
+        }
+        return scan(queries, scan);
+    }
+
+    /**
+     * One scan of the stored rows with {@code p} (which may name candidate rows), rows mapped to caller ids;
+     * when the device fails it, the same scan on the host. Caller holds the read lock; the set is not empty.
+     */
+    SearchResult scan(FloatMatrix queries, ScanParams p) {
+        try {
+            return answer(resident(), queries, p);
+        } catch (DeviceException e) {
+            deviceFailed(e, queries.rows());
+            try (FloatMatrix rows = set.rows()) {
+                return onHost(rows, metric(), m -> answer(m, queries, p));
+            }
+        }
+    }
+
+    /** Logs that the device failed a call of {@code rows} queries or points, which is answered on the host. */
+    void deviceFailed(DeviceException e, long rows) {
+        FALLBACK.log(e, backend(), rows);
+    }
+
+    /**
+     * {@code work} applied to {@code rows} made resident on the host backend (native CPU, else Java), which is
+     * what a device failure falls back to; the resident copy is closed afterwards.
+     */
+    static <T> T onHost(FloatMatrix rows, Metric metric, Function<ResidentMatrix, T> work) {
+        try (ResidentMatrix host = HostBackend.INSTANCE.upload(rows, metric)) {
+            return work.apply(host);
+        }
+    }
+
+    /** One search on {@code m} over the stored rows, rows mapped to caller ids. Caller holds the read lock. */
+    private SearchResult answer(ResidentMatrix m, FloatMatrix queries, ScanParams p) {
+        long[] map = set.idsShared();
+        if (!p.isRange()) {
+            return m.search(queries, p).mapIds(row -> row < 0 ? row : map[(int) row]);
+        }
+        RangeHits hits = m.range(queries, p);
+        int nq = Math.toIntExact(queries.rows());
+        long[][] outIds = new long[nq][];
+        float[][] outScores = new float[nq][];
+        for (int q = 0; q < nq; q++) {
+            int a = (int) hits.offset(q);
+            int c = hits.count(q);
+            outIds[q] = new long[c];
+            outScores[q] = Arrays.copyOfRange(hits.scores(), a, a + c);
+            for (int i = 0; i < c; i++) {
+                outIds[q][i] = map[(int) hits.rows()[a + i]];
+            }
+        }
+        return new RangeResults(outIds, outScores, metric());
+    }
+
+    /** The host backend of the fallback, opened once for the process (it holds no device memory). */
+    private static final class HostBackend {
+        static final Backend INSTANCE = open();
+
+        private static Backend open() {
+            try {
+                return Backends.cpu();
+            } catch (dev.latent.compute.BackendUnavailableException e) {
+                return Backends.java();
+            }
+        }
+    }
+
+    void checkQueries(FloatMatrix queries) {
+        Objects.requireNonNull(queries, "queries");
+        if (queries.cols() != dimension()) {
+            throw new IllegalArgumentException("queries have dimension " + queries.cols() + ", the index has " + dimension());
+        }
+        if (queries.rows() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("too many queries in one call: " + queries.rows());
+        }
+    }
+
+    /** No results for each query, as the search asked (top-k or range); the queries are still checked. */
+    SearchResult empty(FloatMatrix queries, SearchParams params) {
+        // The queries are still checked, as a search would check them.
+        dev.latent.core.Vectors.check(queries, metric(), "query", 0);
+        int nq = (int) queries.rows();
+        if (!params.isRange()) {
+            return new Neighbors(nq, 0, new long[0], new float[0], metric());
+        }
+        long[][] ids = new long[nq][0];
+        float[][] scores = new float[nq][0];
+        return new RangeResults(ids, scores, metric());
+    }
+}
