@@ -75,8 +75,6 @@ import java.util.function.Function;
 public final class IvfIndex implements VectorIndex {
     /** Most training points per list: a larger sample is sub-sampled to this many per centroid. */
     public static final int TRAINING_POINTS_PER_LIST = 256;
-    /** Batches of at least this many queries are searched list by list ({@code searchByList}) on host backends. */
-    static final int GROUP_MIN_QUERIES = 16;
     /** Rows placed on the centroids per backend call when vectors are added. */
     private static final int ASSIGN_BLOCK = 1 << 16;
     /** Most candidate rows gathered for one backend call; more queries are searched in several calls. */
@@ -423,14 +421,11 @@ public final class IvfIndex implements VectorIndex {
      */
     @Override
     public SearchResult search(FloatMatrix queries, SearchParams params) {
-        return search(queries, params, MAX_CANDIDATES, GROUP_MIN_QUERIES);
+        return search(queries, params, MAX_CANDIDATES);
     }
 
-    /**
-     * As {@link #search(FloatMatrix, SearchParams)}, with at most {@code maxCandidates} rows per backend call of
-     * the per-query path, and batches of at least {@code groupMin} queries searched list by list.
-     */
-    SearchResult search(FloatMatrix queries, SearchParams params, int maxCandidates, int groupMin) {
+    /** As {@link #search(FloatMatrix, SearchParams)}, with at most {@code maxCandidates} rows per backend call. */
+    SearchResult search(FloatMatrix queries, SearchParams params, int maxCandidates) {
         Objects.requireNonNull(params, "params");
         int probes = params.nprobe() == 0 ? nprobe : params.nprobe();
         checkNprobe(probes);
@@ -444,9 +439,6 @@ public final class IvfIndex implements VectorIndex {
             }
             Neighbors nearest = nearestLists(queries, probes);
             int nq = (int) queries.rows();
-            if (nq >= groupMin && !backend().readsDeviceTokens()) {
-                return searchByList(queries, nearest, probes, params.k());
-            }
             List<Neighbors> parts = new ArrayList<>();
             int[] probed = new int[probes];
             for (int from = 0; from < nq; ) {
@@ -465,101 +457,6 @@ public final class IvfIndex implements VectorIndex {
             }
             return parts.size() == 1 ? parts.get(0) : concat(parts);
         });
-    }
-
-    /**
-     * A batch searched list by list, as GPU IVF implementations group queries: each probed list is scanned once
-     * for all the queries that probe it (one shared-rows call, where the kernels reuse each block of rows from
-     * cache across the queries), then each query's best {@code k} are merged from its lists, ties by the lower
-     * row. Host backends only: on a device, one call per list costs a launch each. Under the read lock.
-     */
-    private Neighbors searchByList(FloatMatrix queries, Neighbors nearest, int probes, int k) {
-        int nq = (int) queries.rows();
-        int d = dimension();
-        int nl = lists.count();
-        // Which queries probe each list (CSR).
-        int[] start = new int[nl + 1];
-        for (int q = 0; q < nq; q++) {
-            for (int r = 0; r < probes; r++) {
-                start[(int) nearest.id(q, r) + 1]++;
-            }
-        }
-        for (int l = 0; l < nl; l++) {
-            start[l + 1] += start[l];
-        }
-        int[] fill = Arrays.copyOf(start, nl);
-        int[] byList = new int[nq * probes];
-        for (int q = 0; q < nq; q++) {
-            for (int r = 0; r < probes; r++) {
-                byList[fill[(int) nearest.id(q, r)]++] = q;
-            }
-        }
-        // Each query's candidates: up to k per probed list.
-        int width = probes * k;
-        long[] candRows = new long[nq * width];
-        float[] candScores = new float[nq * width];
-        int[] candCount = new int[nq];
-        float[] row = new float[d];
-        int[] one = new int[1];
-        for (int l = 0; l < nl; l++) {
-            int users = start[l + 1] - start[l];
-            int length = lists.length(l);
-            if (users == 0 || length == 0) {
-                continue;
-            }
-            long[] rows = new long[length];
-            one[0] = l;
-            lists.gather(one, rows, 0);
-            Neighbors part;
-            try (FloatMatrix sub = FloatMatrix.allocate(users, d)) {
-                for (int u = 0; u < users; u++) {
-                    queries.getRow(byList[start[l] + u], row);
-                    sub.setRow(u, row);
-                }
-                part = store.scanRows(sub, ScanParams.topK(Math.min(k, length)).rows(rows));
-            }
-            for (int u = 0; u < users; u++) {
-                int q = byList[start[l] + u];
-                int at = q * width + candCount[q];
-                for (int r = 0; r < part.count(); r++) {
-                    candRows[at + r] = part.id(u, r);
-                    candScores[at + r] = part.score(u, r);
-                }
-                candCount[q] += part.count();
-            }
-        }
-        return mergeCandidates(nq, k, width, candRows, candScores, candCount);
-    }
-
-    /** Each query's best {@code k} of its candidates (rows and scores), ties by the lower row, as caller ids. */
-    private Neighbors mergeCandidates(int nq, int k, int width, long[] candRows, float[] candScores, int[] candCount) {
-        int count = 0;
-        for (int c : candCount) {
-            count = Math.max(count, Math.min(k, c));
-        }
-        long[] ids = new long[nq * count];
-        float[] scores = new float[nq * count];
-        Arrays.fill(ids, -1);
-        Arrays.fill(scores, Float.NaN);
-        boolean higher = metric().higherIsNearer();
-        long[] map = set.idsShared();
-        Integer[] order = new Integer[width];
-        for (int q = 0; q < nq; q++) {
-            int n = candCount[q];
-            int base = q * width;
-            for (int i = 0; i < n; i++) {
-                order[i] = base + i;
-            }
-            Arrays.sort(order, 0, n, (a, b) -> {
-                int c = higher ? Float.compare(candScores[b], candScores[a]) : Float.compare(candScores[a], candScores[b]);
-                return c != 0 ? c : Long.compare(candRows[a], candRows[b]);
-            });
-            for (int r = 0; r < Math.min(count, n); r++) {
-                ids[q * count + r] = map[(int) candRows[order[r]]];
-                scores[q * count + r] = candScores[order[r]];
-            }
-        }
-        return new Neighbors(nq, count, ids, scores, metric());
     }
 
     /** Top-k of queries {@code [from, to)} over their probed lists ({@code total} rows in all). Under the read lock. */

@@ -293,21 +293,6 @@ final class StoredVectors {
         }
     }
 
-    /**
-     * A top-k scan as {@link #scan}, its ids left as row indices (padding -1): for callers that merge several
-     * scans by row before mapping to caller ids. Caller holds the read lock; the set is not empty.
-     */
-    Neighbors scanRows(FloatMatrix queries, ScanParams p) {
-        try {
-            return resident().search(queries, p);
-        } catch (DeviceException e) {
-            deviceFailed(e, queries.rows());
-            try (FloatMatrix rows = set.rows()) {
-                return onHost(rows, metric(), m -> m.search(queries, p));
-            }
-        }
-    }
-
     /** Logs that the device failed a call of {@code rows} queries or points, which is answered on the host. */
     void deviceFailed(DeviceException e, long rows) {
         FALLBACK.log(e, backend(), rows);

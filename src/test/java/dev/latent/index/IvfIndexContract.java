@@ -627,7 +627,7 @@ abstract class IvfIndexContract {
         float[][] qs = queries(rnd, p, 40, 0.3);
         try (FloatMatrix q = FloatMatrix.of(qs)) {
             // At most 150 candidates per backend call: the 40 queries go in several calls, padded to one width.
-            Neighbors nb = (Neighbors) index.search(q, SearchParams.topK(5).nprobe(2), 150, Integer.MAX_VALUE);
+            Neighbors nb = (Neighbors) index.search(q, SearchParams.topK(5).nprobe(2), 150);
             for (int i = 0; i < qs.length; i++) {
                 try (FloatMatrix one = FloatMatrix.of(qs[i], 4)) {
                     Neighbors single = (Neighbors) index.search(one, SearchParams.topK(5).nprobe(2));
@@ -638,42 +638,6 @@ abstract class IvfIndexContract {
             index.close();
             assertThrows(IllegalStateException.class, () -> index.search(q, 3));
             assertEquals(0, index.size());
-        }
-    }
-
-    /**
-     * A batch searched list by list (each probed list scanned once for all its queries, then merged per query)
-     * answers as each query searched alone: the same ids, the same scores up to the kernels' rounding (the
-     * shared-rows and per-query kernels sum in different orders), a tie within that rounding in either order.
-     */
-    @Test
-    void aBatchSearchedListByListAnswersAsEachQueryAlone() {
-        long seed = new Random().nextLong();
-        Random rnd = new Random(seed);
-        Metric metric = Metric.values()[rnd.nextInt(3)];
-        Planted p = planted(rnd, 1500, 12, 20, 0.5);
-        float[][] qs = queries(rnd, p, 37, 0.5);
-        try (IvfIndex index = build(p, metric, 40, seed); FloatMatrix q = FloatMatrix.of(qs)) {
-            for (int k : new int[] {1, 10, 2000}) {
-                Neighbors grouped = (Neighbors) index.search(q, SearchParams.topK(k).nprobe(4), 1 << 22, 1);
-                Neighbors perQuery = (Neighbors) index.search(q, SearchParams.topK(k).nprobe(4), 1 << 22, Integer.MAX_VALUE);
-                assertEquals(perQuery.count(), grouped.count(), "seed " + seed);
-                for (int i = 0; i < qs.length; i++) {
-                    assertEquals(perQuery.count(i), grouped.count(i), "query " + i + ", seed " + seed);
-                    for (int r = 0; r < perQuery.count(i); r++) {
-                        float want = perQuery.score(i, r);
-                        float got = grouped.score(i, r);
-                        String msg = metric + " k=" + k + " query " + i + " rank " + r + ", seed " + seed;
-                        assertEquals(want, got, 1e-5f * (1 + Math.abs(want)), msg);
-                        if (perQuery.id(i, r) != grouped.id(i, r)) {
-                            // Only a tie within rounding may swap: the other's id sits at a neighbouring rank.
-                            int other = r + 1 < perQuery.count(i) && perQuery.id(i, r + 1) == grouped.id(i, r) ? r + 1 : r - 1;
-                            assertTrue(other >= 0 && perQuery.id(i, other) == grouped.id(i, r)
-                                    && Math.abs(perQuery.score(i, other) - want) <= 1e-5f * (1 + Math.abs(want)), msg);
-                        }
-                    }
-                }
-            }
         }
     }
 }
