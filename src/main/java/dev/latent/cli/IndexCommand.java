@@ -5,7 +5,11 @@ import dev.latent.space.format.IdsFile;
 import dev.latent.space.format.Npy;
 
 import dev.latent.core.Metric;
+import dev.latent.core.FloatMatrix;
 import dev.latent.index.FlatIndex;
+import dev.latent.index.IvfIndex;
+import dev.latent.index.VectorIndex;
+import dev.latent.space.VectorSet;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -20,7 +24,9 @@ import picocli.CommandLine.Parameters;
         description = {"Build an index file from vectors in an .npy file (float32 or float64, 2-D, C order), or from "
                         + "the shards of an 'embed --shards' run (its manifest.json; merged one shard at a time, each "
                         + "checked first). Ids come from --ids (one 64-bit integer per line, in row order), else 0, 1, 2, "
-                        + "..."})
+                        + "...",
+                "A flat index is exact: every search scores every vector. With --lists, an ivf index scores only the "
+                        + "lists nearest each query: approximate, and much faster on large sets (see docs/index-kinds.md)."})
 final class IndexCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -39,6 +45,18 @@ final class IndexCommand implements Callable<Integer> {
 
     @Option(names = "--model", paramLabel = "NAME", description = "Record this model name in the index (used by 'latent search' for text queries).")
     String model;
+
+    @Option(names = "--lists", paramLabel = "N|auto", description = "Build an inverted-file (ivf) index of N lists instead of a "
+            + "flat one: k-means centroids, each vector in its nearest list, a search scores only the lists nearest the query "
+            + "(approximate, much faster on large sets). auto: 4·sqrt(n).")
+    String lists;
+
+    @Option(names = "--nprobe", paramLabel = "N", description = "With --lists: lists a search probes by default (default: lists/8); "
+            + "'latent search --nprobe' overrides it per run.")
+    Integer nprobe;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "With --lists: the k-means seed (default: ${DEFAULT-VALUE}).")
+    long seed;
 
 
     @Override
@@ -59,17 +77,66 @@ final class IndexCommand implements Callable<Integer> {
             return mergeShards(m, start);
         }
         long[] idArray = ids == null ? null : IdsFile.read(ids);
-        try (FlatIndex index = FlatIndex.fromNpy(vectors, idArray, m, null)) {
-            if (model != null) {
-                index.putMetadata("model", model);
-            }
-            index.putMetadata("created_by", "latent index");
-            index.save(output);
-            spec.commandLine().getOut().printf(java.util.Locale.ROOT, "indexed %s of dimension %d (%s) in %.2f s -> %s%n",
-                    Counts.of(index.size(), "vector", "vectors"), index.dimension(), m.name().toLowerCase(java.util.Locale.ROOT),
-                    (System.nanoTime() - start) / 1e9, output);
+        try (VectorIndex index = maybeIvf(FlatIndex.fromNpy(vectors, idArray, m, null))) {
+            save(index, start, "");
         }
         return Main.OK;
+    }
+
+    /** The flat index itself, or with --lists an ivf index built from its rows and ids (the flat one closed). */
+    private VectorIndex maybeIvf(FlatIndex flat) {
+        if (lists == null) {
+            if (nprobe != null) {
+                flat.close();
+                throw new CommandLine.ParameterException(spec.commandLine(), "--nprobe goes with --lists (an ivf index)");
+            }
+            return flat;
+        }
+        try (flat; VectorSet.Snapshot pinned = flat.snapshot(); FloatMatrix rows = pinned.rows()) {
+            int n = IvfIndex.defaultLists(flat.size());
+            if (!"auto".equals(lists)) {
+                try {
+                    n = Integer.parseInt(lists);
+                } catch (NumberFormatException e) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "--lists must be a list count or auto, got " + lists);
+                }
+            }
+            if (n < 1 || n > flat.size()) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--lists must be in [1, " + flat.size()
+                        + "] (one list per vector at most), got " + n);
+            }
+            long[] rowIds = java.util.Arrays.copyOf(pinned.idsShared(), pinned.size());
+            IvfIndex ivf = IvfIndex.build(rowIds, rows, flat.metric(), n, seed, null);
+            if (nprobe != null) {
+                try {
+                    ivf.nprobe(nprobe);
+                } catch (IllegalArgumentException e) {
+                    ivf.close();
+                    throw new CommandLine.ParameterException(spec.commandLine(), "--" + e.getMessage());
+                }
+            }
+            return ivf;
+        }
+    }
+
+    /** Records the model and the command, saves, and prints what was written and its cost per vector. */
+    private void save(VectorIndex index, long start, String from) throws IOException {
+        if (model != null) {
+            index.putMetadata("model", model);
+        }
+        index.putMetadata("created_by", "latent index");
+        index.save(output);
+        long bytes = java.nio.file.Files.size(output);
+        java.io.PrintWriter out = spec.commandLine().getOut();
+        out.printf(java.util.Locale.ROOT, "indexed %s of dimension %d (%s)%s in %.2f s -> %s%n",
+                Counts.of(index.size(), "vector", "vectors"), index.dimension(),
+                index.metric().name().toLowerCase(java.util.Locale.ROOT), from, (System.nanoTime() - start) / 1e9, output);
+        String kind = index instanceof IvfIndex ivf ? String.format(java.util.Locale.ROOT,
+                "ivf: %d lists (about %d vectors each), nprobe %d by default", ivf.lists(),
+                Math.round((double) index.size() / ivf.lists()), ivf.nprobe()) : "flat: exact";
+        out.printf(java.util.Locale.ROOT, "  %s; %.0f bytes per vector in the file (float32 rows %d, id 8%s)%n", kind,
+                index.size() == 0 ? 0.0 : (double) bytes / index.size(), 4 * index.dimension(),
+                index instanceof IvfIndex ? ", list 4" : "");
     }
 
     /** Merges the shards of a complete sharded run, one shard in memory at a time; rows keep their run order. */
@@ -84,15 +151,8 @@ final class IndexCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }
-        try (index) {
-            if (model != null) {
-                index.putMetadata("model", model);
-            }
-            index.putMetadata("created_by", "latent index");
-            index.save(output);
-            cl.getOut().printf(java.util.Locale.ROOT, "indexed %s of dimension %d (%s) from the shards of %s in %.2f s -> %s%n",
-                    Counts.of(index.size(), "vector", "vectors"), index.dimension(), index.metric().name().toLowerCase(java.util.Locale.ROOT),
-                    vectors.toAbsolutePath().getParent(), (System.nanoTime() - start) / 1e9, output);
+        try (VectorIndex built = maybeIvf(index)) {
+            save(built, start, " from the shards of " + vectors.toAbsolutePath().getParent());
         }
         return Main.OK;
     }

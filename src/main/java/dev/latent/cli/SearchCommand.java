@@ -11,6 +11,7 @@ import dev.latent.encode.text.TextEncoder;
 import dev.latent.space.AtomicOutput;
 import dev.latent.index.VectorIndex;
 import dev.latent.space.format.Npy;
+import dev.latent.index.IvfIndex;
 import dev.latent.index.RangeResults;
 import dev.latent.index.SearchParams;
 import dev.latent.compute.TooManyResultsException;
@@ -56,6 +57,10 @@ final class SearchCommand extends ModelCommand {
 
     @Option(names = "--radius", paramLabel = "R", description = "Range search instead of top-k: every vector with score >= R (ip, cosine) or squared distance <= R (l2).")
     Float radius;
+
+    @Option(names = "--nprobe", paramLabel = "N", description = "For an ivf index: lists probed per query (default: the index's "
+            + "own, set by 'latent index --nprobe'); more finds more of the true neighbours, slower. Ignored by a flat index.")
+    Integer nprobe;
 
     @Option(names = "--format", paramLabel = "FMT", defaultValue = "tsv", description = "tsv or jsonl (default: ${DEFAULT-VALUE}).")
     String format;
@@ -106,6 +111,10 @@ final class SearchCommand extends ModelCommand {
 
         long start = System.nanoTime();
         try (VectorIndex index = ShardedEmbedding.openIndex(indexFile)) {
+            if (nprobe != null && (nprobe < 1 || index instanceof IvfIndex ivf && nprobe > ivf.lists())) {
+                throw new CommandLine.ParameterException(cl, "--nprobe must be in [1, " + (index instanceof IvfIndex ivf
+                        ? ivf.lists() + "]: the index has " + ivf.lists() + " lists" : "lists]") + ", got " + nprobe);
+            }
             List<String> labels = new ArrayList<>();
             FloatMatrix q;
             if (queriesNpy != null) {
@@ -163,7 +172,8 @@ final class SearchCommand extends ModelCommand {
                             int q1 = Math.min(nq, q0 + QUERY_BATCH);
                             Neighbors nb;
                             try (FloatMatrix view = q.rowsView(q0, q1)) {
-                                nb = index.search(view, k);
+                                nb = (Neighbors) index.search(view, nprobe == null ? SearchParams.topK(k)
+                                        : SearchParams.topK(k).nprobe(nprobe));
                             }
                             for (int i = 0; i < q1 - q0; i++) {
                                 out.write(labels.get(q0 + i), nb.ids(i), nb.scores(i));

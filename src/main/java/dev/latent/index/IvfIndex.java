@@ -75,6 +75,8 @@ import java.util.function.Function;
 public final class IvfIndex implements VectorIndex {
     /** Most training points per list: a larger sample is sub-sampled to this many per centroid. */
     public static final int TRAINING_POINTS_PER_LIST = 256;
+    /** The metadata entry that holds the default {@code nprobe} of a saved index ({@link #nprobe(int)}). */
+    public static final String NPROBE_KEY = "ivf.nprobe";
     /** Rows placed on the centroids per backend call when vectors are added. */
     private static final int ASSIGN_BLOCK = 1 << 16;
     /** Most candidate rows gathered for one backend call; more queries are searched in several calls. */
@@ -243,13 +245,15 @@ public final class IvfIndex implements VectorIndex {
     }
 
     /**
-     * Sets the lists probed when a search leaves {@code nprobe} at 0.
+     * Sets the lists probed when a search leaves {@code nprobe} at 0, and records it in the metadata
+     * ({@value #NPROBE_KEY}), so a saved index opens with it.
      *
      * @throws IllegalArgumentException outside {@code [1, lists()]}
      */
     public void nprobe(int lists) {
         checkNprobe(lists);
         this.nprobe = lists;
+        store.putMetadata(NPROBE_KEY, Integer.toString(lists));
     }
 
     /** The centroids, {@code lists() × dimension()} row-major (a copy). */
@@ -587,6 +591,16 @@ public final class IvfIndex implements VectorIndex {
         IndexFile.IvfSection s = c.ivf();
         IvfIndex index = new IvfIndex(c.vectors(), backend, s.centroids(), InvertedLists.of(s.lists(), s.labels()));
         index.store.loadMetadata(c.metadata());
+        String probes = c.metadata().get(NPROBE_KEY);
+        if (probes != null) {
+            try {
+                index.nprobe(Integer.parseInt(probes));
+            } catch (IllegalArgumentException e) {
+                index.close();
+                throw new IOException(file + ": metadata " + NPROBE_KEY + " is '" + probes + "', not a list count in [1, "
+                        + s.lists() + "]");
+            }
+        }
         return index;
     }
 
