@@ -8,10 +8,10 @@ Generator, fitted to REAL:
      members (not normalised: a loose cluster's mean is shorter, as in REAL);
   2. the residuals x - m_label: their covariance S = V diag(s) V^T (eigen-decomposition, all d components),
      and each cluster's spread g_j (its mean squared residual over the mean of all);
-  3. N points: a cluster j ~ p, then one of its SUB = 64 sub-centres m_j + sqrt(g_j a) L z1, then the point
+  3. N points: a cluster j ~ p, then one of its SUB = 8 sub-centres m_j + sqrt(g_j a) L z1, then the point
      sub-centre + sqrt(g_j (1 - a)) L z2, normalised to unit length, where L = V diag(sqrt s), z1 and z2 are
      standard normal and a, the share of the spread a sub-centre takes, is drawn per sub-centre uniformly
-     from [0, 0.8] (tight and loose clumps, as real neighbourhoods vary in density).
+     from [0.2, 0.7] (tight and loose clumps, as real neighbourhoods vary in density).
 So the points have REAL's mean direction and cluster weights, its residual spectrum and cluster spreads, and
 clumps inside clusters. Validation (printed, and written to OUT.report.txt): the covariance
 eigenvalue decay of REAL and of a same-size sample of the synthetic set, and histograms of the cosine to the
@@ -28,7 +28,7 @@ seed = int(sys.argv[4]) if len(sys.argv) > 4 else 7
 rng = np.random.default_rng(seed)
 real = np.load(real_path).astype(np.float32)
 m, d = real.shape
-C, SUB = 1024, 64
+C, SUB = 1024, 8
 t0 = time.time()
 km = faiss.Kmeans(d, C, niter=20, seed=seed, spherical=True, verbose=False)
 km.train(real)
@@ -44,7 +44,7 @@ spread = (spread / spread[sizes > 0].mean()).astype(np.float32)
 s, V = np.linalg.eigh(np.cov(resid, rowvar=False).astype(np.float64))
 s = np.clip(s, 0, None)
 L = (V * np.sqrt(s)).astype(np.float32)          # d x d: z @ L.T has covariance S
-sub_a = rng.uniform(0, 0.8, C * SUB).astype(np.float32)
+sub_a = rng.uniform(0.2, 0.7, C * SUB).astype(np.float32)
 sub_g = np.repeat(spread, SUB)
 subs = np.repeat(means, SUB, axis=0) + np.sqrt(sub_g * sub_a)[:, None] * (
     rng.standard_normal((C * SUB, d), dtype=np.float32) @ L.T)

@@ -4,6 +4,7 @@ import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.SearchResult;
 import dev.latent.index.FlatIndex;
+import dev.latent.index.IvfIndex;
 import dev.latent.index.SearchParams;
 import dev.latent.index.VectorIndex;
 import dev.latent.space.format.Npy;
@@ -45,7 +46,8 @@ import org.apache.lucene.store.FSDirectory;
  *
  * Batch: all queries in one call (Latent), or spread over the cores one query per call (Lucene, whose API
  * takes one query); single: one query per call, the first 200 queries, the median. Inner product on unit
- * vectors. Usage: {@code AnnCurves DATA_DIR KIND [PARAM...]} with KIND {@code latent-flat}, {@code lucene-hnsw M}.
+ * vectors. Usage: {@code AnnCurves DATA_DIR KIND [PARAM...]} with KIND {@code latent-flat}, {@code latent-ivf [LISTS]}
+ * (0 or none: the default), {@code lucene-hnsw M}.
  */
 public final class AnnCurves {
     private static final int K = 10;
@@ -61,6 +63,21 @@ public final class AnnCurves {
             switch (kind) {
                 case "latent-flat" -> latent(kind, base, queries, truth, () -> flat(base), new SearchParams[] {SearchParams.topK(K)},
                         new String[] {"exact"});
+                case "latent-ivf" -> {
+                    int lists = p.length > 0 && p[0] > 0 ? p[0] : IvfIndex.defaultLists(base.rows());
+                    int[] probes = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+                    List<SearchParams> settings = new ArrayList<>();
+                    List<String> labels = new ArrayList<>();
+                    for (int np : probes) {
+                        if (np <= lists) {
+                            settings.add(SearchParams.topK(K).nprobe(np));
+                            labels.add("nprobe=" + np);
+                        }
+                    }
+                    latent(kind + " lists=" + lists, base, queries, truth,
+                            () -> IvfIndex.build(rowIds(base.rows()), base, Metric.INNER_PRODUCT, lists, 42, null),
+                            settings.toArray(new SearchParams[0]), labels.toArray(new String[0]));
+                }
                 case "lucene-hnsw" -> lucene(kind, p[0], base, queries, truth);
                 default -> throw new IllegalArgumentException("unknown kind " + kind);
             }
@@ -87,7 +104,9 @@ public final class AnnCurves {
             SearchParams[] settings, String[] labels) throws Exception {
         long t0 = System.nanoTime();
         try (VectorIndex index = build.build()) {
-            index.search(queries.rowsView(0, 1), K); // resident before timing, as FAISS's index is after add
+            try (FloatMatrix first = queries.rowsView(0, 1)) {
+                index.search(first, K); // resident before timing, as FAISS's index is after add
+            }
             double secs = (System.nanoTime() - t0) / 1e9;
             Path tmp = Files.createTempFile("ann", ".lidx");
             index.save(tmp);
