@@ -8,6 +8,7 @@ import dev.latent.compute.LabelSums;
 import dev.latent.compute.ResidentMatrix;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
+import dev.latent.core.Vectors;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -295,6 +296,15 @@ public final class KMeans {
                 continue;
             }
             double inv = 1.0 / counts[l];
+            double sq = 0;
+            for (int c = 0; c < d; c++) {
+                double v = s[l * d + c] * inv;
+                sq += v * v;
+            }
+            if (spherical && sq < Vectors.MIN_COSINE_SQUARED_NORM) {
+                // The cluster's directions cancel: its mean has no direction, so it keeps the one it had.
+                continue;
+            }
             for (int c = 0; c < d; c++) {
                 centroids[l * d + c] = (float) (s[l * d + c] * inv);
             }

@@ -27,6 +27,24 @@ abstract class AnalyseContractTest {
 
     // ---- k-means ----
 
+    /**
+     * Spherical k-means on directions that cancel (x and -x, twice): the cluster's mean is a zero vector,
+     * which has no direction; the centroid keeps the one it had and the fit ends normally.
+     */
+    @Test
+    void aClusterWhoseDirectionsCancelKeepsItsCentroid() {
+        for (Metric m : new Metric[] {Metric.COSINE, Metric.INNER_PRODUCT}) {
+            try (FloatMatrix x = FloatMatrix.of(new float[] {1, -1, 2, -2}, 1); KMeansResult r = kmeans(1).seed(3).fit(x, m)) {
+                assertArrayEquals(new int[] {0, 0, 0, 0}, r.labels());
+                assertEquals(1f, Math.abs(r.centroids().getRow(0)[0]), 1e-6f, m.toString());
+            }
+            try (FloatMatrix x = FloatMatrix.of(new float[] {1, 0, -1, 0, 0, 1, 0, -1, 3, 0.1f}, 2);
+                 KMeansResult r = kmeans(2).seed(5).fit(x, m)) {
+                assertEquals(5, Arrays.stream(r.sizes()).sum(), m.toString());
+            }
+        }
+    }
+
     @Test
     void gaussianBlobsAreRecovered() {
         Planted p = Planted.blobs(1, 8, 200, 16, 1.0);
