@@ -8,7 +8,7 @@ Generator, fitted to REAL:
      members (not normalised: a loose cluster's mean is shorter, as in REAL);
   2. the residuals x - m_label: their covariance S = V diag(s) V^T (eigen-decomposition, all d components),
      and each cluster's spread g_j (its mean squared residual over the mean of all);
-  3. N points: a cluster j ~ p, then one of its SUB = 8 sub-centres m_j + sqrt(g_j a) L z1, then the point
+  3. N points: a cluster j ~ p, then one of its SUB = 12 sub-centres m_j + sqrt(g_j a) L z1, then the point
      sub-centre + sqrt(g_j (1 - a)) L z2, normalised to unit length, where L = V diag(sqrt s), z1 and z2 are
      standard normal and a, the share of the spread a sub-centre takes, is drawn per sub-centre uniformly
      from [0.2, 0.7] (tight and loose clumps, as real neighbourhoods vary in density).
@@ -28,7 +28,7 @@ seed = int(sys.argv[4]) if len(sys.argv) > 4 else 7
 rng = np.random.default_rng(seed)
 real = np.load(real_path).astype(np.float32)
 m, d = real.shape
-C, SUB = 1024, 8
+C, SUB = 1024, 12
 t0 = time.time()
 km = faiss.Kmeans(d, C, niter=20, seed=seed, spherical=True, verbose=False)
 km.train(real)
