@@ -303,6 +303,61 @@ class Sq8Test extends CpuLevelsTest {
         }
     }
 
+    /**
+     * Searches on several threads while appends move the codes to larger buffers: every search returns whole
+     * results and the codes end equal to a fresh upload. (A missing lock need not show here: a freed buffer
+     * usually stays readable; the lock is what HostCodes guarantees.)
+     */
+    @Test
+    void searchesRunWhileRowsAreAppended() throws Exception {
+        long seed = Reference.seed();
+        Random rnd = new Random(seed);
+        int d = 64;
+        try (FloatMatrix all = Reference.gaussian(6000, d, rnd); FloatMatrix q = Reference.gaussian(20, d, rnd);
+             FloatMatrix first = all.rowsView(0, 100)) {
+            for (Backend b : new Backend[] {cpu, JAVA}) {
+                try (ResidentCodes codes = b.uploadCodes(first, Metric.L2, Sq8.train(all, Metric.L2))) {
+                    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+                    java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+                    java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(3);
+                    List<java.util.concurrent.Future<Integer>> searches = new ArrayList<>();
+                    for (int t = 0; t < 3; t++) {
+                        searches.add(pool.submit(() -> {
+                            int n = 0;
+                            while (!done.get()) {
+                                Neighbors nb = codes.search(q, 10);
+                                for (int i = 0; i < q.rows(); i++) {
+                                    assertEquals(10, nb.count(i));
+                                    assertTrue(!Float.isNaN(nb.score(i, 9)) && nb.score(i, 9) >= nb.score(i, 0));
+                                }
+                                n++;
+                                started.countDown();
+                            }
+                            return n;
+                        }));
+                    }
+                    started.await();
+                    for (long r0 = 100; r0 < all.rows(); r0 += 59) {
+                        try (FloatMatrix part = all.rowsView(r0, Math.min(all.rows(), r0 + 59))) {
+                            codes.append(part);
+                        }
+                    }
+                    done.set(true);
+                    int total = 0;
+                    for (java.util.concurrent.Future<Integer> f : searches) {
+                        total += f.get();
+                    }
+                    pool.shutdown();
+                    assertEquals(all.rows(), codes.rows(), "seed " + seed + ", " + b.name());
+                    try (ResidentCodes fresh = b.uploadCodes(all, Metric.L2, codes.quantizer())) {
+                        assertSame("seed " + seed + ", " + b.name() + " after " + total + " concurrent searches",
+                                codes.search(q, 10), fresh.search(q, 10));
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void argumentsAreChecked() {
         try (FloatMatrix db = FloatMatrix.of(new float[][] {{1, 0}, {0, 1}, {1, 1}});
