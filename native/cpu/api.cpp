@@ -13,6 +13,15 @@ bool valid_metric(int m) {
     return m == LATENT_METRIC_INNER_PRODUCT || m == LATENT_METRIC_COSINE || m == LATENT_METRIC_L2;
 }
 
+/// Per-dimension terms of an 8-bit encoding: d finite vmin, d finite vscale >= 0.
+bool valid_sq8(int d, const float *vmin, const float *vscale) {
+    if (!vmin || !vscale) return false;
+    for (int t = 0; t < d; t++) {
+        if (!std::isfinite(vmin[t]) || !std::isfinite(vscale[t]) || vscale[t] < 0.0f) return false;
+    }
+    return true;
+}
+
 template <class F>
 int guarded(F f) {
     try {
@@ -151,6 +160,39 @@ int32_t latent_cpu_accumulate(const float *x, int64_t n, int32_t d, const int32_
 int32_t latent_cpu_gram(const float *x, int64_t n, int32_t d, const double *mean, double *out) {
     if (n < 0 || d < 1 || !out || (n > 0 && !x)) return LATENT_CPU_EINVAL;
     return guarded([&] { return gram(x, n, d, mean, out); });
+}
+
+int32_t latent_cpu_sq8_query_levels(void) { return sq8_kernels()->levels; }
+
+int64_t latent_cpu_sq8_encode(const float *x, int64_t n, int32_t d, int32_t metric, const float *vmin,
+                              const float *vscale, uint8_t *codes, float *xaux) {
+    if (n < 0 || d < 1 || d > LATENT_CPU_SQ8_MAX_D || !valid_metric(metric) || !valid_sq8(d, vmin, vscale)) {
+        return LATENT_CPU_EINVAL - 1;
+    }
+    if (n > 0 && (!x || !codes || (metric == LATENT_METRIC_L2 && !xaux))) return LATENT_CPU_EINVAL - 1;
+    int64_t bad = -1;
+    int st = guarded([&] {
+        bad = sq8_encode(x, n, d, metric, vmin, vscale, codes, xaux);
+        return LATENT_CPU_OK;
+    });
+    return st == LATENT_CPU_OK ? bad : st - 1;
+}
+
+int32_t latent_cpu_sq8_topk(const float *q, int64_t nq, const uint8_t *codes, const float *xaux, int64_t nx,
+                            int32_t d, int32_t metric, const float *vmin, const float *vscale,
+                            const int64_t *offsets, const int64_t *rows, int32_t count, int64_t *ids,
+                            float *scores) {
+    if (nq < 0 || nx < 0 || d < 1 || d > LATENT_CPU_SQ8_MAX_D || count < 0 || !valid_metric(metric) ||
+        !valid_sq8(d, vmin, vscale)) {
+        return LATENT_CPU_EINVAL;
+    }
+    if (nq > 0 && count > 0 && (!q || !ids || !scores)) return LATENT_CPU_EINVAL;
+    if (nx > 0 && (!codes || (metric == LATENT_METRIC_L2 && !xaux))) return LATENT_CPU_EINVAL;
+    if (!offsets && rows) return LATENT_CPU_EINVAL;
+    if (offsets && nq > 0 && offsets[nq] > offsets[0] && !rows) return LATENT_CPU_EINVAL;
+    return guarded([&] {
+        return sq8_topk(q, nq, codes, xaux, nx, d, metric, vmin, vscale, offsets, rows, count, ids, scores);
+    });
 }
 
 }  // extern "C"

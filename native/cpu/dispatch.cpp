@@ -1,5 +1,5 @@
 // ISA dispatch: CPU feature detection, LATENT_CPU_ISA and LATENT_CPU_THREADS (read once), the level
-// in use and the threads per call.
+// in use (its float kernels and its 8-bit code kernels) and the threads per call.
 #include <atomic>
 #include <cstdlib>
 #include <string>
@@ -94,6 +94,24 @@ const char *isa_name(int isa) {
 const Kernels *kernels() {
     init_once();
     return table_for(g_isa.load(std::memory_order_relaxed));
+}
+
+bool cpu_has_vnni() {
+    static const bool has = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+               cpu_has(LATENT_CPU_ISA_AVX512);
+    }();
+    return has;
+}
+
+const Sq8Kernels *sq8_kernels() {
+    init_once();
+    switch (g_isa.load(std::memory_order_relaxed)) {
+        case LATENT_CPU_ISA_AVX512: return cpu_has_vnni() ? sq8_kernels_avx512() : sq8_kernels_avx2();
+        case LATENT_CPU_ISA_AVX2: return sq8_kernels_avx2();
+        default: return sq8_kernels_scalar();
+    }
 }
 
 int thread_count() {

@@ -43,6 +43,34 @@ const Kernels *kernels_scalar();
 const Kernels *kernels_avx2();
 const Kernels *kernels_avx512();
 
+/// One level's integer kernels for 8-bit codes (latent_cpu_sq8_*): exact int32 sums
+/// S = sum_t x[t] * q[t] of unsigned codes x and signed query components q in [-levels, levels], so
+/// every level with the same `levels` gives the same S. Rows and queries are `stride` bytes
+/// (a multiple of 4, zero beyond d); query buffers are readable up to stride rounded up to 64 bytes.
+///
+/// A level with lanes > 0 has a packed path: rows [lanes * p, lanes * p + lanes) as panel
+/// [p * lanes * stride + g * lanes * 4 + l * 4 + b] = x[lanes * p + l][4 * g + b] (4-byte groups of
+/// `lanes` rows side by side, the last panel padded with zero rows), so one vector holds group g of
+/// `lanes` rows and one broadcast query group feeds all of them.
+struct Sq8Kernels {
+    const char *name;
+    int levels;
+    int lanes;
+    /// out[i * ldo + j] = q[i] . x[j], rows read in place.
+    void (*dot_tile)(const int8_t *const *q, int nq, const uint8_t *const *x, int nx, int64_t stride,
+                     int32_t *out, int64_t ldo);
+    /// Packs nx rows into ceil(nx / lanes) panels.
+    void (*pack)(const uint8_t *const *x, int nx, int64_t stride, uint8_t *panel);
+    /// out[i * ldo + j] = q[i] . x[j] with the rows packed by pack.
+    void (*dot_packed)(const int8_t *const *q, int nq, const uint8_t *panel, int nx, int64_t stride,
+                       int32_t *out, int64_t ldo);
+};
+
+const Sq8Kernels *sq8_kernels_scalar();
+const Sq8Kernels *sq8_kernels_avx2();
+/// AVX-512 with VNNI (vpdpbusd) and BW; compiled in its own file with those flags.
+const Sq8Kernels *sq8_kernels_avx512();
+
 }  // namespace latent_cpu
 
 #endif

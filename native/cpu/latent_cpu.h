@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or a meaning below changes; checked by the Java binding. */
-#define LATENT_CPU_ABI_VERSION 2
+#define LATENT_CPU_ABI_VERSION 3
 
 #define LATENT_CPU_ISA_SCALAR 0
 #define LATENT_CPU_ISA_AVX2 1   /* AVX2 + FMA, 256-bit ymm */
@@ -146,6 +146,68 @@ int32_t latent_cpu_accumulate(const float *x, int64_t n, int32_t d, const int32_
  * float64, in row order, whatever the thread count.
  */
 int32_t latent_cpu_gram(const float *x, int64_t n, int32_t d, const double *mean, double *out);
+
+/*
+ * ---- 8-bit scalar quantisation (sq8): compressed rows scanned by integer kernels ----
+ *
+ * Encoding (per dimension t, trained elsewhere, e.g. min and max over a sample):
+ *   vmin[t], vscale[t] = (vmax[t] - vmin[t]) / 255 (0 for a dimension of one value),
+ *   code[t] = clamp(round((x[t] - vmin[t]) / vscale[t]), 0, 255) (0 where vscale[t] == 0),
+ *   decoded x^[t] = vmin[t] + code[t] * vscale[t], so |x[t] - x^[t]| <= vscale[t] / 2 inside [vmin, vmax].
+ * round is to nearest, ties to even; every float operation is the plain IEEE one (no fused multiply-add)
+ * and every sum of floats named below is taken in float64 in index order, so a reference written in
+ * Java reproduces codes, norms and scores bit for bit. Under cosine rows are scaled to unit length
+ * (x * (1 / sqrt(sum x^2)), the factor in float64) before encoding, and queries likewise before scoring.
+ *
+ * Code layout: row r occupies LATENT_CPU_SQ8_STRIDE(d) bytes from codes + r * stride: the d codes, then
+ * zero bytes up to a multiple of 4 (the kernels read whole 4-byte groups).
+ *
+ * Scoring a query q (normalised under cosine): q'[t] = q[t] * vscale[t]; m = max |q'[t]|;
+ * with Q = latent_cpu_sq8_query_levels(), c[t] = clamp(round(q'[t] * (Q / m)), -Q, Q) (all 0 when m == 0)
+ * and b = m / Q; S = sum code[t] * c[t], exact in int32; then
+ *   dot = (float) S * b + o,   o = (float) sum q[t] * vmin[t],   which approximates q . x^,
+ * and the score is dot (inner product, cosine: the cosine of q and x^, where x^ decodes the unit vector,
+ * so it may pass 1 by the quantisation error) or max(0, |q|^2 + |x^|^2 - 2 dot) (squared L2, |x^|^2 from
+ * xaux). Scores are approximate: re-rank a candidate set with the float32 search for exact ones.
+ */
+#define LATENT_CPU_SQ8_STRIDE(d) ((((int64_t)(d)) + 3) / 4 * 4)
+
+/* Largest d the int32 sums of sq8 scores hold exactly (d * 255 * 127 < 2^31). */
+#define LATENT_CPU_SQ8_MAX_D 65536
+
+/*
+ * Q, the largest magnitude of a quantised query component, of the sq8 kernels of the level in use:
+ * 127 with AVX-512 VNNI (vpdpbusd, u8 x s8 summed in int32) and on the scalar level, 63 on AVX2
+ * (vpmaddubsw sums two u8 x s8 products in int16: 2 * 255 * 63 = 32130 cannot saturate) and on AVX-512
+ * CPUs without VNNI, which run the AVX2 sq8 kernels. Scores depend on Q, so on the level.
+ */
+int32_t latent_cpu_sq8_query_levels(void);
+
+/*
+ * Encodes n rows of x (n x d floats) into codes (n * LATENT_CPU_SQ8_STRIDE(d) bytes) with the per-dimension
+ * vmin and vscale (d each, finite, vscale >= 0); for squared L2 also writes |x^|^2 of each decoded row into
+ * xaux[n] (float64 sum; xaux is ignored, may be NULL, for the other metrics). Under cosine the rows are
+ * normalised first. Returns -1 when every row meets the vector rule (see latent_cpu_row_norms), else the
+ * first row that breaks it (the codes of every row are written either way), or a status below -1 on error
+ * (the status minus 1). Multi-threaded over rows.
+ */
+int64_t latent_cpu_sq8_encode(const float *x, int64_t n, int32_t d, int32_t metric,
+                              const float *vmin, const float *vscale, uint8_t *codes, float *xaux);
+
+/*
+ * Approximate top-count over sq8 codes (nx rows encoded by latent_cpu_sq8_encode with the same vmin,
+ * vscale and metric; xaux as written there, needed for squared L2 only) for nq float queries q (nq x d,
+ * meeting the vector rule). Candidates: all nx rows when offsets and rows are NULL, else a CSR list per
+ * query as in latent_cpu_topk_lists (strictly ascending rows, each in [0, nx)). Every query gets `count`
+ * entries, best first by the scores defined above, ties by the lower row; a query with fewer candidates is
+ * padded with id -1 and score NaN. Threads split the queries, or with few queries over all rows the rows
+ * (per-thread lists merged); 16 or more queries over all rows use packed code panels so that a block of
+ * codes read once serves every query of a tile.
+ */
+int32_t latent_cpu_sq8_topk(const float *q, int64_t nq, const uint8_t *codes, const float *xaux, int64_t nx,
+                            int32_t d, int32_t metric, const float *vmin, const float *vscale,
+                            const int64_t *offsets, const int64_t *rows, int32_t count,
+                            int64_t *ids, float *scores);
 
 #ifdef __cplusplus
 }

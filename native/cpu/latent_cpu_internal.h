@@ -1,4 +1,4 @@
-// Declarations shared by the engine's files (dispatch.cpp, pool.cpp, search.cpp, cluster.cpp,
+// Declarations shared by the engine's files (dispatch.cpp, pool.cpp, search.cpp, sq8.cpp, cluster.cpp,
 // vectors.cpp, api.cpp), all built with baseline x86-64 flags. Not part of the C API: everything
 // below has hidden visibility, so the JNI library exports only the functions of latent_cpu.h.
 #ifndef LATENT_CPU_INTERNAL_H
@@ -41,6 +41,13 @@ const char *isa_name(int isa);
 
 /// The kernel table of the level in use.
 const Kernels *kernels();
+
+/// Whether this CPU has AVX512_VNNI and AVX512BW besides the avx512 level.
+bool cpu_has_vnni();
+
+/// The 8-bit code kernels of the level in use: AVX-512 VNNI on the avx512 level where the CPU has it,
+/// else AVX2 (avx512 without VNNI, avx2), else scalar.
+const Sq8Kernels *sq8_kernels();
 
 /// Threads per call: set_thread_count's value, else LATENT_CPU_THREADS, else the hardware threads.
 int thread_count();
@@ -107,6 +114,21 @@ int gram(const float *x, int64_t n, int d, const double *mean, double *out);
 /// Row norms (kind 0: |x|^2, kind 1: 1/|x|) into out; returns the first row breaking the vector rule,
 /// or -1.
 int64_t row_norms(const float *x, int64_t n, int d, int kind, float *out);
+
+/// Whether one row meets the vector rule (latent_metric.h; cosine: the norm floor too); *sq receives
+/// its squared norm summed in float64 in index order.
+bool meets_rule(const float *row, int d, bool cosine, double *sq);
+
+// ---- sq8.cpp: 8-bit codes ----
+
+/// latent_cpu_sq8_encode after the argument checks.
+int64_t sq8_encode(const float *x, int64_t n, int d, int metric, const float *vmin, const float *vscale,
+                   uint8_t *codes, float *xaux);
+
+/// latent_cpu_sq8_topk after the argument checks (offsets and rows both null, or both set).
+int sq8_topk(const float *q, int64_t nq, const uint8_t *codes, const float *xaux, int64_t nx, int d, int metric,
+             const float *vmin, const float *vscale, const int64_t *offsets, const int64_t *rows, int count,
+             int64_t *ids, float *scores);
 
 }  // namespace latent_cpu
 

@@ -51,6 +51,21 @@ public interface Backend extends AutoCloseable {
     ResidentMatrix upload(FloatMatrix rows, Metric metric);
 
     /**
+     * Encodes {@code rows} with {@code quantizer} (trained for {@code metric}, same dimension) and holds the
+     * 8-bit codes for approximate searches ({@link ResidentCodes}); the backend keeps its own copy, so
+     * {@code rows} may be closed afterwards. By default unsupported: the native CPU backend and the Java
+     * reference hold codes; the CUDA backend does not yet.
+     *
+     * @throws IllegalArgumentException naming the first row that breaks the vector rule, or for a quantizer of
+     *     another dimension or metric
+     * @throws UnsupportedOperationException on a backend without 8-bit code kernels
+     */
+    default ResidentCodes uploadCodes(FloatMatrix rows, Metric metric, Sq8 quantizer) {
+        throw new UnsupportedOperationException("the " + name() + " backend does not search 8-bit codes (Sq8) yet;"
+                + " the cpu and java backends do");
+    }
+
+    /**
      * The k-means assignment step: for every row of {@code points}, the nearest row of {@code targets}
      * under the targets' metric and its score (ties to the lower target row). Both must come from this
      * backend, with the same dimension and metric.

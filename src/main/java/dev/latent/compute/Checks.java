@@ -136,6 +136,25 @@ public final class Checks {
         return longest;
     }
 
+    /**
+     * Checks a top-k call over {@code n} rows of dimension {@code dimension}: the queries, and the per-query
+     * candidate lists or the shared row set of {@code params}; returns the results per query,
+     * {@code min(k, candidates)} (with lists: the longest list).
+     */
+    public static int topKCount(FloatMatrix queries, int dimension, ScanParams params, long n) {
+        queries(queries, dimension);
+        long candidates = n;
+        if (params.listOffsets() != null) {
+            candidates = lists(params.listOffsets(), params.listRows(), queries.rows(), n);
+        } else if (params.rows() != null) {
+            subset(params.rows(), n);
+            candidates = params.rows().length;
+        }
+        int count = (int) Math.min(params.k(), candidates);
+        resultSize(queries.rows(), count);
+        return count;
+    }
+
     /** Labels for {@code n} points: each in [0, k) or -1. */
     public static void labels(int[] labels, long n, int k) {
         k(k);

@@ -83,21 +83,9 @@ public abstract class HostMatrix implements ResidentMatrix {
             throw new IllegalArgumentException("a radius search goes through range(), not search()");
         }
         FloatMatrix db = rows;
-        Checks.queries(queries, db.cols());
-        if (params.listOffsets() != null) {
-            long longest = Checks.lists(params.listOffsets(), params.listRows(), queries.rows(), db.rows());
-            int count = (int) Math.min(params.k(), longest);
-            Checks.resultSize(queries.rows(), count);
-            return topKLists(queries, count, params.listOffsets(), params.listRows());
-        }
-        long[] subset = params.rows();
-        if (subset != null) {
-            Checks.subset(subset, db.rows());
-        }
-        long candidates = subset == null ? db.rows() : subset.length;
-        int count = (int) Math.min(params.k(), candidates);
-        Checks.resultSize(queries.rows(), count);
-        return topK(queries, count, subset);
+        int count = Checks.topKCount(queries, db.cols(), params, db.rows());
+        return params.listOffsets() != null ? topKLists(queries, count, params.listOffsets(), params.listRows())
+                : topK(queries, count, params.rows());
     }
 
     @Override

@@ -13,8 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -26,25 +24,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * supports, forced through {@link CpuBackend#useIsa(String)}. See {@link Reference} for the
  * tolerance.
  */
-class CpuBackendTest {
+class CpuBackendTest extends CpuLevelsTest {
     private static final int[] KS = {1, 10, 100, 2048};
-    private static CpuBackend cpu;
     private static final JavaBackend JAVA = new JavaBackend();
-
-    @BeforeAll
-    static void open() throws BackendUnavailableException {
-        cpu = CpuBackend.open();
-    }
-
-    @AfterEach
-    void restore() {
-        CpuBackend.useIsa("auto");
-        CpuBackend.useThreads(0);
-    }
-
-    static List<String> isas() {
-        return CpuBackend.supportedIsas();
-    }
 
     /**
      * (queries, rows, d): every value of {1, 7, 100, 1000, 4097} appears in each position; d covers

@@ -5,6 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.latent.compute.cpu.CpuBackend;
 import dev.latent.compute.cpu.CpuNative;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -18,6 +23,26 @@ class CpuNativeTest {
     @Test
     void abiVersionMatchesTheClassFiles() {
         assertEquals(CpuNative.ABI_VERSION, CpuNative.latent_cpu_abi_version());
+    }
+
+    /**
+     * The constants CpuNative copies from native/cpu/latent_cpu.h (ABI version, ISA levels, status codes, the
+     * largest dimension of 8-bit codes) have the header's values, and the last one is HostCodes' limit.
+     */
+    @Test
+    void constantsMatchTheHeader() throws Exception {
+        Path header = Path.of("native", "cpu", "latent_cpu.h");
+        Assumptions.assumeTrue(Files.isRegularFile(header), "source tree not present: " + header.toAbsolutePath());
+        Matcher m = Pattern.compile("(?m)^#define LATENT_CPU_(\\w+) \\(?(-?\\d+)\\)?").matcher(Files.readString(header));
+        int checked = 0;
+        while (m.find()) {
+            String field = m.group(1);
+            assertEquals(Integer.parseInt(m.group(2)), CpuNative.class.getField(field).getInt(null),
+                    "CpuNative." + field + " vs LATENT_CPU_" + field);
+            checked++;
+        }
+        assertEquals(12, checked, "constants parsed from " + header);
+        assertEquals(CpuNative.SQ8_MAX_D, HostCodes.MAX_DIMENSION);
     }
 
     @Test

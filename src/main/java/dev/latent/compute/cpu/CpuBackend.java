@@ -4,10 +4,13 @@ import dev.latent.compute.Assignment;
 import dev.latent.compute.Backend;
 import dev.latent.compute.BackendUnavailableException;
 import dev.latent.compute.Checks;
+import dev.latent.compute.HostCodes;
 import dev.latent.compute.HostMatrix;
 import dev.latent.compute.LabelSums;
 import dev.latent.compute.RangeHits;
+import dev.latent.compute.ResidentCodes;
 import dev.latent.compute.ResidentMatrix;
+import dev.latent.compute.Sq8;
 import dev.latent.compute.TooManyResultsException;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
@@ -159,6 +162,16 @@ public final class CpuBackend implements Backend {
     public ResidentMatrix upload(FloatMatrix rows, Metric metric) {
         Checks.upload(rows, metric);
         return new Matrix(this, rows, metric);
+    }
+
+    /**
+     * 8-bit codes in native memory, encoded on all threads and searched by the integer kernels of the level
+     * in use (queries quantised to 127 levels with AVX-512 VNNI, 63 with AVX2: see {@link ResidentCodes#queryLevels()}).
+     */
+    @Override
+    public ResidentCodes uploadCodes(FloatMatrix rows, Metric metric, Sq8 quantizer) {
+        HostCodes.checkUpload(rows, metric, quantizer);
+        return HostCodes.filled(new CpuCodes(this, metric, quantizer), rows);
     }
 
     @Override
@@ -400,11 +413,19 @@ public final class CpuBackend implements Backend {
 
     /** A non-owning float pointer at a raw address. */
     private static FloatPointer at(long rawAddress) {
+        return new FloatPointer(view(rawAddress));
+    }
+
+    /**
+     * A pointer at a raw address that owns nothing (no deallocator: closing it frees nothing). Views made
+     * with JavaCPP's copy constructors share the owner's deallocator instead, and closing one frees the memory.
+     */
+    static Pointer view(long rawAddress) {
         // Named rawAddress: inside the anonymous class, "address" would mean Pointer's own field.
-        return new FloatPointer(new Pointer() {
+        return new Pointer() {
             {
                 this.address = rawAddress;
             }
-        });
+        };
     }
 }

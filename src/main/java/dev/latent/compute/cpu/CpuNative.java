@@ -1,5 +1,6 @@
 package dev.latent.compute.cpu;
 
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.LongPointer;
@@ -20,7 +21,7 @@ import org.bytedeco.javacpp.annotation.Platform;
 @NoException
 public final class CpuNative {
     /** The ABI version these declarations match; compared with {@link #latent_cpu_abi_version()}. */
-    public static final int ABI_VERSION = 2;
+    public static final int ABI_VERSION = 3;
 
     public static final int ISA_SCALAR = 0;
     public static final int ISA_AVX2 = 1;
@@ -106,4 +107,19 @@ public final class CpuNative {
 
     public static native int latent_cpu_gram(@Const FloatPointer x, @Cast("int64_t") long n, int d,
             @Cast("const double*") double[] mean, double[] out);
+
+    /** {@code LATENT_CPU_SQ8_MAX_D}: the largest dimension of 8-bit codes. */
+    public static final int SQ8_MAX_D = 65536;
+
+    public static native int latent_cpu_sq8_query_levels();
+
+    public static native @Cast("int64_t") long latent_cpu_sq8_encode(@Const FloatPointer x, @Cast("int64_t") long n,
+            int d, int metric, @Cast("const float*") float[] vmin, @Cast("const float*") float[] vscale,
+            @Cast("uint8_t*") BytePointer codes, FloatPointer xaux);
+
+    public static native int latent_cpu_sq8_topk(@Const FloatPointer q, @Cast("int64_t") long nq,
+            @Cast("const uint8_t*") BytePointer codes, @Const FloatPointer xaux, @Cast("int64_t") long nx, int d,
+            int metric, @Cast("const float*") float[] vmin, @Cast("const float*") float[] vscale,
+            @Cast("const int64_t*") long[] offsets, @Cast("const int64_t*") long[] rows, int count,
+            @Cast("int64_t*") long[] ids, float[] scores);
 }

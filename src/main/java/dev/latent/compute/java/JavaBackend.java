@@ -3,10 +3,13 @@ package dev.latent.compute.java;
 import dev.latent.compute.Assignment;
 import dev.latent.compute.Backend;
 import dev.latent.compute.Checks;
+import dev.latent.compute.HostCodes;
 import dev.latent.compute.HostMatrix;
 import dev.latent.compute.LabelSums;
 import dev.latent.compute.RangeHits;
+import dev.latent.compute.ResidentCodes;
 import dev.latent.compute.ResidentMatrix;
+import dev.latent.compute.Sq8;
 import dev.latent.compute.TooManyResultsException;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
@@ -51,6 +54,25 @@ public final class JavaBackend implements Backend {
     public ResidentMatrix upload(FloatMatrix rows, Metric metric) {
         Checks.upload(rows, metric);
         return new Matrix(this, rows, metric);
+    }
+
+    /** 8-bit codes searched by the reference arithmetic of {@link Sq8} with Q = 127 (see {@link JavaCodes}). */
+    @Override
+    public ResidentCodes uploadCodes(FloatMatrix rows, Metric metric, Sq8 quantizer) {
+        return uploadCodes(rows, metric, quantizer, JavaCodes.DEFAULT_LEVELS);
+    }
+
+    /**
+     * As {@link #uploadCodes(FloatMatrix, Metric, Sq8)}, scoring with queries quantised to
+     * {@code [-queryLevels, queryLevels]} (1 to 127): with a native level's {@link ResidentCodes#queryLevels()}
+     * this reproduces that level's results bit for bit, which is how the native kernels are tested.
+     */
+    public ResidentCodes uploadCodes(FloatMatrix rows, Metric metric, Sq8 quantizer, int queryLevels) {
+        HostCodes.checkUpload(rows, metric, quantizer);
+        if (queryLevels < 1 || queryLevels > 127) {
+            throw new IllegalArgumentException("query levels must be in [1, 127], got " + queryLevels);
+        }
+        return HostCodes.filled(new JavaCodes(this, metric, quantizer, queryLevels), rows);
     }
 
     @Override
@@ -377,7 +399,7 @@ public final class JavaBackend implements Backend {
     }
 
     /** Bounded heap of the best {@code k} (key, id); the root is the worst kept (lowest key, then highest id). */
-    private static final class Heap {
+    static final class Heap {
         private final double[] keys;
         private final long[] ids;
         private int n;
