@@ -7,6 +7,7 @@ import dev.latent.compute.Backends;
 import dev.latent.compute.DeviceException;
 import dev.latent.compute.ResidentMatrix;
 import dev.latent.compute.ScanParams;
+import dev.latent.compute.Sq8;
 import dev.latent.compute.TooManyResultsException;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
@@ -77,6 +78,10 @@ public final class IvfIndex implements VectorIndex {
     public static final int TRAINING_POINTS_PER_LIST = 256;
     /** The metadata entry that holds the default {@code nprobe} of a saved index ({@link #nprobe(int)}). */
     public static final String NPROBE_KEY = "ivf.nprobe";
+    /** The metadata entry that records the codes kept beside the rows: {@code sq8}, or absent. */
+    public static final String ENCODING_KEY = "encoding";
+    /** Candidates per result re-ranked exactly when the index keeps codes and a search leaves rerank at 0. */
+    public static final int DEFAULT_RERANK = 4;
     /** Rows placed on the centroids per backend call when vectors are added. */
     private static final int ASSIGN_BLOCK = 1 << 16;
     /** Most candidate rows gathered for one backend call; more queries are searched in several calls. */
@@ -254,6 +259,33 @@ public final class IvfIndex implements VectorIndex {
         checkNprobe(lists);
         this.nprobe = lists;
         store.putMetadata(NPROBE_KEY, Integer.toString(lists));
+    }
+
+    /**
+     * Keeps 8-bit codes of the rows ({@link Sq8}, per-dimension ranges fitted to the stored rows) beside the
+     * float32 ones: a search then scores its probed lists on the codes (a quarter of the bytes) and re-ranks the
+     * best {@code rerank · k} exactly on the float32 rows ({@link SearchParams#rerank}, default
+     * {@value #DEFAULT_RERANK}). Recorded in the metadata ({@value #ENCODING_KEY}), so a saved index opens with
+     * codes again (fitted again to its rows). Adds after this are encoded with the same ranges (values outside
+     * them are clamped; the exact re-rank keeps the results right).
+     */
+    public void encodeSq8() {
+        store.write(() -> {
+            try (VectorSet.Snapshot pinned = set.snapshot(); FloatMatrix rows = pinned.rows()) {
+                store.quantize(rows.rows() == 0 ? null : Sq8.train(rows, metric()));
+            }
+            store.putMetadata(ENCODING_KEY, "sq8");
+            return null;
+        });
+    }
+
+    /** Whether searches go through 8-bit codes ({@link #encodeSq8()}). */
+    public boolean sq8() {
+        return store.read(() -> store.quantizer() != null);
+    }
+
+    private static int rerank(SearchParams params) {
+        return params.rerank() == 0 ? DEFAULT_RERANK : params.rerank();
     }
 
     /** The centroids, {@code lists() × dimension()} row-major (a copy). */
@@ -456,7 +488,7 @@ public final class IvfIndex implements VectorIndex {
                     total += n;
                     to++;
                 }
-                parts.add(searchLists(queries, from, to, total, nearest, probed, params.k()));
+                parts.add(searchLists(queries, from, to, total, nearest, probed, params.k(), rerank(params)));
                 from = to;
             }
             return parts.size() == 1 ? parts.get(0) : concat(parts);
@@ -465,7 +497,7 @@ public final class IvfIndex implements VectorIndex {
 
     /** Top-k of queries {@code [from, to)} over their probed lists ({@code total} rows in all). Under the read lock. */
     private Neighbors searchLists(FloatMatrix queries, int from, int to, long total, Neighbors nearest, int[] probed,
-            int k) {
+            int k, int rerank) {
         long[] offsets = new long[to - from + 1];
         long[] rows = new long[Math.toIntExact(total)];
         int at = 0;
@@ -476,6 +508,9 @@ public final class IvfIndex implements VectorIndex {
         try (FloatMatrix block = queries.rowsView(from, to)) {
             if (total == 0) {
                 return new Neighbors(to - from, 0, new long[0], new float[0], metric());
+            }
+            if (store.quantizer() != null) {
+                return (Neighbors) store.approx(block, offsets, rows, k, rerank);
             }
             return (Neighbors) store.scan(block, ScanParams.topK(k).candidates(offsets, rows));
         }
@@ -591,6 +626,9 @@ public final class IvfIndex implements VectorIndex {
         IndexFile.IvfSection s = c.ivf();
         IvfIndex index = new IvfIndex(c.vectors(), backend, s.centroids(), InvertedLists.of(s.lists(), s.labels()));
         index.store.loadMetadata(c.metadata());
+        if ("sq8".equals(c.metadata().get(ENCODING_KEY))) {
+            index.encodeSq8();
+        }
         String probes = c.metadata().get(NPROBE_KEY);
         if (probes != null) {
             try {

@@ -6,6 +6,8 @@ import dev.latent.compute.DeviceException;
 import dev.latent.compute.RangeHits;
 import dev.latent.compute.ResidentMatrix;
 import dev.latent.compute.ScanParams;
+import dev.latent.compute.Sq8;
+import dev.latent.compute.ResidentCodes;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
@@ -44,6 +46,8 @@ final class StoredVectors {
     private Backend backend;
     private ResidentMatrix resident;      // over the set's rows; null when stale
     private FloatMatrix residentView;     // the view the resident matrix reads (host backends)
+    private Sq8 quantizer;                // null: no codes
+    private ResidentCodes codes;          // the rows' 8-bit codes; null when stale or none
     private boolean closed;
 
     /**
@@ -185,6 +189,7 @@ final class StoredVectors {
     void patchResident(BitSet holes) {
         long[] changed = holes.stream().filter(r -> r < set.size()).asLongStream().toArray();
         updateResident(view -> resident.refresh(view, changed));
+        updateCodes(view -> codes.refresh(view, changed));
     }
 
     /** After the set grew (or moved): only the new rows go to the backend. Caller holds the write lock. */
@@ -193,6 +198,100 @@ final class StoredVectors {
             resident.extend(view);
             return true;
         });
+        updateCodes(view -> {
+            if (view.rows() > codes.rows()) {
+                try (FloatMatrix added = view.rowsView(codes.rows(), view.rows())) {
+                    codes.append(added);
+                }
+            }
+            return true;
+        });
+    }
+
+    /** As {@link #updateResident} for the codes: on failure they are dropped and encoded again when next used. */
+    private void updateCodes(Predicate<FloatMatrix> update) {
+        synchronized (residentLock) {
+            if (codes == null) {
+                return;
+            }
+            boolean done;
+            try (FloatMatrix view = set.rows()) {
+                done = update.test(view);
+            } catch (RuntimeException e) {
+                done = false;
+            }
+            if (!done) {
+                codes.close();
+                codes = null;
+            }
+        }
+    }
+
+    /**
+     * Keeps 8-bit codes of the rows ({@link Sq8}) beside the float32 ones, for {@link #approx}; null drops them.
+     * Caller holds the write lock.
+     */
+    void quantize(Sq8 q) {
+        synchronized (residentLock) {
+            if (codes != null) {
+                codes.close();
+                codes = null;
+            }
+            quantizer = q;
+        }
+    }
+
+    /** The quantizer of the codes, or null. */
+    Sq8 quantizer() {
+        return quantizer;
+    }
+
+    /**
+     * The rows' codes, encoded at the first use: on the index's backend where it scans codes, else on the host
+     * backend (the native CPU one, or Java). Caller holds a lock; the index is quantized.
+     */
+    private ResidentCodes codes() {
+        synchronized (residentLock) {
+            if (codes == null) {
+                try (FloatMatrix view = set.rows()) {
+                    try {
+                        codes = backend().uploadCodes(view, metric(), quantizer);
+                    } catch (UnsupportedOperationException e) {
+                        codes = HostBackend.INSTANCE.uploadCodes(view, metric(), quantizer);
+                    }
+                }
+            }
+            return codes;
+        }
+    }
+
+    /**
+     * Approximate top-k through the codes, exact in the end: each query's best {@code rerank · k} candidates by
+     * their codes (over all rows when {@code offsets} is null, else its CSR list), then those candidates scored
+     * exactly on the float32 rows ({@link #scan}), ties by the lower row. Caller holds the read lock; the set
+     * is not empty.
+     */
+    SearchResult approx(FloatMatrix queries, long[] offsets, long[] rows, int k, int rerank) {
+        int wide = (int) Math.min(Integer.MAX_VALUE, (long) k * rerank);
+        ScanParams coarse = offsets == null ? ScanParams.topK(wide) : ScanParams.topK(wide).candidates(offsets, rows);
+        Neighbors first = codes().search(queries, coarse);
+        int nq = first.queries();
+        long[] off = new long[nq + 1];
+        long[] cand = new long[nq * first.count()];
+        int at = 0;
+        for (int q = 0; q < nq; q++) {
+            int c = first.count(q);
+            for (int r = 0; r < c; r++) {
+                cand[at + r] = first.id(q, r);
+            }
+            Arrays.sort(cand, at, at + c);
+            at += c;
+            off[q + 1] = at;
+        }
+        if (at == 0) {
+            return new Neighbors(nq, 0, new long[0], new float[0], metric());
+        }
+        return scan(queries, ScanParams.topK(k).candidates(off, at == cand.length ? cand : Arrays.copyOf(cand, at)));
     }
 
     /**
@@ -245,6 +344,10 @@ final class StoredVectors {
     /** Drops the resident matrix. Caller holds the write lock. */
     private void invalidate() {
         synchronized (residentLock) {
+            if (codes != null) {
+                codes.close();
+                codes = null;
+            }
             if (resident != null) {
                 resident.close();
                 resident = null;

@@ -78,6 +78,24 @@ public final class AnnCurves {
                             () -> IvfIndex.build(rowIds(base.rows()), base, Metric.INNER_PRODUCT, lists, 42, null),
                             settings.toArray(new SearchParams[0]), labels.toArray(new String[0]));
                 }
+                case "latent-ivf-sq8" -> {
+                    int lists = p.length > 0 && p[0] > 0 ? p[0] : IvfIndex.defaultLists(base.rows());
+                    List<SearchParams> settings = new ArrayList<>();
+                    List<String> labels = new ArrayList<>();
+                    for (int np : new int[] {8, 16, 32, 64, 128, 256}) {
+                        for (int rr : new int[] {2, 4}) {
+                            if (np <= lists) {
+                                settings.add(SearchParams.topK(K).nprobe(np).rerank(rr));
+                                labels.add("nprobe=" + np + ",rerank=" + rr);
+                            }
+                        }
+                    }
+                    latent(kind + " lists=" + lists, base, queries, truth, () -> {
+                        IvfIndex ivf = IvfIndex.build(rowIds(base.rows()), base, Metric.INNER_PRODUCT, lists, 42, null);
+                        ivf.encodeSq8();
+                        return ivf;
+                    }, settings.toArray(new SearchParams[0]), labels.toArray(new String[0]));
+                }
                 case "lucene-hnsw" -> lucene(kind, p[0], base, queries, truth);
                 default -> throw new IllegalArgumentException("unknown kind " + kind);
             }
