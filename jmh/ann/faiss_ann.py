@@ -60,8 +60,8 @@ elif config == "ivfsq8":
 elif config == "ivfpq":
     nlist, m = args[0], args[1]
     q = faiss.IndexFlatIP(d)
-    ivf = faiss.IndexIVFPQ(q, d, nlist, m, 8, faiss.METRIC_INNER_PRODUCT)
-    index = faiss.IndexRefineFlat(ivf)
+    pq = faiss.IndexIVFPQ(q, d, nlist, m, 8, faiss.METRIC_INNER_PRODUCT)
+    index = faiss.IndexRefineFlat(pq)
     index.train(base)
     index.add(base)
 elif config == "hnsw":
@@ -79,7 +79,7 @@ if config == "hnsw":
         index.hnsw.efSearch = ef
         measure(index, f"efSearch={ef}")
 else:
-    ivf = faiss.extract_index_ivf(index)
+    ivf = pq if config == "ivfpq" else faiss.extract_index_ivf(index)
     for nprobe in (1, 2, 4, 8, 16, 32, 64, 128):
         if nprobe > ivf.nlist:
             break

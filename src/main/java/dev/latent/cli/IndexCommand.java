@@ -55,6 +55,11 @@ final class IndexCommand implements Callable<Integer> {
             + "'latent search --nprobe' overrides it per run.")
     Integer nprobe;
 
+    @Option(names = "--sq8", description = "Also keep 8-bit codes of the vectors (a quarter of the bytes): searches scan the codes "
+            + "and re-rank the best rerank·k exactly on the float32 rows (approximate; 'latent search --rerank' sets the "
+            + "factor, default 4). Flat or ivf.")
+    boolean sq8;
+
     @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "With --lists: the k-means seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -121,6 +126,13 @@ final class IndexCommand implements Callable<Integer> {
 
     /** Records the model and the command, saves, and prints what was written and its cost per vector. */
     private void save(VectorIndex index, long start, String from) throws IOException {
+        if (sq8) {
+            if (index instanceof IvfIndex ivf) {
+                ivf.encodeSq8();
+            } else {
+                ((FlatIndex) index).encodeSq8();
+            }
+        }
         if (model != null) {
             index.putMetadata("model", model);
         }
@@ -133,10 +145,12 @@ final class IndexCommand implements Callable<Integer> {
                 index.metric().name().toLowerCase(java.util.Locale.ROOT), from, (System.nanoTime() - start) / 1e9, output);
         String kind = index instanceof IvfIndex ivf ? String.format(java.util.Locale.ROOT,
                 "ivf: %d lists (about %d vectors each), nprobe %d by default", ivf.lists(),
-                Math.round((double) index.size() / ivf.lists()), ivf.nprobe()) : "flat: exact";
-        out.printf(java.util.Locale.ROOT, "  %s; %.0f bytes per vector in the file (float32 rows %d, id 8%s)%n", kind,
+                Math.round((double) index.size() / ivf.lists()), ivf.nprobe())
+                : sq8 ? "flat: every code scanned, the best 4·k re-ranked exactly" : "flat: exact";
+        out.printf(java.util.Locale.ROOT, "  %s; %.0f bytes per vector in the file (float32 rows %d, id 8%s)%s%n", kind,
                 index.size() == 0 ? 0.0 : (double) bytes / index.size(), 4 * index.dimension(),
-                index instanceof IvfIndex ? ", list 4" : "");
+                index instanceof IvfIndex ? ", list 4" : "", sq8 ? String.format(java.util.Locale.ROOT,
+                        "; sq8 codes made at load, %d more bytes per vector in memory", (index.dimension() + 3) / 4 * 4 + 4) : "");
     }
 
     /** Merges the shards of a complete sharded run, one shard in memory at a time; rows keep their run order. */

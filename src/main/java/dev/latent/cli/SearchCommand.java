@@ -62,6 +62,10 @@ final class SearchCommand extends ModelCommand {
             + "own, set by 'latent index --nprobe'); more finds more of the true neighbours, slower. Ignored by a flat index.")
     Integer nprobe;
 
+    @Option(names = "--rerank", paramLabel = "R", description = "For an index with codes (index --sq8): candidates per result "
+            + "re-ranked exactly (default: 4); more finds more of the true neighbours, slower.")
+    Integer rerank;
+
     @Option(names = "--format", paramLabel = "FMT", defaultValue = "tsv", description = "tsv or jsonl (default: ${DEFAULT-VALUE}).")
     String format;
 
@@ -111,6 +115,9 @@ final class SearchCommand extends ModelCommand {
 
         long start = System.nanoTime();
         try (VectorIndex index = ShardedEmbedding.openIndex(indexFile)) {
+            if (rerank != null && rerank < 1) {
+                throw new CommandLine.ParameterException(cl, "--rerank must be >= 1, got " + rerank);
+            }
             if (nprobe != null && (nprobe < 1 || index instanceof IvfIndex ivf && nprobe > ivf.lists())) {
                 throw new CommandLine.ParameterException(cl, "--nprobe must be in [1, " + (index instanceof IvfIndex ivf
                         ? ivf.lists() + "]: the index has " + ivf.lists() + " lists" : "lists]") + ", got " + nprobe);
@@ -168,12 +175,14 @@ final class SearchCommand extends ModelCommand {
                             out.write(labels.get(i), rr.ids(0), rr.scores(0));
                         }
                     } else {
+                        SearchParams params = SearchParams.topK(k);
+                        params = nprobe == null ? params : params.nprobe(nprobe);
+                        params = rerank == null ? params : params.rerank(rerank);
                         for (int q0 = 0; q0 < nq; q0 += QUERY_BATCH) {
                             int q1 = Math.min(nq, q0 + QUERY_BATCH);
                             Neighbors nb;
                             try (FloatMatrix view = q.rowsView(q0, q1)) {
-                                nb = (Neighbors) index.search(view, nprobe == null ? SearchParams.topK(k)
-                                        : SearchParams.topK(k).nprobe(nprobe));
+                                nb = (Neighbors) index.search(view, params);
                             }
                             for (int i = 0; i < q1 - q0; i++) {
                                 out.write(labels.get(q0 + i), nb.ids(i), nb.scores(i));

@@ -15,6 +15,8 @@ import java.util.Objects;
  * <p>Immutable and thread-safe; each {@code with} method returns a new value. The allowed ids are copied.
  */
 public final class SearchParams {
+    /** Candidates per result re-ranked exactly by an index that keeps codes, when a search leaves rerank at 0. */
+    public static final int DEFAULT_RERANK = 4;
     private final ScanParams scan;        // k or radius, and the result limit
     private final long[] allowedIds;
     private final int nprobe;

@@ -241,6 +241,35 @@ final class StoredVectors {
         }
     }
 
+    /** The metadata entry that records the codes kept beside the rows: {@code sq8}, or absent. */
+    static final String ENCODING_KEY = "encoding";
+
+    /**
+     * Fits an {@link Sq8} quantizer to the stored rows (per-dimension ranges over all of them) and keeps codes
+     * beside the rows from now on, recorded in the metadata so that a load does the same. Takes the write lock.
+     */
+    void encodeSq8() {
+        write(() -> {
+            try (VectorSet.Snapshot pinned = set.snapshot(); FloatMatrix rows = pinned.rows()) {
+                quantize(rows.rows() == 0 ? null : Sq8.train(rows, metric()));
+            }
+            putMetadata(ENCODING_KEY, "sq8");
+            return null;
+        });
+    }
+
+    /** After a load: codes again when the file's metadata records them. */
+    void encodeAsRecorded() {
+        if ("sq8".equals(metadataShared().get(ENCODING_KEY))) {
+            encodeSq8();
+        }
+    }
+
+    /** The re-rank factor of {@code params}, or {@link SearchParams#DEFAULT_RERANK} at 0. */
+    static int rerank(SearchParams params) {
+        return params.rerank() == 0 ? SearchParams.DEFAULT_RERANK : params.rerank();
+    }
+
     /** The quantizer of the codes, or null. */
     Sq8 quantizer() {
         return quantizer;

@@ -90,6 +90,16 @@ class IvfCommandsTest {
                 out.toString(), "--queries-npy", q.toString(), "--nprobe", Integer.toString(lists + 1));
         assertBad("--nprobe must be in [1, " + lists + "]: the index has " + lists + " lists, got 0", "search", out.toString(),
                 "--queries-npy", q.toString(), "--nprobe", "0");
+        assertBad("--rerank must be >= 1, got 0", "search", out.toString(), "--queries-npy", q.toString(), "--rerank", "0");
+        Path coded = dir.resolve("coded.lidx");
+        Result r = MainTest.run("index", npy.toString(), "--sq8", "-o", coded.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("flat: every code scanned, the best 4·k re-ranked exactly; ") && r.out().contains("; sq8 codes made at load, 8 more bytes per vector in memory"),
+                r.out());
+        try (VectorIndex back = VectorIndex.load(coded)) {
+            assertTrue(((dev.latent.index.FlatIndex) back).sq8());
+        }
+        assertEquals(0, MainTest.run("search", coded.toString(), "--queries-npy", q.toString(), "--rerank", "2", "--quiet").code());
     }
 
     private static void assertBad(String message, String... args) {
