@@ -11,7 +11,7 @@ flags=(-std=c++17 -O3 -fPIC -fno-math-errno -Wall -Wextra -pthread -I"$here")
 obj="$work/cpu-obj"
 
 # The engine (baseline flags): one object per job; see native/README.md.
-engine=(api dispatch pool search sq8 cluster vectors)
+engine=(api dispatch pool search sq8 cluster vectors files)
 for f in "${engine[@]}"; do
   "$cxx" "${flags[@]}" -c "$here/$f.cpp" -o "$obj/$f.o" &
 done

@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or a meaning below changes; checked by the Java binding. */
-#define LATENT_CPU_ABI_VERSION 3
+#define LATENT_CPU_ABI_VERSION 4
 
 #define LATENT_CPU_ISA_SCALAR 0
 #define LATENT_CPU_ISA_AVX2 1   /* AVX2 + FMA, 256-bit ymm */
@@ -208,6 +208,23 @@ int32_t latent_cpu_sq8_topk(const float *q, int64_t nq, const uint8_t *codes, co
                             int32_t d, int32_t metric, const float *vmin, const float *vscale,
                             const int64_t *offsets, const int64_t *rows, int32_t count,
                             int64_t *ids, float *scores);
+
+/* ---- file mapping (files.cpp) ---- */
+
+/*
+ * Maps `length` bytes of the file at `path` from `offset` (a multiple of latent_cpu_page_size()) into memory,
+ * private: the process reads the file's bytes through the page cache, and a write changes only the process's
+ * copy of that page, never the file (MAP_PRIVATE). On success *address holds the start. The file is not held
+ * open. Returns 0, LATENT_CPU_EINVAL for a bad argument, or LATENT_CPU_ENOMEM when the file cannot be opened
+ * or mapped (the reason in errno).
+ */
+int32_t latent_cpu_map_file(const char *path, int64_t offset, int64_t length, int64_t *address);
+
+/* Unmaps what latent_cpu_map_file mapped (the same address and length). Returns 0 or LATENT_CPU_EINVAL. */
+int32_t latent_cpu_unmap(int64_t address, int64_t length);
+
+/* The page size offsets of latent_cpu_map_file must be a multiple of. */
+int64_t latent_cpu_page_size(void);
 
 #ifdef __cplusplus
 }

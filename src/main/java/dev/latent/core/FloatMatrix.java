@@ -27,9 +27,15 @@ public final class FloatMatrix implements AutoCloseable {
     /** Frees the allocation once, whether from close() or from the cleaner. */
     private static final class Allocation implements Runnable {
         private final AtomicLong address;
+        private final Runnable release;   // null: the memory came from Pointer.calloc
 
         Allocation(long address) {
+            this(address, null);
+        }
+
+        Allocation(long address, Runnable release) {
             this.address = new AtomicLong(address);
+            this.release = release;
         }
 
         long address() {
@@ -40,7 +46,11 @@ public final class FloatMatrix implements AutoCloseable {
         public void run() {
             long a = address.getAndSet(0);
             if (a != 0) {
-                Pointer.free(new Pointer() { { address = a; } });
+                if (release != null) {
+                    release.run();
+                } else {
+                    Pointer.free(new Pointer() { { address = a; } });
+                }
             }
         }
     }
@@ -81,6 +91,20 @@ public final class FloatMatrix implements AutoCloseable {
                     + rows + " x " + cols + " float matrix");
         }
         return new FloatMatrix(rows, cols, new Allocation(p.address()), 0, null);
+    }
+
+    /**
+     * A matrix over {@code rows × cols} floats at {@code address} that someone else allocated (a mapped file,
+     * for example): readable and writable as any matrix; {@code release} runs once, at {@link #close()} or when
+     * the matrix becomes unreachable, and must free that memory. The caller guarantees the memory holds that
+     * many floats until then.
+     */
+    public static FloatMatrix wrap(long address, long rows, int cols, Runnable release) {
+        if (address == 0 || rows < 0 || cols <= 0) {
+            throw new IllegalArgumentException("wrap: address " + address + ", " + rows + " x " + cols);
+        }
+        java.util.Objects.requireNonNull(release, "release");
+        return new FloatMatrix(rows, cols, new Allocation(address, release), 0, null);
     }
 
     /** Copies a Java array (all rows of equal length) into a new native matrix. */

@@ -252,7 +252,7 @@ public final class FlatIndex implements VectorIndex, DeviceTokenSearch {
      *     (naming both kinds), truncated, corrupt
      */
     public static FlatIndex load(Path file, Backend backend) throws IOException {
-        IndexFile.Contents c = IndexFile.read(file, IndexHeader.KIND_FLAT);
+        IndexFile.Contents c = IndexFile.read(file, IndexHeader.KIND_FLAT, StoredVectors::rowsOnlyRerank);
         FlatIndex index = new FlatIndex(c.vectors(), backend);
         index.store.loadMetadata(c.metadata());
         index.store.encodeAsRecorded();

@@ -614,7 +614,7 @@ public final class IvfIndex implements VectorIndex {
      *     both kinds), truncated, corrupt
      */
     public static IvfIndex load(Path file, Backend backend) throws IOException {
-        IndexFile.Contents c = IndexFile.read(file, IndexHeader.KIND_IVF);
+        IndexFile.Contents c = IndexFile.read(file, IndexHeader.KIND_IVF, StoredVectors::rowsOnlyRerank);
         IndexFile.IvfSection s = c.ivf();
         IvfIndex index = new IvfIndex(c.vectors(), backend, s.centroids(), InvertedLists.of(s.lists(), s.labels()));
         index.store.loadMetadata(c.metadata());

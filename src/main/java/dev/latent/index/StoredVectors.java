@@ -258,6 +258,14 @@ final class StoredVectors {
         });
     }
 
+    /**
+     * Whether a file with this metadata keeps codes, so its float32 rows serve only the exact re-rank of a few
+     * candidates per query: such rows are mapped from the file at load rather than copied into memory.
+     */
+    static boolean rowsOnlyRerank(Map<String, String> metadata) {
+        return "sq8".equals(metadata.get(ENCODING_KEY));
+    }
+
     /** After a load: codes again when the file's metadata records them. */
     void encodeAsRecorded() {
         if ("sq8".equals(metadataShared().get(ENCODING_KEY))) {

@@ -810,10 +810,28 @@ class FlatIndexTest {
                 }
                 Path file = dir.resolve("sq8-" + metric + ".lidx");
                 index.save(file);
+                byte[] before = Files.readAllBytes(file);
                 try (FlatIndex back = FlatIndex.load(file, backend())) {
+                    // The rows of an index with codes are mapped from the file (private: a removal moves the last
+                    // row into the hole in the process's copy only); searches, removals and adds work as in memory.
                     assertTrue(back.sq8(), msg);
                     assertEquals("sq8", back.metadata().get("encoding"));
+                    long[] stored = back.ids();
+                    back.remove(stored[0], stored[stored.length / 2]);
+                    live.remove(stored[0]);
+                    live.remove(stored[stored.length / 2]);
+                    for (int i = 0; i < 5; i++) {
+                        assertArrayEquals(live.get(stored[stored.length - 1 - i]), back.vector(stored[stored.length - 1 - i]), msg);
+                    }
+                    Neighbors loaded = (Neighbors) back.search(q, SearchParams.topK(10).rerank((int) back.size()));
+                    for (int i = 0; i < qs.length; i++) {
+                        assertArrayEquals(reference(live, qs[i], 10, metric), loaded.ids(i), "loaded, " + msg);
+                    }
+                    back.add(777_777, qs[0]);
+                    live.put(777_777L, qs[0]);
+                    assertEquals(777_777L, back.search(qs[0], 1).id(0, 0), msg);
                 }
+                assertArrayEquals(before, Files.readAllBytes(file), "the file is never written, " + msg);
             }
         }
     }

@@ -21,7 +21,7 @@ import org.bytedeco.javacpp.annotation.Platform;
 @NoException
 public final class CpuNative {
     /** The ABI version these declarations match; compared with {@link #latent_cpu_abi_version()}. */
-    public static final int ABI_VERSION = 3;
+    public static final int ABI_VERSION = 4;
 
     public static final int ISA_SCALAR = 0;
     public static final int ISA_AVX2 = 1;
@@ -112,6 +112,13 @@ public final class CpuNative {
     public static final int SQ8_MAX_D = 65536;
 
     public static native int latent_cpu_sq8_query_levels();
+
+    public static native int latent_cpu_map_file(String path, @Cast("int64_t") long offset, @Cast("int64_t") long length,
+            @Cast("int64_t*") long[] address);
+
+    public static native int latent_cpu_unmap(@Cast("int64_t") long address, @Cast("int64_t") long length);
+
+    public static native @Cast("int64_t") long latent_cpu_page_size();
 
     public static native @Cast("int64_t") long latent_cpu_sq8_encode(@Const FloatPointer x, @Cast("int64_t") long n,
             int d, int metric, @Cast("const float*") float[] vmin, @Cast("const float*") float[] vscale,

@@ -17,6 +17,8 @@ import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Predicate;
+import dev.latent.compute.MappedRows;
 import java.util.zip.CRC32C;
 
 /**
@@ -176,6 +178,15 @@ public final class IndexFile {
      * @throws IOException naming the file and the problem
      */
     public static Contents read(Path file, int kind) throws IOException {
+        return read(file, kind, meta -> false);
+    }
+
+    /**
+     * As {@link #read(Path, int)}; when {@code mapRows} holds for the file's metadata, the float32 rows are
+     * mapped from the file ({@link MappedRows}: read through the page cache, not copied into memory) where this
+     * platform can, and still checked in full (checksum and vector rule) before the index is used.
+     */
+    public static Contents read(Path file, int kind, Predicate<Map<String, String>> mapRows) throws IOException {
         FileChannel ch;
         try {
             ch = FileChannel.open(file, StandardOpenOption.READ);
@@ -213,9 +224,11 @@ public final class IndexFile {
             byte[] meta = new byte[(int) h.metadataBytes()];
             pre.get(IndexHeader.BYTES, meta);
 
-            FloatMatrix vectors = FloatMatrix.allocate(count, dimension);
+            FloatMatrix mapped = wantsMapping(meta, mapRows) ? MappedRows.map(file, vectorsOffset, count, dimension) : null;
+            FloatMatrix vectors = mapped != null ? mapped : FloatMatrix.allocate(count, dimension);
             try {
-                long pos = OffHeap.readInto(ch, vectorsOffset, vectors, crc);
+                long pos = mapped != null ? OffHeap.checksum(mapped, vectorsOffset, crc)
+                        : OffHeap.readInto(ch, vectorsOffset, vectors, crc);
                 long[] ids = new long[(int) count];
                 pos = readArray(ch, pos, crc, (int) count, 8, (b, from, to) -> b.asLongBuffer().get(ids, from, to - from));
                 IvfSection ivf = null;
@@ -274,6 +287,15 @@ public final class IndexFile {
                 throw new IOException(file + ": row " + row + " is in list " + labels[row] + ", the file has "
                         + ivf.lists() + " lists");
             }
+        }
+    }
+
+    /** Whether {@code mapRows} holds for the metadata; metadata that does not parse is reported later, in order. */
+    private static boolean wantsMapping(byte[] meta, Predicate<Map<String, String>> mapRows) {
+        try {
+            return mapRows.test(readMetadata(meta, null));
+        } catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 

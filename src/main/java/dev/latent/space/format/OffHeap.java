@@ -53,6 +53,18 @@ final class OffHeap {
         return pos;
     }
 
+    /**
+     * Updates {@code checksum} with every row of {@code m} (already in memory, a mapped file for example) as
+     * the file holds them from {@code position}; returns the position after them.
+     */
+    static long checksum(FloatMatrix m, long position, Checksum checksum) {
+        long step = rowsPerChunk(m.cols());
+        for (long r = 0; r < m.rows(); r += step) {
+            checksum.update(bytes(m, r, Math.min(m.rows(), r + step)));
+        }
+        return position + m.rows() * m.cols() * 4L;
+    }
+
     /** Writes rows {@code [from, to)} of {@code m} to {@code ch} at its position; updates {@code checksum}. */
     static void writeFrom(FileChannel ch, FloatMatrix m, long from, long to, Checksum checksum) throws IOException {
         long step = rowsPerChunk(m.cols());
