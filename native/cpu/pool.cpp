@@ -59,6 +59,8 @@ public:
             std::unique_lock<std::mutex> lock(job.mutex);
             job.done.wait(lock, [&] { return job.remaining.load(std::memory_order_acquire) == 0; });
         }
+        // Every part has counted down under the mutex; taking it once waits for the last of them to let go.
+        { std::lock_guard<std::mutex> settled(job.mutex); }
         if (job.error) std::rethrow_exception(job.error);
     }
 
@@ -104,8 +106,13 @@ private:
             std::lock_guard<std::mutex> lock(job->mutex);
             if (!job->error) job->error = std::current_exception();
         }
+        // The count falls under the job's mutex, and the caller takes that mutex once after it reads 0
+        // (end of run): so no worker still holds or is about to take the mutex of a job whose caller has
+        // returned and destroyed it. (Decrementing outside the lock let the caller see 0, return and free
+        // the job while the last worker was about to lock its mutex: glibc's "mutex->__data.__owner == 0"
+        // assertion, seen on 1M-row inverted-list searches.)
+        std::lock_guard<std::mutex> lock(job->mutex);
         if (job->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-            std::lock_guard<std::mutex> lock(job->mutex);
             job->done.notify_all();
         }
     }
