@@ -1,11 +1,7 @@
 package dev.latent.index;
 
 import dev.latent.analyse.KMeans;
-import dev.latent.analyse.KMeansResult;
 import dev.latent.compute.Backend;
-import dev.latent.compute.Backends;
-import dev.latent.compute.DeviceException;
-import dev.latent.compute.ResidentMatrix;
 import dev.latent.compute.ScanParams;
 import dev.latent.compute.TooManyResultsException;
 import dev.latent.core.FloatMatrix;
@@ -27,7 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.function.Function;
 
 /**
  * An inverted-file (IVF) vector index: the stored vectors are split into {@link #lists()} lists by their
@@ -80,24 +75,19 @@ public final class IvfIndex implements VectorIndex {
     /** The metadata entry that holds the default {@code nprobe} of a saved index ({@link #nprobe(int)}). */
     public static final String NPROBE_KEY = "ivf.nprobe";
 
-    /** Rows placed on the centroids per backend call when vectors are added. */
-    private static final int ASSIGN_BLOCK = 1 << 16;
-    /** Most candidate rows gathered for one backend call; more queries are searched in several calls. */
+        /** Most candidate rows gathered for one backend call; more queries are searched in several calls. */
     private static final int MAX_CANDIDATES = 1 << 22;
 
     private final StoredVectors store;
     private final VectorSet set;
     private final InvertedLists lists;
-    private final float[] centroids;          // lists × d, row-major; never changes
-    private final Object probeLock = new Object();
-    private ResidentMatrix probe;             // the centroids on the backend, made at first use
-    private FloatMatrix probeRows;            // what it reads (host backends)
+    private final Centroids centroids;
     private volatile int nprobe;
 
     private IvfIndex(VectorSet set, Backend backend, float[] centroids, InvertedLists lists) {
         this.store = new StoredVectors(set, backend, "IvfIndex");
         this.set = set;
-        this.centroids = centroids;
+        this.centroids = new Centroids(centroids, set.dimension(), set.metric(), store);
         this.lists = lists;
         this.nprobe = defaultNprobe(lists.count());
     }
@@ -145,50 +135,8 @@ public final class IvfIndex implements VectorIndex {
             throw new IllegalArgumentException("training " + lists + " lists needs at least " + lists + " points, got " + n);
         }
         Vectors.check(sample, metric, null, 0);
-        float[] c;
-        if (lists == 1) {
-            c = oneCentroid(sample, metric);
-        } else {
-            // 10 updates, as FAISS trains its coarse quantizer (k-means++ seeds kept: they refuse data with fewer
-            // distinct points than lists). The lists only route queries: 25 updates bought no recall on the WordNet
-            // set (0.9586 at nprobe 64 either way) for 2.5 times the training.
-            KMeans kmeans = KMeans.of(lists).seed(seed).iterations(TRAINING_ITERATIONS)
-                    .backend(backend != null ? backend : Backends.get());
-            long cap = (long) TRAINING_POINTS_PER_LIST * lists;
-            if (n > cap) {
-                kmeans.trainingSample(cap);
-            }
-            try (KMeansResult fit = kmeans.fit(sample, metric)) {
-                c = fit.centroids().copyRows(0, lists);
-            }
-        }
+        float[] c = Centroids.fit(sample, metric, lists, seed, backend);
         return new IvfIndex(new VectorSet(sample.cols(), metric), backend, c, new InvertedLists(lists));
-    }
-
-    /**
-     * The centroid of a single list, which every row joins whatever it is: the mean under L2, else the unit
-     * direction of the first row (a mean of directions may cancel to zero, which cosine cannot score).
-     */
-    private static float[] oneCentroid(FloatMatrix sample, Metric metric) {
-        int d = sample.cols();
-        if (metric != Metric.L2) {
-            float[] c = sample.getRow(0);
-            Vectors.normalizeRows(c, 1, d);
-            return c;
-        }
-        double[] sum = new double[d];
-        float[] row = new float[d];
-        for (long r = 0; r < sample.rows(); r++) {
-            sample.getRow(r, row);
-            for (int j = 0; j < d; j++) {
-                sum[j] += row[j];
-            }
-        }
-        float[] c = new float[d];
-        for (int j = 0; j < d; j++) {
-            c[j] = (float) (sum[j] / sample.rows());
-        }
-        return c;
     }
 
     /**
@@ -282,7 +230,7 @@ public final class IvfIndex implements VectorIndex {
 
     /** The centroids, {@code lists() × dimension()} row-major (a copy). */
     public float[] centroids() {
-        return centroids.clone();
+        return centroids.values();
     }
 
     /** Rows in each list now. */
@@ -340,7 +288,7 @@ public final class IvfIndex implements VectorIndex {
                 return null;
             }
             Vectors.check(vectors, metric(), null, 0);
-            int[] labels = assign(vectors);
+            int[] labels = centroids.assign(vectors);
             int[] order = byList(labels);
             long[] groupedIds = new long[ids.length];
             int[] groupedLabels = new int[ids.length];
@@ -406,33 +354,6 @@ public final class IvfIndex implements VectorIndex {
         return order;
     }
 
-    /** The nearest centroid of each row of {@code vectors}, on the backend (on the host if the device fails). */
-    private int[] assign(FloatMatrix vectors) {
-        int n = Math.toIntExact(vectors.rows());
-        int[] labels = new int[n];
-        for (int from = 0; from < n; from += ASSIGN_BLOCK) {
-            int to = Math.min(n, from + ASSIGN_BLOCK);
-            try (FloatMatrix block = vectors.rowsView(from, to)) {
-                int[] part;
-                try {
-                    part = assignOn(probe(), block);
-                } catch (DeviceException e) {
-                    store.deviceFailed(e, to - from);
-                    part = onHostCentroids(c -> assignOn(c, block));
-                }
-                System.arraycopy(part, 0, labels, from, to - from);
-            }
-        }
-        return labels;
-    }
-
-    private int[] assignOn(ResidentMatrix targets, FloatMatrix points) {
-        Backend b = targets.backend();
-        try (ResidentMatrix p = b.upload(points, metric())) {
-            return b.assign(p, targets).labels();
-        }
-    }
-
     // ------------------------------------------------------------------ search
 
     /**
@@ -465,7 +386,7 @@ public final class IvfIndex implements VectorIndex {
             if (set.size() == 0 || queries.rows() == 0) {
                 return store.empty(queries, params);
             }
-            Neighbors nearest = nearestLists(queries, probes);
+            Neighbors nearest = centroids.nearest(queries, probes);
             int nq = (int) queries.rows();
             List<Neighbors> parts = new ArrayList<>();
             int[] probed = new int[probes];
@@ -516,40 +437,6 @@ public final class IvfIndex implements VectorIndex {
         return into;
     }
 
-    /** Each query's {@code n} nearest centroids (rows of the centroid matrix); on the host if the device fails. */
-    private Neighbors nearestLists(FloatMatrix queries, int n) {
-        ScanParams p = ScanParams.topK(n);
-        try {
-            return probe().search(queries, p);
-        } catch (DeviceException e) {
-            store.deviceFailed(e, queries.rows());
-            return onHostCentroids(c -> c.search(queries, p));
-        }
-    }
-
-    /** The centroids resident on the backend, made at the first use. */
-    private ResidentMatrix probe() {
-        synchronized (probeLock) {
-            if (probe == null) {
-                FloatMatrix rows = FloatMatrix.of(centroids, dimension());
-                try {
-                    probe = backend().upload(rows, metric());
-                } catch (RuntimeException e) {
-                    rows.close();
-                    throw e;
-                }
-                probeRows = rows;
-            }
-            return probe;
-        }
-    }
-
-    private <T> T onHostCentroids(Function<ResidentMatrix, T> work) {
-        try (FloatMatrix rows = FloatMatrix.of(centroids, dimension())) {
-            return StoredVectors.onHost(rows, metric(), work);
-        }
-    }
-
     /** One result of several calls: each part padded with id -1 and score NaN to the widest. */
     private Neighbors concat(List<Neighbors> parts) {
         int width = 0;
@@ -597,7 +484,7 @@ public final class IvfIndex implements VectorIndex {
             labels[0] = lists.pinLabels();
             return set.snapshot();
         })) {
-            IndexFile.write(snapshot, meta, new IndexFile.IvfSection(lists.count(), centroids, labels[0]), out);
+            IndexFile.write(snapshot, meta, new IndexFile.IvfSection(lists.count(), centroids.valuesShared(), labels[0]), out);
         }
     }
 
@@ -637,18 +524,7 @@ public final class IvfIndex implements VectorIndex {
     /** Frees the vectors, the centroids and what is resident. The backend is not closed. Idempotent. */
     @Override
     public void close() {
-        store.close(() -> {
-            synchronized (probeLock) {
-                if (probe != null) {
-                    probe.close();
-                    probe = null;
-                }
-                if (probeRows != null) {
-                    probeRows.close();
-                    probeRows = null;
-                }
-            }
-        });
+        store.close(centroids::close);
     }
 
     @Override

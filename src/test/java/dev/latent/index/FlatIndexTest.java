@@ -829,7 +829,9 @@ class FlatIndexTest {
                     }
                     back.add(777_777, qs[0]);
                     live.put(777_777L, qs[0]);
-                    assertEquals(777_777L, back.search(qs[0], 1).id(0, 0), msg);
+                    assertArrayEquals(qs[0], back.vector(777_777), msg);
+                    Neighbors withNew = (Neighbors) back.search(q, SearchParams.topK(10).rerank((int) back.size()));
+                    assertArrayEquals(reference(live, qs[0], 10, metric), withNew.ids(0), "after an add, " + msg);
                 }
                 assertArrayEquals(before, Files.readAllBytes(file), "the file is never written, " + msg);
             }

@@ -55,6 +55,14 @@ public final class AnnCurves {
     private AnnCurves() {}
 
     public static void main(String[] args) throws Exception {
+        if (args[0].equals("memory-build")) {
+            memoryBuild(Path.of(args[1]), Path.of(args[2]), args[3].equals("sq8"));
+            return;
+        }
+        if (args[0].equals("memory-load")) {
+            memoryLoad(Path.of(args[1]), Path.of(args[2]));
+            return;
+        }
         Path dir = Path.of(args[0]);
         String kind = args[1];
         int[] p = Arrays.stream(args).skip(2).mapToInt(Integer::parseInt).toArray();
@@ -100,6 +108,82 @@ public final class AnnCurves {
                 default -> throw new IllegalArgumentException("unknown kind " + kind);
             }
         }
+    }
+
+    /** Builds the default ivf index of DATA_DIR's base vectors (with sq8 codes or without) into FILE. */
+    static void memoryBuild(Path dir, Path file, boolean sq8) throws Exception {
+        try (FloatMatrix base = Npy.read(dir.resolve("base.npy"));
+             IvfIndex index = IvfIndex.build(rowIds(base.rows()), base, Metric.INNER_PRODUCT, 0, 42, null)) {
+            if (sq8) {
+                index.encodeSq8();
+            }
+            index.save(file);
+        }
+    }
+
+    /**
+     * Opens FILE, searches DATA_DIR's queries (nprobe 64) and prints the process's memory from /proc/self/status
+     * before opening and after searching: anonymous memory (the heap, native allocations) apart from file pages
+     * (a mapped file's pages, which the kernel may drop again).
+     */
+    static void memoryLoad(Path dir, Path file) throws Exception {
+        try (FloatMatrix queries = Npy.read(dir.resolve("queries.npy"))) {
+            // Warm up first (classes, native libraries, the JIT, the heap's first pages) on a small index of the
+            // same kind, so that the difference below is the index's own memory.
+            java.util.SplittableRandom rnd = new java.util.SplittableRandom(1);
+            float[] flat = new float[4096 * queries.cols()];
+            for (int i = 0; i < flat.length; i++) {
+                flat[i] = (float) rnd.nextGaussian();
+            }
+            for (int round = 0; round < 3; round++) {
+                try (FloatMatrix small = FloatMatrix.of(flat, queries.cols());
+                     IvfIndex warm = IvfIndex.build(rowIds(4096), small, Metric.INNER_PRODUCT, 64, 1, null)) {
+                    warm.encodeSq8();
+                    for (int q = 0; q < 50; q++) {
+                        try (FloatMatrix one = queries.rowsView(q, q + 1)) {
+                            warm.search(one, SearchParams.topK(K).nprobe(8));
+                        }
+                    }
+                }
+            }
+            System.gc();
+            long[] before = rss();
+            try (VectorIndex index = VectorIndex.load(file)) {
+                // The first query makes the rows (or codes) resident; what the process holds then is the index.
+                // The rest, one query per call as a service answers them, shows what stays.
+                int answered = 0;
+                long[] loaded = null;
+                for (int q = 0; q < queries.rows(); q++) {
+                    try (FloatMatrix one = queries.rowsView(q, q + 1)) {
+                        answered += index.search(one, SearchParams.topK(K).nprobe(64)).queries();
+                    }
+                    if (q == 0) {
+                        loaded = rss();
+                    }
+                }
+                long[] after = rss();
+                long n = index.size();
+                System.out.printf(Locale.ROOT, "%s: %d vectors, %s; after opening and one query: anonymous memory +%.0f MB"
+                        + " (%.0f bytes/vector), file pages +%.0f MB; after %d queries: +%.0f MB anonymous, +%.0f MB file%n",
+                        file.getFileName(), n,
+                        index instanceof IvfIndex ivf && ivf.sq8() ? "ivf + sq8 (rows mapped from the file)" : "ivf",
+                        (loaded[0] - before[0]) / 1e6, (loaded[0] - before[0]) / (double) n, (loaded[1] - before[1]) / 1e6,
+                        answered, (after[0] - before[0]) / 1e6, (after[1] - before[1]) / 1e6);
+            }
+        }
+    }
+
+    /** RssAnon and RssFile of this process in bytes. */
+    private static long[] rss() throws java.io.IOException {
+        long[] out = new long[2];
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("RssAnon:")) {
+                out[0] = Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            } else if (line.startsWith("RssFile:")) {
+                out[1] = Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        return out;
     }
 
     interface Build {

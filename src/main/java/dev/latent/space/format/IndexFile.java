@@ -18,7 +18,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Predicate;
-import dev.latent.compute.MappedRows;
+import dev.latent.compute.cpu.MappedRows;
 import java.util.zip.CRC32C;
 
 /**

@@ -1,6 +1,5 @@
-package dev.latent.compute;
+package dev.latent.compute.cpu;
 
-import dev.latent.compute.cpu.CpuNative;
 import dev.latent.core.FloatMatrix;
 import java.io.IOException;
 import java.nio.ByteOrder;
