@@ -44,12 +44,10 @@ import java.util.concurrent.locks.ReadWriteLock;
  *
  * <p><b>File format</b>: see {@link IndexFile}.
  */
-public final class FlatIndex implements VectorIndex, DeviceTokenSearch {
+public final class FlatIndex extends StoredIndex implements DeviceTokenSearch {
     /** Largest number of vectors one index holds. */
     public static final long MAX_VECTORS = VectorSet.MAX_VECTORS;
 
-    private final StoredVectors store;
-    private final VectorSet set;
 
     /** An empty index searched through {@code Backends.get()}. */
     public FlatIndex(int dimension, Metric metric) {
@@ -62,59 +60,22 @@ public final class FlatIndex implements VectorIndex, DeviceTokenSearch {
     }
 
     private FlatIndex(VectorSet set, Backend backend) {
-        this.store = new StoredVectors(set, backend, "FlatIndex");
-        this.set = set;
+        super(set, backend, "FlatIndex");
     }
 
-    @Override
-    public int dimension() {
-        return set.dimension();
-    }
 
-    @Override
-    public Metric metric() {
-        return set.metric();
-    }
 
-    @Override
-    public long size() {
-        return store.size();
-    }
 
     /** Rows the storage holds before it must grow (see {@link #reserve}). */
     public long capacity() {
         return store.read(() -> set.capacity());
     }
 
-    @Override
-    public Backend backend() {
-        return store.backend();
-    }
 
-    @Override
-    public Map<String, String> metadata() {
-        return store.metadata();
-    }
 
-    @Override
-    public void putMetadata(String key, String value) {
-        store.putMetadata(key, value);
-    }
 
-    @Override
-    public boolean contains(long id) {
-        return store.read(() -> set.contains(id));
-    }
 
-    @Override
-    public long[] ids() {
-        return store.read(() -> set.ids());
-    }
 
-    @Override
-    public float[] vector(long id) {
-        return store.read(() -> set.vector(id));
-    }
 
     // ------------------------------------------------------------------ mutation
 
@@ -301,32 +262,8 @@ public final class FlatIndex implements VectorIndex, DeviceTokenSearch {
         }
     }
 
-    /**
-     * Pins the stored rows and ids as they are now (O(1) under the lock; see {@link VectorSet#snapshot()}).
-     * Adds and removes go on meanwhile without changing what the snapshot holds. The caller closes it.
-     */
-    /**
-     * Keeps 8-bit codes of the rows ({@link dev.latent.compute.Sq8}, per-dimension ranges fitted to the stored
-     * rows) beside the float32 ones: a top-k search then scans the codes (a quarter of the bytes: the
-     * memory-bound single query runs about 3× faster) and re-ranks its best {@code rerank · k} exactly on the
-     * float32 rows ({@link SearchParams#rerank}, default {@value SearchParams#DEFAULT_RERANK}), so results are
-     * approximate: a true neighbour can be missed when its code ranks it below the candidates. Range and
-     * filtered searches stay exact. Recorded in the metadata ({@code encoding: sq8}), so a saved index opens with
-     * codes again. Adds are encoded with the same ranges.
-     */
-    public void encodeSq8() {
-        store.encodeSq8();
-    }
 
-    /** Whether top-k searches go through 8-bit codes ({@link #encodeSq8()}). */
-    public boolean sq8() {
-        return store.read(() -> store.quantizer() != null);
-    }
 
-    @Override
-    public VectorSet.Snapshot snapshot() {
-        return store.read(() -> set.snapshot());
-    }
 
     // ------------------------------------------------------------------ lifecycle
 

@@ -67,7 +67,7 @@ import java.util.Objects;
  * <p><b>File format</b>: the flat layout plus the list count, the centroids and each row's list, under the same
  * checksum (kind {@code ivf}, see docs/file-format.md and {@link IndexFile}).
  */
-public final class IvfIndex implements VectorIndex {
+public final class IvfIndex extends StoredIndex {
     /** Most training points per list: a larger sample is sub-sampled to this many per centroid. */
     public static final int TRAINING_POINTS_PER_LIST = 256;
     /** Centroid updates of the k-means that trains the lists. */
@@ -78,15 +78,12 @@ public final class IvfIndex implements VectorIndex {
         /** Most candidate rows gathered for one backend call; more queries are searched in several calls. */
     private static final int MAX_CANDIDATES = 1 << 22;
 
-    private final StoredVectors store;
-    private final VectorSet set;
     private final InvertedLists lists;
     private final Centroids centroids;
     private volatile int nprobe;
 
     private IvfIndex(VectorSet set, Backend backend, float[] centroids, InvertedLists lists) {
-        this.store = new StoredVectors(set, backend, "IvfIndex");
-        this.set = set;
+        super(set, backend, "IvfIndex");
         this.centroids = new Centroids(centroids, set.dimension(), set.metric(), store);
         this.lists = lists;
         this.nprobe = defaultNprobe(lists.count());
@@ -169,25 +166,9 @@ public final class IvfIndex implements VectorIndex {
         return "ivf";
     }
 
-    @Override
-    public int dimension() {
-        return set.dimension();
-    }
 
-    @Override
-    public Metric metric() {
-        return set.metric();
-    }
 
-    @Override
-    public long size() {
-        return store.size();
-    }
 
-    @Override
-    public Backend backend() {
-        return store.backend();
-    }
 
     /** Number of inverted lists (centroids). */
     public int lists() {
@@ -211,22 +192,7 @@ public final class IvfIndex implements VectorIndex {
         store.putMetadata(NPROBE_KEY, Integer.toString(lists));
     }
 
-    /**
-     * Keeps 8-bit codes of the rows ({@link Sq8}, per-dimension ranges fitted to the stored rows) beside the
-     * float32 ones: a search then scores its probed lists on the codes (a quarter of the bytes) and re-ranks the
-     * best {@code rerank · k} exactly on the float32 rows ({@link SearchParams#rerank}, default
-     * {@value SearchParams#DEFAULT_RERANK}). Recorded in the metadata ({@code encoding: sq8}), so a saved index opens with
-     * codes again (fitted again to its rows). Adds after this are encoded with the same ranges (values outside
-     * them are clamped; the exact re-rank keeps the results right).
-     */
-    public void encodeSq8() {
-        store.encodeSq8();
-    }
 
-    /** Whether searches go through 8-bit codes ({@link #encodeSq8()}). */
-    public boolean sq8() {
-        return store.read(() -> store.quantizer() != null);
-    }
 
     /** The centroids, {@code lists() × dimension()} row-major (a copy). */
     public float[] centroids() {
@@ -238,35 +204,11 @@ public final class IvfIndex implements VectorIndex {
         return store.read(lists::lengths);
     }
 
-    @Override
-    public Map<String, String> metadata() {
-        return store.metadata();
-    }
 
-    @Override
-    public void putMetadata(String key, String value) {
-        store.putMetadata(key, value);
-    }
 
-    @Override
-    public boolean contains(long id) {
-        return store.read(() -> set.contains(id));
-    }
 
-    @Override
-    public long[] ids() {
-        return store.read(set::ids);
-    }
 
-    @Override
-    public VectorSet.Snapshot snapshot() {
-        return store.read(() -> set.snapshot());
-    }
 
-    @Override
-    public float[] vector(long id) {
-        return store.read(() -> set.vector(id));
-    }
 
     // ------------------------------------------------------------------ mutation
 
