@@ -150,7 +150,7 @@ final class IndexCommand implements Callable<Integer> {
         out.printf(java.util.Locale.ROOT, "  %s; %.0f bytes per vector in the file (float32 rows %d, id 8%s)%s%n", kind,
                 index.size() == 0 ? 0.0 : (double) bytes / index.size(), 4 * index.dimension(),
                 index instanceof IvfIndex ? ", list 4" : "", sq8 ? String.format(java.util.Locale.ROOT,
-                        "; sq8 codes made at load, %d more bytes per vector in memory", (index.dimension() + 3) / 4 * 4 + 4) : "");
+                        "; sq8: codes of %d bytes per vector made at load, the float32 rows then read from the file", (index.dimension() + 3) / 4 * 4 + 4) : "");
     }
 
     /** Merges the shards of a complete sharded run, one shard in memory at a time; rows keep their run order. */

@@ -94,7 +94,7 @@ class IvfCommandsTest {
         Path coded = dir.resolve("coded.lidx");
         Result r = MainTest.run("index", npy.toString(), "--sq8", "-o", coded.toString());
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().contains("flat: every code scanned, the best 4·k re-ranked exactly; ") && r.out().contains("; sq8 codes made at load, 8 more bytes per vector in memory"),
+        assertTrue(r.out().contains("flat: every code scanned, the best 4·k re-ranked exactly; ") && r.out().contains("; sq8: codes of 8 bytes per vector made at load, the float32 rows then read from the file"),
                 r.out());
         try (VectorIndex back = VectorIndex.load(coded)) {
             assertTrue(((dev.latent.index.FlatIndex) back).sq8());
