@@ -105,6 +105,27 @@ int32_t latent_cpu_topk_lists(const float *q, const float *qaux, int64_t nq, con
     });
 }
 
+int32_t latent_cpu_topk_grouped(const float *q, const float *qaux, int64_t nq, const float *x, const float *xaux,
+                                int64_t nx, int32_t d, int32_t metric, const int64_t *list_offsets,
+                                const int64_t *list_rows, int64_t nlists, const int32_t *probes, int32_t nprobe,
+                                int32_t count, int64_t *ids, float *scores) {
+    if (nq < 0 || nx < 0 || d < 1 || count < 0 || nlists < 0 || nprobe < 0 || !valid_metric(metric)) {
+        return LATENT_CPU_EINVAL;
+    }
+    if (metric != 0 && (!qaux || !xaux)) return LATENT_CPU_EINVAL;
+    if (nq > 0 && nprobe > 0 && (!probes || !list_offsets)) return LATENT_CPU_EINVAL;
+    if (nq > 0 && nprobe > 0) {
+        for (int64_t i = 0; i < nq * nprobe; i++) {
+            if (probes[i] < 0 || probes[i] >= nlists) return LATENT_CPU_EINVAL;
+        }
+    }
+    return guarded([&] {
+        Problem p{q, metric ? qaux : nullptr, nq, x, metric ? xaux : nullptr, nx, d, metric, nullptr, 0,
+                  row_block_for(d), query_block_for(d)};
+        return topk_grouped(p, list_offsets, list_rows, nlists, probes, nprobe, count, ids, scores);
+    });
+}
+
 int32_t latent_cpu_range(const float *q, const float *qaux, int64_t nq, const float *x, const float *xaux,
                          int64_t nx, int32_t d, int32_t metric, const int64_t *rows, int64_t nrows, float radius,
                          int64_t max_results, int64_t *result, int64_t *total, int64_t *over_query) {

@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or a meaning below changes; checked by the Java binding. */
-#define LATENT_CPU_ABI_VERSION 4
+#define LATENT_CPU_ABI_VERSION 5
 
 #define LATENT_CPU_ISA_SCALAR 0
 #define LATENT_CPU_ISA_AVX2 1   /* AVX2 + FMA, 256-bit ymm */
@@ -108,6 +108,20 @@ int32_t latent_cpu_topk_lists(const float *q, const float *qaux, int64_t nq,
                               int32_t d, int32_t metric,
                               const int64_t *offsets, const int64_t *rows,
                               int32_t count, int64_t *ids, float *scores);
+
+/*
+ * Top-k over inverted lists, each list scored once for all the queries that probe it. List l holds the
+ * ascending rows list_rows[list_offsets[l] .. list_offsets[l + 1]); query i probes the nprobe distinct
+ * lists probes[i * nprobe .. i * nprobe + nprobe), each in [0, nlists). The result equals
+ * latent_cpu_topk_lists over the (sorted) union of each query's probed rows, up to float rounding of the
+ * scores: every query gets `count` entries, best first, ties by the lower row, padded with id -1 and
+ * score NaN. qaux and xaux as in latent_cpu_topk_lists. Threads split the lists (larger work first) into
+ * per-thread top-k lists that are merged per query.
+ */
+int32_t latent_cpu_topk_grouped(const float *q, const float *qaux, int64_t nq, const float *x, const float *xaux,
+                                int64_t nx, int32_t d, int32_t metric, const int64_t *list_offsets,
+                                const int64_t *list_rows, int64_t nlists, const int32_t *probes, int32_t nprobe,
+                                int32_t count, int64_t *ids, float *scores);
 
 /*
  * Range search: every candidate (all nx rows, or the nrows ascending rows of `rows`) with score >= radius

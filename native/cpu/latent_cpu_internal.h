@@ -91,6 +91,10 @@ int topk(const Problem &p, int k, int64_t *ids, float *scores);
 int topk_lists(const Problem &base, const int64_t *offsets, const int64_t *lists, int count, int64_t *ids,
                float *scores);
 
+/// Top-k over the probed inverted lists of every query (latent_cpu_topk_grouped after the argument checks).
+int topk_grouped(const Problem &base, const int64_t *list_offsets, const int64_t *list_rows, int64_t nlists,
+                 const int32_t *probes, int nprobe, int count, int64_t *ids, float *scores);
+
 /// Hits of a range search, CSR over queries.
 struct RangeResult {
     std::vector<int64_t> offsets;

@@ -137,6 +137,55 @@ public final class Checks {
     }
 
     /**
+     * Checks inverted lists in CSR form over {@code n} rows (offsets from 0 to {@code rows.length}, never
+     * decreasing; each list strictly ascending, in {@code [0, n)}); returns the number of lists.
+     */
+    public static int invertedLists(long[] offsets, long[] rows, long n) {
+        if (offsets.length < 1 || offsets[0] != 0 || offsets[offsets.length - 1] != rows.length) {
+            throw new IllegalArgumentException("list offsets must start at 0 and end at the number of rows ("
+                    + rows.length + ")");
+        }
+        for (int l = 0; l + 1 < offsets.length; l++) {
+            long a = offsets[l];
+            long b = offsets[l + 1];
+            if (b < a) {
+                throw new IllegalArgumentException("list offsets decrease at list " + l + ": " + a + " then " + b);
+            }
+            for (long i = a; i < b; i++) {
+                long r = rows[(int) i];
+                if (r < 0 || r >= n) {
+                    throw new IllegalArgumentException("list " + l + "'s row " + r + " is outside the rows [0, " + n + ")");
+                }
+                if (i > a && r <= rows[(int) i - 1]) {
+                    throw new IllegalArgumentException("list " + l + "'s rows must be strictly ascending: " + r
+                            + " follows " + rows[(int) i - 1]);
+                }
+            }
+        }
+        return offsets.length - 1;
+    }
+
+    /** Checks {@code nprobe} distinct lists in {@code [0, lists)} per query for {@code queries} queries. */
+    public static void probes(int[] probes, int nprobe, long queries, int lists) {
+        if (nprobe < 0 || probes.length != queries * nprobe) {
+            throw new IllegalArgumentException(probes.length + " probes for " + queries + " queries x nprobe " + nprobe);
+        }
+        int[] seen = new int[lists];
+        for (int q = 0; q < queries; q++) {
+            for (int j = 0; j < nprobe; j++) {
+                int l = probes[q * nprobe + j];
+                if (l < 0 || l >= lists) {
+                    throw new IllegalArgumentException("query " + q + " probes list " + l + ", outside [0, " + lists + ")");
+                }
+                if (seen[l] == q + 1) {
+                    throw new IllegalArgumentException("query " + q + " probes list " + l + " twice");
+                }
+                seen[l] = q + 1;
+            }
+        }
+    }
+
+    /**
      * Checks a top-k call over {@code n} rows of dimension {@code dimension}: the queries, and the per-query
      * candidate lists or the shared row set of {@code params}; returns the results per query,
      * {@code min(k, candidates)} (with lists: the longest list).

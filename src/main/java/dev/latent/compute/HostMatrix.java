@@ -34,6 +34,15 @@ public abstract class HostMatrix implements ResidentMatrix {
      */
     protected abstract Neighbors topKLists(FloatMatrix queries, int count, long[] offsets, long[] lists);
 
+    /**
+     * Top-k over the probed inverted lists of each query (arguments checked; {@code count} results per query,
+     * padded). This default builds the per-query candidate lists for {@link #topKLists}.
+     */
+    protected Neighbors topKGrouped(FloatMatrix queries, int count, long[] listOffsets, long[] listRows, int[] probes,
+            int nprobe) {
+        return ResidentMatrix.super.searchGrouped(queries, listOffsets, listRows, probes, nprobe, count);
+    }
+
     /** Every row within {@code radius} (all rows or the subset), best first; at most {@code maxResults}. */
     protected abstract RangeHits within(FloatMatrix queries, float radius, long[] subset, long maxResults);
 
@@ -86,6 +95,32 @@ public abstract class HostMatrix implements ResidentMatrix {
         int count = Checks.topKCount(queries, db.cols(), params, db.rows());
         return params.listOffsets() != null ? topKLists(queries, count, params.listOffsets(), params.listRows())
                 : topK(queries, count, params.rows());
+    }
+
+    @Override
+    public Neighbors searchGrouped(FloatMatrix queries, long[] listOffsets, long[] listRows, int[] probes, int nprobe,
+            int k) {
+        checkOpen();
+        FloatMatrix db = rows;
+        Checks.queries(queries, db.cols());
+        Checks.k(k);
+        int nlists = Checks.invertedLists(listOffsets, listRows, db.rows());
+        Checks.probes(probes, nprobe, queries.rows(), nlists);
+        long longest = 0;
+        for (int q = 0; q < queries.rows(); q++) {
+            long n = 0;
+            for (int j = 0; j < nprobe; j++) {
+                int l = probes[q * nprobe + j];
+                n += listOffsets[l + 1] - listOffsets[l];
+            }
+            longest = Math.max(longest, n);
+        }
+        int count = (int) Math.min(k, longest);
+        Checks.resultSize(queries.rows(), count);
+        if (count == 0) {
+            return new Neighbors((int) queries.rows(), 0, new long[0], new float[0], metric);
+        }
+        return topKGrouped(queries, count, listOffsets, listRows, probes, nprobe);
     }
 
     @Override

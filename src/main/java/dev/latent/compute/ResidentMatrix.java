@@ -34,6 +34,47 @@ public interface ResidentMatrix extends AutoCloseable {
      */
     Neighbors search(FloatMatrix queries, ScanParams params);
 
+    /**
+     * Top-k of every query over the rows of the inverted lists it probes, as {@link #search(FloatMatrix, ScanParams)}
+     * with each query's candidates the ascending union of its probed lists (so the same results, scores up to
+     * float rounding). List {@code l} holds rows {@code listRows[listOffsets[l] .. listOffsets[l + 1])}, strictly
+     * ascending; query {@code i} probes the {@code nprobe} distinct lists
+     * {@code probes[i * nprobe .. (i + 1) * nprobe)}. Each query holds {@code min(k, candidates)} results (the
+     * most rows any query probes), padded with id -1 and score NaN. This default builds the per-query lists and
+     * calls {@link #search(FloatMatrix, ScanParams)}; a backend may score each list once for all the queries
+     * that probe it.
+     *
+     * @throws IllegalArgumentException for bad lists or probes, or as {@link #search(FloatMatrix, ScanParams)}
+     */
+    default Neighbors searchGrouped(FloatMatrix queries, long[] listOffsets, long[] listRows, int[] probes, int nprobe,
+            int k) {
+        int nlists = Checks.invertedLists(listOffsets, listRows, rows());
+        Checks.probes(probes, nprobe, queries.rows(), nlists);
+        int nq = Math.toIntExact(queries.rows());
+        long[] offsets = new long[nq + 1];
+        for (int q = 0; q < nq; q++) {
+            long n = 0;
+            for (int j = 0; j < nprobe; j++) {
+                int l = probes[q * nprobe + j];
+                n += listOffsets[l + 1] - listOffsets[l];
+            }
+            offsets[q + 1] = offsets[q] + n;
+        }
+        long[] cand = new long[Math.toIntExact(offsets[nq])];
+        for (int q = 0; q < nq; q++) {
+            int at = (int) offsets[q];
+            for (int j = 0; j < nprobe; j++) {
+                int l = probes[q * nprobe + j];
+                int a = (int) listOffsets[l];
+                int len = (int) (listOffsets[l + 1] - a);
+                System.arraycopy(listRows, a, cand, at, len);
+                at += len;
+            }
+            java.util.Arrays.sort(cand, (int) offsets[q], at);
+        }
+        return search(queries, ScanParams.topK(k).candidates(offsets, cand));
+    }
+
     /** Top-k over all rows: {@code search(queries, ScanParams.topK(k))}. */
     default Neighbors search(FloatMatrix queries, int k) {
         return search(queries, ScanParams.topK(k));

@@ -21,6 +21,7 @@ final class InvertedLists {
     private int size;
     private final int[][] members;         // list → ascending rows, members[l][0, lengths[l])
     private final int[] lengths;
+    private volatile long[][] csr;                  // {offsets, rows} of every list, or null after a change
 
     /** {@code count} empty lists. */
     InvertedLists(int count) {
@@ -95,6 +96,7 @@ final class InvertedLists {
             members[list][lengths[list]++] = row;     // rows grow, so each list stays ascending
         }
         size += newLabels.length;
+        csr = null;
     }
 
     /**
@@ -124,6 +126,7 @@ final class InvertedLists {
             }
         }
         size = newSize;
+        csr = null;
     }
 
     /** {@code list}'s unchanged rows below {@code newSize} merged with the changed rows now in it. */
@@ -152,6 +155,29 @@ final class InvertedLists {
         }
         members[list] = Arrays.copyOf(out, n);
         lengths[list] = n;
+    }
+
+    /**
+     * Every list's rows in CSR form, {@code {offsets, rows}}: list {@code l} holds the ascending rows
+     * {@code rows[offsets[l] .. offsets[l + 1])}. Built once and kept until the lists change; callers must not
+     * modify the arrays.
+     */
+    long[][] csr() {
+        long[][] c = csr;
+        if (c == null) {
+            long[] offsets = new long[count + 1];
+            long[] rows = new long[size];
+            int at = 0;
+            for (int l = 0; l < count; l++) {
+                for (int i = 0; i < lengths[l]; i++) {
+                    rows[at++] = members[l][i];
+                }
+                offsets[l + 1] = at;
+            }
+            c = new long[][] {offsets, rows};
+            csr = c;
+        }
+        return c;
     }
 
     /** Total rows in {@code lists}. */

@@ -47,7 +47,9 @@ import java.util.Objects;
  *
  * <p><b>Searching.</b> A top-k search finds each query's {@code nprobe} nearest centroids (an exact search of
  * the queries against the resident centroids), gathers those lists' rows into a candidate list per query and
- * scores them with one call of the backend ({@link ScanParams#candidates}). {@code nprobe} comes from
+ * scores them with one call of the backend ({@link ScanParams#candidates}); a batch of 16 or more queries instead
+ * hands the backend every list and each query's probes ({@link dev.latent.compute.ResidentMatrix#searchGrouped}),
+ * so that a backend can score each probed list once for all its queries. {@code nprobe} comes from
  * {@link SearchParams#nprobe} or, at 0, {@link #nprobe()} (default {@link #defaultNprobe(int)}). A range
  * search and a search restricted to {@link SearchParams#allowedIds} are exact over all rows (or the allowed
  * ones), as in {@link FlatIndex}. A device failure is answered on the host, as {@link FlatIndex} does.
@@ -77,6 +79,8 @@ public final class IvfIndex extends StoredIndex {
 
         /** Most candidate rows gathered for one backend call; more queries are searched in several calls. */
     private static final int MAX_CANDIDATES = 1 << 22;
+    /** Batches of at least this many queries score each probed list once for all its queries. */
+    private static final int GROUPED_MIN_QUERIES = 16;
 
     private final InvertedLists lists;
     private final Centroids centroids;
@@ -353,6 +357,18 @@ public final class IvfIndex extends StoredIndex {
     /** Top-k of queries {@code [from, to)} over their probed lists ({@code total} rows in all). Under the read lock. */
     private Neighbors searchLists(FloatMatrix queries, int from, int to, long total, Neighbors nearest, int[] probed,
             int k, int rerank) {
+        if (to - from >= GROUPED_MIN_QUERIES && total > 0 && store.quantizer() == null) {
+            // Each list scored once for all the queries of the batch that probe it.
+            int nprobe = probed.length;
+            int[] probes = new int[(to - from) * nprobe];
+            for (int q = from; q < to; q++) {
+                System.arraycopy(probedLists(nearest, q, probed), 0, probes, (q - from) * nprobe, nprobe);
+            }
+            long[][] csr = lists.csr();
+            try (FloatMatrix block = queries.rowsView(from, to)) {
+                return (Neighbors) store.scanGrouped(block, csr[0], csr[1], probes, nprobe, k);
+            }
+        }
         long[] offsets = new long[to - from + 1];
         long[] rows = new long[Math.toIntExact(total)];
         int at = 0;

@@ -433,6 +433,24 @@ final class StoredVectors {
         }
     }
 
+    /**
+     * Top-k of each query over the rows of its probed inverted lists ({@link ResidentMatrix#searchGrouped}), rows
+     * mapped to caller ids; when the device fails it, the same search on the host. Caller holds the read lock.
+     */
+    SearchResult scanGrouped(FloatMatrix queries, long[] listOffsets, long[] listRows, int[] probes, int nprobe, int k) {
+        long[] map = set.idsShared();
+        Function<ResidentMatrix, SearchResult> work = m -> m.searchGrouped(queries, listOffsets, listRows, probes, nprobe, k)
+                .mapIds(row -> row < 0 ? row : map[(int) row]);
+        try {
+            return work.apply(resident());
+        } catch (DeviceException e) {
+            deviceFailed(e, queries.rows());
+            try (FloatMatrix rows = set.rows()) {
+                return onHost(rows, metric(), work);
+            }
+        }
+    }
+
     /** Logs that the device failed a call of {@code rows} queries or points, which is answered on the host. */
     void deviceFailed(DeviceException e, long rows) {
         FALLBACK.log(e, backend(), rows);

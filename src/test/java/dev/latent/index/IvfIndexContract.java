@@ -219,6 +219,67 @@ abstract class IvfIndexContract {
         }
     }
 
+    /** A batch (each probed list scored once for all its queries) answers as each query searched alone. */
+    @Test
+    void aBatchAnswersAsEachQueryAlone() {
+        long seed = new Random().nextLong();
+        Random rnd = new Random(seed);
+        Planted p = planted(rnd, 1200, 13, 12, 0.6);
+        float[][] qs = queries(rnd, p, 41, 0.6);
+        for (Metric metric : Metric.values()) {
+            try (IvfIndex index = build(p, metric, 24, seed); FloatMatrix q = FloatMatrix.of(qs)) {
+                for (int nprobe : new int[] {1, 4}) {
+                    String msg = metric + " nprobe " + nprobe + " seed " + seed;
+                    Neighbors batch = (Neighbors) index.search(q, SearchParams.topK(30).nprobe(nprobe));
+                    for (int i = 0; i < qs.length; i++) {
+                        if (probeNearTie(index, qs[i], nprobe)) {
+                            continue;  // a batch and a single query may pick another of two tied lists
+                        }
+                        Neighbors alone;
+                        try (FloatMatrix one = FloatMatrix.of(new float[][] {qs[i]})) {
+                            alone = (Neighbors) index.search(one, SearchParams.topK(30).nprobe(nprobe));
+                        }
+                        for (int r = 0; r < batch.count(); r++) {
+                            long id = batch.id(i, r);
+                            if (r >= alone.count() || Float.isNaN(alone.score(0, r))) {
+                                assertTrue(Float.isNaN(batch.score(i, r)), msg + " query " + i + " rank " + r + ": padding");
+                                continue;
+                            }
+                            float want = alone.score(0, r);
+                            float got = batch.score(i, r);
+                            assertEquals(want, got, 1e-5 * Math.abs(want) + 1e-6, msg + " query " + i + " rank " + r);
+                            if (id != alone.id(0, r)) {
+                                double a = FlatIndexTest.score(qs[i], p.live().get(id), metric);
+                                double b = FlatIndexTest.score(qs[i], p.live().get(alone.id(0, r)), metric);
+                                assertTrue(Math.abs(a - b) <= 1e-5 * Math.max(Math.abs(a), Math.abs(b)) + 1e-6,
+                                        msg + " query " + i + " rank " + r + ": id " + id + " vs " + alone.id(0, r));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Whether the nprobe-th and next nearest centroids of q are within 1e-3 (relative), under L2 or the metric. */
+    private static boolean probeNearTie(IvfIndex index, float[] q, int nprobe) {
+        float[] flat = index.centroids();
+        int d = q.length;
+        int n = flat.length / d;
+        for (Metric m : new Metric[] {Metric.L2, index.metric()}) {
+            double[] s = new double[n];
+            for (int c = 0; c < n; c++) {
+                double v = FlatIndexTest.score(q, Arrays.copyOfRange(flat, c * d, (c + 1) * d), m);
+                s[c] = m.higherIsNearer() ? -v : v;
+            }
+            Arrays.sort(s);
+            if (nprobe < n && Math.abs(s[nprobe] - s[nprobe - 1]) <= 1e-3 * (Math.abs(s[nprobe]) + 1e-9)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     @Test
     void theSameSeedGivesTheSameCentroidsAndResults() {
         long seed = new Random().nextLong();

@@ -346,6 +346,15 @@ public final class CpuBackend implements Backend {
                             db.cols(), metric.code(), offsets, lists, count, ids, scores));
         }
 
+        @Override
+        protected Neighbors topKGrouped(FloatMatrix queries, int count, long[] listOffsets, long[] listRows,
+                int[] probes, int nprobe) {
+            return nativeTopK(queries, count, "top-k over inverted lists", (q, qaux, x, db, ids, scores) ->
+                    CpuNative.latent_cpu_topk_grouped(q, qaux, (int) queries.rows(), x, ip() ? null : aux, db.rows(),
+                            db.cols(), metric.code(), listOffsets, listRows, listOffsets.length - 1, probes, nprobe,
+                            count, ids, scores));
+        }
+
         /** One native top-k call over the rows: queries, their norm terms (null for IP) and the results. */
         private interface TopKCall {
             int run(FloatPointer q, FloatPointer qaux, FloatPointer x, FloatMatrix db, long[] ids, float[] scores);
