@@ -216,4 +216,27 @@ int32_t latent_cpu_sq8_topk(const float *q, int64_t nq, const uint8_t *codes, co
     });
 }
 
+int32_t latent_cpu_sq8_topk_grouped(const float *q, int64_t nq, const uint8_t *codes, const float *xaux,
+                                    int64_t nx, int32_t d, int32_t metric, const float *vmin,
+                                    const float *vscale, const int64_t *list_offsets, const int64_t *list_rows,
+                                    int64_t nlists, const int32_t *probes, int32_t nprobe, int32_t count,
+                                    int64_t *ids, float *scores) {
+    if (nq < 0 || nx < 0 || d < 1 || d > LATENT_CPU_SQ8_MAX_D || count < 0 || nlists < 0 || nprobe < 0 ||
+        !valid_metric(metric) || !valid_sq8(d, vmin, vscale)) {
+        return LATENT_CPU_EINVAL;
+    }
+    if (nq > 0 && count > 0 && (!q || !ids || !scores)) return LATENT_CPU_EINVAL;
+    if (nx > 0 && (!codes || (metric == LATENT_METRIC_L2 && !xaux))) return LATENT_CPU_EINVAL;
+    if (nq > 0 && nprobe > 0 && (!probes || !list_offsets)) return LATENT_CPU_EINVAL;
+    if (nq > 0 && nprobe > 0) {
+        for (int64_t i = 0; i < nq * nprobe; i++) {
+            if (probes[i] < 0 || probes[i] >= nlists) return LATENT_CPU_EINVAL;
+        }
+    }
+    return guarded([&] {
+        return sq8_topk_grouped(q, nq, codes, xaux, d, metric, vmin, vscale, list_offsets, list_rows, nlists, probes,
+                                nprobe, count, ids, scores);
+    });
+}
+
 }  // extern "C"

@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or a meaning below changes; checked by the Java binding. */
-#define LATENT_CPU_ABI_VERSION 5
+#define LATENT_CPU_ABI_VERSION 6
 
 #define LATENT_CPU_ISA_SCALAR 0
 #define LATENT_CPU_ISA_AVX2 1   /* AVX2 + FMA, 256-bit ymm */
@@ -222,6 +222,19 @@ int32_t latent_cpu_sq8_topk(const float *q, int64_t nq, const uint8_t *codes, co
                             int32_t d, int32_t metric, const float *vmin, const float *vscale,
                             const int64_t *offsets, const int64_t *rows, int32_t count,
                             int64_t *ids, float *scores);
+
+/*
+ * latent_cpu_sq8_topk over inverted lists, each list's codes scored once for all the queries that probe it:
+ * lists, probes and results as in latent_cpu_topk_grouped, codes, xaux, vmin, vscale and q as in
+ * latent_cpu_sq8_topk. The result equals latent_cpu_sq8_topk over the (sorted) union of each query's probed
+ * rows bit for bit (ids and scores): the integer sums are exact and are turned into scores by the same
+ * float operations.
+ */
+int32_t latent_cpu_sq8_topk_grouped(const float *q, int64_t nq, const uint8_t *codes, const float *xaux,
+                                    int64_t nx, int32_t d, int32_t metric, const float *vmin,
+                                    const float *vscale, const int64_t *list_offsets, const int64_t *list_rows,
+                                    int64_t nlists, const int32_t *probes, int32_t nprobe, int32_t count,
+                                    int64_t *ids, float *scores);
 
 /* ---- file mapping (files.cpp) ---- */
 

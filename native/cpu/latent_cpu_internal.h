@@ -134,6 +134,11 @@ int sq8_topk(const float *q, int64_t nq, const uint8_t *codes, const float *xaux
              const float *vmin, const float *vscale, const int64_t *offsets, const int64_t *rows, int count,
              int64_t *ids, float *scores);
 
+/// latent_cpu_sq8_topk_grouped after the argument checks.
+int sq8_topk_grouped(const float *q, int64_t nq, const uint8_t *codes, const float *xaux, int d, int metric,
+                     const float *vmin, const float *vscale, const int64_t *list_offsets, const int64_t *list_rows,
+                     int64_t nlists, const int32_t *probes, int nprobe, int count, int64_t *ids, float *scores);
+
 }  // namespace latent_cpu
 
 #pragma GCC visibility pop

@@ -147,28 +147,15 @@ struct GroupSource : FloatSource {
     const float *query(int64_t i) const { return p.q + qids[i] * p.d; }
 };
 
-/// Scores one list for its queries into their heaps (heaps[qid - q0]). Lists arrive in any order, so
-/// a candidate equal to the threshold may still win on the lower row: push decides that.
+/// Scores one list for its queries into their heaps (heaps[qid - q0]); see feed_group.
 template <int METRIC>
 void score_list(const Problem &p, const int64_t *rows, int64_t nrows, const int64_t *qids, int64_t nqs,
                 int64_t q0, TopK *heaps) {
     blocked_scan(GroupSource(p, rows, qids, nqs), 0, nqs, 0, nrows,
                  [&](int64_t qb, int nqt, int64_t cb, int nct, const float *tile, int64_t ld) {
-                     for (int i = 0; i < nqt; i++) {
-                         const int64_t qi = qids[qb + i];
-                         TopK &hp = heaps[qi - q0];
-                         const float qa = METRIC == 0 ? 0.0f : p.qaux[qi];
-                         const float *t = tile + i * ld;
-                         float thr = hp.threshold();
-                         for (int j = 0; j < nct; j++) {
-                             const int64_t id = rows[cb + j];
-                             const float key = key_of<METRIC>(t[j], qa, METRIC == 0 ? 0.0f : p.xaux[id]);
-                             if (key >= thr) {
-                                 hp.push(key, id);
-                                 thr = hp.threshold();
-                             }
-                         }
-                     }
+                     feed_group<METRIC>(heaps, q0, qids + qb, nqt, rows, cb, nct, tile, ld, p.xaux, [&](int i) {
+                         return FloatDots{METRIC == 0 ? 0.0f : p.qaux[qids[qb + i]]};
+                     });
                  });
 }
 
@@ -176,90 +163,17 @@ using ScoreListFn = void (*)(const Problem &, const int64_t *, int64_t, const in
 
 }  // namespace
 
-/// Top-k over the probed lists of every query, each list scored once for all queries that probe it.
-/// Queries go in chunks (bounding the per-thread heaps); within a chunk the probes are inverted into
-/// per-list query lists, threads take lists (largest work first) into heaps of their own, and the
-/// per-thread heaps of each query are merged at the end.
+/// Top-k over the probed lists of every query, each list scored once for all queries that probe it
+/// (grouped_topk in scan.h).
 int topk_grouped(const Problem &base, const int64_t *list_offsets, const int64_t *list_rows, int64_t nlists,
                  const int32_t *probes, int nprobe, int count, int64_t *ids, float *scores) {
-    const int64_t nq = base.nq;
-    if (count == 0 || nq == 0) return LATENT_CPU_OK;
-    const bool negate = base.metric == LATENT_METRIC_L2;
     static const ScoreListFn fns[3] = {score_list<0>, score_list<1>, score_list<2>};
     const ScoreListFn score = fns[base.metric];
-    const int tmax = std::max(1, thread_count());
-    const int64_t entries = int64_t{4} << 20;  // per-thread heap entries of one chunk, all threads together
-    const int64_t chunk = std::max<int64_t>(1, entries / (static_cast<int64_t>(tmax) * count));
-    std::vector<int64_t> qoff(static_cast<size_t>(nlists) + 1);
-    std::vector<int64_t> qids;
-    std::vector<int64_t> order;
-    for (int64_t q0 = 0; q0 < nq; q0 += chunk) {
-        const int64_t q1 = std::min(nq, q0 + chunk), nc = q1 - q0;
-        // Invert the probes: the queries of each list, ascending.
-        std::fill(qoff.begin(), qoff.end(), 0);
-        for (int64_t qi = q0; qi < q1; qi++) {
-            for (int j = 0; j < nprobe; j++) qoff[static_cast<size_t>(probes[qi * nprobe + j]) + 1]++;
-        }
-        for (int64_t l = 0; l < nlists; l++) qoff[l + 1] += qoff[l];
-        qids.assign(static_cast<size_t>(qoff[nlists]), 0);
-        {
-            std::vector<int64_t> fill(qoff.begin(), qoff.end() - 1);
-            for (int64_t qi = q0; qi < q1; qi++) {
-                for (int j = 0; j < nprobe; j++) qids[fill[probes[qi * nprobe + j]]++] = qi;
-            }
-        }
-        order.clear();
-        double work = 0;
-        for (int64_t l = 0; l < nlists; l++) {
-            const int64_t nqs = qoff[l + 1] - qoff[l];
-            const int64_t nr = nqs > 0 ? list_offsets[l + 1] - list_offsets[l] : 0;
-            if (nr > 0) {
-                order.push_back(l);
-                work += static_cast<double>(nr) * nqs * base.d;
-            }
-        }
-        std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-            const double wa = static_cast<double>(list_offsets[a + 1] - list_offsets[a]) * (qoff[a + 1] - qoff[a]);
-            const double wb = static_cast<double>(list_offsets[b + 1] - list_offsets[b]) * (qoff[b + 1] - qoff[b]);
-            return wa > wb || (wa == wb && a < b);
-        });
-        const int t = order.empty() ? 1 : threads_for(work, static_cast<int64_t>(order.size()));
-        std::vector<Entry> store(static_cast<size_t>(t) * nc * count);
-        std::vector<int> counts(static_cast<size_t>(t) * nc, 0);
-        std::atomic<size_t> next{0};
-        run_threads(t, [&](int ti) {
-            std::vector<TopK> heaps;
-            heaps.reserve(static_cast<size_t>(nc));
-            Entry *mine = store.data() + static_cast<size_t>(ti) * nc * count;
-            for (int64_t i = 0; i < nc; i++) heaps.push_back(TopK{mine + i * count, count});
-            for (size_t o; (o = next.fetch_add(1, std::memory_order_relaxed)) < order.size();) {
-                const int64_t l = order[o];
-                score(base, list_rows + list_offsets[l], list_offsets[l + 1] - list_offsets[l],
-                      qids.data() + qoff[l], qoff[l + 1] - qoff[l], q0, heaps.data());
-            }
-            for (int64_t i = 0; i < nc; i++) counts[static_cast<size_t>(ti) * nc + i] = heaps[i].n;
-        });
-        // Merge the per-thread heaps of each query (threads split the queries).
-        const int tm = threads_for(static_cast<double>(nc) * t * count * 64, nc);
-        const int64_t per = (nc + tm - 1) / tm;
-        run_threads(tm, [&](int mi) {
-            std::vector<Entry> merged(static_cast<size_t>(t) * count);
-            const int64_t a = std::min(nc, mi * per), b = std::min(nc, a + per);
-            for (int64_t i = a; i < b; i++) {
-                int n = 0;
-                for (int ti = 0; ti < t; ti++) {
-                    const Entry *e = store.data() + (static_cast<size_t>(ti) * nc + i) * count;
-                    const int c = counts[static_cast<size_t>(ti) * nc + i];
-                    std::copy(e, e + c, merged.data() + n);
-                    n += c;
-                }
-                const int keep = std::min(n, count);
-                std::partial_sort(merged.data(), merged.data() + keep, merged.data() + n, better);
-                emit_best(merged.data(), keep, count, negate, ids + (q0 + i) * count, scores + (q0 + i) * count);
-            }
-        });
-    }
-    return LATENT_CPU_OK;
+    return grouped_topk(base.nq, list_offsets, list_rows, nlists, probes, nprobe, static_cast<double>(base.d),
+                        base.metric == LATENT_METRIC_L2, count,
+                        [&](const int64_t *rows, int64_t nrows, const int64_t *qids, int64_t nqs, int64_t q0,
+                            TopK *heaps) { score(base, rows, nrows, qids, nqs, q0, heaps); },
+                        ids, scores);
 }
 
 /// Range search: scores are filtered where the tiles are computed. Threads split the queries when

@@ -156,6 +156,40 @@ RangeFn range_for(int metric, bool subset) {
     return table[metric == LATENT_METRIC_L2 ? 1 : 0][subset ? 1 : 0];
 }
 
+/// Codes of one inverted list scored for the queries that probe it: rows and quantised queries read in
+/// place through index arrays; packed panels when the list has kPackedMinQueries queries.
+struct GroupCodeSource : CodeSource {
+    const int64_t *qids;
+    const int8_t *query(int64_t i) const { return qcodes + qids[i] * qstride; }
+};
+
+template <int METRIC>
+void sq8_score_list(const CodeSource &base, const Queries &qs, const float *xaux, const int64_t *rows, int64_t nrows,
+                    const int64_t *qids, int64_t nqs, int64_t q0, TopK *heaps) {
+    GroupCodeSource src{base, qids};
+    src.rows = rows;
+    src.packed = base.kn->lanes > 0 && nqs >= kPackedMinQueries;
+    blocked_scan(src, 0, nqs, 0, nrows, [&](int64_t qb, int nqt, int64_t cb, int nct, const int32_t *tile, int64_t ld) {
+        feed_group<METRIC>(heaps, q0, qids + qb, nqt, rows, cb, nct, tile, ld, xaux, [&](int i) {
+            const int64_t qi = qids[qb + i];
+            return Sq8Dots{qs.qa[qi], qs.b[qi], qs.o[qi]};
+        });
+    });
+}
+
+/// One vpdpbusd lane does 4 byte products where an FMA lane does 1: a quarter of a multiply-add each.
+double work_per_code(int64_t stride) { return static_cast<double>(stride) / 4; }
+
+/// Quantises the queries of a call into qs and returns the source of all its codes.
+CodeSource prepare(const float *q, int64_t nq, const uint8_t *codes, int d, int metric, const float *vmin,
+                   const float *vscale, Queries &qs) {
+    const Sq8Kernels *kn = sq8_kernels();
+    quantise_queries(q, nq, d, metric == LATENT_METRIC_COSINE, vmin, vscale, kn->levels, qs);
+    const int64_t stride = LATENT_CPU_SQ8_STRIDE(d);
+    return CodeSource{kn, codes, nullptr, stride, qs.codes.data(), qs.qstride, code_row_block(stride), kMaxQb,
+                      kn->lanes > 0 && nq >= kPackedMinQueries};
+}
+
 }  // namespace
 
 int64_t sq8_encode(const float *x, int64_t n, int d, int metric, const float *vmin, const float *vscale,
@@ -198,15 +232,10 @@ int sq8_topk(const float *q, int64_t nq, const uint8_t *codes, const float *xaux
              const float *vmin, const float *vscale, const int64_t *offsets, const int64_t *rows, int count,
              int64_t *ids, float *scores) {
     if (count == 0 || nq == 0) return LATENT_CPU_OK;
-    const Sq8Kernels *kn = sq8_kernels();
     Queries qs;
-    quantise_queries(q, nq, d, metric == LATENT_METRIC_COSINE, vmin, vscale, kn->levels, qs);
-    const int64_t stride = LATENT_CPU_SQ8_STRIDE(d);
+    const CodeSource all = prepare(q, nq, codes, d, metric, vmin, vscale, qs);
     const bool l2 = metric == LATENT_METRIC_L2;
-    // One vpdpbusd lane does 4 byte products where an FMA lane does 1: a quarter of a multiply-add each.
-    const double workPerCandidate = static_cast<double>(stride) / 4;
-    CodeSource all{kn, codes, nullptr, stride, qs.codes.data(), qs.qstride, code_row_block(stride), kMaxQb,
-                   kn->lanes > 0 && nq >= kPackedMinQueries};
+    const double workPerCandidate = work_per_code(all.stride);
     if (!offsets) {
         const RangeFn range = range_for(metric, false);
         return topk_split(nq, nx, static_cast<double>(nq) * nx * workPerCandidate, all.row_block, l2, count,
@@ -228,6 +257,20 @@ int sq8_topk(const float *q, int64_t nq, const uint8_t *codes, const float *xaux
                              return n;
                          },
                          ids, scores);
+}
+
+int sq8_topk_grouped(const float *q, int64_t nq, const uint8_t *codes, const float *xaux, int d, int metric,
+                     const float *vmin, const float *vscale, const int64_t *list_offsets, const int64_t *list_rows,
+                     int64_t nlists, const int32_t *probes, int nprobe, int count, int64_t *ids, float *scores) {
+    if (count == 0 || nq == 0) return LATENT_CPU_OK;
+    Queries qs;
+    const CodeSource all = prepare(q, nq, codes, d, metric, vmin, vscale, qs);
+    const bool l2 = metric == LATENT_METRIC_L2;
+    const auto score = l2 ? &sq8_score_list<2> : &sq8_score_list<0>;
+    return grouped_topk(nq, list_offsets, list_rows, nlists, probes, nprobe, work_per_code(all.stride), l2, count,
+                        [&](const int64_t *rows, int64_t nrows, const int64_t *qids, int64_t nqs, int64_t q0,
+                            TopK *heaps) { score(all, qs, xaux, rows, nrows, qids, nqs, q0, heaps); },
+                        ids, scores);
 }
 
 }  // namespace latent_cpu

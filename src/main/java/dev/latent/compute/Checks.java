@@ -185,6 +185,61 @@ public final class Checks {
         }
     }
 
+    /** The most rows any of {@code queries} queries probes ({@code nprobe} lists each; checked arguments). */
+    public static long longestProbed(long[] listOffsets, int[] probes, int nprobe, long queries) {
+        long longest = 0;
+        for (int q = 0; q < queries; q++) {
+            long n = 0;
+            for (int j = 0; j < nprobe; j++) {
+                int l = probes[q * nprobe + j];
+                n += listOffsets[l + 1] - listOffsets[l];
+            }
+            longest = Math.max(longest, n);
+        }
+        return longest;
+    }
+
+    /**
+     * Top-{@code k} over each query's probed rows as per-query candidate lists ({@link #probedCandidates}),
+     * after checking the inverted lists over {@code n} rows and the probes of {@code queries} queries.
+     */
+    public static ScanParams probedSearch(long[] listOffsets, long[] listRows, long n, int[] probes, int nprobe,
+            long queries, int k) {
+        int nlists = invertedLists(listOffsets, listRows, n);
+        probes(probes, nprobe, queries, nlists);
+        long[][] csr = probedCandidates(listOffsets, listRows, probes, nprobe, Math.toIntExact(queries));
+        return ScanParams.topK(k).candidates(csr[0], csr[1]);
+    }
+
+    /**
+     * The per-query candidate lists (CSR: {offsets, rows}, each query's rows ascending) of {@code queries}
+     * queries probing inverted lists ({@code nprobe} each; checked arguments).
+     */
+    public static long[][] probedCandidates(long[] listOffsets, long[] listRows, int[] probes, int nprobe, int queries) {
+        long[] offsets = new long[queries + 1];
+        for (int q = 0; q < queries; q++) {
+            long n = 0;
+            for (int j = 0; j < nprobe; j++) {
+                int l = probes[q * nprobe + j];
+                n += listOffsets[l + 1] - listOffsets[l];
+            }
+            offsets[q + 1] = offsets[q] + n;
+        }
+        long[] cand = new long[Math.toIntExact(offsets[queries])];
+        for (int q = 0; q < queries; q++) {
+            int at = (int) offsets[q];
+            for (int j = 0; j < nprobe; j++) {
+                int l = probes[q * nprobe + j];
+                int a = (int) listOffsets[l];
+                int len = (int) (listOffsets[l + 1] - a);
+                System.arraycopy(listRows, a, cand, at, len);
+                at += len;
+            }
+            java.util.Arrays.sort(cand, (int) offsets[q], at);
+        }
+        return new long[][] {offsets, cand};
+    }
+
     /**
      * Checks a top-k call over {@code n} rows of dimension {@code dimension}: the queries, and the per-query
      * candidate lists or the shared row set of {@code params}; returns the results per query,

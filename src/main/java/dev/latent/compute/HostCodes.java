@@ -147,6 +147,35 @@ public abstract class HostCodes implements ResidentCodes {
     }
 
     @Override
+    public Neighbors searchGrouped(FloatMatrix queries, long[] listOffsets, long[] listRows, int[] probes, int nprobe,
+            int k) {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            Checks.queries(queries, dimension());
+            Checks.k(k);
+            int nlists = Checks.invertedLists(listOffsets, listRows, rows);
+            Checks.probes(probes, nprobe, queries.rows(), nlists);
+            int count = (int) Math.min(k, Checks.longestProbed(listOffsets, probes, nprobe, queries.rows()));
+            Checks.resultSize(queries.rows(), count);
+            Vectors.check(queries, metric, "query", 0);
+            return topKGrouped(queries, rows, count, listOffsets, listRows, probes, nprobe);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Top-k over the probed inverted lists of each query (arguments checked; {@code count} results per query,
+     * padded). This default builds the per-query candidate lists for {@link #topK}.
+     */
+    protected Neighbors topKGrouped(FloatMatrix queries, long rows, int count, long[] listOffsets, long[] listRows,
+            int[] probes, int nprobe) {
+        long[][] csr = Checks.probedCandidates(listOffsets, listRows, probes, nprobe, Math.toIntExact(queries.rows()));
+        return topK(queries, rows, count, csr[0], csr[1]);
+    }
+
+    @Override
     public void append(FloatMatrix newRows) {
         lock.writeLock().lock();
         try {

@@ -106,16 +106,7 @@ public abstract class HostMatrix implements ResidentMatrix {
         Checks.k(k);
         int nlists = Checks.invertedLists(listOffsets, listRows, db.rows());
         Checks.probes(probes, nprobe, queries.rows(), nlists);
-        long longest = 0;
-        for (int q = 0; q < queries.rows(); q++) {
-            long n = 0;
-            for (int j = 0; j < nprobe; j++) {
-                int l = probes[q * nprobe + j];
-                n += listOffsets[l + 1] - listOffsets[l];
-            }
-            longest = Math.max(longest, n);
-        }
-        int count = (int) Math.min(k, longest);
+        int count = (int) Math.min(k, Checks.longestProbed(listOffsets, probes, nprobe, queries.rows()));
         Checks.resultSize(queries.rows(), count);
         if (count == 0) {
             return new Neighbors((int) queries.rows(), 0, new long[0], new float[0], metric);

@@ -51,6 +51,20 @@ public interface ResidentCodes extends AutoCloseable {
      */
     Neighbors search(FloatMatrix queries, ScanParams params);
 
+    /**
+     * Approximate top-k of each query over the rows of its probed inverted lists, the same results as
+     * {@link #search(FloatMatrix, ScanParams)} over the per-query candidate lists (the union of each query's
+     * lists, ascending), bit for bit. Lists and probes as in {@link ResidentMatrix#searchGrouped}. This
+     * default builds the per-query lists and calls {@link #search(FloatMatrix, ScanParams)}; a backend may
+     * score each list once for all the queries that probe it.
+     *
+     * @throws IllegalArgumentException for bad lists or probes, or as {@link #search(FloatMatrix, ScanParams)}
+     */
+    default Neighbors searchGrouped(FloatMatrix queries, long[] listOffsets, long[] listRows, int[] probes, int nprobe,
+            int k) {
+        return search(queries, Checks.probedSearch(listOffsets, listRows, rows(), probes, nprobe, queries.rows(), k));
+    }
+
     /** Top-k over all rows: {@code search(queries, ScanParams.topK(k))}. */
     default Neighbors search(FloatMatrix queries, int k) {
         return search(queries, ScanParams.topK(k));

@@ -48,31 +48,7 @@ public interface ResidentMatrix extends AutoCloseable {
      */
     default Neighbors searchGrouped(FloatMatrix queries, long[] listOffsets, long[] listRows, int[] probes, int nprobe,
             int k) {
-        int nlists = Checks.invertedLists(listOffsets, listRows, rows());
-        Checks.probes(probes, nprobe, queries.rows(), nlists);
-        int nq = Math.toIntExact(queries.rows());
-        long[] offsets = new long[nq + 1];
-        for (int q = 0; q < nq; q++) {
-            long n = 0;
-            for (int j = 0; j < nprobe; j++) {
-                int l = probes[q * nprobe + j];
-                n += listOffsets[l + 1] - listOffsets[l];
-            }
-            offsets[q + 1] = offsets[q] + n;
-        }
-        long[] cand = new long[Math.toIntExact(offsets[nq])];
-        for (int q = 0; q < nq; q++) {
-            int at = (int) offsets[q];
-            for (int j = 0; j < nprobe; j++) {
-                int l = probes[q * nprobe + j];
-                int a = (int) listOffsets[l];
-                int len = (int) (listOffsets[l + 1] - a);
-                System.arraycopy(listRows, a, cand, at, len);
-                at += len;
-            }
-            java.util.Arrays.sort(cand, (int) offsets[q], at);
-        }
-        return search(queries, ScanParams.topK(k).candidates(offsets, cand));
+        return search(queries, Checks.probedSearch(listOffsets, listRows, rows(), probes, nprobe, queries.rows(), k));
     }
 
     /** Top-k over all rows: {@code search(queries, ScanParams.topK(k))}. */

@@ -48,8 +48,9 @@ import java.util.Objects;
  * <p><b>Searching.</b> A top-k search finds each query's {@code nprobe} nearest centroids (an exact search of
  * the queries against the resident centroids), gathers those lists' rows into a candidate list per query and
  * scores them with one call of the backend ({@link ScanParams#candidates}); a batch of 16 or more queries instead
- * hands the backend every list and each query's probes ({@link dev.latent.compute.ResidentMatrix#searchGrouped}),
- * so that a backend can score each probed list once for all its queries. {@code nprobe} comes from
+ * hands the backend every list and each query's probes ({@link dev.latent.compute.ResidentMatrix#searchGrouped},
+ * or with 8-bit codes {@link dev.latent.compute.ResidentCodes#searchGrouped} for the coarse step), so that a
+ * backend can score each probed list once for all its queries. {@code nprobe} comes from
  * {@link SearchParams#nprobe} or, at 0, {@link #nprobe()} (default {@link #defaultNprobe(int)}). A range
  * search and a search restricted to {@link SearchParams#allowedIds} are exact over all rows (or the allowed
  * ones), as in {@link FlatIndex}. A device failure is answered on the host, as {@link FlatIndex} does.
@@ -357,7 +358,7 @@ public final class IvfIndex extends StoredIndex {
     /** Top-k of queries {@code [from, to)} over their probed lists ({@code total} rows in all). Under the read lock. */
     private Neighbors searchLists(FloatMatrix queries, int from, int to, long total, Neighbors nearest, int[] probed,
             int k, int rerank) {
-        if (to - from >= GROUPED_MIN_QUERIES && total > 0 && store.quantizer() == null) {
+        if (to - from >= GROUPED_MIN_QUERIES && total > 0) {
             // Each list scored once for all the queries of the batch that probe it.
             int nprobe = probed.length;
             int[] probes = new int[(to - from) * nprobe];
@@ -366,6 +367,9 @@ public final class IvfIndex extends StoredIndex {
             }
             long[][] csr = lists.csr();
             try (FloatMatrix block = queries.rowsView(from, to)) {
+                if (store.quantizer() != null) {
+                    return (Neighbors) store.approx(block, csr[0], csr[1], probes, nprobe, k, rerank);
+                }
                 return (Neighbors) store.scanGrouped(block, csr[0], csr[1], probes, nprobe, k);
             }
         }

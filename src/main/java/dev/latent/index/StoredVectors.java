@@ -309,9 +309,28 @@ final class StoredVectors {
      * is not empty.
      */
     SearchResult approx(FloatMatrix queries, long[] offsets, long[] rows, int k, int rerank) {
-        int wide = (int) Math.min(Integer.MAX_VALUE, (long) k * rerank);
+        int wide = wide(k, rerank);
         ScanParams coarse = offsets == null ? ScanParams.topK(wide) : ScanParams.topK(wide).candidates(offsets, rows);
-        Neighbors first = codes().search(queries, coarse);
+        return rescore(queries, codes().search(queries, coarse), k);
+    }
+
+    /**
+     * {@link #approx} over the rows of each query's probed inverted lists, the coarse step scoring each list's
+     * codes once for all the queries that probe it ({@link ResidentCodes#searchGrouped}); the same results as
+     * {@link #approx} over the per-query lists. Caller holds the read lock; the set is not empty.
+     */
+    SearchResult approx(FloatMatrix queries, long[] listOffsets, long[] listRows, int[] probes, int nprobe, int k,
+            int rerank) {
+        Neighbors first = codes().searchGrouped(queries, listOffsets, listRows, probes, nprobe, wide(k, rerank));
+        return rescore(queries, first, k);
+    }
+
+    private static int wide(int k, int rerank) {
+        return (int) Math.min(Integer.MAX_VALUE, (long) k * rerank);
+    }
+
+    /** The exact top-k over the coarse step's candidates {@code first} (ties by the lower row). */
+    private SearchResult rescore(FloatMatrix queries, Neighbors first, int k) {
         int nq = first.queries();
         long[] off = new long[nq + 1];
         long[] cand = new long[nq * first.count()];

@@ -94,45 +94,70 @@ class CpuGroupedTest extends CpuLevelsTest {
         }
     }
 
-    @Test
-    void groupedMatchesPerQueryLists() {
+    /** One random grouped search: rows, queries (some equal to rows), inverted lists, probes and k. */
+    private record Case(long seed, FloatMatrix db, FloatMatrix q, long[][] lists, int nprobe, int[] probes, int k) {
+        int nq() {
+            return (int) q.rows();
+        }
+
+        String describe() {
+            return "d=" + db.cols() + " n=" + db.rows() + " nq=" + q.rows() + " lists=" + (lists[0].length - 1)
+                    + " nprobe=" + nprobe + " k=" + k;
+        }
+    }
+
+    /**
+     * Random cases (d, n, nq, lists, k) with odd sizes, duplicate rows (exact ties across lists), empty lists,
+     * and k above every query's candidates, each handed to {@code check}.
+     */
+    private static void forCases(int[][] shapes, java.util.function.Consumer<Case> check) {
         long seed = Reference.seed();
         Random rnd = new Random(seed);
-        int[][] shapes = {{1, 300, 40, 7, 5}, {7, 1000, 60, 13, 10}, {100, 2000, 37, 50, 100}, {385, 1500, 20, 17, 64},
-                {100, 500, 30, 3, 400}};  // d, n, nq, lists, k (the last: k above every query's candidates)
         for (int[] s : shapes) {
             int d = s[0];
             int n = s[1];
             int nq = s[2];
             int nlists = s[3];
-            int k = s[4];
             try (FloatMatrix db = Reference.gaussian(n, d, rnd); FloatMatrix q = Reference.gaussian(nq, d, rnd)) {
                 for (int i = 0; i < Math.min(nq, 5); i++) {
-                    db.setRow(n - 1 - i, db.getRow(i));  // duplicates: exact ties across lists
+                    db.setRow(n - 1 - i, db.getRow(i));
                     q.setRow(i, db.getRow(i));
                 }
                 long[][] lists = lists(n, nlists, rnd);
                 int nprobe = 1 + rnd.nextInt(Math.max(1, nlists / 2));
-                int[] probes = probes(nq, nprobe, nlists, rnd);
-                for (Metric m : Metric.values()) {
-                    Neighbors ref;
-                    try (ResidentMatrix p = JAVA.upload(db, m)) {
-                        ref = p.searchGrouped(q, lists[0], lists[1], probes, nprobe, k);
-                    }
-                    for (String isa : isas()) {
-                        CpuBackend.useIsa(isa);
-                        try (ResidentMatrix p = cpu.upload(db, m)) {
-                            String ctx = "seed " + seed + ", " + isa + ", " + m + ", d=" + d + " n=" + n + " nq=" + nq
-                                    + " lists=" + nlists + " nprobe=" + nprobe + " k=" + k;
-                            Neighbors got = p.searchGrouped(q, lists[0], lists[1], probes, nprobe, k);
-                            assertClose(ctx + " vs Java", q, db, m, got, ref);
-                            assertClose(ctx + " vs CSR", q, db, m, got, ResidentMatrixGroupedDefault.of(p)
-                                    .searchGrouped(q, lists[0], lists[1], probes, nprobe, k));
-                        }
+                check.accept(new Case(seed, db, q, lists, nprobe, probes(nq, nprobe, nlists, rnd), s[4]));
+            }
+        }
+    }
+
+    @Test
+    void groupedMatchesPerQueryLists() {
+        forCases(new int[][] {{1, 300, 40, 7, 5}, {7, 1000, 60, 13, 10}, {100, 2000, 37, 50, 100},
+                {385, 1500, 20, 17, 64}, {100, 500, 30, 3, 400}}, c -> {
+            long seed = c.seed();
+            FloatMatrix db = c.db();
+            FloatMatrix q = c.q();
+            long[][] lists = c.lists();
+            int nprobe = c.nprobe();
+            int[] probes = c.probes();
+            int k = c.k();
+            for (Metric m : Metric.values()) {
+                Neighbors ref;
+                try (ResidentMatrix p = JAVA.upload(db, m)) {
+                    ref = p.searchGrouped(q, lists[0], lists[1], probes, nprobe, k);
+                }
+                for (String isa : isas()) {
+                    CpuBackend.useIsa(isa);
+                    try (ResidentMatrix p = cpu.upload(db, m)) {
+                        String ctx = "seed " + seed + ", " + isa + ", " + m + ", " + c.describe();
+                        Neighbors got = p.searchGrouped(q, lists[0], lists[1], probes, nprobe, k);
+                        assertClose(ctx + " vs Java", q, db, m, got, ref);
+                        assertClose(ctx + " vs CSR", q, db, m, got, ResidentMatrixGroupedDefault.of(p)
+                                .searchGrouped(q, lists[0], lists[1], probes, nprobe, k));
                     }
                 }
             }
-        }
+        });
     }
 
     /** Small integers: scores are exact, so ids (ties by the lower row included) equal the CSR search's. */
@@ -171,6 +196,52 @@ class CpuGroupedTest extends CpuLevelsTest {
         }
     }
 
+    /**
+     * 8-bit codes: {@link ResidentCodes#searchGrouped} equals the search over per-query candidate lists
+     * exactly (ids and scores: the integer sums are exact), natively at every kernel level and thread count
+     * and on the Java reference; odd dimensions, empty lists, k above every query's candidates.
+     */
+    @Test
+    void sq8GroupedEqualsPerQueryLists() {
+        forCases(new int[][] {{1, 300, 40, 7, 5}, {7, 1000, 60, 13, 10}, {100, 2000, 37, 5, 100},
+                {385, 1500, 20, 17, 64}, {33, 500, 30, 3, 400}}, c -> {
+            long[][] lists = c.lists();
+            ScanParams csr = perQuery(c.nq(), lists[0], lists[1], c.probes(), c.nprobe(), c.k());
+            for (Metric m : Metric.values()) {
+                Sq8 sq8 = Sq8.train(c.db(), m);
+                for (String isa : isas()) {
+                    CpuBackend.useIsa(isa);
+                    for (int threads : new int[] {1, 0}) {
+                        CpuBackend.useThreads(threads);
+                        try (ResidentCodes codes = cpu.uploadCodes(c.db(), m, sq8)) {
+                            String ctx = "seed " + c.seed() + ", " + isa + ", threads " + threads + ", " + m + ", "
+                                    + c.describe();
+                            assertIdentical(ctx, codes.searchGrouped(c.q(), lists[0], lists[1], c.probes(), c.nprobe(),
+                                    c.k()), codes.search(c.q(), csr));
+                        }
+                    }
+                }
+                try (ResidentCodes codes = JAVA.uploadCodes(c.db(), m, sq8)) {
+                    String ctx = "seed " + c.seed() + ", Java, " + m + ", " + c.describe();
+                    assertIdentical(ctx, codes.searchGrouped(c.q(), lists[0], lists[1], c.probes(), c.nprobe(), c.k()),
+                            codes.search(c.q(), csr));
+                }
+            }
+        });
+    }
+
+    private static void assertIdentical(String ctx, Neighbors got, Neighbors ref) {
+        assertEquals(ref.queries(), got.queries(), ctx + ": query count");
+        assertEquals(ref.count(), got.count(), ctx + ": result count");
+        for (int i = 0; i < ref.queries(); i++) {
+            for (int r = 0; r < ref.count(); r++) {
+                assertEquals(ref.id(i, r), got.id(i, r), ctx + ", query " + i + ", rank " + r + ": id");
+                assertEquals(Float.floatToRawIntBits(ref.score(i, r)), Float.floatToRawIntBits(got.score(i, r)),
+                        ctx + ", query " + i + ", rank " + r + ": score " + ref.score(i, r) + " vs " + got.score(i, r));
+            }
+        }
+    }
+
     @Test
     void rejectsBadProbesAndLists() {
         try (FloatMatrix db = Reference.gaussian(10, 4, new Random(1)); FloatMatrix q = Reference.gaussian(2, 4, new Random(2));
@@ -196,22 +267,26 @@ class CpuGroupedTest extends CpuLevelsTest {
         Neighbors searchGrouped(FloatMatrix q, long[] offsets, long[] rows, int[] probes, int nprobe, int k) {
             int nlists = Checks.invertedLists(offsets, rows, m.rows());
             Checks.probes(probes, nprobe, q.rows(), nlists);
-            int nq = (int) q.rows();
-            long[] off = new long[nq + 1];
-            List<Long> cand = new ArrayList<>();
-            for (int i = 0; i < nq; i++) {
-                List<Long> mine = new ArrayList<>();
-                for (int j = 0; j < nprobe; j++) {
-                    int l = probes[i * nprobe + j];
-                    for (long r = offsets[l]; r < offsets[l + 1]; r++) {
-                        mine.add(rows[(int) r]);
-                    }
-                }
-                Collections.sort(mine);
-                cand.addAll(mine);
-                off[i + 1] = cand.size();
-            }
-            return m.search(q, ScanParams.topK(k).candidates(off, cand.stream().mapToLong(Long::longValue).toArray()));
+            return m.search(q, perQuery((int) q.rows(), offsets, rows, probes, nprobe, k));
         }
+    }
+
+    /** Top-k over each query's probed rows as per-query candidate lists (ascending), built here. */
+    private static ScanParams perQuery(int nq, long[] offsets, long[] rows, int[] probes, int nprobe, int k) {
+        long[] off = new long[nq + 1];
+        List<Long> cand = new ArrayList<>();
+        for (int i = 0; i < nq; i++) {
+            List<Long> mine = new ArrayList<>();
+            for (int j = 0; j < nprobe; j++) {
+                int l = probes[i * nprobe + j];
+                for (long r = offsets[l]; r < offsets[l + 1]; r++) {
+                    mine.add(rows[(int) r]);
+                }
+            }
+            Collections.sort(mine);
+            cand.addAll(mine);
+            off[i + 1] = cand.size();
+        }
+        return ScanParams.topK(k).candidates(off, cand.stream().mapToLong(Long::longValue).toArray());
     }
 }

@@ -12,7 +12,7 @@ import org.bytedeco.javacpp.Pointer;
 
 /**
  * 8-bit codes in native memory, encoded and searched by {@code latent_cpu_sq8_encode} and
- * {@code latent_cpu_sq8_topk} (the integer kernels of the level in use: AVX-512 VNNI, AVX2 or scalar).
+ * {@code latent_cpu_sq8_topk} / {@code latent_cpu_sq8_topk_grouped} (the integer kernels of the level in use: AVX-512 VNNI, AVX2 or scalar).
  * Owns two allocations, the codes ({@link Sq8#stride()} bytes per row) and, for squared L2, {@code |x̂|²}
  * per row; both grow by doubling on append and are freed on close.
  */
@@ -100,6 +100,22 @@ final class CpuCodes extends HostCodes {
             try (FloatPointer q = queries.pointer()) {
                 CpuBackend.check(CpuNative.latent_cpu_sq8_topk(q, nq, codes, norms, rows, quantizer.dimension(),
                         metric.code(), vmin, vscale, offsets, lists, count, ids, scores), "8-bit top-k");
+            }
+        }
+        return new Neighbors(nq, count, ids, scores, metric);
+    }
+
+    @Override
+    protected Neighbors topKGrouped(FloatMatrix queries, long rows, int count, long[] listOffsets, long[] listRows,
+            int[] probes, int nprobe) {
+        int nq = (int) queries.rows();
+        long[] ids = new long[nq * count];
+        float[] scores = new float[nq * count];
+        if (count > 0 && nq > 0) {
+            try (FloatPointer q = queries.pointer()) {
+                CpuBackend.check(CpuNative.latent_cpu_sq8_topk_grouped(q, nq, codes, norms, rows,
+                        quantizer.dimension(), metric.code(), vmin, vscale, listOffsets, listRows,
+                        listOffsets.length - 1, probes, nprobe, count, ids, scores), "8-bit grouped top-k");
             }
         }
         return new Neighbors(nq, count, ids, scores, metric);

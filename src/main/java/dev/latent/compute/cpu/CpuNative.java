@@ -21,7 +21,7 @@ import org.bytedeco.javacpp.annotation.Platform;
 @NoException
 public final class CpuNative {
     /** The ABI version these declarations match; compared with {@link #latent_cpu_abi_version()}. */
-    public static final int ABI_VERSION = 5;
+    public static final int ABI_VERSION = 6;
 
     public static final int ISA_SCALAR = 0;
     public static final int ISA_AVX2 = 1;
@@ -135,5 +135,12 @@ public final class CpuNative {
             @Cast("const uint8_t*") BytePointer codes, @Const FloatPointer xaux, @Cast("int64_t") long nx, int d,
             int metric, @Cast("const float*") float[] vmin, @Cast("const float*") float[] vscale,
             @Cast("const int64_t*") long[] offsets, @Cast("const int64_t*") long[] rows, int count,
+            @Cast("int64_t*") long[] ids, float[] scores);
+
+    public static native int latent_cpu_sq8_topk_grouped(@Const FloatPointer q, @Cast("int64_t") long nq,
+            @Cast("const uint8_t*") BytePointer codes, @Const FloatPointer xaux, @Cast("int64_t") long nx, int d,
+            int metric, @Cast("const float*") float[] vmin, @Cast("const float*") float[] vscale,
+            @Cast("const int64_t*") long[] listOffsets, @Cast("const int64_t*") long[] listRows,
+            @Cast("int64_t") long nlists, @Cast("const int32_t*") int[] probes, int nprobe, int count,
             @Cast("int64_t*") long[] ids, float[] scores);
 }
