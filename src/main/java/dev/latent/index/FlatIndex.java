@@ -87,9 +87,9 @@ public final class FlatIndex extends StoredIndex implements DeviceTokenSearch {
      *     rule (named), or an id repeated in the batch or already stored (named)
      */
     @Override
-    public void add(long[] ids, FloatMatrix vectors) {
+    public void add(long[] ids, FloatMatrix vectors, java.util.List<dev.latent.space.Record> records) {
         store.write(() -> {
-            set.add(ids, vectors);
+            set.add(ids, vectors, records);
             store.extendResident();
             return null;
         });
@@ -143,9 +143,10 @@ public final class FlatIndex extends StoredIndex implements DeviceTokenSearch {
      * @throws TooManyResultsException when a range search passes {@link SearchParams#maxResults}
      */
     @Override
-    public SearchResult search(FloatMatrix queries, SearchParams params) {
-        Objects.requireNonNull(params, "params");
+    public SearchResult search(FloatMatrix queries, SearchParams asked) {
+        Objects.requireNonNull(asked, "params");
         return store.read(() -> {
+            SearchParams params = store.resolveFilter(asked);
             if (store.quantizer() == null || params.isRange() || params.filtered()) {
                 return store.exact(queries, params);
             }

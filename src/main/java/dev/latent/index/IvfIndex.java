@@ -10,6 +10,7 @@ import dev.latent.core.Neighbors;
 import dev.latent.core.SearchResult;
 import dev.latent.core.Vectors;
 import dev.latent.space.AtomicOutput;
+import dev.latent.space.Record;
 import dev.latent.space.VectorSet;
 import dev.latent.space.format.IndexFile;
 import dev.latent.space.format.IndexHeader;
@@ -226,12 +227,13 @@ public final class IvfIndex extends StoredIndex {
      *     (named), or an id repeated in the batch or already stored (named)
      */
     @Override
-    public void add(long[] ids, FloatMatrix vectors) {
+    public void add(long[] ids, FloatMatrix vectors, List<Record> records) {
         Objects.requireNonNull(ids, "ids");
         Objects.requireNonNull(vectors, "vectors");
         store.write(() -> {
-            if (ids.length == 0 || vectors.rows() != ids.length || vectors.cols() != dimension()) {
-                set.add(ids, vectors);   // nothing to place, or the error VectorSet names
+            if (ids.length == 0 || vectors.rows() != ids.length || vectors.cols() != dimension()
+                    || records != null && records.size() != ids.length) {
+                set.add(ids, vectors, records);   // nothing to place, or the error VectorSet names
                 return null;
             }
             Vectors.check(vectors, metric(), null, 0);
@@ -239,6 +241,7 @@ public final class IvfIndex extends StoredIndex {
             int[] order = byList(labels);
             long[] groupedIds = new long[ids.length];
             int[] groupedLabels = new int[ids.length];
+            List<Record> groupedRecords = records == null ? null : new java.util.ArrayList<>(ids.length);
             lists.reserve(set.size() + ids.length);
             try (FloatMatrix grouped = FloatMatrix.allocate(ids.length, dimension())) {
                 float[] row = new float[dimension()];
@@ -246,8 +249,11 @@ public final class IvfIndex extends StoredIndex {
                     groupedIds[i] = ids[order[i]];
                     groupedLabels[i] = labels[order[i]];
                     grouped.setRow(i, vectors.getRow(order[i], row));
+                    if (groupedRecords != null) {
+                        groupedRecords.add(records.get(order[i]));
+                    }
                 }
-                set.add(groupedIds, grouped);
+                set.add(groupedIds, grouped, groupedRecords);
             }
             lists.append(groupedLabels);
             store.extendResident();
@@ -321,11 +327,12 @@ public final class IvfIndex extends StoredIndex {
     }
 
     /** As {@link #search(FloatMatrix, SearchParams)}, with at most {@code maxCandidates} rows per backend call. */
-    SearchResult search(FloatMatrix queries, SearchParams params, int maxCandidates) {
-        Objects.requireNonNull(params, "params");
-        int probes = params.nprobe() == 0 ? nprobe : params.nprobe();
+    SearchResult search(FloatMatrix queries, SearchParams asked, int maxCandidates) {
+        Objects.requireNonNull(asked, "params");
+        int probes = asked.nprobe() == 0 ? nprobe : asked.nprobe();
         checkNprobe(probes);
         return store.read(() -> {
+            SearchParams params = store.resolveFilter(asked);
             if (params.isRange() || params.filtered() || probes == lists.count()) {
                 return store.exact(queries, params);
             }

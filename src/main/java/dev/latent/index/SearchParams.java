@@ -21,12 +21,38 @@ public final class SearchParams {
     private final long[] allowedIds;
     private final int nprobe;
     private final int rerank;
+    private final Filter filter;
 
     private SearchParams(ScanParams scan, long[] allowedIds, int nprobe, int rerank) {
+        this(scan, allowedIds, nprobe, rerank, null);
+    }
+
+    private SearchParams(ScanParams scan, long[] allowedIds, int nprobe, int rerank, Filter filter) {
         this.scan = scan;
         this.allowedIds = allowedIds;
         this.nprobe = nprobe;
         this.rerank = rerank;
+        this.filter = filter;
+    }
+
+    /**
+     * Only vectors whose record's payload matches {@code filter} are candidates (with {@link #allowedIds} too: those
+     * of them that match). The index answers the filter from an inverted index of its payload fields and searches
+     * the matching vectors exactly; a filter that matches nothing gives empty results, not an error. A filter on a
+     * field no record has, or of the wrong type, is an error naming the field.
+     */
+    public SearchParams filter(Filter filter) {
+        return new SearchParams(scan, allowedIds, nprobe, rerank, Objects.requireNonNull(filter, "filter"));
+    }
+
+    /** The payload filter, or null. */
+    public Filter filter() {
+        return filter;
+    }
+
+    /** These parameters with the filter answered: only {@code ids} allowed, no filter left. */
+    SearchParams resolved(long[] ids) {
+        return new SearchParams(scan, ids, nprobe, rerank, null);
     }
 
     /** The {@code k} best vectors per query ({@code min(k, candidates)} results). */
@@ -47,7 +73,7 @@ public final class SearchParams {
      * {@link dev.latent.compute.TooManyResultsException} before taking memory for more.
      */
     public SearchParams maxResults(long max) {
-        return new SearchParams(scan.maxResults(max), allowedIds, nprobe, rerank);
+        return new SearchParams(scan.maxResults(max), allowedIds, nprobe, rerank, filter);
     }
 
     /**
@@ -56,7 +82,7 @@ public final class SearchParams {
      */
     public SearchParams allowedIds(long... ids) {
         Objects.requireNonNull(ids, "allowedIds");
-        return new SearchParams(scan, ids.clone(), nprobe, rerank);
+        return new SearchParams(scan, ids.clone(), nprobe, rerank, filter);
     }
 
     /** Inverted lists probed per query (≥ 1, at most the index's list count; all lists = exact search). */
@@ -64,7 +90,7 @@ public final class SearchParams {
         if (lists < 1) {
             throw new IllegalArgumentException("nprobe must be >= 1, got " + lists);
         }
-        return new SearchParams(scan, allowedIds, lists, rerank);
+        return new SearchParams(scan, allowedIds, lists, rerank, filter);
     }
 
     /**
@@ -75,7 +101,7 @@ public final class SearchParams {
         if (factor < 1) {
             throw new IllegalArgumentException("rerank factor must be >= 1, got " + factor);
         }
-        return new SearchParams(scan, allowedIds, nprobe, factor);
+        return new SearchParams(scan, allowedIds, nprobe, factor, filter);
     }
 
     /** k of a top-k search (0 for a range search). */
@@ -108,9 +134,9 @@ public final class SearchParams {
         return allowedIds == null ? null : allowedIds.clone();
     }
 
-    /** Whether the search is restricted to {@link #allowedIds}. */
+    /** Whether the search is restricted to {@link #allowedIds} or by a {@link #filter}. */
     public boolean filtered() {
-        return allowedIds != null;
+        return allowedIds != null || filter != null;
     }
 
     /** Lists probed per query, or 0 for the index's default. */
@@ -133,6 +159,7 @@ public final class SearchParams {
         return (isRange() ? "within(" + radius() + ")" : "topK(" + k() + ")")
                 + (maxResults() != Long.MAX_VALUE ? ", maxResults " + maxResults() : "")
                 + (allowedIds != null ? ", " + allowedIds.length + " allowed ids" : "")
+                + (filter != null ? ", filter " + Filter.format(filter) : "")
                 + (nprobe > 0 ? ", nprobe " + nprobe : "") + (rerank > 0 ? ", rerank " + rerank : "");
     }
 
@@ -140,11 +167,11 @@ public final class SearchParams {
     public boolean equals(Object o) {
         return o instanceof SearchParams p && p.k() == k() && Float.compare(p.radius(), radius()) == 0
                 && p.isRange() == isRange() && p.maxResults() == maxResults() && Arrays.equals(p.allowedIds, allowedIds)
-                && p.nprobe == nprobe && p.rerank == rerank;
+                && p.nprobe == nprobe && p.rerank == rerank && Objects.equals(p.filter, filter);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(k(), radius(), isRange(), maxResults(), Arrays.hashCode(allowedIds), nprobe, rerank);
+        return Objects.hash(k(), radius(), isRange(), maxResults(), Arrays.hashCode(allowedIds), nprobe, rerank, filter);
     }
 }

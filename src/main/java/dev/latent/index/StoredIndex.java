@@ -3,7 +3,14 @@ package dev.latent.index;
 import dev.latent.compute.Backend;
 import dev.latent.core.Metric;
 import dev.latent.space.VectorSet;
+import dev.latent.core.FloatMatrix;
+import dev.latent.core.Vectors;
+import dev.latent.space.Record;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * What every index kind here shares: its rows in a {@link VectorSet} kept by {@link StoredVectors} (the lock,
@@ -57,6 +64,71 @@ abstract class StoredIndex implements VectorIndex {
     @Override
     public long[] ids() {
         return store.read(set::ids);
+    }
+
+    @Override
+    public Record record(long id) {
+        return store.read(() -> set.record(id));
+    }
+
+    @Override
+    public java.util.OptionalLong idOfKey(String key) {
+        Objects.requireNonNull(key, "key");
+        return store.read(() -> set.idOfKey(key));
+    }
+
+    @Override
+    public boolean hasRecords() {
+        return store.read(set::hasRecords);
+    }
+
+    /**
+     * As {@link VectorIndex#upsert}: the stored vectors of the keys are removed and the batch added under the write
+     * lock, with the vectors and records checked before the removal, so a failure changes nothing.
+     */
+    @Override
+    public long[] upsert(List<Record> records, FloatMatrix vectors) {
+        Objects.requireNonNull(records, "records");
+        Objects.requireNonNull(vectors, "vectors");
+        if (records.size() != vectors.rows()) {
+            throw new IllegalArgumentException(records.size() + " records for " + vectors.rows() + " vectors");
+        }
+        return store.write(() -> {
+            Map<String, Integer> seen = new HashMap<>();
+            long[] stored = set.idsShared();
+            long next = Long.MIN_VALUE;
+            for (int i = 0; i < set.size(); i++) {
+                next = Math.max(next, stored[i]);
+            }
+            next = next == Long.MIN_VALUE ? 0 : next + 1;
+            long[] ids = new long[records.size()];
+            List<Long> replaced = new ArrayList<>();
+            for (int i = 0; i < ids.length; i++) {
+                Record r = Objects.requireNonNull(records.get(i), "record " + i);
+                Integer before = seen.put(r.key(), i);
+                if (before != null) {
+                    throw new IllegalArgumentException("duplicate key '" + r.key() + "' in the batch (items " + before
+                            + " and " + i + ")");
+                }
+                java.util.OptionalLong id = set.idOfKey(r.key());
+                if (id.isPresent()) {
+                    replaced.add(id.getAsLong());
+                    ids[i] = id.getAsLong();
+                } else {
+                    ids[i] = next++;
+                }
+            }
+            if (vectors.cols() != dimension()) {
+                throw new IllegalArgumentException("vectors have dimension " + vectors.cols() + ", the index has " + dimension());
+            }
+            Vectors.check(vectors, metric(), null, 0);
+            long[] gone = replaced.stream().mapToLong(Long::longValue).toArray();
+            if (gone.length > 0) {
+                remove(gone);     // re-entrant: the write lock is held
+            }
+            add(ids, vectors, records);
+            return ids;
+        });
     }
 
     @Override

@@ -49,6 +49,8 @@ final class StoredVectors {
     private Sq8 quantizer;                // null: no codes
     private ResidentCodes codes;          // the rows' 8-bit codes; null when stale or none
     private boolean closed;
+    private long writes;                  // write-lock sections entered: a version for caches of the rows
+    private volatile PayloadIndex payloads;
 
     /**
      * @param owner   the index class, named when a closed index is used
@@ -141,10 +143,42 @@ final class StoredVectors {
         lock.writeLock().lock();
         try {
             checkOpen();
+            writes++;
             return body.get();
         } finally {
             lock.writeLock().unlock();
         }
+    }
+
+    /**
+     * The search parameters with their {@link SearchParams#filter()} answered as allowed ids (intersected with the
+     * allowed ids given), from the payload index of the rows now, built at the first filter after a write. Caller
+     * holds a lock.
+     */
+    SearchParams resolveFilter(SearchParams params) {
+        Filter f = params.filter();
+        if (f == null) {
+            return params;
+        }
+        PayloadIndex p = payloads;
+        if (p == null || p.version != writes) {
+            synchronized (residentLock) {
+                p = payloads;
+                if (p == null || p.version != writes) {
+                    p = PayloadIndex.build(set, writes);
+                    payloads = p;
+                }
+            }
+        }
+        long[] ids = p.matching(f);
+        long[] given = params.allowedIdsShared();
+        if (given != null) {
+            set.rowsOf(given);   // names allowed ids that are not stored
+            long[] sorted = given.clone();
+            java.util.Arrays.sort(sorted);
+            ids = PayloadIndex.intersect(ids, sorted);
+        }
+        return params.resolved(ids);
     }
 
     private void checkOpen() {

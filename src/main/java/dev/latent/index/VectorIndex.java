@@ -6,9 +6,11 @@ import dev.latent.core.Metric;
 import dev.latent.core.Neighbors;
 import dev.latent.core.SearchResult;
 import dev.latent.space.AtomicOutput;
+import dev.latent.space.Record;
 import dev.latent.space.VectorSet;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -45,7 +47,37 @@ public interface VectorIndex extends AutoCloseable {
     Backend backend();
 
     /** Adds vectors with ids; all or nothing (a failed add changes nothing). */
-    void add(long[] ids, FloatMatrix vectors);
+    default void add(long[] ids, FloatMatrix vectors) {
+        add(ids, vectors, null);
+    }
+
+    /**
+     * Adds vectors with ids, each with its {@link Record} (key, text, payload; {@code records} null or one per id,
+     * an element null for none); all or nothing. Records are kept through removals, snapshots and saves, and a
+     * file with records opens with them (mapped, not read into the heap).
+     *
+     * @throws IllegalArgumentException as {@link #add(long[], FloatMatrix)}, and for a key repeated in the batch or
+     *     already stored (named: remove it first, or {@link #upsert})
+     */
+    void add(long[] ids, FloatMatrix vectors, List<Record> records);
+
+    /**
+     * Adds or replaces vectors by key: a record whose key is stored replaces that vector and record under the same
+     * id; a new key gets the next free id (one above the largest stored). All or nothing.
+     *
+     * @return the id of each record, in order
+     * @throws IllegalArgumentException for a null record, a key repeated in the batch, or as {@link #add}
+     */
+    long[] upsert(List<Record> records, FloatMatrix vectors);
+
+    /** The record stored with {@code id}, or null when it has none. */
+    Record record(long id);
+
+    /** The id of the vector whose record has {@code key}, if one has. */
+    java.util.OptionalLong idOfKey(String key);
+
+    /** Whether vectors here may carry records (an index made or loaded with them). */
+    boolean hasRecords();
 
     /** Adds one vector. */
     default void add(long id, float[] vector) {

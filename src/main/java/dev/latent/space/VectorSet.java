@@ -40,6 +40,7 @@ public final class VectorSet implements AutoCloseable {
     private FloatMatrix storage;          // block.rows: capacity rows × dimension; rows [0, size) are live
     private long[] rowIds;                // row → caller id, length ≥ size
     private IdMap idToRow;
+    private RecordStore records = RecordStore.empty();
     private int size;
     private boolean closed;
 
@@ -64,6 +65,14 @@ public final class VectorSet implements AutoCloseable {
      * @param source named in messages (a file, for example)
      */
     public static VectorSet adopt(long[] ids, FloatMatrix vectors, Metric metric, String source) {
+        return adopt(ids, vectors, metric, RecordStore.empty(), source);
+    }
+
+    /**
+     * As {@link #adopt(long[], FloatMatrix, Metric, String)}, with the records of those ids (a file's records
+     * section, whose keys the store has checked).
+     */
+    public static VectorSet adopt(long[] ids, FloatMatrix vectors, Metric metric, RecordStore records, String source) {
         if (vectors.rows() != ids.length) {
             throw new IllegalArgumentException(source + ": " + ids.length + " ids for " + vectors.rows() + " vectors");
         }
@@ -87,6 +96,7 @@ public final class VectorSet implements AutoCloseable {
         s.replaceStorage(vectors);
         s.rowIds = ids;
         s.idToRow = map;
+        s.records = Objects.requireNonNull(records, "records");
         s.size = ids.length;
         return s;
     }
@@ -227,6 +237,16 @@ public final class VectorSet implements AutoCloseable {
      *     rule (named), or an id repeated in the batch or already stored (named)
      */
     public boolean add(long[] ids, FloatMatrix vectors) {
+        return add(ids, vectors, null);
+    }
+
+    /**
+     * As {@link #add(long[], FloatMatrix)}, each vector with its {@link Record} ({@code records} null, or one per
+     * id, an element null for none). Keys are checked with the rest before anything changes.
+     *
+     * @throws IllegalArgumentException also for a key repeated in the batch or held by a stored vector (both named)
+     */
+    public boolean add(long[] ids, FloatMatrix vectors, List<Record> records) {
         Objects.requireNonNull(ids, "ids");
         Objects.requireNonNull(vectors, "vectors");
         checkOpen();
@@ -241,6 +261,7 @@ public final class VectorSet implements AutoCloseable {
         }
         Vectors.check(vectors, metric, null, 0);
         checkNewIds(ids);
+        checkNewKeys(ids, records);
         long newSize = (long) size + ids.length;
         if (newSize > MAX_VECTORS) {
             throw new IllegalArgumentException("index would hold " + newSize + " vectors; the limit is " + MAX_VECTORS);
@@ -274,7 +295,62 @@ public final class VectorSet implements AutoCloseable {
             idToRow.put(ids[i], size + i);
         }
         size = (int) newSize;
+        if (records != null || this.records.hasRecords()) {
+            for (int i = 0; i < ids.length; i++) {
+                this.records.put(ids[i], records == null ? null : records.get(i));
+            }
+        }
         return moved;
+    }
+
+    private void checkNewKeys(long[] ids, List<Record> batch) {
+        if (batch == null) {
+            return;
+        }
+        if (batch.size() != ids.length) {
+            throw new IllegalArgumentException(batch.size() + " records for " + ids.length + " ids");
+        }
+        java.util.HashMap<String, Integer> seen = new java.util.HashMap<>();
+        for (int i = 0; i < batch.size(); i++) {
+            Record r = batch.get(i);
+            if (r == null) {
+                continue;
+            }
+            Integer before = seen.put(r.key(), i);
+            if (before != null) {
+                throw new IllegalArgumentException("duplicate key '" + r.key() + "' in the batch (items " + before
+                        + " and " + i + ")");
+            }
+            java.util.OptionalLong holder = records.idOf(r.key(), idToRow::containsKey);
+            if (holder.isPresent()) {
+                throw new IllegalArgumentException("key '" + r.key() + "' is already in the index (id " + holder.getAsLong()
+                        + "); remove it first, or upsert to replace it");
+            }
+        }
+    }
+
+    /** The record of {@code id}, or null when it has none. */
+    public Record record(long id) {
+        checkOpen();
+        return idToRow.containsKey(id) ? records.get(id) : null;
+    }
+
+    /** The id of the stored vector whose record has {@code key}, if any. */
+    public java.util.OptionalLong idOfKey(String key) {
+        checkOpen();
+        return records.idOf(key, idToRow::containsKey);
+    }
+
+    /** Whether any vector may have a record (see {@link RecordStore#hasRecords()}). */
+    public boolean hasRecords() {
+        checkOpen();
+        return records.hasRecords();
+    }
+
+    /** Heap held to find the records mapped from a file, in bytes. */
+    public long recordHeapBytes() {
+        checkOpen();
+        return records.baseHeapBytes();
     }
 
     private void checkNewIds(long[] ids) {
@@ -333,6 +409,7 @@ public final class VectorSet implements AutoCloseable {
             if (row < 0) {
                 continue;   // repeated in the argument list
             }
+            records.remove(id);
             int last = size - 1;
             if (row != last) {
                 copyRows(storage, last, storage, row, 1);
@@ -354,7 +431,7 @@ public final class VectorSet implements AutoCloseable {
     public Snapshot snapshot() {
         checkOpen();
         block.pin(size);
-        return new Snapshot(this, block, rowIds, size);
+        return new Snapshot(this, block, rowIds, size, records.freeze());
     }
 
     /**
@@ -367,14 +444,22 @@ public final class VectorSet implements AutoCloseable {
         private final Shared block;
         private final long[] ids;
         private final int size;
+        private final RecordStore records;
         private final AtomicBoolean closed = new AtomicBoolean();
 
-        private Snapshot(VectorSet set, Shared block, long[] ids, int size) {
+        private Snapshot(VectorSet set, Shared block, long[] ids, int size, RecordStore records) {
             this.dimension = set.dimension;
             this.metric = set.metric;
             this.block = block;
             this.ids = ids;
             this.size = size;
+            this.records = records;
+        }
+
+        /** The records of the pinned rows (a frozen view: look them up by the ids of {@link #idsShared()}). */
+        public RecordStore records() {
+            check();
+            return records;
         }
 
         public int dimension() {
@@ -503,6 +588,7 @@ public final class VectorSet implements AutoCloseable {
             block.release();
             rowIds = new long[0];
             idToRow = new IdMap(16);
+            records = RecordStore.empty();
             size = 0;
         }
     }

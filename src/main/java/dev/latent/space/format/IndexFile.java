@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.latent.core.FloatMatrix;
 import dev.latent.space.AtomicOutput;
+import dev.latent.space.Record;
+import dev.latent.space.RecordStore;
 import dev.latent.space.VectorSet;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -24,8 +26,9 @@ import java.util.zip.CRC32C;
 /**
  * Reads and writes index files ({@code .lidx}, see docs/file-format.md): an {@link IndexHeader}, UTF-8
  * JSON metadata, the vectors of a {@link VectorSet} (64-byte aligned), its ids, for an inverted-file (IVF)
- * index an {@link IvfSection} (list count, centroids, each row's list), and a CRC32C of everything before
- * it. Writes version 2; reads versions 1 and 2. Files over 2 GiB are read and written in chunks.
+ * index an {@link IvfSection} (list count, centroids, each row's list), for an index with {@link Record}s a
+ * records section (version 3), and a CRC32C of everything before it. Writes version 2 without records and 3 with
+ * them; reads versions 1 to 3. The records are mapped from the file, not read into the heap ({@link RecordStore}). Files over 2 GiB are read and written in chunks.
  *
  * <p>Stateless and thread-safe.
  */
@@ -94,6 +97,10 @@ public final class IndexFile {
         IndexHeader header = ivf == null
                 ? IndexHeader.flat(vectors.dimension(), vectors.metric(), size, meta.length)
                 : IndexHeader.ivf(vectors.dimension(), vectors.metric(), size, meta.length);
+        RecordStore records = vectors.records();
+        if (records.hasRecords()) {
+            header = header.withRecords();
+        }
         long vectorsOffset = header.vectorsOffset();
         CRC32C crc = new CRC32C();
         FileChannel ch = out.channel();
@@ -118,9 +125,67 @@ public final class IndexFile {
             int[] labels = ivf.labels();
             writeArray(out, crc, size, 4, (b, from, to) -> b.asIntBuffer().put(labels, from, to - from));
         }
+        if (header.hasRecords()) {
+            writeRecords(out, crc, records, ids, size);
+        }
         ByteBuffer foot = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
         foot.putInt((int) crc.getValue()).flip();
         out.write(foot);
+    }
+
+    /**
+     * The records section: u64 length of the records, {@code size + 1} u64 offsets into them (a row without a record
+     * has an empty range), then each row's encoded record ({@link Record#encode()}) in row order.
+     */
+    private static void writeRecords(AtomicOutput out, CRC32C crc, RecordStore records, long[] ids, int size)
+            throws IOException {
+        long[] offsets = new long[size + 1];
+        for (int i = 0; i < size; i++) {
+            byte[] r = records.encoded(ids[i]);
+            offsets[i + 1] = offsets[i] + (r == null ? 0 : r.length);
+        }
+        ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(offsets[size]).flip();
+        crc.update(len.duplicate());
+        out.write(len);
+        writeArray(out, crc, size + 1, 8, (b, from, to) -> b.asLongBuffer().put(offsets, from, to - from));
+        ByteBuffer b = ByteBuffer.allocate(1 << 20);
+        for (int i = 0; i < size; i++) {
+            byte[] r = records.encoded(ids[i]);
+            if (r == null) {
+                continue;
+            }
+            if (r.length > b.remaining()) {
+                flush(out, crc, b);
+            }
+            if (r.length > b.capacity()) {
+                ByteBuffer big = ByteBuffer.wrap(r);
+                crc.update(big.duplicate());
+                out.write(big);
+            } else {
+                b.put(r);
+            }
+        }
+        flush(out, crc, b);
+    }
+
+    private static void flush(AtomicOutput out, CRC32C crc, ByteBuffer b) throws IOException {
+        b.flip();
+        crc.update(b.duplicate());
+        out.write(b);
+        b.clear();
+    }
+
+    /** Adds {@code bytes} bytes of the file from {@code pos} to the checksum; the end. */
+    private static long checksumRange(FileChannel ch, long pos, long bytes, CRC32C crc) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate((int) Math.min(1 << 20, Math.max(1, bytes)));
+        long end = pos + bytes;
+        while (pos < end) {
+            b.clear().limit((int) Math.min(b.capacity(), end - pos));
+            pos = OffHeap.readFully(ch, b, pos);
+            b.flip();
+            crc.update(b);
+        }
+        return pos;
     }
 
     /** Moves one chunk of an array between a buffer and elements {@code [from, to)}. */
@@ -208,7 +273,18 @@ public final class IndexFile {
                 OffHeap.readFully(ch, b, listsAt);
                 lists = b.getInt(0) & 0xffffffffL;
             }
-            h.checkLength(length, file, lists);
+            long recordBytes = 0;
+            long recordsAt = h.hasRecords() ? h.kindEnd(lists) : -1;
+            if (recordsAt >= 0 && recordsAt + 8 <= length) {
+                ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+                OffHeap.readFully(ch, b, recordsAt);
+                recordBytes = b.getLong(0);
+                if (recordBytes < 0 || recordBytes > length) {
+                    throw new IOException(file + ": corrupt index file: a records section of " + recordBytes
+                            + " bytes in a file of " + length);
+                }
+            }
+            h.checkLength(length, file, lists, recordBytes);
             if (kind >= 0 && h.kind() != kind && (h.kind() == IndexHeader.KIND_FLAT || h.kind() == IndexHeader.KIND_IVF)) {
                 throw new IOException(file + ": an index file of " + IndexHeader.kindName(h.kind()) + ", not "
                         + IndexHeader.kindName(kind) + "; open it as its kind (VectorIndex.load opens any kind)");
@@ -247,6 +323,9 @@ public final class IndexFile {
                     pos = readArray(ch, pos, crc, labels.length, 4, (b, from, to) -> b.asIntBuffer().get(labels, from, to - from));
                     ivf = new IvfSection((int) lists, centroids, labels);
                 }
+                if (h.hasRecords()) {
+                    pos = checksumRange(ch, pos, 8 + 8 * (count + 1) + recordBytes, crc);
+                }
                 ByteBuffer foot = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
                 OffHeap.readFully(ch, foot, pos);
                 int stored = foot.getInt(0);
@@ -262,7 +341,11 @@ public final class IndexFile {
                 VectorSet set;
                 try {
                     // Checked here, not at the first search: a file that cannot be searched is not loaded.
-                    set = VectorSet.adopt(ids, vectors, h.metric(), file.toString());
+                    RecordStore records = h.hasRecords()
+                            ? RecordStore.mapped(file, recordsAt + 8, recordsAt + 8 + 8 * (count + 1), recordBytes, ids,
+                                    file.toString())
+                            : RecordStore.empty();
+                    set = VectorSet.adopt(ids, vectors, h.metric(), records, file.toString());
                 } catch (IllegalArgumentException e) {
                     throw new IOException(e.getMessage(), e);
                 }

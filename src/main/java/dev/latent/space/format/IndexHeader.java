@@ -26,8 +26,12 @@ public record IndexHeader(int version, int flags, int dimension, int metricCode,
     /** First eight bytes of an index file. */
     public static final byte[] MAGIC = "LATENTIX".getBytes(StandardCharsets.US_ASCII);
     public static final int BYTES = 40;
-    /** The version this build writes; it reads versions 1 and 2. */
+    /** The version this build writes for an index without records; it reads versions 1 to 3. */
     public static final int VERSION = 2;
+    /** The version of an index file with a records section ({@link #FLAG_RECORDS}). */
+    public static final int VERSION_RECORDS = 3;
+    /** Flag (version 3): a records section follows the kind's sections (keys, texts, payloads). */
+    public static final int FLAG_RECORDS = 1;
     /** Index kind: every vector stored as is, searched exhaustively. */
     public static final int KIND_FLAT = 0;
     /** Index kind: the flat rows plus coarse centroids and a list per row (an inverted-file index). */
@@ -57,6 +61,16 @@ public record IndexHeader(int version, int flags, int dimension, int metricCode,
             case 2: return Metric.L2;
             default: return null;
         }
+    }
+
+    /** This header as a version-3 header with a records section. */
+    public IndexHeader withRecords() {
+        return new IndexHeader(VERSION_RECORDS, flags | FLAG_RECORDS, dimension, metricCode, count, metadataBytes, kind, encoding);
+    }
+
+    /** Whether the file has a records section (version 3 with {@link #FLAG_RECORDS}). */
+    public boolean hasRecords() {
+        return version == VERSION_RECORDS && (flags & FLAG_RECORDS) != 0;
     }
 
     /** A version-2 header of a flat float32 index. */
@@ -132,8 +146,8 @@ public record IndexHeader(int version, int flags, int dimension, int metricCode,
             throw new IOException(file + ": not a Latent index file (bad magic)");
         }
         int version = head.getInt(8);
-        if (version != 1 && version != 2) {
-            throw new IOException(file + ": index file version " + version + ", this build reads 1 and 2");
+        if (version < 1 || version > VERSION_RECORDS) {
+            throw new IOException(file + ": index file version " + version + ", this build reads 1 to 3");
         }
         int flags = head.getInt(12);
         int dimension = head.getInt(16);
@@ -170,6 +184,14 @@ public record IndexHeader(int version, int flags, int dimension, int metricCode,
      * @param lists an IVF index's list count (ignored for other kinds)
      */
     long impliedLength(long lists) {
+        return impliedLength(lists, 0);
+    }
+
+    /**
+     * Where the kind's sections end (the records section, or the checksum), given an IVF index's list count; -1
+     * past 2^63.
+     */
+    long kindEnd(long lists) {
         long end = idsEnd();
         if (end < 0) {
             return -1;
@@ -178,6 +200,25 @@ public record IndexHeader(int version, int flags, int dimension, int metricCode,
             if (kind == KIND_IVF) {
                 long centroids = Math.multiplyExact(Math.multiplyExact(lists, (long) dimension), 4L);
                 end = Math.addExact(Math.addExact(Math.addExact(end, 4L), centroids), Math.multiplyExact(count, 4L));
+            }
+            return end;
+        } catch (ArithmeticException overflow) {
+            return -1;
+        }
+    }
+
+    /**
+     * As {@link #impliedLength(long)}, with a records section of {@code recordBytes} bytes of records when the file
+     * has one: its u64 length, {@code count + 1} u64 offsets, then the records.
+     */
+    long impliedLength(long lists, long recordBytes) {
+        long end = kindEnd(lists);
+        if (end < 0 || recordBytes < 0) {
+            return -1;
+        }
+        try {
+            if (hasRecords()) {
+                end = Math.addExact(Math.addExact(Math.addExact(end, 8L), Math.multiplyExact(count + 1, 8L)), recordBytes);
             }
             return Math.addExact(end, 4L);
         } catch (ArithmeticException overflow) {
@@ -194,14 +235,20 @@ public record IndexHeader(int version, int flags, int dimension, int metricCode,
      *     other kinds)
      */
     void checkLength(long fileLength, Path file, long lists) throws IOException {
+        checkLength(fileLength, file, lists, 0);
+    }
+
+    /** As {@link #checkLength(long, Path, long)}, with the records section's length as the file holds it. */
+    void checkLength(long fileLength, Path file, long lists, long recordBytes) throws IOException {
         if (BYTES + metadataBytes > fileLength) {
             throw new IOException(file + ": truncated index file: it ends inside its " + metadataBytes
                     + "-byte metadata (the file has " + fileLength + " bytes)");
         }
-        long expected = impliedLength(lists);
+        long expected = impliedLength(lists, recordBytes);
         if (expected < 0 || fileLength < expected) {
             throw new IOException(file + ": truncated index file: the header describes " + count + " vectors of dimension "
-                    + dimension + (kind == KIND_IVF ? " in " + lists + " lists" : "") + " ("
+                    + dimension + (kind == KIND_IVF ? " in " + lists + " lists" : "")
+                    + (hasRecords() ? " with " + recordBytes + " bytes of records" : "") + " ("
                     + (expected < 0 ? "more than 2^63" : Long.toString(expected)) + " bytes), the file has "
                     + fileLength + " bytes");
         }
@@ -219,7 +266,7 @@ public record IndexHeader(int version, int flags, int dimension, int metricCode,
 
     /** Checks what a reader must understand: flags, kind and encoding of its version, and the metric. */
     void checkContents(Path file, int rawReserved) throws IOException {
-        if (flags != 0) {
+        if ((version == VERSION_RECORDS ? flags & ~FLAG_RECORDS : flags) != 0) {
             throw new IOException(file + ": index file uses flags 0x" + Integer.toHexString(flags)
                     + " that this build does not know");
         }
