@@ -92,14 +92,16 @@ final class DemoCommand extends ModelCommand {
                     List<SampleCorpus.Entry> part = entries.subList(b, Math.min(entries.size(), b + block));
                     List<String> texts = new ArrayList<>(part.size());
                     long[] ids = new long[part.size()];
+                    List<dev.latent.space.Record> records = new ArrayList<>(part.size());
                     for (int i = 0; i < part.size(); i++) {
                         texts.add(part.get(i).text());
                         ids[i] = b + i;
                         byId.put(ids[i], part.get(i));
+                        records.add(dev.latent.space.Record.of(part.get(i).id(), part.get(i).text()));
                     }
                     final long base = b;
                     try (FloatMatrix v = enc.encode(texts, (done, tokens) -> progress.done(base + done))) {
-                        index.add(ids, v);
+                        index.add(ids, v, records);
                     }
                 }
             }

@@ -19,7 +19,11 @@ import dev.latent.job.ShardedEmbedding;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import static dev.latent.cli.Usage.usage;
+
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -66,6 +70,12 @@ final class EmbedCommand extends ModelCommand {
             description = "JSONL field or CSV column with the ids (default: ${DEFAULT-VALUE}; rows are numbered where it is absent).")
     String idColumn;
 
+    @Option(names = "--payload", paramLabel = "FIELDS", split = ",",
+            description = "JSONL fields or CSV columns stored with each vector as its payload, for --filter and --fields "
+                    + "at search time (comma-separated; * for every field but the text and the id). Each vector's "
+                    + "key (its id) and text are stored in the index anyway.")
+    List<String> payload = new ArrayList<>();
+
     @Option(names = {"-o", "--output"}, paramLabel = "FILE.npy", converter = OutputFile.class, description = "Write the vectors here (float32 .npy, one row per text).")
     Path output;
 
@@ -105,7 +115,10 @@ final class EmbedCommand extends ModelCommand {
         if (tensorModel != null) {
             return embedRows(cl, tensorModel, targets(m, ids));
         }
-        Corpus corpus = usage(cl, () -> Corpus.file(input, format, textColumn, idColumn));
+        Corpus corpus = usage(cl, () -> Corpus.file(input, format, textColumn, idColumn)).withPayload(payload);
+        if (!payload.isEmpty() && shardsDir != null) {
+            throw new CommandLine.ParameterException(cl, "--payload is not kept by --shards yet: embed into --index directly");
+        }
         return shardsDir != null ? embedShards(cl, corpus, m) : embedTexts(cl, corpus, targets(m, ids));
     }
 
@@ -144,20 +157,6 @@ final class EmbedCommand extends ModelCommand {
         Map<String, String> metadata = new LinkedHashMap<>(model.fileMetadata());
         metadata.put("created_by", "latent embed");
         return new EmbeddingTargets(output, ids, indexFile, m, metadata);
-    }
-
-    /** A step whose {@link IllegalArgumentException} is a problem with the command line. */
-    private interface Step<T, E extends Exception> {
-        T get() throws E;
-    }
-
-    /** The value of {@code step}, its {@link IllegalArgumentException} turned into a usage error. */
-    private static <T, E extends Exception> T usage(CommandLine cl, Step<T, E> step) throws E {
-        try {
-            return step.get();
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(cl, e.getMessage());
-        }
     }
 
     /** Texts into vectors, ids and an index, all or nothing. */

@@ -2,7 +2,9 @@ package dev.latent.cli;
 
 import dev.latent.corpus.Corpus;
 import dev.latent.corpus.CorpusTexts;
+import dev.latent.job.RecordSource;
 import dev.latent.job.ShardedEmbedding;
+import dev.latent.space.Record;
 import dev.latent.encode.ModelSpec;
 import dev.latent.encode.image.Autoencoder;
 import dev.latent.encode.image.ImageEncoder;
@@ -56,7 +58,7 @@ final class PathCommand extends ModelCommand {
     @Option(names = "-k", paramLabel = "K", defaultValue = "3", description = "Items shown per step (default: ${DEFAULT-VALUE}).")
     int k;
 
-    @Option(names = "--corpus", paramLabel = "FILE", description = "The corpus the index was embedded from: shows each item's text.")
+    @Option(names = "--corpus", paramLabel = "FILE", description = "For an index made without records: the corpus it was embedded from, for each item's text.")
     Path corpusFile;
 
     @Option(names = "--corpus-format", paramLabel = "FMT", defaultValue = "auto", description = "auto, text or jsonl.")
@@ -99,8 +101,8 @@ final class PathCommand extends ModelCommand {
         PrintWriter out = cl.getOut();
         try (VectorIndex index = ShardedEmbedding.openIndex(indexFile)) {
             float[][] v = resolve(cl, index);
-            CorpusTexts texts = corpusFile == null ? null
-                    : new CorpusTexts(Corpus.file(corpusFile, corpusFormat));
+            RecordSource texts = RecordSource.of(index, corpusFile == null || index.hasRecords() ? null
+                    : new CorpusTexts(Corpus.file(corpusFile, corpusFormat)));
             if (analogy) {
                 List<Long> inputs = new ArrayList<>();
                 for (String p : points) {
@@ -161,11 +163,11 @@ final class PathCommand extends ModelCommand {
         return p.startsWith("@") ? p : "\"" + p + "\"";
     }
 
-    private static String item(CorpusTexts texts, long id, float score) throws IOException {
-        Corpus.Entry e = texts == null ? null : texts.get(id);
+    private static String item(RecordSource texts, long id, float score) throws IOException {
+        Record e = texts.get(id);
         String s = String.format(Locale.ROOT, "%-8d %.4f", id, score);
         if (e != null) {
-            String t = e.text().replaceAll("\\s+", " ");
+            String t = (e.text() == null ? e.key() : e.text()).replaceAll("\\s+", " ");
             s += "  " + (t.length() > 100 ? t.substring(0, 97) + "..." : t);
         }
         return s;

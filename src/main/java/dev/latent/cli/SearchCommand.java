@@ -2,7 +2,10 @@ package dev.latent.cli;
 
 import dev.latent.corpus.Corpus;
 import dev.latent.corpus.CorpusTexts;
+import dev.latent.job.RecordSource;
 import dev.latent.job.ShardedEmbedding;
+import dev.latent.index.Filter;
+import dev.latent.space.Record;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.latent.core.FloatMatrix;
@@ -25,6 +28,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import static dev.latent.cli.Usage.usage;
+
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -35,7 +40,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "search", mixinStandardHelpOptions = true,
         header = "Search an index with query texts or vectors.",
         description = {"Search an index with query texts (encoded with the index's model unless --model/--onnx) or "
-                        + "query vectors (--queries-npy). Prints query, rank, id, score (and the text with --corpus)."})
+                        + "query vectors (--queries-npy). Prints query, rank, id, score, and each hit's key and text from the "
+                + "index's records (or from --corpus for an index made without them)."})
 final class SearchCommand extends ModelCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -72,7 +78,16 @@ final class SearchCommand extends ModelCommand {
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", converter = OutputFile.class, description = "Write results here (default: standard output).")
     Path output;
 
-    @Option(names = "--corpus", paramLabel = "FILE", description = "The corpus the index was embedded from: adds each hit's corpus id and text.")
+    @Option(names = "--filter", paramLabel = "EXPR", description = "Only vectors whose payload matches, e.g. "
+            + "'lang = \"en\" and year >= 2020' (operators = != < <= > >= in, exists(f), and, or, not, parentheses; "
+            + "see docs/records.md).")
+    String filter;
+
+    @Option(names = "--fields", paramLabel = "NAMES", split = ",", description = "Payload fields to print with each hit "
+            + "(comma-separated): TSV columns after the text, JSONL keys.")
+    List<String> fields = new ArrayList<>();
+
+    @Option(names = "--corpus", paramLabel = "FILE", description = "For an index made without records: the corpus it was embedded from, for each hit's key (corpus id) and text.")
     Path corpusFile;
 
     @Option(names = "--corpus-format", paramLabel = "FMT", defaultValue = "auto", description = "auto, text or jsonl.")
@@ -157,9 +172,14 @@ final class SearchCommand extends ModelCommand {
                 if (q.cols() != index.dimension()) {
                     throw new IOException(queriesNpy + " has dimension " + q.cols() + ", the index has " + index.dimension());
                 }
-                CorpusTexts texts = corpus == null ? null : new CorpusTexts(corpus);
+                RecordSource texts = RecordSource.of(index,
+                        corpus == null || index.hasRecords() ? null : new CorpusTexts(corpus));
+                if (!fields.isEmpty() && !texts.available()) {
+                    throw new CommandLine.ParameterException(cl, "--fields: the index has no records (embed it again, "
+                            + "or give --corpus)");
+                }
                 long results;
-                try (Results out = new Results(jsonl, texts)) {
+                try (Results out = new Results(jsonl, texts.available() ? texts : null)) {
                     int nq = Math.toIntExact(q.rows());
                     if (radius != null) {
                         long limit = rangeLimit();
@@ -176,13 +196,17 @@ final class SearchCommand extends ModelCommand {
                         }
                     } else {
                         SearchParams params = SearchParams.topK(k);
+                        if (filter != null) {
+                            params = params.filter(usage(cl, () -> Filter.parse(filter)));
+                        }
                         params = nprobe == null ? params : params.nprobe(nprobe);
                         params = rerank == null ? params : params.rerank(rerank);
                         for (int q0 = 0; q0 < nq; q0 += QUERY_BATCH) {
                             int q1 = Math.min(nq, q0 + QUERY_BATCH);
                             Neighbors nb;
                             try (FloatMatrix view = q.rowsView(q0, q1)) {
-                                nb = (Neighbors) index.search(view, params);
+                                final SearchParams p = params;
+                                nb = (Neighbors) usage(cl, () -> index.search(view, p));
                             }
                             for (int i = 0; i < q1 - q0; i++) {
                                 out.write(labels.get(q0 + i), nb.ids(i), nb.scores(i));
@@ -191,6 +215,9 @@ final class SearchCommand extends ModelCommand {
                     }
                     out.commit();
                     results = out.count();
+                }
+                if (filter != null && results == 0 && q.rows() > 0) {
+                    spec.commandLine().getErr().println("note: the filter matches no vector, so there are no results");
                 }
                 if (!quietOption.quiet) {
                     spec.commandLine().getErr().printf(Locale.ROOT, "searched %s over %s: %s in %.2f s (%s backend)%n",
@@ -217,25 +244,31 @@ final class SearchCommand extends ModelCommand {
     /** Writes results as they come, to standard output or atomically to {@code -o}. Not thread-safe. */
     private final class Results implements AutoCloseable {
         private final boolean jsonl;
-        private final CorpusTexts texts;
+        private final RecordSource texts;
         private final AtomicOutput file;
         private final Writer w;
         private long n;
 
-        Results(boolean jsonl, CorpusTexts texts) throws IOException {
+        Results(boolean jsonl, RecordSource texts) throws IOException {
             this.jsonl = jsonl;
             this.texts = texts;
             this.file = output == null ? null : AtomicOutput.open(output);
             this.w = file == null ? spec.commandLine().getOut()
                     : new BufferedWriter(Channels.newWriter(file.channel(), StandardCharsets.UTF_8), 1 << 16);
             if (!jsonl) {
-                w.write(texts == null ? "query\trank\tid\tscore\n" : "query\trank\tid\tscore\tcorpus_id\ttext\n");
+                StringBuilder h = new StringBuilder("query\trank\tid\tscore");
+                if (texts != null) {
+                    h.append("\tkey\ttext");
+                    fields.forEach(f -> h.append('\t').append(tsv(f)));
+                }
+                w.write(h.append('\n').toString());
             }
         }
 
         void write(String label, long[] ids, float[] scores) throws IOException {
             for (int r = 0; r < ids.length; r++) {
-                Corpus.Entry e = texts == null ? null : texts.get(ids[r]);
+                Record e = texts == null ? null : texts.get(ids[r]);
+                Object[] values = RecordSource.fields(e, fields);
                 if (jsonl) {
                     ObjectNode o = JSON.createObjectNode();
                     o.put("query", label);
@@ -243,14 +276,21 @@ final class SearchCommand extends ModelCommand {
                     o.put("id", ids[r]);
                     o.put("score", scores[r]);
                     if (texts != null) {
-                        o.put("corpus_id", e == null ? null : e.id());
+                        o.put("key", e == null ? null : e.key());
                         o.put("text", e == null ? null : e.text());
+                        for (int f = 0; f < values.length; f++) {
+                            o.set(fields.get(f), JSON.valueToTree(values[f]));
+                        }
                     }
                     w.write(JSON.writeValueAsString(o));
                 } else {
                     w.write(tsv(label) + "\t" + (r + 1) + "\t" + ids[r] + "\t" + scores[r]);
                     if (texts != null) {
-                        w.write("\t" + (e == null ? "" : tsv(e.id())) + "\t" + (e == null ? "" : tsv(e.text())));
+                        w.write("\t" + (e == null ? "" : tsv(e.key())) + "\t" + (e == null || e.text() == null ? "" : tsv(e.text())));
+                        for (Object v : values) {
+                            w.write("\t" + (v == null ? "" : v instanceof List<?> l
+                                    ? tsv(String.join(",", l.stream().map(String::valueOf).toList())) : tsv(String.valueOf(v))));
+                        }
                     }
                 }
                 w.write('\n');

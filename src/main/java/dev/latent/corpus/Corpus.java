@@ -4,7 +4,10 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.latent.core.Texts;
+import dev.latent.space.Record;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -22,6 +25,8 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -56,9 +61,24 @@ public final class Corpus {
      * @param line      1-based line where the record starts
      * @param offset    byte offset of that line in the file
      * @param integerId whether {@code id} was written as a JSON integer
+     * @param payload   the payload fields asked for ({@link #withPayload}), empty when none
      */
-    public record Entry(long position, String id, String text, long line, long offset, boolean integerId) {
+    public record Entry(long position, String id, String text, long line, long offset, boolean integerId,
+                        Map<String, Object> payload) {
+        public Entry(long position, String id, String text, long line, long offset, boolean integerId) {
+            this(position, id, text, line, offset, integerId, Map.of());
+        }
+
+        /** The record an index stores for this entry: its id as the key, its text, its payload. */
+        public Record record() {
+            return new Record(id, text, payload);
+        }
     }
+
+    /** {@link #withPayload} of this: every field or column but the text and the id. */
+    public static final String ALL_FIELDS = "*";
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private List<String> payloadFields = List.of();
 
     private final String name;
     private final Path path;
@@ -128,6 +148,24 @@ public final class Corpus {
             default:
                 throw new IllegalArgumentException("unknown input format '" + format + "' (expected auto, text, jsonl or csv)");
         }
+    }
+
+    /**
+     * This corpus with the payload fields each entry carries ({@link Entry#payload()}): JSONL fields or CSV
+     * columns by name, or {@link #ALL_FIELDS} for all but the text and the id. JSONL values keep their JSON types
+     * (strings, numbers, booleans, lists of strings; a null is left out, a nested object is an error naming the
+     * line); CSV cells are numbers when they read as JSON numbers, else strings, and an empty cell is left out. A
+     * named CSV column the header lacks is an error; a JSONL record without a named field simply lacks it.
+     */
+    public Corpus withPayload(List<String> fields) {
+        Corpus c = new Corpus(name, path, format, textField, idField);
+        c.payloadFields = List.copyOf(fields);
+        return c;
+    }
+
+    /** The payload fields asked for (empty: none). */
+    public List<String> payloadFields() {
+        return payloadFields;
     }
 
     /** The name used in messages: the path as given. */
@@ -253,6 +291,8 @@ public final class Corpus {
         private int csvColumns = -1;
         private int csvText;
         private int csvId;
+        private List<Integer> csvPayload = List.of();
+        private List<String> csvNames = List.of();
         /** The bytes consumed before buf[0], or null when not fingerprinting. */
         private final MessageDigest digest;
 
@@ -430,9 +470,40 @@ public final class Corpus {
                         + "' (columns: " + String.join(", ", cols) + "); name the text column with --text-column");
             }
             csvColumns = cols.size();
+            csvPayload = new ArrayList<>();
+            if (payloadFields.contains(ALL_FIELDS)) {
+                for (int i = 0; i < cols.size(); i++) {
+                    if (i != csvText && i != csvId) {
+                        csvPayload.add(i);
+                    }
+                }
+            } else {
+                for (String f : payloadFields) {
+                    int i = cols.indexOf(f);
+                    if (i < 0) {
+                        throw new IOException(name + ":" + line + ": the CSV header has no payload column '" + f
+                                + "' (columns: " + String.join(", ", cols) + ")");
+                    }
+                    csvPayload.add(i);
+                }
+            }
+            csvNames = cols;
         }
 
         /** One CSV record starting with line {@code first} (more lines while a quoted field is open). */
+        private Object csvValue(String cell) {
+            if (cell.matches("-?(0|[1-9][0-9]{0,17})")) {
+                return Long.parseLong(cell);
+            }
+            if (cell.matches("-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?")) {
+                double d = Double.parseDouble(cell);
+                if (Double.isFinite(d)) {
+                    return d;
+                }
+            }
+            return cell;
+        }
+
         private Entry parseCsv(String first) throws IOException {
             long startLine = line;
             long startOffset = lineOffset;
@@ -448,7 +519,17 @@ public final class Corpus {
             long p = position++;
             String id = csvId >= 0 ? fields.get(csvId) : Long.toString(p);
             checkId(id);
-            return new Entry(p, id, text, startLine, startOffset, false);
+            Map<String, Object> payload = Map.of();
+            if (!csvPayload.isEmpty()) {
+                payload = new LinkedHashMap<>();
+                for (int i : csvPayload) {
+                    String cell = fields.get(i);
+                    if (!cell.isEmpty()) {
+                        payload.put(csvNames.get(i), csvValue(cell));
+                    }
+                }
+            }
+            return new Entry(p, id, text, startLine, startOffset, false, payload);
         }
 
         /**
@@ -565,7 +646,30 @@ public final class Corpus {
             } else {
                 checkId(id);
             }
-            return new Entry(p, id, text, line, lineOffset, integer);
+            return new Entry(p, id, text, line, lineOffset, integer, jsonPayload(s));
+        }
+
+        /** The payload fields of a JSONL line (parsed again, as a tree, only when fields are asked for). */
+        private Map<String, Object> jsonPayload(String s) throws IOException {
+            if (payloadFields.isEmpty()) {
+                return Map.of();
+            }
+            JsonNode node = MAPPER.readTree(s);
+            Map<String, Object> out = new LinkedHashMap<>();
+            boolean all = payloadFields.contains(ALL_FIELDS);
+            Iterable<String> names = all ? () -> node.fieldNames() : payloadFields;
+            for (String f : names) {
+                JsonNode v = node.get(f);
+                if (v == null || v.isNull() || all && (f.equals(textField) || f.equals(idField))) {
+                    continue;
+                }
+                try {
+                    out.put(f, Record.valueOf(v, f, name + ":" + line));
+                } catch (IllegalArgumentException e) {
+                    throw new IOException(e.getMessage(), e);
+                }
+            }
+            return out;
         }
 
         /**

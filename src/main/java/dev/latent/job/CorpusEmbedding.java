@@ -6,6 +6,7 @@ import dev.latent.corpus.CorpusScan;
 import dev.latent.encode.text.TextEncoder;
 import java.io.IOException;
 import java.time.Duration;
+import dev.latent.space.Record;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -61,9 +62,15 @@ public final class CorpusEmbedding {
                 }
                 List<String> texts = new ArrayList<>(block.size());
                 List<String> ids = new ArrayList<>(block.size());
+                List<Record> records = new ArrayList<>(block.size());
                 for (Corpus.Entry e : block) {
                     texts.add(e.text());
                     ids.add(e.id());
+                    try {
+                        records.add(e.record());
+                    } catch (IllegalArgumentException ex) {
+                        throw new IOException(corpus.name() + ":" + e.line() + ": " + ex.getMessage(), ex);
+                    }
                 }
                 final long base = done;
                 FloatMatrix v;
@@ -74,7 +81,10 @@ public final class CorpusEmbedding {
                             + block.get(block.size() - 1).line() + "): " + ex.getMessage(), ex);
                 }
                 try (v) {
-                    out.append(v, ids, Arrays.copyOfRange(scan.indexIds(), (int) base, (int) base + block.size()));
+                    out.append(v, ids, Arrays.copyOfRange(scan.indexIds(), (int) base, (int) base + block.size()), records);
+                } catch (IllegalArgumentException ex) {
+                    throw new IOException(corpus.name() + " (lines " + block.get(0).line() + "-"
+                            + block.get(block.size() - 1).line() + "): " + ex.getMessage(), ex);
                 }
                 done += block.size();
                 report.accept(done);

@@ -6,6 +6,7 @@ import dev.latent.encode.Encoder;
 import dev.latent.encode.Modality;
 import dev.latent.index.FlatIndex;
 import dev.latent.space.AtomicOutput;
+import dev.latent.space.Record;
 import dev.latent.space.OutputSet;
 import dev.latent.space.format.Npy;
 import java.io.BufferedWriter;
@@ -106,8 +107,13 @@ public record EmbeddingTargets(Path vectors, Path ids, Path index, Metric metric
      * @throws IOException              naming a target that could not be written; then none changed
      */
     public void write(FloatMatrix vectors, List<String> rowIds) throws IOException {
+        write(vectors, rowIds, null);
+    }
+
+    /** As {@link #write(FloatMatrix, List)}, the index storing each row's record ({@code records} null: none). */
+    public void write(FloatMatrix vectors, List<String> rowIds, List<Record> records) throws IOException {
         try (Writer w = open(vectors.cols(), vectors.rows())) {
-            w.append(vectors, rowIds, null);
+            w.append(vectors, rowIds, null, records);
             w.commit();
         }
     }
@@ -188,6 +194,17 @@ public record EmbeddingTargets(Path vectors, Path ids, Path index, Metric metric
          * @throws IOException              naming a target that could not be written
          */
         public void append(FloatMatrix block, List<String> rowIds, long[] indexIds) throws IOException {
+            append(block, rowIds, indexIds, null);
+        }
+
+        /**
+         * As {@link #append(FloatMatrix, List, long[])}, the index storing each row's {@link Record} (key, text,
+         * payload) with it; {@code records} null for none.
+         *
+         * @throws IllegalArgumentException also for a record key repeated in the block or already appended (named)
+         */
+        public void append(FloatMatrix block, List<String> rowIds, long[] indexIds, List<Record> records)
+                throws IOException {
             requireOpen();
             if (block.cols() != dimension) {
                 throw new IllegalArgumentException("block has dimension " + block.cols() + ", expected " + dimension);
@@ -209,15 +226,7 @@ public record EmbeddingTargets(Path vectors, Path ids, Path index, Metric metric
                     }
                 }
             }
-            if (vectors != null) {
-                vectors.append(block);
-            }
-            if (ids != null) {
-                for (String id : rowIds) {
-                    ids.write(id);
-                    ids.write('\n');
-                }
-            }
+            // The index first: it checks the block (ids, keys) and refuses it whole before any file grows.
             if (index != null) {
                 long[] at = indexIds;
                 if (at == null) {
@@ -226,7 +235,16 @@ public record EmbeddingTargets(Path vectors, Path ids, Path index, Metric metric
                         at[i] = rows + i;
                     }
                 }
-                index.add(at, block);
+                index.add(at, block, records);
+            }
+            if (vectors != null) {
+                vectors.append(block);
+            }
+            if (ids != null) {
+                for (String id : rowIds) {
+                    ids.write(id);
+                    ids.write('\n');
+                }
             }
             rows += n;
         }

@@ -63,10 +63,13 @@ public final class ImageEmbedding {
                 throw new EmbeddingInputException("no image could be read; nothing was written", null);
             }
             List<String> kept = new ArrayList<>(r.kept().length);
+            List<dev.latent.space.Record> records = new ArrayList<>(r.kept().length);
             for (int item : r.kept()) {
-                kept.add(images.ids().get(item));
+                String id = images.ids().get(item);
+                kept.add(id);
+                records.add(dev.latent.space.Record.of(id, id));   // key and text: the image's path
             }
-            targets.describing(enc).write(v, kept);
+            targets.describing(enc).write(v, kept, records);
             return new Stats(v.rows(), r.skipped(), Duration.ofNanos(System.nanoTime() - start));
         }
     }
