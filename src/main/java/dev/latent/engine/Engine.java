@@ -167,6 +167,19 @@ public final class Engine implements AutoCloseable {
         }
 
         /**
+         * Exact or approximate top-k among the vectors whose record payload matches {@code filter} (see
+         * {@link dev.latent.index.Filter}). By default unsupported.
+         */
+        default Neighbors search(FloatMatrix queries, int k, dev.latent.index.Filter filter) {
+            throw new UnsupportedOperationException("this searcher (" + describe() + ") cannot filter");
+        }
+
+        /** The record stored with {@code id} (key, text, payload), or null. By default none. */
+        default dev.latent.space.Record record(long id) {
+            return null;
+        }
+
+        /**
          * Writes the index atomically to {@code file} while searches, adds and removes go on; the file holds
          * the index as it was at one moment. By default unsupported.
          */
@@ -283,6 +296,26 @@ public final class Engine implements AutoCloseable {
         SearchRequest r = admission.search(query, k, admission.deadline(timeout));
         searchLane.submit(r, false);
         return r.future;
+    }
+
+    /**
+     * Top-k among the vectors whose payload matches {@code filter}, on the calling thread: a filtered search is not
+     * batched with others (each has its own set of allowed vectors) and does not pass through the search queue or
+     * its metrics. The query is checked as {@link #searchAsync(float[], int)} checks it.
+     *
+     * @throws IllegalArgumentException also for a filter on a field no record has, or of the wrong type
+     * @throws IllegalStateException when the engine has no index
+     */
+    public Neighbors searchFiltered(float[] query, int k, dev.latent.index.Filter filter) {
+        admission.search(query, k, admission.deadline(null));   // the same checks as a queued search
+        try (FloatMatrix q = FloatMatrix.of(query, query.length)) {
+            return searcher.search(q, k, filter);
+        }
+    }
+
+    /** The record stored with {@code id} in the engine's index, or null (none, or no index). */
+    public dev.latent.space.Record record(long id) {
+        return searcher == null ? null : searcher.record(id);
     }
 
     /** Searches, waiting for the result; exceptions as {@link #searchAsync(float[], int)} and its future. */

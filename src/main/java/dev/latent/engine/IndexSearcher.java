@@ -39,6 +39,16 @@ final class IndexSearcher implements Engine.Searcher {
     }
 
     @Override
+    public Neighbors search(FloatMatrix queries, int k, dev.latent.index.Filter filter) {
+        return (Neighbors) index.search(queries, dev.latent.index.SearchParams.topK(k).filter(filter));
+    }
+
+    @Override
+    public dev.latent.space.Record record(long id) {
+        return index.record(id);
+    }
+
+    @Override
     public void add(long id, float[] vector) {
         index.add(id, vector);
     }

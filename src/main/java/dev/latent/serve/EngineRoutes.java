@@ -12,6 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import dev.latent.index.Filter;
+import dev.latent.space.Record;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -76,11 +78,15 @@ final class EngineRoutes {
     }
 
     /**
-     * {@code {"text": "...", "k": 10}} or {@code {"vector": [...], "k": 10}} (k 10 when absent) →
-     * {@code {"results": [{"id": 7, "score": 0.83}, ...]}}, nearest first.
+     * {@code {"text": "...", "k": 10}} or {@code {"vector": [...], "k": 10}} (k 10 when absent), optionally with
+     * {@code "filter"}: a JSON where-object ({@code {"lang": "en", "year": {"$gte": 2020}}}) or the text syntax
+     * ({@code "lang = \"en\""}), see {@link Filter} →
+     * {@code {"results": [{"id": 7, "score": 0.83, "key": "doc-7", "text": "...", "payload": {...}}, ...]}},
+     * nearest first; key, text and payload are there when the vector has a record. A filtered search runs on the
+     * request's thread (the text is still encoded in the engine's batches).
      */
     JsonNode search(JsonNode body) throws HttpError {
-        JsonBodies.onlyFields(body, Set.of("text", "vector", "k"));
+        JsonBodies.onlyFields(body, Set.of("text", "vector", "k", "filter"));
         JsonNode text = body.get("text");
         JsonNode vector = body.get("vector");
         if ((text == null) == (vector == null)) {
@@ -97,36 +103,65 @@ final class EngineRoutes {
         if (k < 1 || k > options.maxK()) {
             throw new HttpError(400, "'k' must be between 1 and " + options.maxK() + ", got " + k);
         }
-        CompletableFuture<Neighbors> f;
+        Filter filter = filter(body.get("filter"));
+        if (text != null && !text.isTextual()) {
+            throw new HttpError(400, "'text' must be a string");
+        }
+        float[] q = null;
+        if (vector != null) {
+            if (!vector.isArray() || vector.isEmpty()) {
+                throw new HttpError(400, "'vector' must be a non-empty array of numbers");
+            }
+            q = new float[vector.size()];
+            for (int i = 0; i < q.length; i++) {
+                if (!vector.get(i).isNumber()) {
+                    throw new HttpError(400, "vector[" + i + "] is not a number");
+                }
+                q[i] = (float) vector.get(i).asDouble();
+            }
+        }
+        Neighbors nb;
         try {
-            if (text != null) {
-                if (!text.isTextual()) {
-                    throw new HttpError(400, "'text' must be a string");
-                }
-                f = engine.searchTextAsync(text.asText(), k);
+            if (filter != null) {
+                float[] query = q != null ? q : await(engine.encodeQueryAsync(text.asText()));
+                nb = engine.searchFiltered(query, k, filter);
             } else {
-                if (!vector.isArray() || vector.isEmpty()) {
-                    throw new HttpError(400, "'vector' must be a non-empty array of numbers");
-                }
-                float[] q = new float[vector.size()];
-                for (int i = 0; i < q.length; i++) {
-                    if (!vector.get(i).isNumber()) {
-                        throw new HttpError(400, "vector[" + i + "] is not a number");
-                    }
-                    q[i] = (float) vector.get(i).asDouble();
-                }
-                f = engine.searchAsync(q, k);
+                nb = await(text != null ? engine.searchTextAsync(text.asText(), k) : engine.searchAsync(q, k));
             }
         } catch (RuntimeException e) {
             throw HttpError.of(e, "");
         }
-        Neighbors nb = await(f);
         ObjectNode out = JSON.createObjectNode();
         ArrayNode results = out.putArray("results");
         for (int r = 0; r < nb.count(); r++) {
-            results.addObject().put("id", nb.id(0, r)).put("score", nb.score(0, r));
+            long id = nb.id(0, r);
+            if (id == -1 && Float.isNaN(nb.score(0, r))) {
+                continue;   // the padding of a short result
+            }
+            ObjectNode hit = results.addObject().put("id", id).put("score", nb.score(0, r));
+            Record rec = engine.record(id);
+            if (rec != null) {
+                hit.put("key", rec.key());
+                hit.put("text", rec.text());
+                hit.set("payload", JSON.valueToTree(rec.payload()));
+            }
         }
         return out;
+    }
+
+    /** The filter of a request: absent (null), a JSON where-object, or a string in the text syntax. */
+    private static Filter filter(JsonNode node) throws HttpError {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        try {
+            if (node.isTextual()) {
+                return Filter.parse(node.textValue());
+            }
+            return Filter.fromJson(node);
+        } catch (IllegalArgumentException e) {
+            throw new HttpError(400, "'filter': " + e.getMessage());
+        }
     }
 
     /** The engine's counters and p50/p99 latencies per operation, and where its work runs. */

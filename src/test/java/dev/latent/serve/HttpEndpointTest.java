@@ -114,6 +114,43 @@ class HttpEndpointTest {
     }
 
     @Test
+    void searchReturnsRecordsAndTakesFiltersInBothSyntaxes() throws Exception {
+        index.add(new long[] {100, 101}, FloatMatrix.of(new float[][] {fake("whale song"), fake("whale shark")}),
+                java.util.List.of(new dev.latent.space.Record("doc-100", "a whale song",
+                                java.util.Map.of("kind", "music", "year", 2021L)),
+                        new dev.latent.space.Record("doc-101", "a whale shark", java.util.Map.of("kind", "fish", "year", 2019L))));
+        HttpResponse<String> s = post("/v1/search", "{\"text\": \"whale\", \"k\": 3, \"filter\": {\"kind\": \"fish\"}}");
+        assertEquals(200, s.statusCode(), s.body());
+        JsonNode results = JSON.readTree(s.body()).get("results");
+        assertEquals(1, results.size(), s.body());
+        assertEquals(101, results.get(0).get("id").asLong());
+        assertEquals("doc-101", results.get(0).get("key").asText());
+        assertEquals("a whale shark", results.get(0).get("text").asText());
+        assertEquals(2019, results.get(0).get("payload").get("year").asLong());
+
+        s = post("/v1/search", "{\"text\": \"whale\", \"k\": 5, \"filter\": \"year >= 2020 or kind = \\\"fish\\\"\"}");
+        assertEquals(200, s.statusCode(), s.body());
+        assertEquals(2, JSON.readTree(s.body()).get("results").size(), s.body());
+
+        s = post("/v1/search", "{\"text\": \"whale\", \"filter\": {\"colour\": \"red\"}}");
+        assertEquals(400, s.statusCode(), s.body());
+        assertTrue(s.body().contains("no record has the field 'colour'"), s.body());
+        s = post("/v1/search", "{\"text\": \"whale\", \"filter\": {\"year\": {\"$near\": 1}}}");
+        assertEquals(400, s.statusCode(), s.body());
+        assertTrue(s.body().contains("unknown operator $near"), s.body());
+        s = post("/v1/search", "{\"text\": \"whale\", \"filter\": {\"kind\": \"bird\"}}");
+        assertEquals(200, s.statusCode(), s.body());
+        assertEquals(0, JSON.readTree(s.body()).get("results").size(), "no match: no results, not an error");
+        // unfiltered results carry records too, and vectors without one have none
+        s = post("/v1/search", "{\"text\": \"whale song\", \"k\": 10}");
+        JsonNode all = JSON.readTree(s.body()).get("results");
+        assertEquals(10, all.size());
+        for (JsonNode hit : all) {
+            assertEquals(hit.get("id").asLong() >= 100, hit.has("key"), hit.toString());
+        }
+    }
+
+    @Test
     void badRequestsGetAClearErrorAndTheServerKeepsServing() throws Exception {
         HttpResponse<String> r = post("/v1/embed", "{\"texts\": [\"a\", ");
         assertEquals(400, r.statusCode());
