@@ -4,10 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.latent.core.Texts;
-import dev.latent.space.Record;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -68,16 +65,10 @@ public final class Corpus {
         public Entry(long position, String id, String text, long line, long offset, boolean integerId) {
             this(position, id, text, line, offset, integerId, Map.of());
         }
-
-        /** The record an index stores for this entry: its id as the key, its text, its payload. */
-        public Record record() {
-            return new Record(id, text, payload);
-        }
     }
 
     /** {@link #withPayload} of this: every field or column but the text and the id. */
     public static final String ALL_FIELDS = "*";
-    private static final ObjectMapper MAPPER = new ObjectMapper();
     private List<String> payloadFields = List.of();
 
     private final String name;
@@ -596,6 +587,8 @@ public final class Corpus {
             String id = null;
             boolean integer = false;
             boolean textSeen = false;
+            Map<String, Object> payload = payloadFields.isEmpty() ? Map.of() : new LinkedHashMap<>();
+            boolean allFields = payloadFields.contains(ALL_FIELDS);
             try (JsonParser p = JSON_FACTORY.createParser(s)) {
                 if (p.nextToken() != JsonToken.START_OBJECT) {
                     throw new IOException(name + ":" + line + ": expected a JSON object with \"" + idField + "\" and \"" + textField + "\"");
@@ -623,6 +616,11 @@ public final class Corpus {
                         } else {
                             throw new IOException(name + ":" + line + ": \"" + idField + "\" must be a string or an integer");
                         }
+                    } else if (allFields || payloadFields.contains(field)) {
+                        Object value = payloadValue(p, v, field);
+                        if (value != null) {
+                            payload.put(field, value);
+                        }
                     } else {
                         p.skipChildren();
                     }
@@ -646,30 +644,47 @@ public final class Corpus {
             } else {
                 checkId(id);
             }
-            return new Entry(p, id, text, line, lineOffset, integer, jsonPayload(s));
+            return new Entry(p, id, text, line, lineOffset, integer, payload);
         }
 
-        /** The payload fields of a JSONL line (parsed again, as a tree, only when fields are asked for). */
-        private Map<String, Object> jsonPayload(String s) throws IOException {
-            if (payloadFields.isEmpty()) {
-                return Map.of();
-            }
-            JsonNode node = MAPPER.readTree(s);
-            Map<String, Object> out = new LinkedHashMap<>();
-            boolean all = payloadFields.contains(ALL_FIELDS);
-            Iterable<String> names = all ? () -> node.fieldNames() : payloadFields;
-            for (String f : names) {
-                JsonNode v = node.get(f);
-                if (v == null || v.isNull() || all && (f.equals(textField) || f.equals(idField))) {
-                    continue;
+        /**
+         * A payload value at the parser's current token: a string, a number (Long when whole and in range, else
+         * Double), a boolean, a list of strings, or null for a JSON null (left out).
+         */
+        private Object payloadValue(JsonParser p, JsonToken v, String field) throws IOException {
+            switch (v) {
+                case VALUE_STRING: return p.getText();
+                case VALUE_TRUE: return Boolean.TRUE;
+                case VALUE_FALSE: return Boolean.FALSE;
+                case VALUE_NULL: return null;
+                case VALUE_NUMBER_INT:
+                    if (p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
+                        return p.getLongValue();
+                    }
+                    return p.getDoubleValue();
+                case VALUE_NUMBER_FLOAT: {
+                    double d = p.getDoubleValue();
+                    if (!Double.isFinite(d)) {
+                        throw new IOException(name + ":" + line + ": payload field '" + field + "' is not a finite number");
+                    }
+                    return d;
                 }
-                try {
-                    out.put(f, Record.valueOf(v, f, name + ":" + line));
-                } catch (IllegalArgumentException e) {
-                    throw new IOException(e.getMessage(), e);
+                case START_ARRAY: {
+                    List<String> list = new ArrayList<>();
+                    JsonToken t;
+                    while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+                        if (t != JsonToken.VALUE_STRING) {
+                            throw new IOException(name + ":" + line + ": payload field '" + field
+                                    + "' is a list with a non-string element; lists hold strings only");
+                        }
+                        list.add(p.getText());
+                    }
+                    return List.copyOf(list);
                 }
+                default:
+                    throw new IOException(name + ":" + line + ": payload field '" + field + "' is an object; a payload is "
+                            + "flat: strings, numbers, booleans and lists of strings");
             }
-            return out;
         }
 
         /**

@@ -67,7 +67,7 @@ public final class CorpusEmbedding {
                     texts.add(e.text());
                     ids.add(e.id());
                     try {
-                        records.add(e.record());
+                        records.add(new Record(e.id(), e.text(), e.payload()));
                     } catch (IllegalArgumentException ex) {
                         throw new IOException(corpus.name() + ":" + e.line() + ": " + ex.getMessage(), ex);
                     }

@@ -67,7 +67,7 @@ public final class ImageEmbedding {
             for (int item : r.kept()) {
                 String id = images.ids().get(item);
                 kept.add(id);
-                records.add(dev.latent.space.Record.of(id, id));   // key and text: the image's path
+                records.add(dev.latent.space.Record.of(id, null));   // the key is the image's path; no text
             }
             targets.describing(enc).write(v, kept, records);
             return new Stats(v.rows(), r.skipped(), Duration.ofNanos(System.nanoTime() - start));

@@ -50,7 +50,7 @@ public final class RecordSource {
             return index.hasRecords() ? index.record(id) : null;
         }
         Corpus.Entry e = corpus.get(id);
-        return e == null ? null : e.record();
+        return e == null ? null : new Record(e.id(), e.text(), e.payload());
     }
 
     /** The values of {@code fields} in {@code r}'s payload, in order (null where absent or without a record). */

@@ -64,6 +64,81 @@ class EmbedSearchTest {
     }
 
     @Test
+    void payloadFieldsAreStoredAndFilterTheSearch() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < TEXTS.length; i++) {
+            var o = json.createObjectNode();
+            o.put("id", "doc-" + i);
+            o.put("text", TEXTS[i]);
+            o.put("lang", i % 3 == 0 ? "en" : "de");
+            o.put("year", 2000 + i);
+            o.putArray("tags").add(i % 2 == 0 ? "even" : "odd").add("all");
+            o.putNull("note");
+            sb.append(json.writeValueAsString(o)).append('\n');
+        }
+        Path corpus = dir.resolve("p.jsonl");
+        Files.writeString(corpus, sb);
+        Path idx = dir.resolve("p.lidx");
+        Result r = MainTest.run("embed", corpus.toString(), "--index", idx.toString(), "--payload", "lang,year,tags,note",
+                "--quiet");
+        assertEquals(0, r.code(), r.err());
+        r = MainTest.run("search", idx.toString(), "--query", TEXTS[3], "-k", "12", "--filter",
+                "lang = \"en\" and year >= 2003", "--fields", "year,tags", "--format", "jsonl", "--quiet");
+        assertEquals(0, r.code(), r.err());
+        List<JsonNode> hits = new ArrayList<>();
+        for (String line : r.out().split("\n")) {
+            hits.add(json.readTree(line));
+        }
+        assertEquals(3, hits.size(), r.out());   // doc-3, doc-6, doc-9
+        assertEquals("doc-3", hits.get(0).get("key").asText());
+        assertEquals(TEXTS[3], hits.get(0).get("text").asText());
+        assertEquals(2003, hits.get(0).get("year").asInt());
+        assertEquals("odd", hits.get(0).get("tags").get(0).asText());
+        for (JsonNode h : hits) {
+            int i = Integer.parseInt(h.get("key").asText().substring(4));
+            assertTrue(i % 3 == 0 && i >= 3, h.toString());
+        }
+        r = MainTest.run("search", idx.toString(), "--query", "x", "--filter", "tags = \"none\"", "--quiet");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("the filter matches no vector"), r.err());
+        r = MainTest.run("search", idx.toString(), "--query", "x", "--filter", "colour = \"red\"", "--quiet");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("no record has the field 'colour' (fields: lang, tags, year)"), r.err());
+        r = MainTest.run("search", idx.toString(), "--query", "x", "--filter", "year >= ", "--quiet");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("expected a value for 'year' at the end"), r.err());
+
+        // CSV: every column but the text and the id; numbers where the cell reads as one
+        Path csv = dir.resolve("p.csv");
+        StringBuilder c = new StringBuilder("id,text,lang,score\n");
+        for (int i = 0; i < 4; i++) {
+            c.append("row-").append(i).append(",\"").append(TEXTS[i].replace("\"", "\"\"")).append("\",")
+                    .append(i == 2 ? "" : "en").append(',').append(i / 2.0).append('\n');
+        }
+        Files.writeString(csv, c);
+        Path cidx = dir.resolve("csv.lidx");
+        r = MainTest.run("embed", csv.toString(), "--index", cidx.toString(), "--payload", "*", "--quiet");
+        assertEquals(0, r.code(), r.err());
+        try (FlatIndex index = FlatIndex.load(cidx)) {
+            assertEquals(java.util.Map.of("lang", "en", "score", 0.5), index.record(1).payload());
+            assertEquals(java.util.Map.of("score", 1.0), index.record(2).payload(), "an empty cell is left out");
+        }
+        r = MainTest.run("embed", csv.toString(), "--index", cidx.toString(), "--payload", "colour", "--quiet");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("no payload column 'colour'"), r.err());
+
+        // a corpus whose ids repeat cannot be embedded into an index with records: nothing is written
+        Path dup = dir.resolve("dup.jsonl");
+        Files.writeString(dup, "{\"id\": \"a\", \"text\": \"one\"}\n{\"id\": \"a\", \"text\": \"two\"}\n");
+        Path didx = dir.resolve("dup.lidx");
+        r = MainTest.run("embed", dup.toString(), "--index", didx.toString(), "--quiet");
+        assertTrue(r.code() != 0, r.out());
+        assertTrue(r.err().contains("duplicate key 'a'"), r.err());
+        assertTrue(Files.notExists(didx));
+    }
+
+    @Test
     void embedThenSearchFindsEachTextItself() throws Exception {
         Path corpus = jsonl("c.jsonl", false);
         Path npy = dir.resolve("v.npy");
@@ -98,7 +173,7 @@ class EmbedSearchTest {
             JsonNode top = json.readTree(lines.get(3 * q));
             assertEquals(TEXTS[q], top.get("query").asText());
             assertEquals(1, top.get("rank").asInt());
-            assertEquals("doc-" + q, top.get("corpus_id").asText(), "query " + q);
+            assertEquals("doc-" + q, top.get("key").asText(), "query " + q);
             assertEquals(TEXTS[q], top.get("text").asText());
             assertTrue(top.get("score").asDouble() > 0.99, top.toString());
         }
