@@ -14,4 +14,4 @@ trap 'rm -rf "$work"' EXIT
 "$java" -Xmx3g -cp "$jar" dev.latent.jmh.RecordsMemory build "$work/records.lidx" "$n" "$d" 2>&1 | grep -v -e '^WARNING' -e '^INFO'
 "$java" -Xms"$xmx" -Xmx"$xmx" -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -Dorg.bytedeco.javacpp.maxBytes=0 -cp "$jar" \
   dev.latent.jmh.RecordsMemory load "$work/records.lidx" 2>&1 | grep -v -e '^WARNING' -e '^INFO'
-echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), java: $("$java" -version 2>&1 | head -1)"
+echo "cpu: $(lscpu | sed -n 's/^Model name: *//p') family $(lscpu | sed -n 's/^CPU family: *//p') model $(lscpu | sed -n 's/^Model: *//p'), $(nproc) cpus; java: $("$java" -version 2>&1 | head -1)"
