@@ -123,6 +123,22 @@ public final class AtomicOutput implements AutoCloseable {
         return channel;
     }
 
+    /**
+     * Checks that the disk holding the file has {@code bytes} free for it, before anything is written: a file that
+     * cannot fit fails at once with a message giving both sizes, instead of after minutes of writing (the target is
+     * untouched either way).
+     *
+     * @throws IOException naming the file, the bytes it needs and the bytes free
+     */
+    public void requireSpace(long bytes) throws IOException {
+        long free = Files.getFileStore(temp).getUsableSpace();
+        long have = free + channel.size();   // what this output holds already is rewritten in place
+        if (bytes > have) {
+            throw new IOException(target + ": needs " + bytes + " bytes, the disk holding it has " + free
+                    + " free; nothing was written");
+        }
+    }
+
     /** Writes the whole buffer at the channel's current position. */
     public void write(ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) {

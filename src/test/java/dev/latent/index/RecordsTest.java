@@ -410,6 +410,20 @@ class RecordsTest {
     }
 
     @Test
+    void aFileLargerThanTheFreeDiskFailsBeforeWritingAndTheOldFileStays() throws IOException {
+        Path file = dir.resolve("old.lidx");
+        Files.writeString(file, "the previous content");
+        long free = Files.getFileStore(dir).getUsableSpace();
+        try (dev.latent.space.AtomicOutput out = dev.latent.space.AtomicOutput.open(file)) {
+            IOException e = assertThrows(IOException.class, () -> out.requireSpace(free + (1L << 40)));
+            assertTrue(e.getMessage().contains("the disk holding it has") && e.getMessage().contains("nothing was written"),
+                    e.getMessage());
+            out.requireSpace(1024);   // what fits passes
+        }
+        assertEquals("the previous content", Files.readString(file));
+    }
+
+    @Test
     void aCorruptRecordsSectionIsNamed() throws IOException {
         Path file = dir.resolve("r.lidx");
         try (FlatIndex index = new FlatIndex(1, Metric.L2, Backends.java());

@@ -98,9 +98,13 @@ public final class IndexFile {
                 ? IndexHeader.flat(vectors.dimension(), vectors.metric(), size, meta.length)
                 : IndexHeader.ivf(vectors.dimension(), vectors.metric(), size, meta.length);
         RecordStore records = vectors.records();
+        long[] ids = vectors.idsShared();
+        long[] recordOffsets = null;
         if (records.hasRecords()) {
             header = header.withRecords();
+            recordOffsets = recordOffsets(records, ids, size);
         }
+        out.requireSpace(header.impliedLength(ivf == null ? 0 : ivf.lists(), recordOffsets == null ? 0 : recordOffsets[size]));
         long vectorsOffset = header.vectorsOffset();
         CRC32C crc = new CRC32C();
         FileChannel ch = out.channel();
@@ -114,7 +118,6 @@ public final class IndexFile {
         try (FloatMatrix rows = vectors.rows()) {
             OffHeap.writeFrom(ch, rows, 0, size, crc);
         }
-        long[] ids = vectors.idsShared();
         writeArray(out, crc, size, 8, (b, from, to) -> b.asLongBuffer().put(ids, from, to - from));
         if (ivf != null) {
             ByteBuffer count = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(ivf.lists()).flip();
@@ -126,7 +129,7 @@ public final class IndexFile {
             writeArray(out, crc, size, 4, (b, from, to) -> b.asIntBuffer().put(labels, from, to - from));
         }
         if (header.hasRecords()) {
-            writeRecords(out, crc, records, ids, size);
+            writeRecords(out, crc, records, ids, recordOffsets, size);
         }
         ByteBuffer foot = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
         foot.putInt((int) crc.getValue()).flip();
@@ -137,13 +140,17 @@ public final class IndexFile {
      * The records section: u64 length of the records, {@code size + 1} u64 offsets into them (a row without a record
      * has an empty range), then each row's encoded record ({@link Record#encode()}) in row order.
      */
-    private static void writeRecords(AtomicOutput out, CRC32C crc, RecordStore records, long[] ids, int size)
-            throws IOException {
+    private static long[] recordOffsets(RecordStore records, long[] ids, int size) {
         long[] offsets = new long[size + 1];
         for (int i = 0; i < size; i++) {
             byte[] r = records.encoded(ids[i]);
             offsets[i + 1] = offsets[i] + (r == null ? 0 : r.length);
         }
+        return offsets;
+    }
+
+    private static void writeRecords(AtomicOutput out, CRC32C crc, RecordStore records, long[] ids, long[] offsets,
+                                     int size) throws IOException {
         ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(offsets[size]).flip();
         crc.update(len.duplicate());
         out.write(len);
