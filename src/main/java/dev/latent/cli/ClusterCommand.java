@@ -125,7 +125,7 @@ final class ClusterCommand implements Callable<Integer> {
                 return Main.OK;
             }
             int kk = ks[0];
-            String[] corpusTexts = texts == null ? null : in.texts(texts);
+            String[] corpusTexts = in.textsOrRecords(texts);
             KMeansResult r;
             try (Progress progress = Progress.start("k-means", iterations + 1L, quietOption.quiet, " iterations")) {
                 r = kmeans(kk).backend(backend).listener((it, inertia, s) -> progress.done(it + 1)).fit(in.vectors(), in.metric());

@@ -123,11 +123,14 @@ final class MapCommand implements Callable<Integer> {
         PrintWriter out = cl.getOut();
         Backend backend = Backends.get();
         try (VectorInput in = vectors.open(input, cl)) {
-            String[] idStrings = new String[in.rows()];
-            for (int i = 0; i < idStrings.length; i++) {
-                idStrings[i] = Long.toString(in.ids()[i]);
+            String[] idStrings = in.keys();
+            if (idStrings == null) {
+                idStrings = new String[in.rows()];
+                for (int i = 0; i < idStrings.length; i++) {
+                    idStrings[i] = Long.toString(in.ids()[i]);
+                }
             }
-            String[] textArray = texts == null ? null : in.texts(texts);
+            String[] textArray = in.textsOrRecords(texts);
             if (paths != null) {
                 for (int i = 0; i < idStrings.length; i++) {
                     if (in.ids()[i] < 0 || in.ids()[i] >= paths.size()) {

@@ -117,7 +117,7 @@ final class OutliersCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(cl, batch + " has dimension " + target.vectors().cols()
                         + ", the reference " + ref.vectors().cols());
             }
-            String[] targetTexts = texts == null ? null : target.texts(texts);
+            String[] targetTexts = target.textsOrRecords(texts);
             KMeansResult fitted = null;
             if (kind == Outliers.Score.CENTROID && clusters > 0) {
                 try {

@@ -166,6 +166,39 @@ public final class VectorInput implements AutoCloseable {
         return texts;
     }
 
+    /**
+     * The text of every row from {@code corpus} when one is given ({@link #texts(Corpus)}), else from the index's
+     * own records (a row whose record has no text shows its key, a row without a record an empty text); null when
+     * neither is there.
+     */
+    public String[] textsOrRecords(Corpus corpus) throws IOException {
+        if (corpus != null) {
+            return texts(corpus);
+        }
+        if (pinned == null || !pinned.records().hasRecords()) {
+            return null;
+        }
+        String[] out = new String[rows()];
+        for (int i = 0; i < out.length; i++) {
+            dev.latent.space.Record r = pinned.records().get(ids[i]);
+            out[i] = r == null ? "" : r.text() != null ? r.text() : r.key();
+        }
+        return out;
+    }
+
+    /** The key of every row from the index's records (the id where a row has none), or null without records. */
+    public String[] keys() {
+        if (pinned == null || !pinned.records().hasRecords()) {
+            return null;
+        }
+        String[] out = new String[rows()];
+        for (int i = 0; i < out.length; i++) {
+            String k = pinned.records().key(ids[i]);
+            out[i] = k != null ? k : Long.toString(ids[i]);
+        }
+        return out;
+    }
+
     /** Frees the vectors and the index they came from. */
     @Override
     public void close() {
