@@ -76,6 +76,10 @@ final class EmbedCommand extends ModelCommand {
                     + "key (its id) and text are stored in the index anyway.")
     List<String> payload = new ArrayList<>();
 
+    @Option(names = "--upsert", description = "A text whose id came earlier in the corpus replaces the earlier one in "
+            + "the index (the .npy and ids files keep every row); without it a repeated id stops the run with an error.")
+    boolean upsert;
+
     @Option(names = {"-o", "--output"}, paramLabel = "FILE.npy", converter = OutputFile.class, description = "Write the vectors here (float32 .npy, one row per text).")
     Path output;
 
@@ -165,7 +169,7 @@ final class EmbedCommand extends ModelCommand {
         try (TextEncoder enc = model.open(null)) {
             CorpusEmbedding.Stats st;
             try (Progress progress = Progress.start("embed", scan.count(), quietOption.quiet)) {
-                st = CorpusEmbedding.run(corpus, scan, enc, block, targets, progress::done);
+                st = CorpusEmbedding.run(corpus, scan, enc, block, targets, progress::done, upsert);
             }
             cl.getOut().println(Progress.summary("embedded", st.texts(), st.tokens(), st.elapsed(), enc.provider(),
                     enc.modelName()));

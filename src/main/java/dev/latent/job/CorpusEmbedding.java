@@ -46,6 +46,16 @@ public final class CorpusEmbedding {
      */
     public static Stats run(Corpus corpus, CorpusScan scan, TextEncoder enc, int blockSize, EmbeddingTargets targets,
             LongConsumer progress) throws IOException {
+        return run(corpus, scan, enc, blockSize, targets, progress, false);
+    }
+
+    /**
+     * As {@link #run(Corpus, CorpusScan, TextEncoder, int, EmbeddingTargets, LongConsumer)}; with {@code upsert} a
+     * record whose key (corpus id) came earlier replaces the earlier one in the index
+     * ({@link EmbeddingTargets.Writer#upsertKeys()}) instead of stopping the run.
+     */
+    public static Stats run(Corpus corpus, CorpusScan scan, TextEncoder enc, int blockSize, EmbeddingTargets targets,
+            LongConsumer progress, boolean upsert) throws IOException {
         if (blockSize < 1) {
             throw new IllegalArgumentException("block size must be > 0, got " + blockSize);
         }
@@ -55,6 +65,9 @@ public final class CorpusEmbedding {
         long done = 0;
         try (EmbeddingTargets.Writer out = targets.describing(enc).open(enc.dimension(), scan.count());
              Corpus.Reader r = corpus.open()) {
+            if (upsert) {
+                out.upsertKeys();
+            }
             while (true) {
                 List<Corpus.Entry> block = r.nextBlock(blockSize);
                 if (block.isEmpty()) {

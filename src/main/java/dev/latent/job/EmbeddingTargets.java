@@ -132,6 +132,7 @@ public record EmbeddingTargets(Path vectors, Path ids, Path index, Metric metric
         private AtomicOutput indexOut;
         private FlatIndex index;
         private long rows;
+        private boolean upsert;
         private boolean committed;
         private boolean closed;
 
@@ -235,7 +236,11 @@ public record EmbeddingTargets(Path vectors, Path ids, Path index, Metric metric
                         at[i] = rows + i;
                     }
                 }
-                index.add(at, block, records);
+                if (upsert && records != null) {
+                    addUpserting(at, block, records);
+                } else {
+                    index.add(at, block, records);
+                }
             }
             if (vectors != null) {
                 vectors.append(block);
@@ -247,6 +252,57 @@ public record EmbeddingTargets(Path vectors, Path ids, Path index, Metric metric
                 }
             }
             rows += n;
+        }
+
+        /**
+         * From now on a record whose key the index holds already (from an earlier block, or earlier in the same
+         * block) replaces it in the index: the earlier vector and record are removed and the later one added under
+         * its own id. The vectors and ids files keep every row. Without this, a repeated key is an error.
+         */
+        public Writer upsertKeys() {
+            upsert = true;
+            return this;
+        }
+
+        /** Adds a block to the index with later keys replacing earlier ones (see {@link #upsertKeys()}). */
+        private void addUpserting(long[] at, FloatMatrix block, List<Record> records) {
+            int n = at.length;
+            java.util.Map<String, Integer> last = new java.util.HashMap<>();
+            for (int i = 0; i < n; i++) {
+                if (records.get(i) != null) {
+                    last.put(records.get(i).key(), i);
+                }
+            }
+            List<Integer> keep = new java.util.ArrayList<>(n);
+            List<Long> replaced = new java.util.ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                Record r = records.get(i);
+                if (r == null || last.get(r.key()) == i) {
+                    keep.add(i);
+                    if (r != null) {
+                        index.idOfKey(r.key()).ifPresent(replaced::add);
+                    }
+                }
+            }
+            if (!replaced.isEmpty()) {
+                index.remove(replaced.stream().mapToLong(Long::longValue).toArray());
+            }
+            if (keep.size() == n) {
+                index.add(at, block, records);
+                return;
+            }
+            long[] ids = new long[keep.size()];
+            List<Record> kept = new java.util.ArrayList<>(keep.size());
+            try (FloatMatrix sub = FloatMatrix.allocate(keep.size(), dimension)) {
+                float[] row = new float[dimension];
+                for (int j = 0; j < ids.length; j++) {
+                    int i = keep.get(j);
+                    ids[j] = at[i];
+                    kept.add(records.get(i));
+                    sub.setRow(j, block.getRow(i, row));
+                }
+                index.add(ids, sub, kept);
+            }
         }
 
         /**

@@ -136,6 +136,20 @@ class EmbedSearchTest {
         assertTrue(r.code() != 0, r.out());
         assertTrue(r.err().contains("duplicate key 'a'"), r.err());
         assertTrue(Files.notExists(didx));
+        // --upsert: the later text replaces the earlier, in one block and across blocks
+        Files.writeString(dup, "{\"id\": \"a\", \"text\": \"one\"}\n{\"id\": \"b\", \"text\": \"bee\"}\n"
+                + "{\"id\": \"a\", \"text\": \"two\"}\n{\"id\": \"a\", \"text\": \"three\"}\n");
+        for (String block : new String[] {"4", "1"}) {
+            r = MainTest.run("embed", dup.toString(), "--index", didx.toString(), "--upsert", "--block", block, "--quiet");
+            assertEquals(0, r.code(), r.err());
+            try (FlatIndex index = FlatIndex.load(didx)) {
+                assertEquals(2, index.size(), "block " + block);
+                long a = index.idOfKey("a").getAsLong();
+                assertEquals("three", index.record(a).text(), "block " + block);
+                assertEquals(3, a, "the last one's row number is its id");
+                assertEquals("bee", index.record(index.idOfKey("b").getAsLong()).text());
+            }
+        }
     }
 
     @Test
