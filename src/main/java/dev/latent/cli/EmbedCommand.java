@@ -120,9 +120,6 @@ final class EmbedCommand extends ModelCommand {
             return embedRows(cl, tensorModel, targets(m, ids));
         }
         Corpus corpus = usage(cl, () -> Corpus.file(input, format, textColumn, idColumn)).withPayload(payload);
-        if (!payload.isEmpty() && shardsDir != null) {
-            throw new CommandLine.ParameterException(cl, "--payload is not kept by --shards yet: embed into --index directly");
-        }
         return shardsDir != null ? embedShards(cl, corpus, m) : embedTexts(cl, corpus, targets(m, ids));
     }
 

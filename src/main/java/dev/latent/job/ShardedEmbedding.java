@@ -67,6 +67,8 @@ public final class ShardedEmbedding {
     static final String LOCK = ".latent-shards.lock";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int VERSION = 2;
+    /** A shard's records: one JSON object a line, {@code {"text": ..., "payload": {...}}}, in row order. */
+    static final String RECORDS = ".records.jsonl";
     private static final java.util.regex.Pattern SHARD_NAME = java.util.regex.Pattern.compile("shard-[0-9]{5,9}");
 
     /**
@@ -179,6 +181,8 @@ public final class ShardedEmbedding {
             c.put("format", corpus.format().name().toLowerCase(java.util.Locale.ROOT));
             c.put("textColumn", corpus.textField());
             c.put("idColumn", corpus.idField());
+            ArrayNode fields = c.putArray("payload");
+            corpus.payloadFields().forEach(fields::add);
             manifest.put("shardRows", shardRows);
             manifest.put("block", block);
             manifest.putArray("shards");
@@ -198,6 +202,7 @@ public final class ShardedEmbedding {
                 int shard = shards.size();
                 List<FloatMatrix> vectors = new ArrayList<>();
                 StringBuilder ids = new StringBuilder();
+                StringBuilder records = new StringBuilder();
                 boolean integerIds = true;
                 long rows = 0;
                 try {
@@ -211,6 +216,7 @@ public final class ShardedEmbedding {
                             texts.add(e.text());
                             ids.append(e.id()).append('\n');
                             integerIds &= e.integerId();
+                            records.append(recordLine(e, corpus)).append('\n');
                         }
                         long base = position + done + rows;
                         try {
@@ -227,6 +233,7 @@ public final class ShardedEmbedding {
                     String name = shardName(shard);
                     Path npy = dir.resolve(name + ".npy");
                     Path idsFile = dir.resolve(name + ".ids");
+                    Path recordsFile = dir.resolve(name + RECORDS);
                     try (OutputSet out = new OutputSet()) {
                         Npy.Writer w = Npy.writer(out.open(npy), enc.dimension());
                         for (FloatMatrix v : vectors) {
@@ -234,7 +241,9 @@ public final class ShardedEmbedding {
                         }
                         w.finish();
                         AtomicOutput o = out.open(idsFile);
-                        o.channel().write(ByteBuffer.wrap(ids.toString().getBytes(StandardCharsets.UTF_8)));
+                        o.write(ByteBuffer.wrap(ids.toString().getBytes(StandardCharsets.UTF_8)));
+                        AtomicOutput rec = out.open(recordsFile);
+                        rec.write(ByteBuffer.wrap(records.toString().getBytes(StandardCharsets.UTF_8)));
                         out.commit();
                     }
                     ObjectNode s = shards.addObject();
@@ -243,6 +252,7 @@ public final class ShardedEmbedding {
                     s.put("rows", rows);
                     s.put("npySha256", sha256(npy));
                     s.put("idsSha256", sha256(idsFile));
+                    s.put("recordsSha256", sha256(recordsFile));
                     s.put("integerIds", integerIds);
                     s.put("endOffset", r.nextOffset());
                     s.put("endLine", r.line());
@@ -268,6 +278,21 @@ public final class ShardedEmbedding {
         writeManifest(manifestFile, manifest);
         return new Stats(done, enc.tokensProcessed() - tokensBefore, Duration.ofNanos(System.nanoTime() - start),
                 written, resumed);
+    }
+
+    /** The record line of a corpus entry (its key is the ids file's line). */
+    private static String recordLine(Corpus.Entry e, Corpus corpus) throws IOException {
+        try {
+            new dev.latent.space.Record(e.id(), e.text(), e.payload());   // checked now, named by its line
+        } catch (IllegalArgumentException ex) {
+            throw new IOException(corpus.name() + ":" + e.line() + ": " + ex.getMessage(), ex);
+        }
+        ObjectNode o = JSON.createObjectNode();
+        o.put("text", e.text());
+        if (!e.payload().isEmpty()) {
+            o.set("payload", JSON.valueToTree(e.payload()));
+        }
+        return JSON.writeValueAsString(o);
     }
 
     private static java.security.MessageDigest clone(java.security.MessageDigest d) {
@@ -309,13 +334,22 @@ public final class ShardedEmbedding {
                     + "', this run reads " + fmt + " with text '" + corpus.textField() + "' and id '" + corpus.idField()
                     + "'; give the same --format, --text-column and --id-column");
         }
+        List<String> runPayload = new ArrayList<>();
+        c.path("payload").forEach(f -> runPayload.add(f.asText()));
+        if (!runPayload.equals(corpus.payloadFields())) {
+            throw new IllegalArgumentException("cannot resume: the shards keep the payload fields " + runPayload
+                    + ", this run asks " + corpus.payloadFields() + "; give the same --payload");
+        }
         if (shardRows != m.path("shardRows").asInt() || block != m.path("block").asInt()) {
             throw new IllegalArgumentException("cannot resume: the shards hold " + m.path("shardRows").asInt()
                     + " rows in blocks of " + m.path("block").asInt() + "; give the same --shard-size and --block");
         }
         for (JsonNode s : m.path("shards")) {
             String name = shardName(s, dir.resolve(MANIFEST));
-            for (String[] f : new String[][] {{".npy", "npySha256"}, {".ids", "idsSha256"}}) {
+            for (String[] f : new String[][] {{".npy", "npySha256"}, {".ids", "idsSha256"}, {RECORDS, "recordsSha256"}}) {
+                if (!s.has(f[1])) {
+                    continue;   // a shard written before records were kept
+                }
                 Path file = dir.resolve(name + f[0]);
                 if (!Files.isRegularFile(file) || !sha256(file).equals(s.path(f[1]).asText())) {
                     throw new IllegalArgumentException("cannot resume: shard " + name + " (" + file.getFileName()
@@ -391,7 +425,8 @@ public final class ShardedEmbedding {
     }
 
     /** One committed shard: its vectors and ids files, first row, row count and whether its ids are JSON integers. */
-    record Shard(Path npy, Path ids, long firstRow, long rows, boolean integerIds) {}
+    /** @param records the shard's records file, or null for a shard written before records were kept */
+    record Shard(Path npy, Path ids, Path records, long firstRow, long rows, boolean integerIds) {}
 
     /** Whether {@code file} is a shard manifest (by name; its content is checked by {@link #toIndex}). */
     public static boolean isManifest(Path file) {
@@ -412,6 +447,7 @@ public final class ShardedEmbedding {
                 String name = shardName(s, manifestFile);
                 out.add(dir.resolve(name + ".npy"));
                 out.add(dir.resolve(name + ".ids"));
+                out.add(dir.resolve(name + RECORDS));
             }
         } catch (IOException | RuntimeException unreadable) {
             return List.of();
@@ -444,7 +480,15 @@ public final class ShardedEmbedding {
                             + "checksum in " + manifestFile);
                 }
             }
-            out.add(new Shard(npy, ids, s.path("firstRow").asLong(), s.path("rows").asLong(),
+            Path records = null;
+            if (s.has("recordsSha256")) {
+                records = dir.resolve(name + RECORDS);
+                if (!Files.isRegularFile(records) || !sha256(records).equals(s.path("recordsSha256").asText())) {
+                    throw new IllegalArgumentException("shard " + records.getFileName() + " is missing or does not match "
+                            + "its checksum in " + manifestFile);
+                }
+            }
+            out.add(new Shard(npy, ids, records, s.path("firstRow").asLong(), s.path("rows").asLong(),
                     s.path("integerIds").asBoolean(false)));
         }
         return out;
@@ -479,7 +523,12 @@ public final class ShardedEmbedding {
                         throw new IllegalArgumentException(s.npy() + " holds " + v.rows() + " rows, the manifest says "
                                 + s.rows());
                     }
-                    index.add(java.util.Arrays.copyOfRange(indexIds, row, row + (int) v.rows()), v);
+                    long[] ids = java.util.Arrays.copyOfRange(indexIds, row, row + (int) v.rows());
+                    try {
+                        index.add(ids, v, s.records() == null ? null : readRecords(s));
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException(s.npy().getFileName() + ": " + e.getMessage(), e);
+                    }
                     row += (int) v.rows();
                 }
             }
@@ -493,6 +542,25 @@ public final class ShardedEmbedding {
             index.close();
             throw e;
         }
+    }
+
+    /** A shard's records: keys from its ids file, texts and payloads from its records file. */
+    private static List<dev.latent.space.Record> readRecords(Shard s) throws IOException {
+        List<String> keys = Files.readAllLines(s.ids(), StandardCharsets.UTF_8);
+        List<String> lines = Files.readAllLines(s.records(), StandardCharsets.UTF_8);
+        if (keys.size() != s.rows() || lines.size() != s.rows()) {
+            throw new IllegalArgumentException(s.records() + " holds " + lines.size() + " records for the " + s.rows()
+                    + " rows the manifest lists");
+        }
+        List<dev.latent.space.Record> out = new ArrayList<>(lines.size());
+        for (int i = 0; i < lines.size(); i++) {
+            JsonNode o = JSON.readTree(lines.get(i));
+            JsonNode text = o.path("text");
+            java.util.Map<String, Object> payload = o.has("payload")
+                    ? dev.latent.space.Record.fromJson(o.get("payload"), s.records() + ":" + (i + 1)) : java.util.Map.of();
+            out.add(new dev.latent.space.Record(keys.get(i), text.isTextual() ? text.asText() : null, payload));
+        }
+        return out;
     }
 
     /** The index id of every row of the run, by the rule of {@link RowIds}, from the shards' ids files. */

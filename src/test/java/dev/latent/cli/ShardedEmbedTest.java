@@ -108,7 +108,7 @@ class ShardedEmbedTest {
         System.out.printf("sharded embed: %d kills, then: %s (seed %d)%n", kills, r.out().strip(), SEED);
         List<Path> want = files(full);
         List<Path> got = files(part);
-        assertEquals(20, want.size());
+        assertEquals(30, want.size());   // per shard: vectors, ids, records
         assertEquals(want.stream().map(Path::getFileName).toList(), got.stream().map(Path::getFileName).toList());
         for (int i = 0; i < want.size(); i++) {
             assertArrayEquals(Files.readAllBytes(want.get(i)), Files.readAllBytes(got.get(i)),
@@ -125,6 +125,15 @@ class ShardedEmbedTest {
             assertEquals(MODEL, index.metadata().get("model"));
             for (int i = 0; i < 100; i += 33) {
                 assertArrayEquals(shard3.getRow(i), index.vector(300 + i), "row " + (300 + i));
+            }
+            // the records merged from the shards are those a direct embed stores, byte for byte
+            Path direct = dir.resolve("direct.lidx");
+            r = MainTest.run("embed", corpus.toString(), "--index", direct.toString(), "--model", MODEL, "-q");
+            assertEquals(0, r.code(), r.err());
+            try (dev.latent.index.FlatIndex d = dev.latent.index.FlatIndex.load(direct)) {
+                for (long id = 0; id < 1000; id++) {
+                    assertArrayEquals(d.record(id).encode(), index.record(id).encode(), "record " + id);
+                }
             }
         }
         // search, cluster and the rest read the manifest as they read an index file.
@@ -193,7 +202,7 @@ class ShardedEmbedTest {
         // The defaults go together: one shard of the 250 texts.
         r = MainTest.run("embed", corpus.toString(), "--shards", dir.resolve("d").toString(), "-q");
         assertEquals(0, r.code(), r.err());
-        assertEquals(List.of("shard-00000.ids", "shard-00000.npy"),
+        assertEquals(List.of("shard-00000.ids", "shard-00000.npy", "shard-00000.records.jsonl"),
                 files(dir.resolve("d")).stream().map(p -> p.getFileName().toString()).toList());
     }
 }
