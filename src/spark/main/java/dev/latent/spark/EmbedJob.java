@@ -51,9 +51,14 @@ public final class EmbedJob implements Callable<Integer> {
     public enum NullTexts { SKIP, FAIL }
 
     /** The job's settings; serializable, so tasks receive them. */
-    public record Options(String textColumn, String idColumn, TextModel model, int batchSize, NullTexts nullTexts)
-            implements java.io.Serializable {
+    public record Options(String textColumn, String idColumn, TextModel model, int batchSize, NullTexts nullTexts,
+                          List<String> keepColumns) implements java.io.Serializable {
+        public Options(String textColumn, String idColumn, TextModel model, int batchSize, NullTexts nullTexts) {
+            this(textColumn, idColumn, model, batchSize, nullTexts, List.of());
+        }
+
         public Options {
+            keepColumns = List.copyOf(keepColumns == null ? List.of() : keepColumns);
             if (textColumn == null || textColumn.isBlank()) {
                 throw new IllegalArgumentException("the text column must be named");
             }
@@ -77,19 +82,27 @@ public final class EmbedJob implements Callable<Integer> {
         }
 
         public Options withColumns(String text, String id) {
-            return new Options(text, id, model, batchSize, nullTexts);
+            return new Options(text, id, model, batchSize, nullTexts, keepColumns);
         }
 
         public Options withModel(TextModel m) {
-            return new Options(textColumn, idColumn, m, batchSize, nullTexts);
+            return new Options(textColumn, idColumn, m, batchSize, nullTexts, keepColumns);
         }
 
         public Options withBatchSize(int n) {
-            return new Options(textColumn, idColumn, model, n, nullTexts);
+            return new Options(textColumn, idColumn, model, n, nullTexts, keepColumns);
+        }
+
+        /**
+         * Input columns carried unchanged into the output after {@code model}, each row's with its vector: the
+         * text and the payload fields of its record (the text column itself may be named).
+         */
+        public Options withKeepColumns(List<String> columns) {
+            return new Options(textColumn, idColumn, model, batchSize, nullTexts, columns);
         }
 
         public Options withNullTexts(NullTexts n) {
-            return new Options(textColumn, idColumn, model, batchSize, n);
+            return new Options(textColumn, idColumn, model, batchSize, n, keepColumns);
         }
     }
 
@@ -111,14 +124,37 @@ public final class EmbedJob implements Callable<Integer> {
             throw new IllegalArgumentException("text column '" + o.textColumn() + "' holds "
                     + schema.fields()[textIndex].dataType().simpleString() + ", not strings");
         }
+        List<StructField> kept = new ArrayList<>();
+        for (String c : o.keepColumns()) {
+            StructField f = schema.fields()[fieldIndex(schema, c, "kept")];
+            if (List.of("id", "vector", "model").contains(c)) {
+                throw new IllegalArgumentException("kept column '" + c + "' would clash with an output column (id, vector, model)");
+            }
+            kept.add(f);
+        }
+        org.apache.spark.sql.Column[] keptCols = o.keepColumns().stream().map(input::col).toArray(org.apache.spark.sql.Column[]::new);
         Dataset<Row> pairs;
         DataType idType;
         if (o.idColumn() == null) {
             idType = DataTypes.LongType;
-            JavaRDD<Row> rows = input.select(o.textColumn()).javaRDD().zipWithIndex()
-                    .map(t -> RowFactory.create(t._2(), t._1().isNullAt(0) ? null : t._1().getString(0)));
-            pairs = spark.createDataFrame(rows, new StructType()
-                    .add("id", DataTypes.LongType, false).add("text", DataTypes.StringType, true));
+            List<org.apache.spark.sql.Column> sel = new ArrayList<>(List.of(input.col(o.textColumn())));
+            sel.addAll(List.of(keptCols));
+            int extra = keptCols.length;
+            JavaRDD<Row> rows = input.select(sel.toArray(new org.apache.spark.sql.Column[0])).javaRDD().zipWithIndex()
+                    .map(t -> {
+                        Object[] v = new Object[2 + extra];
+                        v[0] = t._2();
+                        v[1] = t._1().isNullAt(0) ? null : t._1().getString(0);
+                        for (int i = 0; i < extra; i++) {
+                            v[2 + i] = t._1().get(1 + i);
+                        }
+                        return RowFactory.create(v);
+                    });
+            StructType st = new StructType().add("id", DataTypes.LongType, false).add("text", DataTypes.StringType, true);
+            for (int i = 0; i < kept.size(); i++) {
+                st = st.add("__keep" + i, kept.get(i).dataType(), true);
+            }
+            pairs = spark.createDataFrame(rows, st);
         } else {
             int idIndex = fieldIndex(schema, o.idColumn(), "id");
             idType = schema.fields()[idIndex].dataType();
@@ -126,13 +162,20 @@ public final class EmbedJob implements Callable<Integer> {
                 throw new IllegalArgumentException("id column '" + o.idColumn() + "' holds " + idType.simpleString()
                         + "; ids must be strings or integers");
             }
-            pairs = input.select(input.col(o.idColumn()), input.col(o.textColumn()));
+            List<org.apache.spark.sql.Column> sel = new ArrayList<>(List.of(input.col(o.idColumn()), input.col(o.textColumn())));
+            for (int i = 0; i < keptCols.length; i++) {
+                sel.add(keptCols[i].as("__keep" + i));
+            }
+            pairs = input.select(sel.toArray(new org.apache.spark.sql.Column[0]));
         }
         StructType out = new StructType(new StructField[] {
             DataTypes.createStructField("id", idType, true),
             DataTypes.createStructField("vector", DataTypes.createArrayType(DataTypes.FloatType, false), false),
             DataTypes.createStructField("model", DataTypes.StringType, false),
         });
+        for (StructField f : kept) {
+            out = out.add(f.name(), f.dataType(), true);
+        }
         LongAccumulator skipped = spark.sparkContext().longAccumulator("null texts skipped");
         Dataset<Row> vectors = pairs.mapPartitions(new EmbedPartition(o, skipped), Encoders.row(out));
         return new Result(vectors, skipped);
@@ -181,6 +224,8 @@ public final class EmbedJob implements Callable<Integer> {
                 void fill(List<Row> ready) {
                     List<Object> ids = new ArrayList<>(options.batchSize());
                     List<String> texts = new ArrayList<>(options.batchSize());
+                    List<Object[]> extras = new ArrayList<>(options.batchSize());
+                    int extra = options.keepColumns().size();
                     while (texts.size() < options.batchSize() && in.hasNext()) {
                         Row r = in.next();
                         if (r.isNullAt(1)) {
@@ -193,6 +238,11 @@ public final class EmbedJob implements Callable<Integer> {
                         }
                         ids.add(r.get(0));
                         texts.add(r.getString(1));
+                        Object[] e = new Object[extra];
+                        for (int i = 0; i < extra; i++) {
+                            e[i] = r.get(2 + i);
+                        }
+                        extras.add(e);
                     }
                     if (texts.isEmpty()) {
                         return;
@@ -200,7 +250,12 @@ public final class EmbedJob implements Callable<Integer> {
                     Faults.beforeBatch(task);
                     try (FloatMatrix m = encoder.encode(texts)) {
                         for (int i = 0; i < texts.size(); i++) {
-                            ready.add(RowFactory.create(ids.get(i), m.getRow(i), label));
+                            Object[] v = new Object[3 + extra];
+                            v[0] = ids.get(i);
+                            v[1] = m.getRow(i);
+                            v[2] = label;
+                            System.arraycopy(extras.get(i), 0, v, 3, extra);
+                            ready.add(RowFactory.create(v));
                         }
                     }
                 }
@@ -224,6 +279,11 @@ public final class EmbedJob implements Callable<Integer> {
     @Option(names = "--id-column", paramLabel = "NAME",
             description = "Column with the ids (strings or integers); default: the row's position in the input.")
     String idColumn;
+
+    @Option(names = "--keep-columns", paramLabel = "NAMES", split = ",",
+            description = "Input columns carried into the output beside each vector (the text, payload fields), for "
+                    + "KnnJoinJob --neighbor-columns.")
+    List<String> keepColumns = new ArrayList<>();
 
     @Option(names = "--model", paramLabel = "NAME", description = "Model from the manifest in the job jar (default: its default model).")
     String model;
@@ -256,7 +316,7 @@ public final class EmbedJob implements Callable<Integer> {
         TextModel m = onnx != null ? TextModel.files(onnx, tokenizer) : TextModel.named(model);
         String fmt = Jobs.format(format, input);
         Options o = new Options(textColumn != null ? textColumn : fmt.equals("text") ? "value" : "text", idColumn,
-                m.withThreads(threads), batch, NullTexts.valueOf(nullTexts.toUpperCase(java.util.Locale.ROOT)));
+                m.withThreads(threads), batch, NullTexts.valueOf(nullTexts.toUpperCase(java.util.Locale.ROOT)), keepColumns);
         Jobs.inSession("latent embed", job.master, spark -> {
             Jobs.refuseExisting(spark, job.output);
             long t0 = System.nanoTime();

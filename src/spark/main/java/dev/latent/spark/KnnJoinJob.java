@@ -60,8 +60,14 @@ public final class KnnJoinJob implements Callable<Integer> {
 
     /** The join's settings. {@code blockRows} 0: blocks of about 256 MiB of vectors. */
     public record Options(String idColumn, String vectorColumn, int k, Metric metric, long blockRows, boolean excludeSelf,
-                          int queryBatch) implements Serializable {
+                          int queryBatch, List<String> neighborColumns) implements Serializable {
+        public Options(String idColumn, String vectorColumn, int k, Metric metric, long blockRows, boolean excludeSelf,
+                       int queryBatch) {
+            this(idColumn, vectorColumn, k, metric, blockRows, excludeSelf, queryBatch, List.of());
+        }
+
         public Options {
+            neighborColumns = List.copyOf(neighborColumns == null ? List.of() : neighborColumns);
             Objects.requireNonNull(idColumn, "idColumn");
             Objects.requireNonNull(vectorColumn, "vectorColumn");
             Objects.requireNonNull(metric, "metric");
@@ -82,23 +88,31 @@ public final class KnnJoinJob implements Callable<Integer> {
         }
 
         public Options withMetric(Metric m) {
-            return new Options(idColumn, vectorColumn, k, m, blockRows, excludeSelf, queryBatch);
+            return new Options(idColumn, vectorColumn, k, m, blockRows, excludeSelf, queryBatch, neighborColumns);
         }
 
         public Options withBlockRows(long rows) {
-            return new Options(idColumn, vectorColumn, k, metric, rows, excludeSelf, queryBatch);
+            return new Options(idColumn, vectorColumn, k, metric, rows, excludeSelf, queryBatch, neighborColumns);
         }
 
         public Options withExcludeSelf(boolean exclude) {
-            return new Options(idColumn, vectorColumn, k, metric, blockRows, exclude, queryBatch);
+            return new Options(idColumn, vectorColumn, k, metric, blockRows, exclude, queryBatch, neighborColumns);
         }
 
         public Options withColumns(String id, String vector) {
-            return new Options(id, vector, k, metric, blockRows, excludeSelf, queryBatch);
+            return new Options(id, vector, k, metric, blockRows, excludeSelf, queryBatch, neighborColumns);
+        }
+
+        /**
+         * Columns of the reference (its records: key, text, payload fields) copied onto each result row for its
+         * neighbour, after {@code score}.
+         */
+        public Options withNeighborColumns(List<String> columns) {
+            return new Options(idColumn, vectorColumn, k, metric, blockRows, excludeSelf, queryBatch, columns);
         }
 
         public Options withQueryBatch(int n) {
-            return new Options(idColumn, vectorColumn, k, metric, blockRows, excludeSelf, n);
+            return new Options(idColumn, vectorColumn, k, metric, blockRows, excludeSelf, n, neighborColumns);
         }
     }
 
@@ -121,6 +135,12 @@ public final class KnnJoinJob implements Callable<Integer> {
         DataType refIdType = idType(rs, o.idColumn(), "reference");
         VectorColumn.check(qs, o.vectorColumn(), "query");
         VectorColumn.check(rs, o.vectorColumn(), "reference");
+        for (String c : o.neighborColumns()) {
+            EmbedJob.fieldIndex(rs, c, "neighbour");
+            if (List.of("query_id", "rank", "neighbor_id", "score").contains(c)) {
+                throw new IllegalArgumentException("neighbour column '" + c + "' would clash with a result column");
+            }
+        }
         Jobs.refuseExisting(spark, output);
 
         Dataset<Row> q = queries.select(o.idColumn(), o.vectorColumn());
@@ -147,7 +167,7 @@ public final class KnnJoinJob implements Callable<Integer> {
                 try {
                     Dataset<Row> found = q.mapPartitions(new JoinPartition(bc, o), Encoders.row(partial));
                     if (blocks == 0 && !refRows.hasNext()) {
-                        finalColumns(found).write().mode(SaveMode.ErrorIfExists).parquet(output);
+                        finalColumns(found, reference, o).write().mode(SaveMode.ErrorIfExists).parquet(output);
                         return new Summary(position, dimension, 1);
                     }
                     if (!persisted) {
@@ -165,7 +185,7 @@ public final class KnnJoinJob implements Callable<Integer> {
             Dataset<Row> best = all.withColumn("rank", functions.row_number().over(
                             Window.partitionBy("query_id").orderBy(order, functions.col("ref_pos").asc())))
                     .where(functions.col("rank").leq(o.k()));
-            finalColumns(best).write().mode(SaveMode.ErrorIfExists).parquet(output);
+            finalColumns(best, reference, o).write().mode(SaveMode.ErrorIfExists).parquet(output);
             return new Summary(position, dimension, blocks);
         } finally {
             if (persisted) {
@@ -175,8 +195,25 @@ public final class KnnJoinJob implements Callable<Integer> {
         }
     }
 
-    private static Dataset<Row> finalColumns(Dataset<Row> d) {
-        return d.select("query_id", "rank", "neighbor_id", "score");
+    /** The result columns, then the neighbour's columns from the reference (joined on its id) when asked. */
+    private static Dataset<Row> finalColumns(Dataset<Row> d, Dataset<Row> reference, Options o) {
+        Dataset<Row> out = d.select("query_id", "rank", "neighbor_id", "score");
+        if (o.neighborColumns().isEmpty()) {
+            return out;
+        }
+        List<Column> cols = new java.util.ArrayList<>();
+        cols.add(reference.col(o.idColumn()).as("__latent_nid"));
+        for (String c : o.neighborColumns()) {
+            cols.add(reference.col(c));
+        }
+        Dataset<Row> extra = reference.select(cols.toArray(new Column[0]));
+        List<Column> keep = new java.util.ArrayList<>(List.of(out.col("query_id"), out.col("rank"), out.col("neighbor_id"),
+                out.col("score")));
+        for (String c : o.neighborColumns()) {
+            keep.add(extra.col(c));
+        }
+        return out.join(extra, out.col("neighbor_id").equalTo(extra.col("__latent_nid")), "left")
+                .select(keep.toArray(new Column[0]));
     }
 
     private static DataType idType(StructType schema, String column, String what) {
@@ -357,6 +394,10 @@ public final class KnnJoinJob implements Callable<Integer> {
     @Option(names = "--block-rows", paramLabel = "N", description = "Reference rows per broadcast block (default: about 256 MiB).")
     long blockRows;
 
+    @Option(names = "--neighbor-columns", paramLabel = "NAMES", split = ",",
+            description = "Reference columns (text, payload fields) copied onto each result row for its neighbour.")
+    List<String> neighborColumns = new java.util.ArrayList<>();
+
     @Option(names = "--exclude-self", description = "Drop a neighbour whose id equals the query's (self-join, deduplication).")
     boolean excludeSelf;
 
@@ -365,7 +406,7 @@ public final class KnnJoinJob implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Options o = new Options(idColumn, vectorColumn, k, Metric.parse(metric), blockRows, excludeSelf, 1024);
+        Options o = new Options(idColumn, vectorColumn, k, Metric.parse(metric), blockRows, excludeSelf, 1024, neighborColumns);
         Jobs.inSession("latent knn-join", job.master, spark -> {
             String fmt = Jobs.format(format, queries);
             long t0 = System.nanoTime();

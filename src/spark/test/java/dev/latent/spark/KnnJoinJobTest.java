@@ -218,5 +218,31 @@ class KnnJoinJobTest {
         assertEquals("d", nearest.get("b"));
         assertEquals("b", nearest.get("d"));
         assertEquals(5, nearest.size());
+
+        // records travel as columns: kept by the embedding, copied onto each result for its neighbour
+        Path corpus2 = dir.resolve("c2.jsonl");
+        Files.writeString(corpus2, String.join("\n",
+                "{\"id\":\"a\",\"text\":\"The cat sat on the mat.\",\"lang\":\"en\",\"year\":2001}",
+                "{\"id\":\"b\",\"text\":\"Quarterly revenue rose by four percent.\",\"lang\":\"en\",\"year\":2002}",
+                "{\"id\":\"c\",\"text\":\"The cat sat on the mat!\",\"lang\":\"fr\",\"year\":2003}") + "\n");
+        Path kept = dir.resolve("kept.parquet");
+        assertEquals(0, Jobs.run(new EmbedJob(), new String[] {"--input", corpus2.toString(), "--id-column", "id",
+                "--keep-columns", "text,lang,year", "--output", kept.toString()}));
+        assertEquals(java.util.List.of("id", "vector", "model", "text", "lang", "year"),
+                java.util.List.of(spark.read().parquet(kept.toString()).schema().fieldNames()));
+        Path knn2 = dir.resolve("knn2.parquet");
+        assertEquals(0, Jobs.run(new KnnJoinJob(), new String[] {"--queries", kept.toString(), "--reference",
+                kept.toString(), "--k", "1", "--exclude-self", "--neighbor-columns", "text,lang", "--output", knn2.toString()}));
+        Dataset<Row> res = spark.read().parquet(knn2.toString());
+        assertEquals(java.util.List.of("query_id", "rank", "neighbor_id", "score", "text", "lang"),
+                java.util.List.of(res.schema().fieldNames()));
+        for (Row r : res.collectAsList()) {
+            if (r.getString(0).equals("a")) {
+                assertEquals("c", r.getString(2));
+                assertEquals("The cat sat on the mat!", r.getString(4));
+                assertEquals("fr", r.getString(5));
+            }
+        }
+        assertEquals(3, res.count());
     }
 }
