@@ -333,8 +333,19 @@ public final class IvfIndex extends StoredIndex {
         checkNprobe(probes);
         return store.read(() -> {
             SearchParams params = store.resolveFilter(asked);
-            if (params.isRange() || params.filtered() || probes == lists.count()) {
+            // A payload filter matching more rows than the probed lists hold is answered inside the lists (the
+            // matching rows of the probed lists, approximate as any probe); a more selective one, exactly.
+            boolean inLists = asked.filter() != null && !params.isRange() && probes < lists.count()
+                    && params.allowedIdsShared().length > (long) set.size() * probes / lists.count();
+            if (!inLists && (params.isRange() || params.filtered() || probes == lists.count())) {
                 return store.exact(queries, params);
+            }
+            java.util.BitSet allowed = null;
+            if (inLists) {
+                allowed = new java.util.BitSet(set.size());
+                for (long row : set.rowsOf(params.allowedIdsShared())) {
+                    allowed.set((int) row);
+                }
             }
             store.checkQueries(queries);
             if (set.size() == 0 || queries.rows() == 0) {
@@ -355,7 +366,8 @@ public final class IvfIndex extends StoredIndex {
                     total += n;
                     to++;
                 }
-                parts.add(searchLists(queries, from, to, total, nearest, probed, params.k(), StoredVectors.rerank(params)));
+                parts.add(searchLists(queries, from, to, total, nearest, probed, params.k(), StoredVectors.rerank(params),
+                        allowed));
                 from = to;
             }
             return parts.size() == 1 ? parts.get(0) : concat(parts);
@@ -364,8 +376,8 @@ public final class IvfIndex extends StoredIndex {
 
     /** Top-k of queries {@code [from, to)} over their probed lists ({@code total} rows in all). Under the read lock. */
     private Neighbors searchLists(FloatMatrix queries, int from, int to, long total, Neighbors nearest, int[] probed,
-            int k, int rerank) {
-        if (to - from >= GROUPED_MIN_QUERIES && total > 0) {
+            int k, int rerank, java.util.BitSet allowed) {
+        if (to - from >= GROUPED_MIN_QUERIES && total > 0 && allowed == null) {
             // Each list scored once for all the queries of the batch that probe it.
             int nprobe = probed.length;
             int[] probes = new int[(to - from) * nprobe];
@@ -384,8 +396,24 @@ public final class IvfIndex extends StoredIndex {
         long[] rows = new long[Math.toIntExact(total)];
         int at = 0;
         for (int q = from; q < to; q++) {
+            int start = at;
             at = lists.gather(probedLists(nearest, q, probed), rows, at);
+            if (allowed != null) {   // keep the probed rows the filter allows
+                int w = start;
+                for (int i = start; i < at; i++) {
+                    if (allowed.get((int) rows[i])) {
+                        rows[w++] = rows[i];
+                    }
+                }
+                at = w;
+            }
             offsets[q - from + 1] = at;
+        }
+        if (allowed != null) {
+            if (at == 0) {
+                return new Neighbors(to - from, 0, new long[0], new float[0], metric());
+            }
+            rows = Arrays.copyOf(rows, at);
         }
         try (FloatMatrix block = queries.rowsView(from, to)) {
             if (total == 0) {

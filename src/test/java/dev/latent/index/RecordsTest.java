@@ -195,7 +195,11 @@ class RecordsTest {
                     Neighbors got;
                     try (FloatMatrix qm = FloatMatrix.of(q, d)) {
                         try {
-                            got = (Neighbors) index.search(qm, SearchParams.topK(k).filter(f.filter()));
+                            SearchParams sp = SearchParams.topK(k).filter(f.filter());
+                            if (index instanceof IvfIndex ivf) {
+                                sp = sp.nprobe(ivf.lists());   // every list: exact (the lists' own test is below)
+                            }
+                            got = (Neighbors) index.search(qm, sp);
                         } catch (IllegalArgumentException e) {
                             // a field no record holds in a tiny index: the only error allowed here
                             assertTrue(e.getMessage().contains("no record has the field"), "seed " + seed + ": " + e.getMessage());
@@ -220,6 +224,58 @@ class RecordsTest {
                     }
                 }
             }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"java", "cpu"})
+    void anInvertedIndexFiltersInsideItsListsOrExactlyWhenTheFilterIsSelective(String backendName) {
+        long seed = System.nanoTime();
+        Random rnd = new Random(seed);
+        IvfIndexContract.Planted p = IvfIndexContract.planted(rnd, 4000, 24, 40, 1.0);
+        List<Record> records = new ArrayList<>();
+        for (int i = 0; i < p.ids().length; i++) {
+            records.add(new Record("k" + i, null, Map.of("half", (long) (i % 2), "rare", i % 100 == 0)));
+        }
+        Metric metric = Metric.COSINE;
+        try (VectorIndex index = make("ivf", backend(backendName), 24, metric, p.ids(), p.rows(), records, seed)) {
+            IvfIndex ivf = (IvfIndex) index;
+            double found = 0;
+            int wanted = 0;
+            int differ = 0;
+            for (int t = 0; t < 50; t++) {
+                float[] q = IvfIndexContract.near(rnd, p.centres()[rnd.nextInt(p.centres().length)], 1.0);
+                try (FloatMatrix qm = FloatMatrix.of(q, 24)) {
+                    // half the rows match: answered in the probed lists, approximate
+                    Neighbors inLists = (Neighbors) index.search(qm, SearchParams.topK(10).filter(Filter.eq("half", 1)));
+                    Neighbors exact = (Neighbors) index.search(qm,
+                            SearchParams.topK(10).filter(Filter.eq("half", 1)).nprobe(ivf.lists()));
+                    java.util.Set<Long> truth = new java.util.HashSet<>();
+                    for (long id : exact.ids(0)) {
+                        truth.add(id);
+                    }
+                    for (long id : inLists.ids(0)) {
+                        if (id == -1) {
+                            continue;
+                        }
+                        int row = Arrays.binarySearch(p.ids(), id);
+                        assertEquals(1, row % 2, "seed " + seed + ": id " + id + " does not match the filter");
+                        found += truth.contains(id) ? 1 : 0;
+                    }
+                    wanted += 10;
+                    Neighbors oneList = (Neighbors) index.search(qm,
+                            SearchParams.topK(10).filter(Filter.eq("half", 1)).nprobe(1));
+                    differ += Arrays.equals(oneList.ids(0), exact.ids(0)) ? 0 : 1;
+                    // 1 % of the rows: fewer than the probed lists hold, so answered exactly
+                    Neighbors rare = (Neighbors) index.search(qm, SearchParams.topK(5).filter(Filter.eq("rare", true)));
+                    Neighbors rareExact = (Neighbors) index.search(qm,
+                            SearchParams.topK(5).filter(Filter.eq("rare", true)).nprobe(ivf.lists()));
+                    assertArrayEquals(rareExact.ids(0), rare.ids(0), "seed " + seed);
+                }
+            }
+            double recall = found / wanted;
+            assertTrue(recall >= IvfIndexContract.DEFAULT_RECALL - 0.05, "seed " + seed + ": recall " + recall);
+            assertTrue(differ > 0, "one probed list never differs from the exact answer: the lists were not used");
         }
     }
 
