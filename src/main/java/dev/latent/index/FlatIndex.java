@@ -263,6 +263,33 @@ public final class FlatIndex extends StoredIndex implements DeviceTokenSearch {
         }
     }
 
+    /**
+     * Writes the stored vectors as {@link #exportNpy(Path)} does, and beside them, in {@code ids}, one line per row:
+     * the row's record key, or its id where it has no record (as {@code latent embed} writes its ids file). Both
+     * files appear together, or neither changes.
+     *
+     * @throws IOException also for a key that cannot stand on one line (none can hold a line break: keys have no
+     *     control characters)
+     */
+    public void exportNpy(Path npy, Path ids) throws IOException {
+        try (VectorSet.Snapshot snapshot = snapshot(); FloatMatrix rows = snapshot.rows();
+             dev.latent.space.OutputSet out = new dev.latent.space.OutputSet()) {
+            Npy.Writer w = Npy.writer(out.open(npy), dimension());
+            if (rows.rows() > 0) {
+                w.append(rows);
+            }
+            w.finish();
+            StringBuilder lines = new StringBuilder();
+            long[] rowIds = snapshot.idsShared();
+            for (int i = 0; i < snapshot.size(); i++) {
+                String key = snapshot.records().key(rowIds[i]);
+                lines.append(key != null ? key : Long.toString(rowIds[i])).append('\n');
+            }
+            out.open(ids).write(java.nio.ByteBuffer.wrap(lines.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            out.commit();
+        }
+    }
+
 
 
 

@@ -466,6 +466,21 @@ class RecordsTest {
     }
 
     @Test
+    void anNpyExportWritesTheKeysBeside() throws IOException {
+        Path npy = dir.resolve("v.npy");
+        Path ids = dir.resolve("v.ids");
+        try (FlatIndex index = new FlatIndex(2, Metric.L2, Backends.java());
+             FloatMatrix v = FloatMatrix.of(new float[][] {{1, 2}, {3, 4}, {5, 6}})) {
+            index.add(new long[] {7, 8, 9}, v, java.util.Arrays.asList(Record.of("doc-a", "a"), null, Record.of("doc-c", null)));
+            index.exportNpy(npy, ids);
+        }
+        assertEquals(List.of("doc-a", "8", "doc-c"), Files.readAllLines(ids));
+        try (FloatMatrix back = dev.latent.space.format.Npy.read(npy)) {
+            assertArrayEquals(new float[] {3, 4}, back.getRow(1));
+        }
+    }
+
+    @Test
     void aFileLargerThanTheFreeDiskFailsBeforeWritingAndTheOldFileStays() throws IOException {
         Path file = dir.resolve("old.lidx");
         Files.writeString(file, "the previous content");
