@@ -161,9 +161,13 @@ class RecordsTest {
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("kinds")
     void filteredSearchEqualsBruteForceOverTheMatchingRecords(String backendName, String kind) {
+        filteredSearchEqualsBruteForce(backend(backendName), kind);
+    }
+
+    /** Random filters over random payloads against a float64 brute force over the matching records. */
+    static void filteredSearchEqualsBruteForce(Backend backend, String kind) {
         long seed = System.nanoTime();
         Random rnd = new Random(seed);
-        Backend backend = backend(backendName);
         for (int n : new int[] {1, 7, 1000}) {
             int d = 1 + rnd.nextInt(20);
             Metric metric = Metric.values()[rnd.nextInt(Metric.values().length)];
