@@ -101,6 +101,16 @@ public final class Engine implements AutoCloseable {
             return "custom";
         }
 
+        /** The model's name, as clients see it (the {@code model} of an OpenAI-style answer). */
+        default String name() {
+            return "custom";
+        }
+
+        /** The dimension of the vectors, or -1 when unknown before a first encode. */
+        default int dimension() {
+            return -1;
+        }
+
         /**
          * Whether {@link #encodeUnpooled} leaves token embeddings in device memory, so that a searcher that
          * reads them there ({@link Searcher#searchesDeviceTokens()}) can take text-search requests without
@@ -311,6 +321,22 @@ public final class Engine implements AutoCloseable {
         try (FloatMatrix q = FloatMatrix.of(query, query.length)) {
             return searcher.search(q, k, filter);
         }
+    }
+
+    /** Tokens the encoder makes of {@code text} (its own tokenizer's count), or -1 without an encoder. */
+    public int tokens(String text) {
+        return encoder == null ? -1 : encoder.tokens(text);
+    }
+
+    /** The encoder's model name, or null without an encoder. */
+    public String modelName() {
+        return encoder == null ? null : encoder.name();
+    }
+
+    /** The dimension of the encoder's vectors, else of the index's; -1 when neither says. */
+    public int dimension() {
+        int d = encoder == null ? -1 : encoder.dimension();
+        return d > 0 ? d : searcher == null ? -1 : searcher.dimension();
     }
 
     /** The record stored with {@code id} in the engine's index, or null (none, or no index). */

@@ -35,6 +35,16 @@ final class TextEncoderAdapter implements Engine.Encoder {
     }
 
     @Override
+    public String name() {
+        return encoder.modelName();
+    }
+
+    @Override
+    public int dimension() {
+        return encoder.dimension();
+    }
+
+    @Override
     public boolean encodesOnDevice() {
         return "CUDA".equals(encoder.provider());
     }

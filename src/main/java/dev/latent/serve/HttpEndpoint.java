@@ -143,7 +143,7 @@ public final class HttpEndpoint implements AutoCloseable {
                     t.setDaemon(true);
                     return t;
                 });
-        server.setHandler(new Routes(new EngineRoutes(engine, options), options, deadlines, workers,
+        server.setHandler(new Routes(new EngineRoutes(engine, options), new CompatRoutes(engine, options), options, deadlines, workers,
                 server.getScheduler()));
         server.setErrorHandler(Responses::jettyError);
         try {

@@ -46,13 +46,18 @@ final class Responses {
 
     /** Answers a refused request: its status and message, and the header that status calls for. */
     static void fail(Response response, Callback callback, HttpError e) {
+        fail(response, callback, e, error(e.getMessage()));
+    }
+
+    /** As {@link #fail(Response, Callback, HttpError)}, with the body in another shape (OpenAI's, for example). */
+    static void fail(Response response, Callback callback, HttpError e, JsonNode body) {
         if (e.status == 503) {
             response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
         }
         if (e.status == 405) {
             response.getHeaders().put(HttpHeader.ALLOW, e.getMessage().contains("POST") ? "POST" : "GET");
         }
-        send(response, callback, e.status, error(e.getMessage()));
+        send(response, callback, e.status, body);
     }
 
     /** Answers a failure of the endpoint itself: logged, and 500 with what was thrown. */

@@ -22,14 +22,16 @@ import org.eclipse.jetty.util.thread.Scheduler;
  */
 final class Routes extends Handler.Abstract {
     private final EngineRoutes engine;
+    private final CompatRoutes compat;
     private final HttpEndpoint.Options options;
     private final HeaderDeadlines deadlines;
     private final Executor workers;
     private final Scheduler scheduler;
 
-    Routes(EngineRoutes engine, HttpEndpoint.Options options, HeaderDeadlines deadlines, Executor workers,
-            Scheduler scheduler) {
+    Routes(EngineRoutes engine, CompatRoutes compat, HttpEndpoint.Options options, HeaderDeadlines deadlines,
+            Executor workers, Scheduler scheduler) {
         this.engine = engine;
+        this.compat = compat;
         this.options = options;
         this.deadlines = deadlines;
         this.workers = workers;
@@ -55,6 +57,8 @@ final class Routes extends Handler.Abstract {
                     return true;
                 case "/v1/embed":
                 case "/v1/search":
+                case "/v1/embeddings":
+                case "/embed":
                     requireMethod(method, "POST");
                     long declared = request.getLength();
                     if (declared > options.maxBodyBytes()) {
@@ -65,7 +69,8 @@ final class Routes extends Handler.Abstract {
                             body -> answer(path, body, response, done)).read();
                     return true;
                 default:
-                    throw new HttpError(404, "no such endpoint: " + path + " (try /v1/embed, /v1/search, /health, /metrics)");
+                    throw new HttpError(404, "no such endpoint: " + path + " (try /v1/embed, /v1/search, /v1/embeddings, "
+                            + "/embed, /health, /metrics)");
             }
         } catch (HttpError e) {
             Responses.fail(response, done, e);
@@ -88,10 +93,19 @@ final class Routes extends Handler.Abstract {
             workers.execute(() -> {
                 try {
                     JsonNode body = JsonBodies.parse(bytes);
-                    JsonNode answer = path.equals("/v1/embed") ? engine.embed(body) : engine.search(body);
+                    JsonNode answer = switch (path) {
+                        case "/v1/embed" -> engine.embed(body);
+                        case "/v1/embeddings" -> compat.openAiEmbeddings(body);
+                        case "/embed" -> compat.teiEmbed(body);
+                        default -> engine.search(body);
+                    };
                     Responses.send(response, callback, 200, answer);
                 } catch (HttpError e) {
-                    Responses.fail(response, callback, e);
+                    if (path.equals("/v1/embeddings")) {
+                        Responses.fail(response, callback, e, CompatRoutes.openAiError(e));
+                    } else {
+                        Responses.fail(response, callback, e);
+                    }
                 } catch (RuntimeException | Error e) {
                     Responses.internalError(response, callback, e);
                 }

@@ -150,6 +150,78 @@ class HttpEndpointTest {
         }
     }
 
+    /** The floats of an OpenAI base64 embedding: little-endian float32. */
+    private static float[] fromBase64(String b64) {
+        java.nio.FloatBuffer f = java.nio.ByteBuffer.wrap(java.util.Base64.getDecoder().decode(b64))
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        float[] out = new float[f.remaining()];
+        f.get(out);
+        return out;
+    }
+
+    private static float[] floats(JsonNode a) {
+        float[] out = new float[a.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) a.get(i).asDouble();
+        }
+        return out;
+    }
+
+    @Test
+    void openAiClientsGetOpenAiEmbeddings() throws Exception {
+        // openai-python's embeddings.create (it asks for base64 unless told otherwise)
+        HttpResponse<String> r = post("/v1/embeddings",
+                "{\"input\": [\"shark\", \"a red car\"], \"model\": \"text-embedding-3-small\", \"encoding_format\": \"base64\"}");
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode j = JSON.readTree(r.body());
+        assertEquals("list", j.get("object").asText());
+        assertEquals(2, j.get("data").size());
+        assertEquals("embedding", j.get("data").get(1).get("object").asText());
+        assertEquals(1, j.get("data").get(1).get("index").asInt());
+        assertArrayEquals(fake("a red car"), fromBase64(j.get("data").get(1).get("embedding").asText()));
+        long tokens = engine.tokens("shark") + engine.tokens("a red car");
+        assertEquals(tokens, j.get("usage").get("prompt_tokens").asLong());
+        assertEquals(tokens, j.get("usage").get("total_tokens").asLong());
+        assertTrue(j.has("model"), r.body());
+        // LangChain4j's OpenAiEmbeddingModel and Spring AI's: floats, a model name, dimensions when configured
+        r = post("/v1/embeddings", "{\"model\":\"text-embedding-ada-002\",\"input\":[\"shark\"],\"dimensions\":" + D + "}");
+        assertEquals(200, r.statusCode(), r.body());
+        assertArrayEquals(fake("shark"), floats(JSON.readTree(r.body()).get("data").get(0).get("embedding")));
+        r = post("/v1/embeddings", "{\"input\":[\"whale\"],\"model\":\"text-embedding-ada-002\",\"encoding_format\":\"float\"}");
+        assertEquals(200, r.statusCode(), r.body());
+        r = post("/v1/embeddings", "{\"input\": \"one string\"}");
+        assertEquals(200, r.statusCode(), r.body());
+        assertArrayEquals(fake("one string"), floats(JSON.readTree(r.body()).get("data").get(0).get("embedding")));
+        // errors in OpenAI's shape
+        r = post("/v1/embeddings", "{\"input\": [\"x\"], \"dimensions\": 4}");
+        assertEquals(400, r.statusCode(), r.body());
+        JsonNode err = JSON.readTree(r.body()).get("error");
+        assertEquals("invalid_request_error", err.get("type").asText());
+        assertTrue(err.get("message").asText().contains("gives " + D + " dimensions"), r.body());
+        r = post("/v1/embeddings", "{\"input\": [[1, 2, 3]]}");
+        assertEquals(400, r.statusCode(), r.body());
+        assertTrue(r.body().contains("token ids"), r.body());
+        r = post("/v1/embeddings", "{\"input\": [\"x\"], \"encoding_format\": \"int8\"}");
+        assertEquals(400, r.statusCode(), r.body());
+        r = post("/v1/embeddings", "{\"input\": [\"\"]}");
+        assertEquals(400, r.statusCode(), r.body());
+        assertTrue(r.body().contains("empty string"), r.body());
+    }
+
+    @Test
+    void teiClientsGetTeiEmbeddings() throws Exception {
+        HttpResponse<String> r = post("/embed", "{\"inputs\": [\"shark\", \"whale\"]}");
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode j = JSON.readTree(r.body());
+        assertEquals(2, j.size());
+        assertArrayEquals(fake("whale"), floats(j.get(1)));
+        r = post("/embed", "{\"inputs\": \"shark\", \"normalize\": true, \"truncate\": true}");
+        assertEquals(200, r.statusCode(), r.body());
+        assertArrayEquals(fake("shark"), floats(JSON.readTree(r.body()).get(0)));
+        r = post("/embed", "{\"inputs\": \"shark\", \"normalize\": false}");
+        assertEquals(400, r.statusCode(), r.body());
+    }
+
     @Test
     void badRequestsGetAClearErrorAndTheServerKeepsServing() throws Exception {
         HttpResponse<String> r = post("/v1/embed", "{\"texts\": [\"a\", ");
