@@ -21,7 +21,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "serve", mixinStandardHelpOptions = true,
         header = "Serve an index over HTTP with JSON requests.",
         description = {"Serve an index over HTTP (JSON): POST /v1/embed {\"texts\": [...]}, POST /v1/search {\"text\": "
-                        + "\"...\", \"k\": 10} or {\"vector\": [...], \"k\": 10}, GET /health, GET /metrics. Requests from many "
+                        + "\"...\", \"k\": 10} or {\"vector\": [...], \"k\": 10} (optional \"filter\"), POST /v1/embeddings (OpenAI's "
+                        + "shape), POST /embed (TEI's), GET /health, GET /metrics (Prometheus), GET /v1/metrics (JSON). Requests from many "
                         + "clients are batched by the shared engine. Runs until interrupted (Ctrl-C, SIGTERM)."})
 final class ServeCommand extends ModelCommand {
     @Parameters(index = "0", paramLabel = "INDEX.lidx", description = "The index file (or a finished 'embed --shards' run's manifest.json).")

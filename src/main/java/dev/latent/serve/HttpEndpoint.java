@@ -23,10 +23,14 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * <ul>
  *   <li>{@code POST /v1/embed} {@code {"texts": ["...", ...]}} → {@code {"dimension": d, "vectors": [[...], ...]}}
  *       (each text is its own engine request, so concurrent callers share batches);</li>
- *   <li>{@code POST /v1/search} {@code {"text": "...", "k": 10}} or {@code {"vector": [...], "k": 10}} →
- *       {@code {"results": [{"id": 7, "score": 0.83}, ...]}};</li>
- *   <li>{@code GET /health} → {@code {"status": "ok"}}; {@code GET /metrics} → the engine's counters and
- *       p50/p99 latencies per operation.</li>
+ *   <li>{@code POST /v1/search} {@code {"text": "...", "k": 10}} or {@code {"vector": [...], "k": 10}}, optionally
+ *       with a {@code "filter"} → {@code {"results": [{"id": 7, "score": 0.83, "key": ..., "text": ..., "payload":
+ *       {...}}, ...]}};</li>
+ *   <li>OpenAI's {@code POST /v1/embeddings} and Text Embeddings Inference's {@code POST /embed}, in those servers'
+ *       shapes ({@link CompatRoutes});</li>
+ *   <li>{@code GET /health} → {@code {"status": "ok"}}; {@code GET /metrics} → every meter in Prometheus's text
+ *       format ({@link HttpMetrics}: the engine's, and a latency histogram per route and status);
+ *       {@code GET /v1/metrics} → the engine's counters and p50/p99 latencies per operation as JSON.</li>
  * </ul>
  *
  * <p><b>Limits.</b> A body larger than {@link Options#maxBodyBytes} is refused with 413 before it is read whole;
@@ -143,7 +147,8 @@ public final class HttpEndpoint implements AutoCloseable {
                     t.setDaemon(true);
                     return t;
                 });
-        server.setHandler(new Routes(new EngineRoutes(engine, options), new CompatRoutes(engine, options), options, deadlines, workers,
+        server.setHandler(new Routes(new EngineRoutes(engine, options), new CompatRoutes(engine, options), new HttpMetrics(engine),
+                options, deadlines, workers,
                 server.getScheduler()));
         server.setErrorHandler(Responses::jettyError);
         try {

@@ -39,6 +39,15 @@ final class Responses {
         response.write(true, ByteBuffer.wrap(bytes), callback);
     }
 
+    /** Sends {@code text} with {@code contentType}. */
+    static void sendText(Response response, Callback callback, int status, String text, String contentType) {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        response.setStatus(status);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
+        response.getHeaders().put(HttpHeader.CONTENT_LENGTH, bytes.length);
+        response.write(true, ByteBuffer.wrap(bytes), callback);
+    }
+
     /** The body of an error: {@code {"error": message}}. */
     static ObjectNode error(String message) {
         return JsonBodies.JSON.createObjectNode().put("error", message);

@@ -23,15 +23,17 @@ import org.eclipse.jetty.util.thread.Scheduler;
 final class Routes extends Handler.Abstract {
     private final EngineRoutes engine;
     private final CompatRoutes compat;
+    private final HttpMetrics metrics;
     private final HttpEndpoint.Options options;
     private final HeaderDeadlines deadlines;
     private final Executor workers;
     private final Scheduler scheduler;
 
-    Routes(EngineRoutes engine, CompatRoutes compat, HttpEndpoint.Options options, HeaderDeadlines deadlines,
-            Executor workers, Scheduler scheduler) {
+    Routes(EngineRoutes engine, CompatRoutes compat, HttpMetrics metrics, HttpEndpoint.Options options,
+            HeaderDeadlines deadlines, Executor workers, Scheduler scheduler) {
         this.engine = engine;
         this.compat = compat;
+        this.metrics = metrics;
         this.options = options;
         this.deadlines = deadlines;
         this.workers = workers;
@@ -40,10 +42,14 @@ final class Routes extends Handler.Abstract {
 
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
+        long start = System.nanoTime();
         Connection connection = request.getConnectionMetaData().getConnection();
         deadlines.begin(connection);
-        Callback done = Callback.from(callback, () -> deadlines.end(connection));
         String path = Request.getPathInContext(request);
+        Callback done = Callback.from(callback, () -> {
+            deadlines.end(connection);
+            metrics.record(path, response.getStatus(), start);
+        });
         String method = request.getMethod();
         try {
             switch (path) {
@@ -52,6 +58,10 @@ final class Routes extends Handler.Abstract {
                     Responses.send(response, done, 200, JsonBodies.JSON.createObjectNode().put("status", "ok"));
                     return true;
                 case "/metrics":
+                    requireMethod(method, "GET");
+                    Responses.sendText(response, done, 200, metrics.scrape(), "text/plain; version=0.0.4; charset=utf-8");
+                    return true;
+                case "/v1/metrics":
                     requireMethod(method, "GET");
                     Responses.send(response, done, 200, engine.metrics());
                     return true;
@@ -70,7 +80,7 @@ final class Routes extends Handler.Abstract {
                     return true;
                 default:
                     throw new HttpError(404, "no such endpoint: " + path + " (try /v1/embed, /v1/search, /v1/embeddings, "
-                            + "/embed, /health, /metrics)");
+                            + "/embed, /health, /metrics, /v1/metrics)");
             }
         } catch (HttpError e) {
             Responses.fail(response, done, e);

@@ -18,6 +18,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -259,11 +260,73 @@ class HttpEndpointTest {
         assertEquals("ok", JSON.readTree(r.body()).get("status").asText());
         r = post("/v1/search", "{\"text\": \"shark\"}");
         assertEquals(200, r.statusCode(), "still serving after the errors: " + r.body());
-        JsonNode m = JSON.readTree(get("/metrics").body());
+        JsonNode m = JSON.readTree(get("/v1/metrics").body());
         assertTrue(m.has("search") && m.get("search").get("requests").asLong() >= 1, m.toString());
         // Where the work runs: this test's own encoder, and the index's compute backend.
         assertEquals("custom", m.get("encoder").asText(), m.toString());
         assertTrue(m.get("searcher").asText().matches("(native CPU|CUDA|Java).*"), m.toString());
+    }
+
+    /** One sample of Prometheus's text format: name, labels, value. */
+    record Sample(String name, Map<String, String> labels, double value) {
+    }
+
+    /**
+     * Parses Prometheus's text exposition format (version 0.0.4) as a scraper does: # HELP / # TYPE lines, then
+     * samples {@code name{label="value",...} number}; any other line fails the test.
+     */
+    static List<Sample> parsePrometheus(String text) {
+        java.util.regex.Pattern sample = java.util.regex.Pattern.compile(
+                "([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{(.*)\\})? (\\S+)( \\d+)?");
+        java.util.regex.Pattern label = java.util.regex.Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\",?");
+        List<Sample> out = new java.util.ArrayList<>();
+        for (String line : text.split("\n")) {
+            if (line.isEmpty() || line.startsWith("# HELP ") || line.startsWith("# TYPE ")) {
+                continue;
+            }
+            java.util.regex.Matcher m = sample.matcher(line);
+            assertTrue(m.matches(), "not a Prometheus sample line: " + line);
+            Map<String, String> labels = new java.util.LinkedHashMap<>();
+            if (m.group(3) != null) {
+                java.util.regex.Matcher l = label.matcher(m.group(3));
+                int at = 0;
+                while (l.find() && l.start() == at) {
+                    labels.put(l.group(1), l.group(2));
+                    at = l.end();
+                }
+                assertEquals(m.group(3).length(), at, "bad labels: " + line);
+            }
+            String v = m.group(4);
+            double value = v.equals("+Inf") ? Double.POSITIVE_INFINITY : v.equals("-Inf") ? Double.NEGATIVE_INFINITY
+                    : v.equals("NaN") ? Double.NaN : Double.parseDouble(v);
+            out.add(new Sample(m.group(1), labels, value));
+        }
+        return out;
+    }
+
+    @Test
+    void metricsAreAPrometheusScrape() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            assertEquals(200, post("/v1/search", "{\"text\": \"whale\", \"k\": 2}").statusCode());
+        }
+        assertEquals(404, get("/nowhere/" + System.nanoTime()).statusCode());
+        HttpResponse<String> r = get("/metrics");
+        assertEquals(200, r.statusCode());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"),
+                r.headers().toString());
+        List<Sample> samples = parsePrometheus(r.body());
+        double searches = samples.stream().filter(x -> x.name().equals("latent_http_requests_seconds_count")
+                && "/v1/search".equals(x.labels().get("route")) && "200".equals(x.labels().get("status")))
+                .mapToDouble(Sample::value).sum();
+        assertEquals(3, searches, 0, r.body());
+        assertTrue(samples.stream().anyMatch(x -> x.name().equals("latent_http_requests_seconds_bucket")
+                && "/v1/search".equals(x.labels().get("route")) && x.labels().containsKey("le")), "latency histogram");
+        assertTrue(samples.stream().anyMatch(x -> x.name().equals("latent_http_requests_seconds_count")
+                && "other".equals(x.labels().get("route"))), "unknown paths are one label value");
+        assertTrue(samples.stream().noneMatch(x -> x.labels().getOrDefault("route", "").startsWith("/nowhere")));
+        double engineSearches = samples.stream().filter(x -> x.name().equals("latent_engine_requests_total")
+                && "search".equals(x.labels().get("operation"))).mapToDouble(Sample::value).sum();
+        assertTrue(engineSearches >= 3, r.body());
     }
 
     @Test
