@@ -5,6 +5,7 @@ import dev.latent.encode.text.TextEncoder;
 import dev.latent.engine.Engine;
 import dev.latent.index.VectorIndex;
 import dev.latent.serve.HttpEndpoint;
+import dev.latent.serve.IndexWrites;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
@@ -27,6 +28,11 @@ import picocli.CommandLine.Parameters;
 final class ServeCommand extends ModelCommand {
     @Parameters(index = "0", paramLabel = "INDEX.lidx", description = "The index file (or a finished 'embed --shards' run's manifest.json).")
     Path indexFile;
+
+    @Option(names = "--writable", description = "Take writes: POST /v1/upsert, /v1/delete and /v1/save. Each write is "
+            + "logged to INDEX.lidx.wal and forced to disk before it is answered, and replayed at the next start; "
+            + "/v1/save writes the index file and starts the log again.")
+    boolean writable;
 
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}; 0.0.0.0 for every interface).")
     String host;
@@ -63,11 +69,19 @@ final class ServeCommand extends ModelCommand {
                 throw new IOException("model " + enc.modelName() + " gives vectors of dimension " + enc.dimension()
                         + ", the index holds dimension " + index.dimension());
             }
-            try (Engine engine = Engine.builder().encoder(enc).index(index).queueCapacity(queue).build();
+            if (writable && ShardedEmbedding.isManifest(indexFile)) {
+                throw new CommandLine.ParameterException(cl, "--writable serves an index file; make one from the run "
+                        + "first: latent index " + indexFile + " -o INDEX.lidx");
+            }
+            IndexWrites writes = writable ? IndexWrites.open(index, indexFile) : null;
+            if (writes != null && writes.replayed() > 0) {
+                out.printf("replayed %d logged writes onto %s%n", writes.replayed(), indexFile);
+            }
+            try (writes; Engine engine = Engine.builder().encoder(enc).index(index).queueCapacity(queue).build();
                  HttpEndpoint http = HttpEndpoint.start(engine, new InetSocketAddress(host, port),
                          new HttpEndpoint.Options(maxBody, 256, 1024, 32).withConnections(maxConnections,
                                  Duration.ofSeconds(headerTimeout), Duration.ofSeconds(bodyTimeout),
-                                 Duration.ofSeconds(Math.max(30, headerTimeout))))) {
+                                 Duration.ofSeconds(Math.max(30, headerTimeout))), writes)) {
                 Thread hook = new Thread(stop::countDown, "latent-serve-stop");
                 Runtime.getRuntime().addShutdownHook(hook);
                 out.printf("serving %s (%d vectors, model %s) on http://%s:%d/ ; Ctrl-C stops%n", indexFile, index.size(),

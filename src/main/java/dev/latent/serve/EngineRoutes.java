@@ -35,6 +35,11 @@ final class EngineRoutes {
         this.options = options;
     }
 
+    /** The engine these routes answer with. */
+    Engine engine() {
+        return engine;
+    }
+
     /**
      * {@code {"texts": [...]}} → {@code {"dimension": d, "vectors": [[...], ...]}}; each text is its own engine
      * request, so concurrent callers share batches. On a refusal the texts already submitted are cancelled.

@@ -121,8 +121,17 @@ public final class HttpEndpoint implements AutoCloseable {
         this.deadlines = deadlines;
     }
 
-    /** Starts serving {@code engine} on {@code address} (port 0: any free port, see {@link #port()}). */
+    /** Starts serving {@code engine} on {@code address} (port 0: any free port, see {@link #port()}), read-only. */
     public static HttpEndpoint start(Engine engine, InetSocketAddress address, Options options) throws IOException {
+        return start(engine, address, options, null);
+    }
+
+    /**
+     * As {@link #start(Engine, InetSocketAddress, Options)}, taking writes ({@code POST /v1/upsert}, {@code /v1/delete},
+     * {@code /v1/save}) through {@code writes} (null: read-only, those routes answer 403).
+     */
+    public static HttpEndpoint start(Engine engine, InetSocketAddress address, Options options, IndexWrites writes)
+            throws IOException {
         QueuedThreadPool pool = new QueuedThreadPool(64, 4);
         pool.setName("latent-http-io");
         pool.setDaemon(true);
@@ -148,7 +157,7 @@ public final class HttpEndpoint implements AutoCloseable {
                     return t;
                 });
         server.setHandler(new Routes(new EngineRoutes(engine, options), new CompatRoutes(engine, options), new HttpMetrics(engine),
-                options, deadlines, workers,
+                writes, options, deadlines, workers,
                 server.getScheduler()));
         server.setErrorHandler(Responses::jettyError);
         try {

@@ -24,13 +24,15 @@ final class Routes extends Handler.Abstract {
     private final EngineRoutes engine;
     private final CompatRoutes compat;
     private final HttpMetrics metrics;
+    private final IndexWrites writes;   // null: read-only
     private final HttpEndpoint.Options options;
     private final HeaderDeadlines deadlines;
     private final Executor workers;
     private final Scheduler scheduler;
 
-    Routes(EngineRoutes engine, CompatRoutes compat, HttpMetrics metrics, HttpEndpoint.Options options,
-            HeaderDeadlines deadlines, Executor workers, Scheduler scheduler) {
+    Routes(EngineRoutes engine, CompatRoutes compat, HttpMetrics metrics, IndexWrites writes,
+            HttpEndpoint.Options options, HeaderDeadlines deadlines, Executor workers, Scheduler scheduler) {
+        this.writes = writes;
         this.engine = engine;
         this.compat = compat;
         this.metrics = metrics;
@@ -69,7 +71,13 @@ final class Routes extends Handler.Abstract {
                 case "/v1/search":
                 case "/v1/embeddings":
                 case "/embed":
+                case "/v1/upsert":
+                case "/v1/delete":
+                case "/v1/save":
                     requireMethod(method, "POST");
+                    if (writes == null && (path.equals("/v1/upsert") || path.equals("/v1/delete") || path.equals("/v1/save"))) {
+                        throw new HttpError(403, "this server is read-only: start it with --writable to take " + path);
+                    }
                     long declared = request.getLength();
                     if (declared > options.maxBodyBytes()) {
                         throw new HttpError(413, "request body of " + declared + " bytes is larger than the limit of "
@@ -80,7 +88,7 @@ final class Routes extends Handler.Abstract {
                     return true;
                 default:
                     throw new HttpError(404, "no such endpoint: " + path + " (try /v1/embed, /v1/search, /v1/embeddings, "
-                            + "/embed, /health, /metrics, /v1/metrics)");
+                            + "/embed, /v1/upsert, /v1/delete, /v1/save, /health, /metrics, /v1/metrics)");
             }
         } catch (HttpError e) {
             Responses.fail(response, done, e);
@@ -107,6 +115,9 @@ final class Routes extends Handler.Abstract {
                         case "/v1/embed" -> engine.embed(body);
                         case "/v1/embeddings" -> compat.openAiEmbeddings(body);
                         case "/embed" -> compat.teiEmbed(body);
+                        case "/v1/upsert" -> writes.upsert(body, engine.engine(), options.maxTexts());
+                        case "/v1/delete" -> writes.delete(body);
+                        case "/v1/save" -> writes.save();
                         default -> engine.search(body);
                     };
                     Responses.send(response, callback, 200, answer);

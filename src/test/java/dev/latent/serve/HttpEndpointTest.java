@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 /** The HTTP endpoint on loopback, over an engine with a deterministic fake encoder and a real index. */
 class HttpEndpointTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int D = 8;
+    static final int D = 8;
 
     private FlatIndex index;
     private Engine engine;
