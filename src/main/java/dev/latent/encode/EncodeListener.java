@@ -1,7 +1,7 @@
 package dev.latent.encode;
 
 /**
- * Progress of one {@link TextEncoder#encode(java.util.List, EncodeListener)} call. Called after each batch
+ * Progress of one {@link dev.latent.encode.text.TextEncoder#encode(java.util.List, EncodeListener)} call. Called after each batch
  * from an encoding thread; calls for one encode call never overlap, and the counts never decrease.
  * Keep it quick: the batch's worker waits for it.
  */

@@ -14,7 +14,7 @@ import org.bytedeco.javacpp.Pointer;
 
 /**
  * A model's ONNX file and, for a text model, its tokenizer.json, located. Each is either a file on disk ({@link #onnxPath()}) or,
- * when it sits inside a jar, its bytes ({@link #onnxBytes()}); {@link #describeOnnx()} says where it came
+ * when it sits inside a jar, its bytes ({@link #onnxNative()}); {@link #describeOnnx()} says where it came
  * from, for messages.
  *
  * <p>Search order for a Maven source: the class path (the jar is a dependency of Latent), then the local

@@ -403,7 +403,7 @@ public final class Npy {
     }
 
     /**
-     * Starts a streaming write of a float32 matrix into {@code out}, an output of an {@link OutputSet}
+     * Starts a streaming write of a float32 matrix into {@code out}, an output of an {@link dev.latent.space.OutputSet}
      * that commits it with the command's other outputs: call {@link Writer#finish()} when done.
      */
     public static Writer writer(AtomicOutput out, int cols) throws IOException {
@@ -489,7 +489,7 @@ public final class Npy {
 
         /**
          * Finishes the file, forces it to disk and renames it into place (a writer opened on a path; one
-         * opened on an {@link OutputSet}'s output is committed by the set).
+         * opened on an {@link dev.latent.space.OutputSet}'s output is committed by the set).
          */
         public void commit() throws IOException {
             if (!owned) {
