@@ -4,6 +4,7 @@ import dev.latent.job.ShardedEmbedding;
 import dev.latent.encode.text.TextEncoder;
 import dev.latent.engine.Engine;
 import dev.latent.index.VectorIndex;
+import dev.latent.serve.Access;
 import dev.latent.serve.HttpEndpoint;
 import dev.latent.serve.IndexWrites;
 import java.io.IOException;
@@ -28,6 +29,14 @@ import picocli.CommandLine.Parameters;
 final class ServeCommand extends ModelCommand {
     @Parameters(index = "0", paramLabel = "INDEX.lidx", description = "The index file (or a finished 'embed --shards' run's manifest.json).")
     Path indexFile;
+
+    @Option(names = "--api-key-file", paramLabel = "FILE", description = "Require 'Authorization: Bearer KEY' on every "
+            + "route but /health, KEY one of the lines of FILE (a file only its owner may write).")
+    Path apiKeyFile;
+
+    @Option(names = "--cors-origin", paramLabel = "ORIGIN", description = "Let pages of this origin (e.g. "
+            + "https://app.example.com, or * for any) call the server from a browser (repeatable; default: none).")
+    java.util.List<String> corsOrigins = new java.util.ArrayList<>();
 
     @Option(names = "--writable", description = "Take writes: POST /v1/upsert, /v1/delete and /v1/save. Each write is "
             + "logged to INDEX.lidx.wal and forced to disk before it is answered, and replayed at the next start; "
@@ -61,7 +70,7 @@ final class ServeCommand extends ModelCommand {
             throw new CommandLine.ParameterException(cl, "--port must be 0..65535; --max-body, --queue, --max-connections, "
                     + "--header-timeout and --body-timeout >= 1");
         }
-        new FileRoles().input("index", indexFile).input("--onnx model", model.onnx).input("--tokenizer file", model.tokenizer).check(cl);
+        new FileRoles().input("index", indexFile).input("--api-key-file", apiKeyFile).input("--onnx model", model.onnx).input("--tokenizer file", model.tokenizer).check(cl);
         PrintWriter out = cl.getOut();
         CountDownLatch stop = new CountDownLatch(1);
         try (VectorIndex index = ShardedEmbedding.openIndex(indexFile); TextEncoder enc = model.open(index.metadata())) {
@@ -73,6 +82,8 @@ final class ServeCommand extends ModelCommand {
                 throw new CommandLine.ParameterException(cl, "--writable serves an index file; make one from the run "
                         + "first: latent index " + indexFile + " -o INDEX.lidx");
             }
+            Access access = apiKeyFile != null ? Access.keys(apiKeyFile, java.util.Set.copyOf(corsOrigins))
+                    : Access.cors(java.util.Set.copyOf(corsOrigins));
             IndexWrites writes = writable ? IndexWrites.open(index, indexFile) : null;
             if (writes != null && writes.replayed() > 0) {
                 out.printf("replayed %d logged writes onto %s%n", writes.replayed(), indexFile);
@@ -81,7 +92,7 @@ final class ServeCommand extends ModelCommand {
                  HttpEndpoint http = HttpEndpoint.start(engine, new InetSocketAddress(host, port),
                          new HttpEndpoint.Options(maxBody, 256, 1024, 32).withConnections(maxConnections,
                                  Duration.ofSeconds(headerTimeout), Duration.ofSeconds(bodyTimeout),
-                                 Duration.ofSeconds(Math.max(30, headerTimeout))), writes)) {
+                                 Duration.ofSeconds(Math.max(30, headerTimeout))), writes, access)) {
                 Thread hook = new Thread(stop::countDown, "latent-serve-stop");
                 Runtime.getRuntime().addShutdownHook(hook);
                 out.printf("serving %s (%d vectors, model %s) on http://%s:%d/ ; Ctrl-C stops%n", indexFile, index.size(),

@@ -132,6 +132,15 @@ public final class HttpEndpoint implements AutoCloseable {
      */
     public static HttpEndpoint start(Engine engine, InetSocketAddress address, Options options, IndexWrites writes)
             throws IOException {
+        return start(engine, address, options, writes, Access.open());
+    }
+
+    /**
+     * As {@link #start(Engine, InetSocketAddress, Options, IndexWrites)}, with {@code access}: the keys callers must
+     * send, and the browser origins allowed ({@link Access}).
+     */
+    public static HttpEndpoint start(Engine engine, InetSocketAddress address, Options options, IndexWrites writes,
+            Access access) throws IOException {
         QueuedThreadPool pool = new QueuedThreadPool(64, 4);
         pool.setName("latent-http-io");
         pool.setDaemon(true);
@@ -157,7 +166,7 @@ public final class HttpEndpoint implements AutoCloseable {
                     return t;
                 });
         server.setHandler(new Routes(new EngineRoutes(engine, options), new CompatRoutes(engine, options), new HttpMetrics(engine),
-                writes, options, deadlines, workers,
+                writes, access, options, deadlines, workers,
                 server.getScheduler()));
         server.setErrorHandler(Responses::jettyError);
         try {

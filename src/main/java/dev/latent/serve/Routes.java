@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -25,14 +26,16 @@ final class Routes extends Handler.Abstract {
     private final CompatRoutes compat;
     private final HttpMetrics metrics;
     private final IndexWrites writes;   // null: read-only
+    private final Access access;
     private final HttpEndpoint.Options options;
     private final HeaderDeadlines deadlines;
     private final Executor workers;
     private final Scheduler scheduler;
 
-    Routes(EngineRoutes engine, CompatRoutes compat, HttpMetrics metrics, IndexWrites writes,
+    Routes(EngineRoutes engine, CompatRoutes compat, HttpMetrics metrics, IndexWrites writes, Access access,
             HttpEndpoint.Options options, HeaderDeadlines deadlines, Executor workers, Scheduler scheduler) {
         this.writes = writes;
+        this.access = access;
         this.engine = engine;
         this.compat = compat;
         this.metrics = metrics;
@@ -54,7 +57,28 @@ final class Routes extends Handler.Abstract {
         });
         String method = request.getMethod();
         try {
+            String origin = access.corsOrigin(request.getHeaders().get(HttpHeader.ORIGIN));
+            if (origin != null) {
+                response.getHeaders().put(HttpHeader.ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+                response.getHeaders().put(HttpHeader.VARY, "Origin");
+                if (method.equals("OPTIONS")) {   // a preflight: answered before the key, as browsers send none
+                    response.getHeaders().put(HttpHeader.ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, OPTIONS");
+                    response.getHeaders().put(HttpHeader.ACCESS_CONTROL_ALLOW_HEADERS, "Authorization, Content-Type");
+                    response.getHeaders().put(HttpHeader.ACCESS_CONTROL_MAX_AGE, "600");
+                    response.setStatus(204);
+                    response.write(true, null, done);
+                    return true;
+                }
+            }
+            if (!path.equals("/health") && !access.allows(request.getHeaders().get(HttpHeader.AUTHORIZATION))) {
+                response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer");
+                throw new HttpError(401, "a key is needed: send the header 'Authorization: Bearer KEY'");
+            }
             switch (path) {
+                case "/openapi.json":
+                    requireMethod(method, "GET");
+                    Responses.send(response, done, 200, OpenApi.document());
+                    return true;
                 case "/health":
                     requireMethod(method, "GET");
                     Responses.send(response, done, 200, JsonBodies.JSON.createObjectNode().put("status", "ok"));
@@ -88,7 +112,7 @@ final class Routes extends Handler.Abstract {
                     return true;
                 default:
                     throw new HttpError(404, "no such endpoint: " + path + " (try /v1/embed, /v1/search, /v1/embeddings, "
-                            + "/embed, /v1/upsert, /v1/delete, /v1/save, /health, /metrics, /v1/metrics)");
+                            + "/embed, /v1/upsert, /v1/delete, /v1/save, /health, /metrics, /v1/metrics, /openapi.json)");
             }
         } catch (HttpError e) {
             Responses.fail(response, done, e);
