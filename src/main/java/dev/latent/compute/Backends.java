@@ -3,8 +3,8 @@ package dev.latent.compute;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.util.Locale;
-import java.util.logging.Level;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Chooses the process-wide compute {@link Backend} once, on first use of {@link #get()}.
@@ -23,7 +23,7 @@ public final class Backends {
     /** System property that forces a backend: auto, cuda, cpu or java. */
     public static final String PROPERTY = "latent.backend";
 
-    private static final Logger LOG = Logger.getLogger("dev.latent.compute");
+    private static final Logger LOG = LoggerFactory.getLogger("dev.latent.compute");
     private static final String JAVA_CLASS = "dev.latent.compute.java.JavaBackend";
     private static final String CPU_CLASS = "dev.latent.compute.cpu.CpuBackend";
     private static final String CUDA_CLASS = "dev.latent.compute.cuda.CudaBackend";
@@ -104,7 +104,7 @@ public final class Backends {
             return new Selection(cuda(), "auto; CUDA device found");
         } catch (BackendUnavailableException e) {
             cudaWhy = e.getMessage();
-            LOG.log(Level.FINE, "CUDA backend unavailable", e);
+            LOG.debug("CUDA backend unavailable", e);
         }
         String cpuWhy;
         try {
@@ -115,7 +115,7 @@ public final class Backends {
                 throw new IllegalStateException("native CPU backend: " + e.getMessage(), e);
             }
             cpuWhy = e.getMessage();
-            LOG.log(Level.WARNING, "native CPU backend unavailable, using the slow Java backend: " + cpuWhy, e);
+            LOG.warn("native CPU backend unavailable, using the slow Java backend: " + cpuWhy, e);
         }
         return new Selection(java(), "auto; CUDA: " + cudaWhy + "; native CPU: " + cpuWhy);
     }

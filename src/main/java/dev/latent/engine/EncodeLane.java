@@ -7,8 +7,9 @@ import dev.latent.engine.EngineMetrics.Operation;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.logging.Level;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * Encode batches: at most maxTexts texts and texts × longest (tokens) within the token budget. A batch makes
@@ -16,7 +17,7 @@ import java.util.logging.Logger;
  * a failed call fails only its own requests. Thread safety as {@link Lane}.
  */
 final class EncodeLane extends Lane<EncodeRequest> {
-    private static final Logger LOG = Logger.getLogger("dev.latent.engine");
+    private static final Logger LOG = LoggerFactory.getLogger("dev.latent.engine");
 
     private final Engine.Encoder encoder;
     /** For text searches on the device path; null without an index. */
@@ -90,9 +91,9 @@ final class EncodeLane extends Lane<EncodeRequest> {
             } catch (DeviceException e) {
                 // A device failure (CUDA error, device memory, its budget): the two-step way instead,
                 // whose search falls back to the host in turn.
-                Level level = deviceFallbackWarned.compareAndSet(false, true) ? Level.WARNING : Level.FINE;
-                LOG.log(level, "a text search batch of " + texts.size() + " failed on the device path; encoding"
-                        + " and searching it again the host way (logged once; later ones at FINE)", e);
+                Level level = deviceFallbackWarned.compareAndSet(false, true) ? Level.WARN : Level.DEBUG;
+                LOG.atLevel(level).setCause(e).log("a text search batch of " + texts.size() + " failed on the device path;"
+                        + " encoding and searching it again the host way (logged once; later ones at debug)");
                 try (FloatMatrix q = encoder.encode(texts, true)) {
                     nb = searcher.search(q, kMax);
                 }
@@ -106,8 +107,8 @@ final class EncodeLane extends Lane<EncodeRequest> {
                 done(r, false);
                 r.future.completeExceptionally(t);
             }
-            LOG.log(t instanceof RuntimeException ? Level.FINE : Level.WARNING, "text search batch of "
-                    + group.size() + " failed on the device path; its callers get the cause", t);
+            LOG.atLevel(t instanceof RuntimeException ? Level.DEBUG : Level.WARN).setCause(t).log("text search batch of "
+                    + group.size() + " failed on the device path; its callers get the cause");
             return;
         }
         for (int i = 0; i < group.size(); i++) {
@@ -138,8 +139,8 @@ final class EncodeLane extends Lane<EncodeRequest> {
                 done(r, false);
                 r.future.completeExceptionally(t);
             }
-            LOG.log(t instanceof RuntimeException ? Level.FINE : Level.WARNING, "encode batch of " + group.size()
-                    + " failed; its callers get the cause, the engine keeps serving", t);
+            LOG.atLevel(t instanceof RuntimeException ? Level.DEBUG : Level.WARN).setCause(t).log("encode batch of "
+                    + group.size() + " failed; its callers get the cause, the engine keeps serving");
             return;
         }
         for (int i = 0; i < rows.length; i++) {

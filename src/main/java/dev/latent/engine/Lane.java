@@ -16,8 +16,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.logging.Level;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /**
  * One operation's bounded queue, dispatcher thread and counters: the back-pressure, deadlines, cancellation
@@ -30,7 +31,7 @@ import java.util.logging.Logger;
  * (concurrency 1) or on a batch thread, up to {@code concurrency} batches at once, without the lock.
  */
 abstract class Lane<R extends Request<?>> implements Runnable {
-    private static final Logger LOG = Logger.getLogger("dev.latent.engine");
+    private static final Logger LOG = LoggerFactory.getLogger("dev.latent.engine");
 
     /**
      * What the lanes of one engine share with it: the owner (on whose threads nothing may block on it), the
@@ -325,9 +326,8 @@ abstract class Lane<R extends Request<?>> implements Runnable {
             compute(batch);
         } catch (Throwable t) {
             // An Error too (an out-of-memory in one batch): its callers get it, the next batch may succeed.
-            LOG.log(t instanceof RuntimeException ? Level.FINE : Level.WARNING, op.name().toLowerCase()
-                    + " batch of " + batch.size() + " failed; its callers get the cause, the engine keeps serving",
-                    t);
+            LOG.atLevel(t instanceof RuntimeException ? Level.DEBUG : Level.WARN).setCause(t).log(op.name().toLowerCase()
+                    + " batch of " + batch.size() + " failed; its callers get the cause, the engine keeps serving");
             for (R r : batch) {
                 if (!r.future.isDone()) {
                     done(r, false);

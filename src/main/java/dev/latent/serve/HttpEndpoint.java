@@ -7,14 +7,14 @@ import java.time.Duration;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A small HTTP endpoint in front of an {@link Engine}, for callers outside the JVM, on Jetty's non-blocking
@@ -60,7 +60,7 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  */
 public final class HttpEndpoint implements AutoCloseable {
     /** The endpoint's one logger, for every part of it. */
-    static final Logger LOG = Logger.getLogger(HttpEndpoint.class.getName());
+    static final Logger LOG = LoggerFactory.getLogger(HttpEndpoint.class.getName());
 
     /**
      * Limits of the endpoint.
@@ -206,7 +206,7 @@ public final class HttpEndpoint implements AutoCloseable {
         try {
             server.stop();
         } catch (Exception e) {
-            LOG.log(Level.FINE, "stopping the HTTP server", e);
+            LOG.debug("stopping the HTTP server", e);
         }
         workers.shutdown();
         try {

@@ -3,7 +3,6 @@ package dev.latent.serve;
 import dev.latent.engine.EngineClosedException;
 import dev.latent.engine.EngineRejectedException;
 import dev.latent.engine.EngineTimeoutException;
-import java.util.logging.Level;
 
 /**
  * A request the endpoint refuses: its HTTP status and the message answered as {@code {"error": "..."}}. It is an
@@ -36,7 +35,7 @@ final class HttpError extends Exception {
         if (e instanceof IllegalArgumentException) {
             return new HttpError(400, prefix + e.getMessage());
         }
-        HttpEndpoint.LOG.log(Level.WARNING, "request failed", e);
+        HttpEndpoint.LOG.warn("request failed", e);
         return new HttpError(500, prefix + "internal error: " + e);
     }
 }

@@ -21,7 +21,8 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Writes to a served index over HTTP, each durable before it is acknowledged: {@code POST /v1/upsert} (records with
@@ -34,7 +35,7 @@ import java.util.logging.Logger;
  * <p>Thread-safe. {@link #close()} closes the log (the index and engine are the caller's).
  */
 public final class IndexWrites implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger("dev.latent.serve");
+    private static final Logger LOG = LoggerFactory.getLogger("dev.latent.serve");
     static final String LOG_ID = "wal.log";
     static final String LOG_SEQUENCE = "wal.sequence";
 

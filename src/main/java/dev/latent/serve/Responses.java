@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.logging.Level;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpStatus;
 import org.eclipse.jetty.server.Request;
@@ -71,7 +70,7 @@ final class Responses {
 
     /** Answers a failure of the endpoint itself: logged, and 500 with what was thrown. */
     static void internalError(Response response, Callback callback, Throwable e) {
-        HttpEndpoint.LOG.log(Level.WARNING, "request failed", e);
+        HttpEndpoint.LOG.warn("request failed", e);
         send(response, callback, 500, error("internal error: " + e));
     }
 

@@ -20,7 +20,8 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The journal of a multi-file commit ({@link OutputSet}), and the recovery that rolls back the commit of a
@@ -47,7 +48,7 @@ import java.util.logging.Logger;
  * <p>Thread-safety: the writing side is used under {@link TempFiles#COMMIT_LOCK}; recovery is stateless.
  */
 final class CommitJournal {
-    private static final Logger LOG = Logger.getLogger(CommitJournal.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(CommitJournal.class.getName());
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String PREFIX = "." + TempFiles.JOURNAL_NAME + ".";
     private static final String SUFFIX = ".journal";
@@ -136,7 +137,7 @@ final class CommitJournal {
                 found.add(p);
             }
         } catch (IOException | RuntimeException e) {
-            LOG.fine(() -> "cannot scan " + dir + " for commit journals: " + e);
+            LOG.atDebug().log(() -> "cannot scan " + dir + " for commit journals: " + e);
             return;
         }
         for (Path p : found) {
@@ -211,9 +212,9 @@ final class CommitJournal {
             TempFiles.syncDirectory(j.directory());
         }
         if (problems.isEmpty()) {
-            LOG.warning(() -> done + " (journal " + j.file() + ")");
+            LOG.atWarn().log(() -> done + " (journal " + j.file() + ")");
         } else {
-            LOG.warning(() -> "could not fully recover the interrupted commit of " + j.file() + ": " + problems
+            LOG.atWarn().log(() -> "could not fully recover the interrupted commit of " + j.file() + ": " + problems
                     + "; the journal is kept");
         }
     }
@@ -306,12 +307,12 @@ final class CommitJournal {
             o = JSON.readTree(Files.readAllBytes(file));
         } catch (IOException | RuntimeException e) {
             // This user's journal, cut short while it was written: no rename had started.
-            LOG.warning(() -> "removing " + file + ", a commit journal cut short before its commit began ("
+            LOG.atWarn().log(() -> "removing " + file + ", a commit journal cut short before its commit began ("
                     + e.getMessage() + ")");
             try {
                 Files.deleteIfExists(file);
             } catch (IOException x) {
-                LOG.warning(() -> "cannot remove " + file + ": " + x.getMessage());
+                LOG.atWarn().log(() -> "cannot remove " + file + ": " + x.getMessage());
             }
             return null;
         }
@@ -373,7 +374,7 @@ final class CommitJournal {
     }
 
     private static Journal refuse(Path file, String why) {
-        LOG.warning(() -> "left alone the commit journal " + file + ": " + why
+        LOG.atWarn().log(() -> "left alone the commit journal " + file + ": " + why
                 + "; Latent acts only on journals it can prove are this user's own (remove it if it is not yours)");
         return null;
     }

@@ -18,7 +18,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The temporary files of this process's outputs: their names, their cleanup on SIGINT and SIGTERM,
@@ -45,7 +46,7 @@ import java.util.logging.Logger;
  * <p>Thread-safe.
  */
 final class TempFiles {
-    private static final Logger LOG = Logger.getLogger(TempFiles.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(TempFiles.class.getName());
 
     /** Held while outputs are renamed into place; the shutdown hook takes it before cleaning up. */
     static final ReentrantLock COMMIT_LOCK = new ReentrantLock();
@@ -237,14 +238,14 @@ final class TempFiles {
                 if (suffix != null && isStale(rest.substring(0, rest.length() - suffix.length())) && ownedRegularFile(p)) {
                     try {
                         Files.deleteIfExists(p);
-                        LOG.info(() -> "removed " + p + ", left by a process that no longer runs");
+                        LOG.atInfo().log(() -> "removed " + p + ", left by a process that no longer runs");
                     } catch (IOException e) {
-                        LOG.warning(() -> "cannot remove stale " + p + ": " + e.getMessage());
+                        LOG.atWarn().log(() -> "cannot remove stale " + p + ": " + e.getMessage());
                     }
                 }
             }
         } catch (IOException | RuntimeException e) {
-            LOG.fine(() -> "cannot scan " + dir + " for stale files: " + e);
+            LOG.atDebug().log(() -> "cannot scan " + dir + " for stale files: " + e);
         }
     }
 

@@ -17,8 +17,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.logging.Logger;
 import org.bytedeco.javacpp.Loader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The CUDA backend: our own kernels ({@code native/cuda}, no cuBLAS) in {@code liblatentcuda.so},
@@ -49,7 +50,7 @@ import org.bytedeco.javacpp.Loader;
  * databases still open. Use after close throws {@link IllegalStateException}.
  */
 public final class CudaBackend implements Backend {
-    private static final Logger LOG = Logger.getLogger(CudaBackend.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(CudaBackend.class.getName());
     private static final String RESOURCE = "liblatentcuda.so";
 
     /** Result of loading the library once per process: the path, or why it failed. */
@@ -72,7 +73,7 @@ public final class CudaBackend implements Backend {
             String path;
             if (explicit != null && !explicit.isBlank()) {
                 path = explicit;
-                LOG.fine(() -> "CUDA library from -Dlatent.cuda.library: " + explicit);
+                LOG.atDebug().log(() -> "CUDA library from -Dlatent.cuda.library: " + explicit);
                 if (!new File(explicit).isFile()) {
                     return failed(new BackendUnavailableException(
                             "CUDA library not found at -Dlatent.cuda.library=" + explicit));
@@ -82,7 +83,7 @@ public final class CudaBackend implements Backend {
                 try {
                     File file = Loader.cacheResource(CudaNative.class, resource);
                     if (file == null) {
-                        LOG.fine(() -> "CUDA library resource " + resource + " not found next to "
+                        LOG.atDebug().log(() -> "CUDA library resource " + resource + " not found next to "
                                 + CudaNative.class.getName());
                         return failed(new BackendUnavailableException(
                                 "CUDA library not built (nvcc absent at build time): no resource "
@@ -90,7 +91,7 @@ public final class CudaBackend implements Backend {
                     }
                     path = file.getAbsolutePath();
                     String found = path;
-                    LOG.fine(() -> "CUDA library from resource " + resource + ": " + found);
+                    LOG.atDebug().log(() -> "CUDA library from resource " + resource + ": " + found);
                 } catch (IOException e) {
                     return failed(new BackendUnavailableException(
                             "CUDA library resource could not be extracted: " + e.getMessage(), 0, e));
@@ -108,7 +109,7 @@ public final class CudaBackend implements Backend {
                 return failed(new BackendUnavailableException("CUDA library " + path + " failed to load: "
                         + cString(error) + " (" + code + ")", code, null));
             }
-            LOG.fine("CUDA library loaded: " + path);
+            LOG.debug("CUDA library loaded: " + path);
             return new Library(path, null);
         }
 
@@ -164,7 +165,7 @@ public final class CudaBackend implements Backend {
             String reason = "no usable CUDA device: cudaGetDeviceCount returned " + code + " ("
                     + CudaNative.errorString(code) + ")";
             // The caller (Backends) decides whether this is worth a warning; here it is detail.
-            LOG.fine(reason);
+            LOG.debug(reason);
             throw new BackendUnavailableException(reason, code, null);
         }
         if (count[0] <= 0) {

@@ -21,7 +21,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Encodes images with any ONNX vision model whose first input is a float pixel tensor {@code [N, C, H, W]}:
@@ -35,7 +36,7 @@ import java.util.logging.Logger;
  * run concurrently and share the workers.
  */
 public final class ImageEncoder implements Encoder<Path> {
-    private static final Logger LOG = Logger.getLogger("dev.latent.encode");
+    private static final Logger LOG = LoggerFactory.getLogger("dev.latent.encode");
 
     /** Images per model call. */
     public static final int DEFAULT_BATCH = 32;

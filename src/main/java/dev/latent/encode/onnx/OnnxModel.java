@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.logging.Logger;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.onnxruntime.Env;
@@ -28,6 +27,8 @@ import org.bytedeco.onnxruntime.StringVector;
 import org.bytedeco.onnxruntime.TypeInfo;
 import org.bytedeco.onnxruntime.Value;
 import org.bytedeco.onnxruntime.ValueVector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One ONNX Runtime session on any ONNX model: named tensors in, named tensors out, any element type. With
@@ -69,7 +70,7 @@ import org.bytedeco.onnxruntime.ValueVector;
  * waits for runs in flight, and use after close throws {@link IllegalStateException}.
  */
 public final class OnnxModel implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger("dev.latent.encode");
+    private static final Logger LOG = LoggerFactory.getLogger("dev.latent.encode");
 
     /** System property with extra session config entries, {@code key=value;key=value}. */
     public static final String CONFIG_PROPERTY = "latent.encode.ortConfig";
