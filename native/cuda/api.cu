@@ -49,6 +49,16 @@ bool ascendingRows(const char* call, const long long* rows, long long count, lon
   return true;
 }
 
+/// Whether `db` is the kind of handle `call` takes (8-bit codes, or float rows); records the detail otherwise.
+bool takes(const Database* db, bool codes, const char* call) {
+  if ((db->words > 0) == codes) {
+    return true;
+  }
+  fail(LATENT_CUDA_E_INVALID, "%s: a handle of %s", call,
+       codes ? "float rows, not of 8-bit codes" : "8-bit codes, not of float rows");
+  return false;
+}
+
 }  // namespace
 
 extern "C" {
@@ -144,6 +154,9 @@ int latent_cuda_db_append(long long handle, const float* rows, long long n, long
   }
   *bad_row = -1;
   Database* db = latent::fromHandle(handle);
+  if (!takes(db, false, "latent_cuda_db_append")) {
+    return LATENT_CUDA_E_INVALID;
+  }
   std::lock_guard<std::mutex> lock(db->mutex);
   if (db->n + n > latent::kMaxRows) {
     return fail(LATENT_CUDA_E_TOO_MANY_ROWS, "latent_cuda_db_append: %lld rows in all, at most %lld", db->n + n,
@@ -165,6 +178,9 @@ int latent_cuda_db_refresh(long long handle, const float* rows, const long long*
     return fail(LATENT_CUDA_E_INVALID, "latent_cuda_db_refresh: handle %lld, %lld changed rows", handle, count);
   }
   Database* db = latent::fromHandle(handle);
+  if (!takes(db, false, "latent_cuda_db_refresh")) {
+    return LATENT_CUDA_E_INVALID;
+  }
   std::lock_guard<std::mutex> lock(db->mutex);
   if (new_n < 0 || new_n > db->n) {
     return fail(LATENT_CUDA_E_INVALID, "latent_cuda_db_refresh: %lld rows kept of %lld", new_n, db->n);
@@ -191,7 +207,7 @@ int latent_cuda_db_device_bytes(long long handle, long long* bytes) {
   }
   Database* db = latent::fromHandle(handle);
   std::lock_guard<std::mutex> lock(db->mutex);
-  *bytes = static_cast<long long>(db->rows.capacity * 4 + db->terms.capacity * 4) + db->scratchBytes();
+  *bytes = db->residentBytes() + db->scratchBytes();
   return 0;
 }
 
@@ -226,6 +242,9 @@ int latent_cuda_distances(long long handle, const float* queries, int q, int d, 
   }
   *bad_query = -1;
   Database* db = latent::fromHandle(handle);
+  if (!takes(db, false, "latent_cuda_distances")) {
+    return LATENT_CUDA_E_INVALID;
+  }
   std::lock_guard<std::mutex> lock(db->mutex);
   if (q < 0 || d != db->d || from_row < 0 || to_row < from_row || to_row > db->n ||
       (q > 0 && (queries == nullptr || out == nullptr))) {
@@ -252,6 +271,9 @@ int latent_cuda_topk(long long handle, const float* queries, int q, int d, int k
   *out_count = 0;
   *bad_query = -1;
   Database* db = latent::fromHandle(handle);
+  if (!takes(db, false, "latent_cuda_topk")) {
+    return LATENT_CUDA_E_INVALID;
+  }
   std::lock_guard<std::mutex> lock(db->mutex);
   if (q < 0 || d != db->d || k < 1 || (q > 0 && (queries == nullptr || out_ids == nullptr || out_scores == nullptr))) {
     return fail(LATENT_CUDA_E_INVALID, "latent_cuda_topk: q=%d, d=%d (database %d), k=%d", q, d, db->d, k);
@@ -332,6 +354,9 @@ int latent_cuda_topk_pooled(long long handle, long long tokens, const long long*
   *out_count = 0;
   *bad_query = -1;
   Database* db = latent::fromHandle(handle);
+  if (!takes(db, false, "latent_cuda_topk_pooled")) {
+    return LATENT_CUDA_E_INVALID;
+  }
   std::lock_guard<std::mutex> lock(db->mutex);
   const bool mean = pooling == LATENT_POOL_MEAN;
   if (q < 0 || t < 1 || h != db->d || k < 1 || (pooling != LATENT_POOL_MEAN && pooling != LATENT_POOL_FIRST) ||
@@ -366,6 +391,9 @@ int latent_cuda_topk_lists(long long handle, const float* queries, int q, int d,
   }
   *bad_query = -1;
   Database* db = latent::fromHandle(handle);
+  if (!takes(db, false, "latent_cuda_topk_lists")) {
+    return LATENT_CUDA_E_INVALID;
+  }
   std::lock_guard<std::mutex> lock(db->mutex);
   if (q < 0 || d != db->d || count < 0 || count > LATENT_CUDA_MAX_K ||
       (q > 0 && (queries == nullptr || offsets == nullptr || out_ids == nullptr || out_scores == nullptr))) {
@@ -403,6 +431,9 @@ int latent_cuda_range(long long handle, const float* queries, int q, int d, floa
   *over_query = -1;
   *bad_query = -1;
   Database* db = latent::fromHandle(handle);
+  if (!takes(db, false, "latent_cuda_range")) {
+    return LATENT_CUDA_E_INVALID;
+  }
   std::lock_guard<std::mutex> lock(db->mutex);
   if (q < 0 || d != db->d || radius != radius || max_results < 0 || (q > 0 && queries == nullptr) ||
       (subset != nullptr && subset_count < 0)) {
@@ -459,6 +490,9 @@ int latent_cuda_assign(long long points, long long targets, int* labels, float* 
   }
   Database* p = latent::fromHandle(points);
   Database* t = latent::fromHandle(targets);
+  if (!takes(p, false, "latent_cuda_assign") || !takes(t, false, "latent_cuda_assign")) {
+    return LATENT_CUDA_E_INVALID;
+  }
   // Two handles: lock in address order (the same handle twice is locked once).
   std::unique_lock<std::mutex> first(p < t ? p->mutex : t->mutex);
   std::unique_lock<std::mutex> second;
@@ -488,6 +522,9 @@ int latent_cuda_accumulate(long long points, const int* labels, int k, double* s
     return fail(LATENT_CUDA_E_INVALID, "latent_cuda_accumulate: handle %lld, k=%d", points, k);
   }
   Database* p = latent::fromHandle(points);
+  if (!takes(p, false, "latent_cuda_accumulate")) {
+    return LATENT_CUDA_E_INVALID;
+  }
   std::lock_guard<std::mutex> lock(p->mutex);
   if (p->n > 0 && labels == nullptr) {
     return fail(LATENT_CUDA_E_INVALID, "latent_cuda_accumulate: null labels");
@@ -505,8 +542,183 @@ int latent_cuda_gram(long long points, const double* mean, double* out) {
     return fail(LATENT_CUDA_E_INVALID, "latent_cuda_gram: null handle or output");
   }
   Database* p = latent::fromHandle(points);
+  if (!takes(p, false, "latent_cuda_gram")) {
+    return LATENT_CUDA_E_INVALID;
+  }
   std::lock_guard<std::mutex> lock(p->mutex);
   return guarded("latent_cuda_gram", [&] { return latent::gram(*p, mean, out); });
+}
+
+// ---- 8-bit codes (sq8.cu) ----
+
+int latent_cuda_sq8_create(int device, int d, int metric, long long capacity, long long* handle) {
+  if (handle == nullptr) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_sq8_create: null output");
+  }
+  *handle = 0;
+  if (d <= 0 || d > latent::kSq8MaxDimension || !validMetric(metric) || capacity < 0) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_sq8_create: d=%d (1 to %d), metric=%d, capacity=%lld", d,
+                latent::kSq8MaxDimension, metric, capacity);
+  }
+  if (capacity > latent::kMaxRows) {
+    return fail(LATENT_CUDA_E_TOO_MANY_ROWS, "latent_cuda_sq8_create: room for %lld rows, at most %lld", capacity,
+                latent::kMaxRows);
+  }
+  Database* created = nullptr;
+  const int code = guarded("latent_cuda_sq8_create",
+                           [&] { return latent::createCodes(device, d, metric, capacity, created); });
+  std::unique_ptr<Database> db(created);
+  if (code != 0) {
+    return code;
+  }
+  *handle = static_cast<long long>(reinterpret_cast<intptr_t>(db.release()));
+  return 0;
+}
+
+int latent_cuda_sq8_reserve(long long handle, long long rows) {
+  if (handle == 0 || rows < 0) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_sq8_reserve: handle %lld, %lld rows", handle, rows);
+  }
+  Database* db = latent::fromHandle(handle);
+  if (!takes(db, true, "latent_cuda_sq8_reserve")) {
+    return LATENT_CUDA_E_INVALID;
+  }
+  std::lock_guard<std::mutex> lock(db->mutex);
+  if (rows > latent::kMaxRows) {
+    return fail(LATENT_CUDA_E_TOO_MANY_ROWS, "latent_cuda_sq8_reserve: %lld rows, at most %lld", rows, latent::kMaxRows);
+  }
+  return guarded("latent_cuda_sq8_reserve", [&] { return latent::reserveCodes(*db, rows); });
+}
+
+int latent_cuda_sq8_append(long long handle, const unsigned char* codes, const float* norms, long long n) {
+  if (handle == 0 || n < 0 || (n > 0 && codes == nullptr)) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_sq8_append: handle %lld, n=%lld, codes %p", handle, n,
+                static_cast<const void*>(codes));
+  }
+  Database* db = latent::fromHandle(handle);
+  if (!takes(db, true, "latent_cuda_sq8_append")) {
+    return LATENT_CUDA_E_INVALID;
+  }
+  std::lock_guard<std::mutex> lock(db->mutex);
+  if (n > 0 && db->metric == LATENT_METRIC_L2 && norms == nullptr) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_sq8_append: squared L2 codes need their norms");
+  }
+  if (db->n + n > latent::kMaxRows) {
+    return fail(LATENT_CUDA_E_TOO_MANY_ROWS, "latent_cuda_sq8_append: %lld rows in all, at most %lld", db->n + n,
+                latent::kMaxRows);
+  }
+  if (n == 0) {
+    return 0;
+  }
+  return guarded("latent_cuda_sq8_append", [&] { return latent::appendCodes(*db, codes, norms, n); });
+}
+
+int latent_cuda_sq8_refresh(long long handle, const unsigned char* codes, const float* norms, const long long* changed,
+                            long long count, long long new_n) {
+  if (handle == 0 || count < 0 || (count > 0 && (codes == nullptr || changed == nullptr))) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_sq8_refresh: handle %lld, %lld changed rows", handle, count);
+  }
+  Database* db = latent::fromHandle(handle);
+  if (!takes(db, true, "latent_cuda_sq8_refresh")) {
+    return LATENT_CUDA_E_INVALID;
+  }
+  std::lock_guard<std::mutex> lock(db->mutex);
+  if (new_n < 0 || new_n > db->n) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_sq8_refresh: %lld rows kept of %lld", new_n, db->n);
+  }
+  if (count > 0 && db->metric == LATENT_METRIC_L2 && norms == nullptr) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_sq8_refresh: squared L2 codes need their norms");
+  }
+  if (count > 0 && !ascendingRows("latent_cuda_sq8_refresh", changed, count, new_n, 0)) {
+    return LATENT_CUDA_E_INVALID;
+  }
+  return guarded("latent_cuda_sq8_refresh",
+                 [&] { return latent::refreshCodes(*db, codes, norms, changed, count, new_n); });
+}
+
+int latent_cuda_sq8_topk(long long handle, const signed char* queries, const float* terms, int q, int k,
+                         long long* out_ids, float* out_scores, int* out_count) {
+  if (handle == 0 || out_count == nullptr) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_sq8_topk: null handle or output");
+  }
+  *out_count = 0;
+  Database* db = latent::fromHandle(handle);
+  if (!takes(db, true, "latent_cuda_sq8_topk")) {
+    return LATENT_CUDA_E_INVALID;
+  }
+  std::lock_guard<std::mutex> lock(db->mutex);
+  if (q < 0 || k < 1 || (q > 0 && (queries == nullptr || terms == nullptr || out_ids == nullptr || out_scores == nullptr))) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_sq8_topk: q=%d, k=%d", q, k);
+  }
+  const long long count = std::min<long long>(k, db->n);
+  if (count > LATENT_CUDA_MAX_K) {
+    return fail(LATENT_CUDA_E_K_TOO_LARGE, "latent_cuda_sq8_topk: k=%d (rows %lld), at most %d", k, db->n,
+                LATENT_CUDA_MAX_K);
+  }
+  *out_count = static_cast<int>(count);
+  if (q == 0 || count == 0) {
+    return 0;
+  }
+  return guardedOn(*db, "latent_cuda_sq8_topk", [&] {
+    return latent::sq8Topk(*db, reinterpret_cast<const int8_t*>(queries), terms, q, static_cast<int>(count), out_ids,
+                           out_scores);
+  });
+}
+
+int latent_cuda_sq8_topk_lists(long long handle, const signed char* queries, const float* terms, int q, int count,
+                               const long long* offsets, const long long* rows, long long* out_ids, float* out_scores) {
+  if (handle == 0) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_sq8_topk_lists: null handle");
+  }
+  Database* db = latent::fromHandle(handle);
+  if (!takes(db, true, "latent_cuda_sq8_topk_lists")) {
+    return LATENT_CUDA_E_INVALID;
+  }
+  std::lock_guard<std::mutex> lock(db->mutex);
+  if (q < 0 || count < 0 || count > LATENT_CUDA_MAX_K ||
+      (q > 0 && (queries == nullptr || terms == nullptr || offsets == nullptr || out_ids == nullptr ||
+                 out_scores == nullptr))) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_sq8_topk_lists: q=%d, count=%d", q, count);
+  }
+  if (q > 0 && offsets[0] != 0) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_sq8_topk_lists: offsets[0]=%lld", offsets[0]);
+  }
+  for (long long i = 0; i < q; ++i) {
+    if (offsets[i + 1] < offsets[i] || (offsets[i + 1] > offsets[i] && rows == nullptr) ||
+        !ascendingRows("latent_cuda_sq8_topk_lists", rows + offsets[i], offsets[i + 1] - offsets[i], db->n, i)) {
+      return fail(LATENT_CUDA_E_INVALID, "latent_cuda_sq8_topk_lists: bad list for query %lld", i);
+    }
+  }
+  if (q == 0 || count == 0) {
+    return 0;
+  }
+  return guardedOn(*db, "latent_cuda_sq8_topk_lists", [&] {
+    return latent::sq8TopkLists(*db, reinterpret_cast<const int8_t*>(queries), terms, q, count, offsets, rows, out_ids,
+                                out_scores);
+  });
+}
+
+int latent_cuda_sq8_distances(long long handle, const signed char* queries, const float* terms, int q,
+                              long long from_row, long long to_row, float* out) {
+  if (handle == 0) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_sq8_distances: null handle");
+  }
+  Database* db = latent::fromHandle(handle);
+  if (!takes(db, true, "latent_cuda_sq8_distances")) {
+    return LATENT_CUDA_E_INVALID;
+  }
+  std::lock_guard<std::mutex> lock(db->mutex);
+  if (q < 0 || from_row < 0 || to_row < from_row || to_row > db->n ||
+      (q > 0 && (queries == nullptr || terms == nullptr || out == nullptr))) {
+    return fail(LATENT_CUDA_E_INVALID, "latent_cuda_sq8_distances: q=%d, rows [%lld, %lld) of %lld", q, from_row, to_row,
+                db->n);
+  }
+  if (q == 0 || to_row == from_row) {
+    return 0;
+  }
+  return guardedOn(*db, "latent_cuda_sq8_distances", [&] {
+    return latent::sq8Distances(*db, reinterpret_cast<const int8_t*>(queries), terms, q, from_row, to_row, out);
+  });
 }
 
 }  // extern "C"

@@ -39,7 +39,7 @@ rm -f "$stamp"
 objects=()
 start=$(date +%s)
 # Host code, one object per file; then the top-k buckets, one object per entry of latent_buckets.h.
-host_sources=(errors database search cluster api)
+host_sources=(errors database search sq8 cluster api)
 buckets=$(sed -n 's/^ *X(\([0-9][0-9]*\),.*/\1/p' "$here/latent_buckets.h")
 [ -n "$buckets" ] || { echo "[latent cuda] no buckets found in latent_buckets.h" >&2; exit 1; }
 compile() {  # compile NAME SOURCE [FLAGS...]

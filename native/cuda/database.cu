@@ -13,14 +13,20 @@ long long Database::scratchBytes() const {
       queries.capacity * 4 + qTerms.capacity * 4 + keysA.capacity * 4 + keysB.capacity * 4 + rowsA.capacity * 4 +
       rowsB.capacity * 4 + subset.capacity * 4 + scores.capacity * 4 + ids.capacity * 8 + block.capacity * 4 +
       flags.capacity * 8 + hitQuery.capacity * 4 + hitRow.capacity * 4 + hitScore.capacity * 4 +
-      order.capacity * 4 + starts.capacity * 4 + sums.capacity * 8 + mean.capacity * 8 + poolMask.capacity);
+      order.capacity * 4 + starts.capacity * 4 + sums.capacity * 8 + mean.capacity * 8 + poolMask.capacity +
+      qCodes.capacity * 4 + listOffsets.capacity * 8);
+}
+
+long long Database::residentBytes() const {
+  return static_cast<long long>(rows.capacity * 4 + terms.capacity * 4 + codes.capacity * 4 + codeNorms.capacity * 4);
 }
 
 cudaError_t Database::releaseScratch() {
   for (cudaError_t e : {queries.release(), qTerms.release(), keysA.release(), keysB.release(), rowsA.release(),
                         rowsB.release(), subset.release(), scores.release(), ids.release(), block.release(),
                         flags.release(), hitQuery.release(), hitRow.release(), hitScore.release(), order.release(),
-                        starts.release(), sums.release(), mean.release(), poolMask.release()}) {
+                        starts.release(), sums.release(), mean.release(), poolMask.release(), qCodes.release(),
+                        listOffsets.release()}) {
     LATENT_CUDA_CHECK(e);
   }
   return cudaSuccess;
@@ -67,6 +73,10 @@ cudaError_t Database::release() {
   keep(sums.release());
   keep(mean.release());
   keep(poolMask.release());
+  keep(codes.release());
+  keep(codeNorms.release());
+  keep(qCodes.release());
+  keep(listOffsets.release());
   keep(hostQueries.release());
   keep(hostScores.release());
   keep(hostIds.release());

@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /// Version of this API; the JNI loader refuses a library whose version differs.
-#define LATENT_CUDA_ABI_VERSION 3
+#define LATENT_CUDA_ABI_VERSION 4
 
 /// Largest k the top-k kernels accept (k > rows is clamped to rows before this check).
 #define LATENT_CUDA_MAX_K 2048

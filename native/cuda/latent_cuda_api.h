@@ -93,6 +93,40 @@
   X(accumulate, (long long points, const int* labels, int k, double* sums, long long* counts),                    \
     (points, labels, k, sums, counts))                                                                            \
   /* Gram matrix (mean null) or scatter matrix of the point rows, d x d float64; deterministic */                  \
-  X(gram, (long long points, const double* mean, double* out), (points, mean, out))
+  X(gram, (long long points, const double* mean, double* out), (points, mean, out))                               \
+  /* 8-bit codes (Java's Sq8): a row is stride = 4 * ceil(d / 4) unsigned bytes, zero past d, a query stride     \
+     signed bytes (quantised, zero past d) with 3 floats of terms (step b, offset o, squared norm |q|^2). A row's  \
+     score: dot = (float) S * b + o with S the exact int32 sum of the byte products; squared L2:                   \
+     max(0, (|q|^2 + |x|^2) - 2 dot) with |x|^2 the row's norm. Handles of codes take only the sq8 calls and     \
+     db_free, db_device_bytes, db_set_scratch_limit, db_scratch_bytes; the other calls refuse them.             \
+     An empty handle of codes for dimension d (1 to 65536) with room for `capacity` rows */                        \
+  X(sq8_create, (int device, int d, int metric, long long capacity, long long* handle),                           \
+    (device, d, metric, capacity, handle))                                                                        \
+  /* Room for at least `rows` rows, keeping the rows held */                                                       \
+  X(sq8_reserve, (long long handle, long long rows), (handle, rows))                                              \
+  /* Appends n rows of codes (n x stride bytes) and, under squared L2, their norms (n floats; else ignored);      \
+     the room grows by doubling when short */                                                                     \
+  X(sq8_append, (long long handle, const unsigned char* codes, const float* norms, long long n),                  \
+    (handle, codes, norms, n))                                                                                    \
+  /* After rows were removed by moving later rows into the holes: writes the codes (and norms) of the `count`     \
+     rows in `changed` (strictly ascending, each < new_n; codes holds count rows, in that order), then keeps      \
+     the first new_n rows */                                                                                      \
+  X(sq8_refresh, (long long handle, const unsigned char* codes, const float* norms, const long long* changed,      \
+                  long long count, long long new_n),                                                              \
+    (handle, codes, norms, changed, count, new_n))                                                                \
+  /* Approximate top-k of q quantised queries over all rows, best first, ties to the lower row;                  \
+     *out_count = min(k, rows) results per query */                                                              \
+  X(sq8_topk, (long long handle, const signed char* queries, const float* terms, int q, int k, long long* out_ids, \
+               float* out_scores, int* out_count),                                                                \
+    (handle, queries, terms, q, k, out_ids, out_scores, out_count))                                               \
+  /* The same over one candidate list per query (CSR: offsets[q + 1], rows strictly ascending per list);          \
+     count results per query, padded with id -1 and score NaN */                                                  \
+  X(sq8_topk_lists, (long long handle, const signed char* queries, const float* terms, int q, int count,           \
+                     const long long* offsets, const long long* rows, long long* out_ids, float* out_scores),     \
+    (handle, queries, terms, q, count, offsets, rows, out_ids, out_scores))                                       \
+  /* Scores of q quantised queries against rows [from_row, to_row) into out (q x (to_row - from_row)) */          \
+  X(sq8_distances, (long long handle, const signed char* queries, const float* terms, int q, long long from_row,  \
+                    long long to_row, float* out),                                                                \
+    (handle, queries, terms, q, from_row, to_row, out))
 
 #endif

@@ -74,6 +74,15 @@ struct Database {
   DeviceBuffer<double> mean;        // gram
   DeviceBuffer<uint8_t> poolMask;   // topk_pooled: the batch's token mask
 
+  /// A handle of 8-bit codes (latent_cuda_sq8_*) has words > 0: its rows are `codes` and `codeNorms`, not
+  /// `rows` and `terms`, and only the sq8 calls and db_free / db_device_bytes / db_*scratch* take it.
+  int words = 0;                    // 4-byte groups of codes per row: ceil(d / 4)
+  long long codeCapacity = 0;       // rows `codes` (and `codeNorms`) hold
+  DeviceBuffer<uint32_t> codes;     // [codeCapacity][words], rows [0, n) live
+  DeviceBuffer<float> codeNorms;    // [codeCapacity] decoded squared norms (squared L2 only)
+  DeviceBuffer<uint32_t> qCodes;    // [batch][words] quantised queries; their terms in qTerms ([batch][3])
+  DeviceBuffer<long long> listOffsets;  // [batch + 1] per-query lists of a batch (in subset)
+
   PinnedBuffer<float> hostQueries;
   PinnedBuffer<float> hostScores;
   PinnedBuffer<long long> hostIds;
@@ -82,8 +91,10 @@ struct Database {
 
   /// Frees everything (device memory exactly once: each buffer forgets its pointer first).
   cudaError_t release();
-  /// Device bytes of everything but rows and terms.
+  /// Device bytes of everything but rows and terms (and codes and their norms).
   long long scratchBytes() const;
+  /// Device bytes of the rows and terms, or of the codes and their norms.
+  long long residentBytes() const;
   /// Frees the device scratch (it grows again on demand); the stream must be idle.
   cudaError_t releaseScratch();
   /// Before a call whose scratch grows by at most `need` bytes (need <= scratchLimit): frees the scratch
@@ -116,6 +127,14 @@ cudaError_t readBadRow(Database& db, long long* bad);
 
 // search.cu
 const TopkBucket& bucketFor(int k);
+/// Merge passes over `lists` sorted lists of k per query (in db.keysA/rowsA, [qn][lists][k]) down to one list
+/// per query, the last pass writing scores and ids to outScore / outId ([qn][k]).
+cudaError_t mergeLists(Database& db, const TopkBucket& bucket, long long qn, long long lists, int k, float* outScore,
+                       long long* outId);
+/// Room for qb × k results in db.scores / db.ids and their pinned copies.
+cudaError_t reserveResults(Database& db, long long qb, int k);
+/// Copies the batch's results (qb × k, in db.scores / db.ids) to pinned memory and waits for the stream.
+cudaError_t fetchResults(Database& db, long long qb, int k);
 /// The largest batch (<= want) of top-k queries whose scratch, with `fixed` more bytes, fits db.scratchLimit,
 /// and so does the scratch of the last, smaller batch of `total` queries; the scratch is freed first when
 /// what is held could pass the limit (Database::fitScratch). When not even one query fits, *batch = 0 and
@@ -140,6 +159,23 @@ cudaError_t topkPooled(Database& db, const float* dTokens, const long long* mask
 cudaError_t range(Database& db, const float* queries, int q, float radius, long long maxResults,
                   const long long* subset, long long candidates, RangeResult& out, long long* overQuery,
                   long long* badQuery, int* status);
+
+// sq8.cu: 8-bit codes (latent_sq8.cuh). Codes are `words` 4-byte groups a row, queries the same in signed bytes
+// with kSq8QueryTerms floats each (step, offset, squared norm).
+cudaError_t createCodes(int device, int d, int metric, long long capacity, Database*& out);
+/// Room for at least `rows` rows of codes, keeping the rows held.
+cudaError_t reserveCodes(Database& db, long long rows);
+/// Appends n rows of codes (and their norms under squared L2), growing the room by doubling.
+cudaError_t appendCodes(Database& db, const uint8_t* codes, const float* norms, long long n);
+/// Writes the codes (and norms) of the `count` changed rows (one row each, in order), then keeps newN rows.
+cudaError_t refreshCodes(Database& db, const uint8_t* codes, const float* norms, const long long* changed,
+                         long long count, long long newN);
+cudaError_t sq8Topk(Database& db, const int8_t* queries, const float* terms, int q, int k, long long* outIds,
+                    float* outScores);
+cudaError_t sq8TopkLists(Database& db, const int8_t* queries, const float* terms, int q, int count,
+                         const long long* offsets, const long long* rows, long long* outIds, float* outScores);
+cudaError_t sq8Distances(Database& db, const int8_t* queries, const float* terms, int q, long long from, long long to,
+                         float* out);
 
 // cluster.cu
 cudaError_t assign(Database& points, Database& targets, int* labels, float* scores);

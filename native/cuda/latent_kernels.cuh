@@ -376,9 +376,10 @@ struct ChunkArgs {
 };
 
 /// Writes each query's sorted list of its chunk (queries [qBase, qBase + nq) of the block, chunk blockIdx.x)
-/// to the per-chunk lists the merge reads; each warp writes the queries it merged, so no barrier is needed.
-template <int K, int B, int TQ, int TN>
-__device__ __forceinline__ void writeChunkLists(const Selection<K, B, TQ, TN>& sel, const ChunkArgs& a, int qBase,
+/// to the per-chunk lists the merge reads (a.outKey, a.outRow, a.k: ChunkArgs, or the sq8 kernels' Sq8Args);
+/// each warp writes the queries it merged, so no barrier is needed.
+template <int K, int B, int TQ, int TN, typename Args>
+__device__ __forceinline__ void writeChunkLists(const Selection<K, B, TQ, TN>& sel, const Args& a, int qBase,
                                                 int nq) {
   const int warp = threadIdx.x / kWarpSize;
   const int lane = threadIdx.x % kWarpSize;

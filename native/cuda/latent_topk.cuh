@@ -6,6 +6,7 @@
 #include "latent_buckets.h"
 #include "latent_check.h"
 #include "latent_kernels.cuh"
+#include "latent_sq8.cuh"
 
 namespace latent {
 
@@ -32,6 +33,15 @@ struct TopkBucket {
   size_t (*fewSmem)(int d);
   cudaError_t (*fewBlocksPerSm)(int d, int* blocks);
   cudaError_t (*launchFew)(const ChunkArgs& args, dim3 grid, cudaStream_t stream);
+  /// The 8-bit code scans (latent_sq8.cuh): the tile kernel (TQ queries per block, grid x: chunks, y: query
+  /// tiles) and the stream kernel (one query per block, grid y: queries), with their shared memory and
+  /// resident blocks per multiprocessor (the stream kernel's for `words` words a row).
+  size_t sq8TileSmem;
+  cudaError_t (*sq8TileBlocksPerSm)(int* blocks);
+  cudaError_t (*launchSq8Tile)(const Sq8Args& args, dim3 grid, cudaStream_t stream);
+  size_t (*sq8StreamSmem)(int words);
+  cudaError_t (*sq8StreamBlocksPerSm)(int words, int* blocks);
+  cudaError_t (*launchSq8Stream)(const Sq8Args& args, dim3 grid, cudaStream_t stream);
 };
 
 /// Resident blocks per multiprocessor of `kernel` with `smem` bytes of dynamic shared memory (opted into
@@ -83,6 +93,31 @@ cudaError_t launchFew(const ChunkArgs& args, dim3 grid, cudaStream_t stream) {
 }
 
 template <int K, int B, int TQ, int TN>
+cudaError_t sq8TileBlocksPerSm(int* blocks) {
+  return blocksPerSm(&sq8TileKernel<K, B, TQ, TN>, sq8TileSmem<K, B, TQ, TN>(), blocks);
+}
+
+template <int K, int B, int TQ, int TN>
+cudaError_t launchSq8Tile(const Sq8Args& args, dim3 grid, cudaStream_t stream) {
+  return launchWithSmem(&sq8TileKernel<K, B, TQ, TN>, sq8TileSmem<K, B, TQ, TN>(), grid, stream, args);
+}
+
+template <int K, int B, int TQ, int TN>
+size_t sq8StreamSmemOf(int words) {
+  return sq8StreamSmem<K, B, TQ, TN>(words);
+}
+
+template <int K, int B, int TQ, int TN>
+cudaError_t sq8StreamBlocksPerSm(int words, int* blocks) {
+  return blocksPerSm(&sq8StreamKernel<K, B, TQ, TN>, sq8StreamSmem<K, B, TQ, TN>(words), blocks);
+}
+
+template <int K, int B, int TQ, int TN>
+cudaError_t launchSq8Stream(const Sq8Args& args, dim3 grid, cudaStream_t stream) {
+  return launchWithSmem(&sq8StreamKernel<K, B, TQ, TN>, sq8StreamSmem<K, B, TQ, TN>(args.words), grid, stream, args);
+}
+
+template <int K, int B, int TQ, int TN>
 TopkBucket makeBucket() {
   return TopkBucket{K,
                     TQ,
@@ -95,7 +130,13 @@ TopkBucket makeBucket() {
                     FewShape<TQ>::FQ,
                     &fewSmem<K, B, TQ, TN>,
                     &fewBlocksPerSm<K, B, TQ, TN>,
-                    &launchFew<K, B, TQ, TN>};
+                    &launchFew<K, B, TQ, TN>,
+                    sq8TileSmem<K, B, TQ, TN>(),
+                    &sq8TileBlocksPerSm<K, B, TQ, TN>,
+                    &launchSq8Tile<K, B, TQ, TN>,
+                    &sq8StreamSmemOf<K, B, TQ, TN>,
+                    &sq8StreamBlocksPerSm<K, B, TQ, TN>,
+                    &launchSq8Stream<K, B, TQ, TN>};
 }
 
 /// Bucket K (defined in topk_bucket.cu, compiled once per entry of latent_buckets.h, so nvcc builds

@@ -30,8 +30,6 @@ const TopkBucket& bucketFor(int k) {
 /// Large batches that took the tensor-core path since the library was loaded (latent_cuda_tensor_core_batches).
 std::atomic<long long> tensorCoreBatches{0};
 
-namespace {
-
 /// Merge passes over `lists` sorted lists of k per query (in db.keysA/rowsA, [qn][lists][k]): each block
 /// reduces `fanIn` lists to one, until one list per query remains; the last pass writes scores and ids to
 /// outScore / outId ([qn][k]).
@@ -89,6 +87,8 @@ cudaError_t reserveResults(Database& db, long long qb, int k) {
   LATENT_CUDA_CHECK(db.hostIds.reserve(static_cast<size_t>(qb) * k));
   return cudaSuccess;
 }
+
+namespace {
 
 /// Scratch bytes of one candidate-list entry (key and row) and of one result (score and id).
 constexpr long long kListEntryBytes = 8;

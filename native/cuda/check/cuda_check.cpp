@@ -18,6 +18,11 @@
 // ids, so ties must go to the lower row. Tolerance: REL * scale, with scale |q||x| (inner product),
 // 1 (cosine) or |q|^2 + |x|^2 (squared L2): a float32 sum of d products errs in proportion to the sum
 // of their magnitudes, which Cauchy-Schwarz bounds by that scale.
+//
+// 8-bit codes (latent_cuda_sq8_*): rows encoded and queries quantised here as the Java side does (Sq8: per-dimension
+// ranges, 255 levels, queries to [-127, 127]), and every result checked against a scalar reference of the integer
+// rule, ids and score bits exactly: all rows and per-query lists, append, refresh, score blocks, a small scratch
+// limit, and the argument checks.
 #include "latent_cuda.h"
 
 #include <algorithm>
@@ -923,6 +928,384 @@ void checkBadQueries(std::mt19937_64& rng) {
 
 }  // namespace
 
+// ---- 8-bit codes ----
+
+/// Rows encoded to 8-bit codes and queries quantised as dev.latent.compute.Sq8 does (trained on the rows; under
+/// cosine on unit rows), laid out as the C API takes them.
+struct Codes {
+  int metric = kIp, d = 0, stride = 0, q = 0;
+  long long n = 0;
+  std::vector<unsigned char> codes;  // n x stride
+  std::vector<float> norms;          // n
+  std::vector<signed char> queries;  // q x stride
+  std::vector<float> terms;          // q x 3
+  std::string name;
+};
+
+Codes encode(const Data& p) {
+  Codes c;
+  c.metric = p.metric;
+  c.d = p.d;
+  c.stride = (p.d + 3) / 4 * 4;
+  c.n = p.n;
+  c.q = p.q;
+  c.name = "sq8 " + p.name;
+  auto unit = [&](const float* x, std::vector<float>& out) {
+    out.assign(x, x + p.d);
+    if (p.metric != kCos) return;
+    double sq = 0;
+    for (int t = 0; t < p.d; ++t) sq += static_cast<double>(x[t]) * x[t];
+    const double inv = 1.0 / std::sqrt(sq);
+    for (int t = 0; t < p.d; ++t) out[t] = static_cast<float>(x[t] * inv);
+  };
+  std::vector<float> lo(p.d, INFINITY), hi(p.d, -INFINITY), u;
+  for (long long r = 0; r < p.n; ++r) {
+    unit(p.rows.data() + static_cast<size_t>(r) * p.d, u);
+    for (int t = 0; t < p.d; ++t) {
+      lo[t] = std::min(lo[t], u[t]);
+      hi[t] = std::max(hi[t], u[t]);
+    }
+  }
+  std::vector<float> scale(p.d);
+  for (int t = 0; t < p.d; ++t) scale[t] = p.n > 0 ? (hi[t] - lo[t]) / 255.0f : 0.0f;
+  c.codes.assign(static_cast<size_t>(p.n) * c.stride, 0);
+  c.norms.resize(static_cast<size_t>(p.n));
+  for (long long r = 0; r < p.n; ++r) {
+    unit(p.rows.data() + static_cast<size_t>(r) * p.d, u);
+    double sq = 0;
+    for (int t = 0; t < p.d; ++t) {
+      const float v = scale[t] > 0 ? std::min(std::max((u[t] - lo[t]) / scale[t], 0.0f), 255.0f) : 0.0f;
+      const int code = static_cast<int>(std::nearbyint(v));
+      c.codes[static_cast<size_t>(r) * c.stride + t] = static_cast<unsigned char>(code);
+      const float xh = lo[t] + code * scale[t];
+      sq += static_cast<double>(xh) * xh;
+    }
+    c.norms[static_cast<size_t>(r)] = static_cast<float>(sq);
+  }
+  c.queries.assign(static_cast<size_t>(p.q) * c.stride, 0);
+  c.terms.resize(static_cast<size_t>(p.q) * 3);
+  for (int i = 0; i < p.q; ++i) {
+    unit(p.queries.data() + static_cast<size_t>(i) * p.d, u);
+    float m = 0;
+    std::vector<float> scaled(p.d);
+    for (int t = 0; t < p.d; ++t) {
+      scaled[t] = u[t] * scale[t];
+      m = std::max(m, std::fabs(scaled[t]));
+    }
+    if (m > 0) {
+      const float r = 127.0f / m;
+      for (int t = 0; t < p.d; ++t) {
+        c.queries[static_cast<size_t>(i) * c.stride + t] =
+            static_cast<signed char>(std::nearbyint(std::min(std::max(scaled[t] * r, -127.0f), 127.0f)));
+      }
+    }
+    double o = 0, qq = 0;
+    for (int t = 0; t < p.d; ++t) {
+      o += static_cast<double>(u[t]) * lo[t];
+      qq += static_cast<double>(u[t]) * u[t];
+    }
+    c.terms[static_cast<size_t>(i) * 3] = m > 0 ? m / 127.0f : 0.0f;
+    c.terms[static_cast<size_t>(i) * 3 + 1] = static_cast<float>(o);
+    c.terms[static_cast<size_t>(i) * 3 + 2] = static_cast<float>(qq);
+  }
+  return c;
+}
+
+/// The reference score of query i against row r: Java's Sq8.score (exact integer sum, then (float) S * b + o;
+/// squared L2: v > 0 ? v : 0 with v = (|q|² + |x̂|²) - 2 dot), each float step one IEEE operation.
+float sq8Exact(const Codes& c, int i, long long r) {
+  long long s = 0;
+  for (int t = 0; t < c.d; ++t) {
+    s += static_cast<long long>(c.queries[static_cast<size_t>(i) * c.stride + t]) * c.codes[static_cast<size_t>(r) * c.stride + t];
+  }
+  const float* t = c.terms.data() + static_cast<size_t>(i) * 3;
+  const float scaled = static_cast<float>(s) * t[0];
+  const float dot = scaled + t[1];
+  if (c.metric != kL2) return dot;
+  const float sum = t[2] + c.norms[static_cast<size_t>(r)];
+  const float v = sum - 2.0f * dot;
+  return v > 0 ? v : 0;
+}
+
+/// "" when `ids`/`scores` (count a query, the first `checked` queries) are the reference's top-count over each
+/// query's candidates (all rows, or its CSR list), ids and score bits, padded with id -1 and NaN.
+std::string verifySq8(const Codes& c, int checked, int count, const std::vector<long long>* offsets,
+                      const std::vector<long long>* lists, const std::vector<long long>& ids,
+                      const std::vector<float>& scores) {
+  const bool higher = c.metric != kL2;
+  char buf[256];
+  for (int i = 0; i < checked; ++i) {
+    std::vector<std::pair<float, long long>> ref;
+    const long long from = offsets != nullptr ? (*offsets)[static_cast<size_t>(i)] : 0;
+    const long long to = offsets != nullptr ? (*offsets)[static_cast<size_t>(i) + 1] : c.n;
+    for (long long j = from; j < to; ++j) {
+      const long long r = lists != nullptr ? (*lists)[static_cast<size_t>(j)] : j;
+      ref.emplace_back(sq8Exact(c, i, r), r);
+    }
+    std::sort(ref.begin(), ref.end(), [higher](const auto& a, const auto& b) {
+      if (a.first != b.first) return higher ? a.first > b.first : a.first < b.first;
+      return a.second < b.second;
+    });
+    for (int r = 0; r < count; ++r) {
+      const long long id = ids[static_cast<size_t>(i) * count + r];
+      const float score = scores[static_cast<size_t>(i) * count + r];
+      const bool pad = r >= static_cast<int>(ref.size());
+      const long long wantId = pad ? -1 : ref[static_cast<size_t>(r)].second;
+      const float wantScore = pad ? NAN : ref[static_cast<size_t>(r)].first;
+      const bool same = id == wantId && (pad ? std::isnan(score) : std::memcmp(&score, &wantScore, sizeof(float)) == 0);
+      if (!same) {
+        std::snprintf(buf, sizeof(buf), "query %d rank %d: row %lld score %.9g, reference row %lld score %.9g", i, r, id,
+                      score, wantId, wantScore);
+        return buf;
+      }
+    }
+  }
+  return "";
+}
+
+/// A handle of c's codes (created empty, then appended in `pieces` parts), its scratch limited when > 0.
+int openSq8(const Codes& c, Handle& h, int pieces = 1, long long scratch = 0) {
+  int rc = latent_cuda_sq8_create(device, c.d, c.metric, 0, &h.h);
+  for (int i = 0; i < pieces && rc == 0; ++i) {
+    const long long from = c.n * i / pieces, to = c.n * (i + 1) / pieces;
+    rc = latent_cuda_sq8_append(h.h, c.codes.data() + static_cast<size_t>(from) * c.stride,
+                                c.norms.data() + from, to - from);
+  }
+  if (rc == 0 && scratch > 0) rc = latent_cuda_db_set_scratch_limit(h.h, scratch);
+  return rc;
+}
+
+/// Top-k over all rows (reference on the first `sample` queries when > 0), twice on the handle (scratch reused).
+void checkSq8Topk(const Data& p, int k, int sample = 0, long long scratch = 0, int pieces = 1) {
+  const Codes c = encode(p);
+  const std::string name = c.name + " k=" + std::to_string(k) + (pieces > 1 ? " appended in " + std::to_string(pieces) : "") +
+                           (scratch > 0 ? " scratch=" + std::to_string(scratch >> 10) + "KiB" : "");
+  Handle h;
+  int rc = openSq8(c, h, pieces, scratch);
+  if (rc != 0) {
+    report(false, name, "sq8_create/append returned " + describe(rc));
+    return;
+  }
+  const int count = static_cast<int>(std::min<long long>(k, c.n));
+  std::vector<long long> ids(static_cast<size_t>(c.q) * std::max(count, 1), -7);
+  std::vector<float> scores(ids.size(), -7.0f);
+  int outCount = -1;
+  const auto start = std::chrono::steady_clock::now();
+  rc = latent_cuda_sq8_topk(h.h, c.queries.data(), c.terms.data(), c.q, k, ids.data(), scores.data(), &outCount);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  std::string why = rc != 0 ? "sq8_topk returned " + describe(rc)
+                    : outCount != count ? "count " + std::to_string(outCount) + ", want " + std::to_string(count)
+                    : verifySq8(c, sample > 0 ? std::min(sample, c.q) : c.q, count, nullptr, nullptr, ids, scores);
+  if (why.empty()) why = scratchWithin(h, scratch);
+  if (why.empty()) {
+    std::vector<long long> ids2(ids.size(), -9);
+    std::vector<float> scores2(ids.size(), -9.0f);
+    rc = latent_cuda_sq8_topk(h.h, c.queries.data(), c.terms.data(), c.q, k, ids2.data(), scores2.data(), &outCount);
+    if (rc != 0) {
+      why = "second sq8_topk returned " + describe(rc);
+    } else if (ids2 != ids || std::memcmp(scores2.data(), scores.data(), scores.size() * sizeof(float)) != 0) {
+      why = "a second identical call on the same handle gave different results";
+    }
+  }
+  const int freed = h.release();
+  if (why.empty() && freed != 0) why = "db_free returned " + describe(freed);
+  char timing[64];
+  std::snprintf(timing, sizeof(timing), " (%.1f ms)", ms);
+  report(why.empty(), name + timing, why);
+}
+
+/// Per-query candidate lists: empty, a few rows, a third, all rows; padded to count.
+void checkSq8Lists(std::mt19937_64& rng, const Data& p, int count, long long scratch = 0) {
+  const Codes c = encode(p);
+  std::vector<long long> offsets{0}, lists;
+  std::uniform_int_distribution<int> few(0, 299), third(0, 2);
+  for (int i = 0; i < c.q; ++i) {
+    const int kind = i % 4;
+    for (long long r = 0; r < c.n; ++r) {
+      if (kind == 1 ? few(rng) == 0 : kind == 2 ? third(rng) == 0 : kind == 3) lists.push_back(r);
+    }
+    offsets.push_back(static_cast<long long>(lists.size()));
+  }
+  const std::string name = c.name + " lists count=" + std::to_string(count) +
+                           (scratch > 0 ? " scratch=" + std::to_string(scratch >> 10) + "KiB" : "");
+  Handle h;
+  int rc = openSq8(c, h, 1, scratch);
+  std::vector<long long> ids(static_cast<size_t>(c.q) * count, -9);
+  std::vector<float> scores(ids.size(), -9.0f);
+  if (rc == 0) {
+    rc = latent_cuda_sq8_topk_lists(h.h, c.queries.data(), c.terms.data(), c.q, count, offsets.data(), lists.data(),
+                                    ids.data(), scores.data());
+  }
+  std::string why = rc != 0 ? "sq8_topk_lists returned " + describe(rc) : verifySq8(c, c.q, count, &offsets, &lists, ids, scores);
+  if (why.empty()) why = scratchWithin(h, scratch);
+  report(why.empty(), name, why);
+}
+
+/// Score blocks (k above the largest bucket): every score equal to the reference's bits.
+void checkSq8Distances(const Data& p, long long from, long long to, long long scratch = 0) {
+  const Codes c = encode(p);
+  const std::string name = c.name + " distances rows [" + std::to_string(from) + ", " + std::to_string(to) + ")" +
+                           (scratch > 0 ? " scratch=" + std::to_string(scratch >> 10) + "KiB" : "");
+  Handle h;
+  int rc = openSq8(c, h, 1, scratch);
+  const long long width = to - from;
+  std::vector<float> out(static_cast<size_t>(c.q) * std::max(width, 1LL), -12345.0f);
+  if (rc == 0) rc = latent_cuda_sq8_distances(h.h, c.queries.data(), c.terms.data(), c.q, from, to, out.data());
+  std::string why = rc != 0 ? "sq8_distances returned " + describe(rc) : "";
+  for (int i = 0; i < c.q && why.empty(); ++i) {
+    for (long long r = 0; r < width && why.empty(); ++r) {
+      const float want = sq8Exact(c, i, from + r);
+      if (std::memcmp(&want, &out[static_cast<size_t>(i) * width + r], sizeof(float)) != 0) {
+        why = "query " + std::to_string(i) + " row " + std::to_string(from + r) + ": " +
+              std::to_string(out[static_cast<size_t>(i) * width + r]) + ", reference " + std::to_string(want);
+      }
+    }
+  }
+  if (why.empty()) why = scratchWithin(h, scratch);
+  report(why.empty(), name, why);
+}
+
+/// Rows removed by moving the last rows into the holes: sq8_refresh with the changed rows' codes equals a handle
+/// of the new rows; unsorted changed rows are refused.
+void checkSq8Refresh(std::mt19937_64& rng, int metric) {
+  Data p = make(rng, metric, 700, 7, 9, true, 60);
+  Codes c = encode(p);
+  const std::string name = "sq8 refresh after removals " + p.name;
+  Handle h;
+  int rc = openSq8(c, h);
+  Codes now = c;
+  std::uniform_int_distribution<long long> any(0, c.n - 1);
+  std::vector<long long> holes;
+  for (int i = 0; i < 40; ++i) {
+    const long long r = any(rng) % now.n, last = now.n - 1;
+    if (r != last) {
+      std::copy_n(now.codes.begin() + last * c.stride, c.stride, now.codes.begin() + r * c.stride);
+      now.norms[static_cast<size_t>(r)] = now.norms[static_cast<size_t>(last)];
+      holes.push_back(r);
+    }
+    now.n--;
+  }
+  now.codes.resize(static_cast<size_t>(now.n) * c.stride);
+  now.norms.resize(static_cast<size_t>(now.n));
+  std::vector<long long> changed;
+  for (long long r : holes) {
+    if (r < now.n) changed.push_back(r);
+  }
+  std::sort(changed.begin(), changed.end());
+  changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+  std::vector<unsigned char> rows;
+  std::vector<float> norms;
+  for (long long r : changed) {
+    rows.insert(rows.end(), now.codes.begin() + r * c.stride, now.codes.begin() + (r + 1) * c.stride);
+    norms.push_back(now.norms[static_cast<size_t>(r)]);
+  }
+  if (rc == 0) {
+    rc = latent_cuda_sq8_refresh(h.h, rows.data(), norms.data(), changed.data(), static_cast<long long>(changed.size()),
+                                 now.n);
+  }
+  std::string why = rc != 0 ? "sq8 create/refresh returned " + describe(rc) : "";
+  for (int k : {1, 10, 700}) {
+    if (!why.empty()) break;
+    const int count = static_cast<int>(std::min<long long>(k, now.n));
+    std::vector<long long> ids(static_cast<size_t>(c.q) * count);
+    std::vector<float> scores(ids.size());
+    int outCount = -1;
+    rc = latent_cuda_sq8_topk(h.h, c.queries.data(), c.terms.data(), c.q, k, ids.data(), scores.data(), &outCount);
+    why = rc != 0 ? "sq8_topk returned " + describe(rc) : verifySq8(now, c.q, count, nullptr, nullptr, ids, scores);
+  }
+  if (why.empty()) {
+    const long long bad[] = {5, 3};
+    rc = latent_cuda_sq8_refresh(h.h, rows.data(), norms.data(), bad, 2, now.n);
+    if (rc != LATENT_CUDA_E_INVALID) why = "unsorted changed rows were accepted: " + describe(rc);
+  }
+  report(why.empty(), name + " (" + std::to_string(changed.size()) + " rows changed)", why);
+}
+
+/// The argument checks of the sq8 calls, and handles of one kind refused by the calls of the other.
+void checkSq8Errors(std::mt19937_64& rng) {
+  long long handle = -1;
+  report(latent_cuda_sq8_create(device, 0, kIp, 0, &handle) == LATENT_CUDA_E_INVALID && handle == 0, "sq8_create with d = 0");
+  report(latent_cuda_sq8_create(device, 65537, kIp, 0, &handle) == LATENT_CUDA_E_INVALID, "sq8_create with d = 65537");
+  report(latent_cuda_sq8_create(device, 4, 3, 0, &handle) == LATENT_CUDA_E_INVALID, "sq8_create with metric 3");
+  report(latent_cuda_sq8_create(device, 4, kIp, 0, nullptr) == LATENT_CUDA_E_INVALID, "sq8_create with a null output");
+  Data p = make(rng, kL2, 3000, 8, 3, false);
+  const Codes c = encode(p);
+  Handle codes, rows;
+  int rc = openSq8(c, codes);
+  if (rc == 0) rc = create(p, rows);
+  if (rc != 0) {
+    report(false, "sq8 error cases", "create returned " + describe(rc));
+    return;
+  }
+  std::vector<long long> ids(3 * 3000);
+  std::vector<float> scores(ids.size());
+  int count = -1;
+  long long bq = -1;
+  report(latent_cuda_sq8_topk(rows.h, c.queries.data(), c.terms.data(), 3, 5, ids.data(), scores.data(), &count) ==
+             LATENT_CUDA_E_INVALID,
+         "sq8_topk refuses a handle of float rows");
+  report(latent_cuda_topk(codes.h, p.queries.data(), 3, 8, 5, nullptr, 0, ids.data(), scores.data(), &count, &bq) ==
+             LATENT_CUDA_E_INVALID,
+         "topk refuses a handle of 8-bit codes");
+  report(latent_cuda_db_append(codes.h, p.rows.data(), 1, &bq) == LATENT_CUDA_E_INVALID,
+         "db_append refuses a handle of 8-bit codes");
+  report(latent_cuda_sq8_append(codes.h, c.codes.data(), nullptr, 1) == LATENT_CUDA_E_INVALID,
+         "sq8_append of squared L2 codes without norms is invalid");
+  report(latent_cuda_sq8_topk(codes.h, c.queries.data(), c.terms.data(), 3, 0, ids.data(), scores.data(), &count) ==
+             LATENT_CUDA_E_INVALID,
+         "sq8_topk with k = 0 is invalid");
+  rc = latent_cuda_sq8_topk(codes.h, c.queries.data(), c.terms.data(), 3, 2049, ids.data(), scores.data(), &count);
+  report(rc == LATENT_CUDA_E_K_TOO_LARGE, "sq8_topk with k = 2049 over 3000 rows: k too large", describe(rc));
+  const std::vector<long long> unsorted{0, 3, 3, 3};
+  const std::vector<long long> listRows{4, 2, 9};
+  report(latent_cuda_sq8_topk_lists(codes.h, c.queries.data(), c.terms.data(), 3, 2, unsorted.data(), listRows.data(),
+                                    ids.data(), scores.data()) == LATENT_CUDA_E_INVALID,
+         "sq8_topk_lists with an unsorted list is invalid");
+  const std::vector<long long> shifted{1, 2, 3, 3};
+  report(latent_cuda_sq8_topk_lists(codes.h, c.queries.data(), c.terms.data(), 3, 2, shifted.data(), listRows.data(),
+                                    ids.data(), scores.data()) == LATENT_CUDA_E_INVALID,
+         "sq8_topk_lists with offsets[0] = 1 is invalid");
+  std::vector<float> block(8);
+  report(latent_cuda_sq8_distances(codes.h, c.queries.data(), c.terms.data(), 1, 2999, 3001, block.data()) ==
+             LATENT_CUDA_E_INVALID,
+         "sq8_distances past the last row is invalid");
+  long long bytes = -1;
+  rc = latent_cuda_db_device_bytes(codes.h, &bytes);
+  report(rc == 0 && bytes >= 3000LL * (8 + 4), "db_device_bytes counts at least the codes and their norms",
+         "rc " + describe(rc) + ", bytes " + std::to_string(bytes));
+  rc = latent_cuda_sq8_reserve(codes.h, 10000);
+  long long grown = -1;
+  if (rc == 0) rc = latent_cuda_db_device_bytes(codes.h, &grown);
+  report(rc == 0 && grown >= 10000LL * (8 + 4), "sq8_reserve makes room for 10000 rows",
+         "rc " + describe(rc) + ", bytes " + std::to_string(grown));
+  // An empty handle answers with zero results.
+  Handle empty;
+  rc = latent_cuda_sq8_create(device, 8, kIp, 0, &empty.h);
+  count = -1;
+  if (rc == 0) rc = latent_cuda_sq8_topk(empty.h, c.queries.data(), c.terms.data(), 3, 5, ids.data(), scores.data(), &count);
+  report(rc == 0 && count == 0, "an empty handle of codes returns 0 results per query",
+         "rc " + describe(rc) + ", count " + std::to_string(count));
+}
+
+/// A scratch limit too small for one query's candidate list fails with LATENT_CUDA_E_SCRATCH and changes nothing.
+void checkSq8Scratch(std::mt19937_64& rng) {
+  Data p = make(rng, kIp, 300000, 1, 1, true, 50);
+  const Codes c = encode(p);
+  Handle h;
+  int rc = openSq8(c, h, 1, 1LL << 20);
+  std::vector<long long> offsets{0, c.n}, lists(static_cast<size_t>(c.n));
+  std::iota(lists.begin(), lists.end(), 0LL);
+  std::vector<long long> ids(5, -9);
+  std::vector<float> scores(5, -9.0f);
+  if (rc == 0) {
+    rc = latent_cuda_sq8_topk_lists(h.h, c.queries.data(), c.terms.data(), 1, 5, offsets.data(), lists.data(), ids.data(),
+                                    scores.data());
+  }
+  report(rc == LATENT_CUDA_E_SCRATCH && ids == std::vector<long long>(5, -9) && scratchWithin(h, 1LL << 20).empty(),
+         "sq8: one query that needs more than the scratch limit fails with LATENT_CUDA_E_SCRATCH",
+         describe(rc) + ": " + latent_cuda_last_error());
+}
+
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   bool quick = false, large = false;
@@ -1042,6 +1425,34 @@ int main(int argc, char** argv) {
   checkPooledBadQuery(rng);
   for (int metric : {kIp, kCos, kL2}) {
     checkRefresh(rng, metric);
+  }
+  // 8-bit codes: every bucket, k above the rows, partial words (d = 1, 3, 7, 33, 130), the stream kernel (up to 4
+  // queries) and the tile kernel, duplicates (exact ties), lists padded to count, appends in pieces, refresh,
+  // score blocks, a 1 MiB scratch limit (several batches), the argument checks.
+  checkSq8Errors(rng);
+  for (int metric : {kIp, kCos, kL2}) {
+    checkSq8Topk(make(rng, metric, 1, 1, 1, false), 1);
+    checkSq8Topk(make(rng, metric, 7, 3, 5, true), 10);
+    checkSq8Topk(make(rng, metric, 1000, 33, 3, false, 40), 100, 0, 0, 3);
+    checkSq8Topk(make(rng, metric, 4097, 130, 17, false), 129);
+    checkSq8Topk(make(rng, metric, 3000, 7, 130, true, 30), 10);
+    checkSq8Lists(rng, make(rng, metric, 2000, 6, 9, false, 100), 40);
+    checkSq8Refresh(rng, metric);
+    if (!quick) {
+      checkSq8Topk(make(rng, metric, 4097, 9, 2, false), 2048);
+      checkSq8Lists(rng, make(rng, metric, 3000, 5, 6, true, 50), 600);
+    }
+  }
+  checkSq8Distances(make(rng, kL2, 1, 1, 1, false), 0, 1);
+  checkSq8Distances(make(rng, kCos, 200, 70, 33, false), 7, 200);
+  checkSq8Distances(make(rng, kIp, 3000, 16, 300, false), 5, 2999, 1LL << 20);
+  checkSq8Topk(make(rng, kL2, 300, 8, 4100, true, 40), 20, 16, 1LL << 20);
+  checkSq8Lists(rng, make(rng, kIp, 20000, 5, 45, false), 1000, 1LL << 20);
+  checkSq8Scratch(rng);
+  if (large) {
+    checkSq8Topk(make(rng, kIp, 1000000, 128, 1000, false), 100, 8);
+    checkSq8Topk(make(rng, kCos, 200000, 384, 3, false), 2048, 3);
+    checkSq8Topk(make(rng, kL2, 100000, 768, 5000, false), 10, 8);
   }
   if (!quick) {
     // Two query batches (4096 queries per batch at this d) through one handle.

@@ -5,7 +5,8 @@
 // shared memory is one buffer per block (filled with a NaN pattern first), atomics are host
 // atomics. The thread build under -fsanitize=thread doubles as a shared-memory race detector. It proves indexing, bounds,
 // barrier placement and the selection algorithm on the CPU; it says nothing about speed or the
-// GPU memory model beyond barriers.
+// GPU memory model beyond barriers. Launches made from several host threads (a JVM calling the simulated
+// library) run one after another: the scheduler and the block indices are global.
 #pragma once
 
 #define LATENT_CUDA_HOST_SIM 1
@@ -111,6 +112,8 @@ namespace sim {
 /// Runs `kernel` over `grid` blocks of `threads` threads, one block at a time, with `smemBytes`
 /// of dynamic shared memory per block.
 inline void launch(dim3 grid, int threads, size_t smemBytes, const std::function<void()>& kernel) {
+  static std::mutex serial;  // launches from several host threads run one after another (the state is global)
+  std::lock_guard<std::mutex> lock(serial);
   BlockState& s = state();
   std::vector<uint32_t> smem(smemBytes / 4 + 1);
   gridDim = grid;
@@ -271,9 +274,16 @@ inline uint32_t* mmaSlots() { return sim::sched().mma.data(); }
 
 namespace sim {
 
+/// Serialises launches made from several host threads (the scheduler and the block indices are global).
+inline std::mutex& launchMutex() {
+  static std::mutex m;
+  return m;
+}
+
 /// Runs `kernel` over `grid` blocks of `threads` threads, one block at a time, with `smemBytes`
 /// of dynamic shared memory per block.
 inline void launch(dim3 grid, int threads, size_t smemBytes, const std::function<void()>& kernel) {
+  std::lock_guard<std::mutex> serial(launchMutex());
   Scheduler& s = sched();
   std::vector<uint32_t> smem(smemBytes / 4 + 1);
   gridDim = grid;
@@ -348,6 +358,8 @@ inline float __uint_as_float(unsigned bits) {
 inline float __fadd_rn(float a, float b) { return a + b; }
 inline float __fmul_rn(float a, float b) { return a * b; }
 inline double __dadd_rn(double a, double b) { return a + b; }
+/// int to float, round to nearest (the host's conversion: cvtsi2ss rounds to nearest even).
+inline float __int2float_rn(int v) { return static_cast<float>(v); }
 inline float __int_as_float(int bits) {
   float f;
   std::memcpy(&f, &bits, sizeof(f));
@@ -371,6 +383,10 @@ inline double __shfl_xor_sync(unsigned, double value, int laneMask) {
   const double other = slots[(t & ~31u) | ((t & 31u) ^ static_cast<unsigned>(laneMask))];
   __syncwarp();
   return other;
+}
+/// The int shuffle (through the double slots, which hold every int exactly).
+inline int __shfl_xor_sync(unsigned mask, int value, int laneMask) {
+  return static_cast<int>(__shfl_xor_sync(mask, static_cast<double>(value), laneMask));
 }
 inline unsigned long long atomicAdd(unsigned long long* address, unsigned long long value) {
   return __atomic_fetch_add(address, value, __ATOMIC_SEQ_CST);

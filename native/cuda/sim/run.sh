@@ -4,6 +4,7 @@
 #   LATENT_SIM_TSAN=1 bash ... [work]         small cases under ThreadSanitizer (shared-memory races)
 #   LATENT_SIM_MODE=passes bash ... [work]    only the multi-pass merge cases
 #   LATENT_SIM_MODE=tensor bash ... [work]    only the tensor-core cases
+#   LATENT_SIM_MODE=sq8 bash ... [work]       only the 8-bit code cases (with two-pass merges)
 #   LATENT_SIM_PLANT=mma-layout|tc-margin     builds the kernels with a deliberate bug (two TF32 fragment
 #                                             registers exchanged, or no candidate margin): the run must fail
 set -euo pipefail

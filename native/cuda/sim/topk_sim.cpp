@@ -1,6 +1,7 @@
 // Runs the top-k and distance kernels on the host simulator (cuda_sim.h) against a float64
 // reference: every bucket, k > N, ties (small-integer data: exact scores, so the ids must match
-// exactly, ties by the lower row), subsets, several chunks and merge passes. See run.sh.
+// exactly, ties by the lower row), subsets, several chunks and merge passes; and the 8-bit code
+// scans (latent_sq8.cuh) against a scalar reference of the same integer rule, bit for bit. See run.sh.
 #include "cuda_sim.h"
 
 #include <cinttypes>
@@ -13,6 +14,7 @@
 #include "../latent_large.cuh"
 #include "../latent_norms.cuh"
 #include "../latent_plan.h"
+#include "../latent_sq8.cuh"
 
 using namespace latent;
 
@@ -443,6 +445,300 @@ void checkBadRows() {
   }
 }
 
+// ---- 8-bit codes (latent_sq8.cuh) ----
+
+/// Codes and quantised queries as the Java side sends them (Sq8: rows of unsigned bytes, queries of signed
+/// bytes, zero past d, 4 a word; per query step b, offset o, |q|²; per row |x̂|²), and optional per-query lists.
+struct Sq8Problem {
+  int q = 0, n = 0, d = 0, metric = kInnerProduct, words = 0;
+  std::vector<uint32_t> codes, queries;
+  std::vector<float> norms, terms;
+  std::vector<long long> offsets;  // empty: every query scans all rows
+  std::vector<uint32_t> lists;
+  long long longest = 0;
+  std::string name;
+};
+
+uint8_t byteOf(const std::vector<uint32_t>& words, size_t word, int b) {
+  return static_cast<uint8_t>((words[word] >> (8 * b)) & 0xFFu);
+}
+
+/// Random codes in [0, codeMax] and query codes in [-queryMax, queryMax] (-128 too at queryMax 127); `exact`
+/// picks steps and offsets that keep every score exact in float32 (many ties). Rows past `distinct` (when > 0)
+/// copy earlier rows. listKinds > 0 gives every query a list: empty, a few rows, a third, or all rows.
+Sq8Problem makeSq8(std::mt19937_64& rng, int q, int n, int d, int metric, int codeMax, int queryMax, bool exact,
+                   int distinct, bool lists) {
+  Sq8Problem p;
+  p.q = q;
+  p.n = n;
+  p.d = d;
+  p.metric = metric;
+  p.words = (d + 3) / 4;
+  std::uniform_int_distribution<int> code(0, codeMax);
+  std::uniform_int_distribution<int> qcode(queryMax == 127 ? -128 : -queryMax, queryMax);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  p.codes.assign(static_cast<size_t>(n) * p.words, 0u);
+  p.norms.resize(static_cast<size_t>(n));
+  for (int r = 0; r < n; ++r) {
+    for (int t = 0; t < d; ++t) {
+      p.codes[static_cast<size_t>(r) * p.words + t / 4] |= static_cast<uint32_t>(code(rng)) << (8 * (t % 4));
+    }
+    p.norms[static_cast<size_t>(r)] = exact ? static_cast<float>(code(rng) % 8) : 5.0f * unit(rng);
+  }
+  if (distinct > 0) {
+    std::uniform_int_distribution<int> pick(0, distinct - 1);
+    for (int r = distinct; r < n; ++r) {
+      const int src = pick(rng);
+      std::copy_n(p.codes.begin() + static_cast<size_t>(src) * p.words, p.words,
+                  p.codes.begin() + static_cast<size_t>(r) * p.words);
+      p.norms[static_cast<size_t>(r)] = p.norms[static_cast<size_t>(src)];
+    }
+  }
+  p.queries.assign(static_cast<size_t>(q) * p.words, 0u);
+  p.terms.resize(static_cast<size_t>(q) * kSq8QueryTerms);
+  for (int i = 0; i < q; ++i) {
+    for (int t = 0; t < d; ++t) {
+      const int c = qcode(rng);
+      p.queries[static_cast<size_t>(i) * p.words + t / 4] |= static_cast<uint32_t>(static_cast<uint8_t>(c)) << (8 * (t % 4));
+    }
+    float* t = p.terms.data() + static_cast<size_t>(i) * kSq8QueryTerms;
+    if (exact) {   // dyadic steps and offsets, small integer sums: every float step exact
+      t[0] = i % 3 == 0 ? 1.0f : 0.25f;
+      t[1] = static_cast<float>(i % 5) - 2.0f;
+      t[2] = static_cast<float>(i % 4);
+    } else {
+      t[0] = 1e-4f + 0.01f * unit(rng);
+      t[1] = 2.0f * unit(rng) - 1.0f;
+      t[2] = i % 3 == 0 ? 0.0f : 3.0f * unit(rng);  // |q|² of 0 clamps many squared L2 scores to 0: ties
+    }
+  }
+  if (lists) {
+    std::uniform_int_distribution<int> few(0, 299), third(0, 2);
+    p.offsets.assign(static_cast<size_t>(q) + 1, 0);
+    for (int i = 0; i < q; ++i) {
+      const int kind = i % 4;  // empty, a few, a third of the rows, all rows
+      for (int r = 0; r < n; ++r) {
+        if (kind == 1 ? few(rng) == 0 || r == i % n : kind == 2 ? third(rng) == 0 : kind == 3) {
+          p.lists.push_back(static_cast<uint32_t>(r));
+        }
+      }
+      p.offsets[static_cast<size_t>(i) + 1] = static_cast<long long>(p.lists.size());
+      p.longest = std::max(p.longest, p.offsets[static_cast<size_t>(i) + 1] - p.offsets[static_cast<size_t>(i)]);
+    }
+  } else {
+    p.longest = n;
+  }
+  static const char* names[] = {"IP", "COS", "L2"};
+  p.name = std::string("sq8 ") + names[metric] + " Q=" + std::to_string(q) + " N=" + std::to_string(n) +
+           " d=" + std::to_string(d) + " codes<=" + std::to_string(codeMax) + " |queries|<=" + std::to_string(queryMax) +
+           (exact ? " exact" : "") + (distinct > 0 ? " dup" + std::to_string(distinct) : "") + (lists ? " lists" : "");
+  return p;
+}
+
+/// The reference score: Java's Sq8.score (the integer sum in 64 bits, then two float operations, then squared L2's
+/// v > 0 ? v : 0), written without the kernel header.
+float sq8RefScore(const Sq8Problem& p, int qi, int row) {
+  long long s = 0;
+  for (int t = 0; t < p.d; ++t) {
+    const int code = byteOf(p.codes, static_cast<size_t>(row) * p.words + t / 4, t % 4);
+    const int c = static_cast<int8_t>(byteOf(p.queries, static_cast<size_t>(qi) * p.words + t / 4, t % 4));
+    s += static_cast<long long>(c) * code;
+  }
+  const float* t = p.terms.data() + static_cast<size_t>(qi) * kSq8QueryTerms;
+  const float scaled = static_cast<float>(s) * t[0];
+  const float dot = scaled + t[1];
+  if (p.metric != kL2) return dot;
+  const float sum = t[2] + p.norms[static_cast<size_t>(row)];
+  const float v = sum - 2.0f * dot;
+  return v > 0 ? v : 0;
+}
+
+/// The reference top-count of every query (ids -1 and NaN past a short list), best first, ties to the lower row.
+void sq8Reference(const Sq8Problem& p, int count, std::vector<long long>& ids, std::vector<float>& scores) {
+  ids.assign(static_cast<size_t>(p.q) * count, -1);
+  scores.assign(ids.size(), std::nanf(""));
+  const bool higher = p.metric != kL2;
+  for (int qi = 0; qi < p.q; ++qi) {
+    std::vector<std::pair<float, int>> all;  // (score, row)
+    const long long from = p.offsets.empty() ? 0 : p.offsets[static_cast<size_t>(qi)];
+    const long long to = p.offsets.empty() ? p.n : p.offsets[static_cast<size_t>(qi) + 1];
+    for (long long j = from; j < to; ++j) {
+      const int row = p.offsets.empty() ? static_cast<int>(j) : static_cast<int>(p.lists[static_cast<size_t>(j)]);
+      all.emplace_back(sq8RefScore(p, qi, row), row);
+    }
+    std::sort(all.begin(), all.end(), [higher](const auto& a, const auto& b) {
+      if (a.first != b.first) return higher ? a.first > b.first : a.first < b.first;
+      return a.second < b.second;
+    });
+    for (int r = 0; r < count && r < static_cast<int>(all.size()); ++r) {
+      ids[static_cast<size_t>(qi) * count + r] = all[static_cast<size_t>(r)].second;
+      scores[static_cast<size_t>(qi) * count + r] = all[static_cast<size_t>(r)].first;
+    }
+  }
+}
+
+Sq8Args sq8Args(const Sq8Problem& p, int k, const TopkPlan& plan, std::vector<float>& keys, std::vector<uint32_t>& rows) {
+  Sq8Args a{};
+  a.queries = p.queries.data();
+  a.qTerms = p.terms.data();
+  a.nQueries = p.q;
+  a.words = p.words;
+  a.codes = p.codes.data();
+  a.norms = p.metric == kL2 ? p.norms.data() : nullptr;
+  a.offsets = p.offsets.empty() ? nullptr : p.offsets.data();
+  a.lists = p.lists.empty() ? nullptr : p.lists.data();
+  a.nCand = static_cast<uint32_t>(p.n);
+  a.chunkRows = static_cast<uint32_t>(plan.chunkRows);
+  a.metric = p.metric;
+  a.k = k;
+  keys.assign(static_cast<size_t>(p.q) * plan.chunks * k, -1.0f);
+  rows.assign(keys.size(), 12345u);
+  a.outKey = keys.data();
+  a.outRow = rows.data();
+  return a;
+}
+
+/// One scan as sq8.cu runs it (tile kernel: TQ queries a block over all rows; stream kernel: one query a block
+/// over its list or all rows), then the merge passes; kk = min(count, longest candidate list) results a query.
+template <int K, int B, int TQ, int TN>
+void sq8Scan(const Sq8Problem& p, int kk, int sms, bool tile, std::vector<long long>& ids, std::vector<float>& scores,
+             TopkPlan& plan, int& passes) {
+  plan = planTopk(p.q, p.longest, kk, tile ? TQ : 1, TN, sms, 2);
+  std::vector<float> keys;
+  std::vector<uint32_t> rows;
+  const Sq8Args a = sq8Args(p, kk, plan, keys, rows);
+  if (tile) {
+    sim::launch(dim3(static_cast<unsigned>(plan.chunks), static_cast<unsigned>(plan.queryTiles)), kThreads,
+                sq8TileSmem<K, B, TQ, TN>(), [&] { sq8TileKernel<K, B, TQ, TN>(a); });
+  } else {
+    sim::launch(dim3(static_cast<unsigned>(plan.chunks), static_cast<unsigned>(p.q)), kThreads,
+                sq8StreamSmem<K, B, TQ, TN>(p.words), [&] { sq8StreamKernel<K, B, TQ, TN>(a); });
+  }
+  Problem shape{};
+  shape.q = p.q;
+  shape.metric = p.metric;
+  passes = merge<K, B, TQ, TN>(shape, kk, plan.chunks, plan.fanIn, keys, rows, ids, scores);
+}
+
+/// Top-k of p (all rows: both kernels; lists: the stream kernel) against the reference, ids and score bits.
+void checkSq8(const Sq8Problem& p, int k, int sms) {
+  const bool lists = !p.offsets.empty();
+  const int count = static_cast<int>(lists ? k : std::min<long long>(k, p.n));
+  const int kk = static_cast<int>(std::min<long long>(count, p.longest));
+  std::vector<long long> want;
+  std::vector<float> wantScores;
+  sq8Reference(p, count, want, wantScores);
+  for (bool tile : {false, true}) {
+    if (tile && lists) continue;
+    const std::string config = p.name + (tile ? " tile" : " stream") + " k=" + std::to_string(k);
+    std::vector<long long> got(want.size(), -1);
+    std::vector<float> gotScores(want.size(), std::nanf(""));
+    TopkPlan plan{};
+    int passes = 0;
+    if (kk > 0) {
+      std::vector<long long> ids;
+      std::vector<float> scores;
+      bool ran = false;
+#define LATENT_SIM_SQ8_BUCKET(K_, B_, TQ_, TN_)                        \
+      if (!ran && kk <= (K_)) {                                      \
+        sq8Scan<K_, B_, TQ_, TN_>(p, kk, sms, tile, ids, scores, plan, passes); \
+        ran = true;                                                  \
+      }
+      LATENT_TOPK_BUCKETS(LATENT_SIM_SQ8_BUCKET)
+#undef LATENT_SIM_SQ8_BUCKET
+      // As sq8.cu: count results a query, an empty slot (id -1) with score NaN.
+      for (int qi = 0; qi < p.q; ++qi) {
+        for (int r = 0; r < kk; ++r) {
+          const long long id = ids[static_cast<size_t>(qi) * kk + r];
+          got[static_cast<size_t>(qi) * count + r] = id;
+          gotScores[static_cast<size_t>(qi) * count + r] = id >= 0 ? scores[static_cast<size_t>(qi) * kk + r] : std::nanf("");
+        }
+      }
+    }
+    int bad = 0;
+    for (size_t i = 0; i < want.size() && bad < 3; ++i) {
+      const bool nanBoth = std::isnan(gotScores[i]) && std::isnan(wantScores[i]);
+      if (got[i] != want[i] || (!nanBoth && std::memcmp(&gotScores[i], &wantScores[i], sizeof(float)) != 0)) {
+        std::printf("FAIL %s: query %zu rank %zu: row %lld score %.9g, reference row %lld score %.9g\n", config.c_str(),
+                    i / count, i % count, got[i], gotScores[i], want[i], wantScores[i]);
+        ++bad;
+      }
+    }
+    failures += bad > 0 ? 1 : 0;
+    if (bad == 0) {
+      std::printf("ok   %s (count %d, chunks %lld x %lld, merge passes %d)\n", config.c_str(), count, plan.chunks,
+                  plan.chunkRows, passes);
+    }
+  }
+}
+
+/// The sq8 score block (k above the largest bucket) against the reference scores, bit for bit.
+void checkSq8Distances(const Sq8Problem& p, int from, int to) {
+  const int width = to - from;
+  std::vector<float> out(static_cast<size_t>(p.q) * width, -12345.0f);
+  Sq8DistanceArgs a{};
+  a.queries = p.queries.data();
+  a.qTerms = p.terms.data();
+  a.nQueries = p.q;
+  a.words = p.words;
+  a.codes = p.codes.data();
+  a.norms = p.metric == kL2 ? p.norms.data() : nullptr;
+  a.firstRow = static_cast<uint32_t>(from);
+  a.nRows = static_cast<uint32_t>(width);
+  a.metric = p.metric;
+  a.out = out.data();
+  a.ld = static_cast<size_t>(width);
+  sim::launch(dim3((width + 63) / 64, (p.q + 31) / 32), kThreads, 0, [&] { sq8DistanceKernel<32, 64>(a); });
+  long long wrong = 0;
+  for (int i = 0; i < p.q; ++i) {
+    for (int r = 0; r < width; ++r) {
+      const float want = sq8RefScore(p, i, from + r);
+      const float got = out[static_cast<size_t>(i) * width + r];
+      wrong += std::memcmp(&want, &got, sizeof(float)) != 0 ? 1 : 0;
+    }
+  }
+  failures += wrong == 0 ? 0 : 1;
+  std::printf("%s %s distances rows [%d, %d): %lld of %lld scores differ from the reference\n", wrong == 0 ? "ok  " : "FAIL",
+              p.name.c_str(), from, to, wrong, static_cast<long long>(p.q) * width);
+}
+
+/// Two merge passes after the sq8 scans: more chunks than a merge block's fan-in (8 lists at k = 2048, 16 at
+/// k = 1000), over all rows (both kernels, exact ties among duplicates) and over lists.
+void sq8PassCases(std::mt19937_64& rng) {
+  checkSq8(makeSq8(rng, 2, 70000, 1, kL2, 3, 2, true, 500, false), 2048, 8);
+  checkSq8(makeSq8(rng, 4, 70000, 2, kInnerProduct, 255, 127, false, 0, true), 1000, 32);
+}
+
+/// The sq8 cases: rows 1, 7, 1000, 4097 (k above the rows), dimensions with partial words and partial tiles of
+/// words (1, 3, 7, 33, 130, 385), every bucket, full-range codes and queries (|S| up to 255 * 128 * d), exact
+/// scores with many ties (narrow codes, duplicate rows, squared L2 clamped to 0), per-query lists padded to k,
+/// several chunks and merge passes on few multiprocessors.
+void sq8Cases(std::mt19937_64& rng, bool quick) {
+  if (quick) {  // small enough for -fsanitize=thread
+    checkSq8(makeSq8(rng, 5, 300, 7, kL2, 3, 2, true, 20, false), 10, 2);
+    checkSq8(makeSq8(rng, 6, 250, 9, kInnerProduct, 255, 127, false, 0, true), 40, 2);
+    checkSq8Distances(makeSq8(rng, 33, 70, 35, kL2, 255, 127, false, 0, false), 3, 70);
+    return;
+  }
+  for (int metric : {kInnerProduct, kCosine, kL2}) {
+    checkSq8(makeSq8(rng, 1, 1, 1, metric, 255, 127, false, 0, false), 1, 2);
+    checkSq8(makeSq8(rng, 3, 7, 3, metric, 3, 2, true, 3, false), 100, 2);
+    checkSq8(makeSq8(rng, 7, 1000, 33, metric, 255, 127, false, 0, false), 10, 4);
+    checkSq8(makeSq8(rng, 17, 1000, 7, metric, 2, 1, true, 40, false), 33, 2);
+    checkSq8(makeSq8(rng, 5, 4097, 130, metric, 255, 127, false, 50, false), 129, 8);
+    checkSq8(makeSq8(rng, 40, 4097, 3, metric, 255, 127, false, 0, false), 300, 2);
+    checkSq8(makeSq8(rng, 2, 4097, 5, metric, 3, 2, true, 100, false), 2048, 16);
+    checkSq8(makeSq8(rng, 9, 1000, 385, metric, 255, 127, false, 0, false), 513, 2);
+    checkSq8(makeSq8(rng, 1, 4097, 17, metric, 255, 127, false, 0, false), 2048, 4);
+    // Per-query lists (empty, a few rows, a third, all rows), padded to k with id -1 and NaN.
+    checkSq8(makeSq8(rng, 12, 1000, 9, metric, 255, 127, false, 0, true), 10, 4);
+    checkSq8(makeSq8(rng, 8, 4097, 6, metric, 2, 1, true, 60, true), 600, 2);
+    checkSq8(makeSq8(rng, 5, 7, 33, metric, 255, 127, false, 0, true), 2048, 2);
+    checkSq8Distances(makeSq8(rng, 33, 200, 70, metric, 255, 127, false, 0, false), 7, 200);
+  }
+  checkSq8Distances(makeSq8(rng, 1, 1, 1, kL2, 255, 127, false, 0, false), 0, 1);
+}
+
 }  // namespace
 
 /// The large-batch path on the tensor cores (k <= kTcMaxK), equal to the float32 path bit for bit: the fragment
@@ -478,10 +774,17 @@ int main(int argc, char** argv) {
     std::printf(failures == 0 ? "ALL OK\n" : "%d FAILURES\n", failures);
     return failures == 0 ? 0 : 1;
   }
+  if (argc > 1 && std::string(argv[1]) == "sq8") {  // the 8-bit code cases alone
+    sq8Cases(rng, false);
+    sq8PassCases(rng);
+    std::printf(failures == 0 ? "ALL OK\n" : "%d FAILURES\n", failures);
+    return failures == 0 ? 0 : 1;
+  }
   if (passes) {
     // Several merge passes: more chunks than one merge block's fan-in (8 lists at k = 2048, 16 at k = 1000).
     check(make(rng, 2, 70000, 1, kL2, true, -1), 2048, 8);
     check(make(rng, 1, 70000, 2, kInnerProduct, true, 50000), 1000, 16);
+    sq8PassCases(rng);
     std::printf(failures == 0 ? "ALL OK\n" : "%d FAILURES\n", failures);
     return failures == 0 ? 0 : 1;
   }
@@ -493,6 +796,7 @@ int main(int argc, char** argv) {
     check(make(rng, 130, 700, 9, kL2, true, -1, 40), 10, 2, 512, 256);
     check(make(rng, 130, 700, 9, kCosine, false, -1), 10, 2, 512, 256, true);
     checkBadRows();
+    sq8Cases(rng, true);
     return failures == 0 ? 0 : 1;
   }
   // Every bucket (k = 1, 10, 32 | 33, 100, 128 | 129, 300, 512 | 513, 2048), k > N, odd shapes,
@@ -526,6 +830,7 @@ int main(int argc, char** argv) {
   checkDistances(rng, 1, 1, 1, kL2, 0, 1);
   checkDistances(rng, 33, 200, 70, kCosine, 7, 200);
   checkDistances(rng, 70, 130, 3, kInnerProduct, 0, 129);
+  sq8Cases(rng, false);
   std::printf(failures == 0 ? "ALL OK\n" : "%d FAILURES\n", failures);
   return failures == 0 ? 0 : 1;
 }

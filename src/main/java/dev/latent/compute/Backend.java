@@ -53,8 +53,8 @@ public interface Backend extends AutoCloseable {
     /**
      * Encodes {@code rows} with {@code quantizer} (trained for {@code metric}, same dimension) and holds the
      * 8-bit codes for approximate searches ({@link ResidentCodes}); the backend keeps its own copy, so
-     * {@code rows} may be closed afterwards. By default unsupported: the native CPU backend and the Java
-     * reference hold codes; the CUDA backend does not yet.
+     * {@code rows} may be closed afterwards. By default unsupported: the native CPU backend, the Java
+     * reference and the CUDA backend hold codes.
      *
      * @throws IllegalArgumentException naming the first row that breaks the vector rule, or for a quantizer of
      *     another dimension or metric
@@ -62,7 +62,7 @@ public interface Backend extends AutoCloseable {
      */
     default ResidentCodes uploadCodes(FloatMatrix rows, Metric metric, Sq8 quantizer) {
         throw new UnsupportedOperationException("the " + name() + " backend does not search 8-bit codes (Sq8) yet;"
-                + " the cpu and java backends do");
+                + " the cpu, java and cuda backends do");
     }
 
     /**

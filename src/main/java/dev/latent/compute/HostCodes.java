@@ -7,9 +7,10 @@ import dev.latent.core.Vectors;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * What the host backends share in a set of 8-bit codes: the argument checks (one wording for every
- * backend), the row count, the lock that lets searches run together while appends, refreshes and close
- * run alone, and close-once; the storage and the search are the subclass's. Public for the backend
+ * What the backends share in a set of 8-bit codes: the argument checks (one wording for every backend), the
+ * vector rule checked on the host, the row count, the lock that lets searches run together while appends,
+ * refreshes and close run alone, and close-once; the storage and the search are the subclass's (host memory
+ * for the Java and native CPU backends, device memory for CUDA's {@code CudaCodes}). Public for the backend
  * packages; not an API for users.
  */
 public abstract class HostCodes implements ResidentCodes {

@@ -318,16 +318,23 @@ final class StoredVectors {
     }
 
     /**
-     * The rows' codes, encoded at the first use: on the index's backend where it scans codes, else on the host
-     * backend (the native CPU one, or Java). Caller holds a lock; the index is quantized.
+     * The rows' codes, encoded at the first use: on the index's backend where it scans codes (the native CPU one,
+     * Java, or the GPU's device memory), else on the host backend (the native CPU one, or Java). Codes the device
+     * cannot hold (a {@link DeviceException}: its memory or budget) are kept on the host instead, until they are
+     * dropped (see {@link #updateCodes}). Caller holds a lock; the index is quantized.
+     *
+     * @param queries the queries of the search that asks, for the fallback's log
      */
-    private ResidentCodes codes() {
+    private ResidentCodes codes(long queries) {
         synchronized (residentLock) {
             if (codes == null) {
                 try (FloatMatrix view = set.rows()) {
                     try {
                         codes = backend().uploadCodes(view, metric(), quantizer);
                     } catch (UnsupportedOperationException e) {
+                        codes = HostBackend.INSTANCE.uploadCodes(view, metric(), quantizer);
+                    } catch (DeviceException e) {
+                        deviceFailed(e, queries);
                         codes = HostBackend.INSTANCE.uploadCodes(view, metric(), quantizer);
                     }
                 }
@@ -337,15 +344,33 @@ final class StoredVectors {
     }
 
     /**
+     * The coarse step {@code step} on the rows' codes; when the device fails it ({@link DeviceException}), the same
+     * step on codes encoded on the host for this call (as {@link #scan} answers a failed exact search), whose
+     * query levels may differ (63 on an AVX2 CPU): the candidates are approximate either way and the re-rank is
+     * exact. Caller holds the read lock.
+     */
+    private Neighbors coarse(FloatMatrix queries, Function<ResidentCodes, Neighbors> step) {
+        ResidentCodes c = codes(queries.rows());
+        try {
+            return step.apply(c);
+        } catch (DeviceException e) {
+            deviceFailed(e, queries.rows());
+            try (FloatMatrix view = set.rows(); ResidentCodes host = HostBackend.INSTANCE.uploadCodes(view, metric(), quantizer)) {
+                return step.apply(host);
+            }
+        }
+    }
+
+    /**
      * Approximate top-k through the codes, exact in the end: each query's best {@code rerank · k} candidates by
      * their codes (over all rows when {@code offsets} is null, else its CSR list), then those candidates scored
-     * exactly on the float32 rows ({@link #scan}), ties by the lower row. Caller holds the read lock; the set
-     * is not empty.
+     * exactly on the float32 rows ({@link #scan}), ties by the lower row. A device failure of either step is
+     * answered on the host. Caller holds the read lock; the set is not empty.
      */
     SearchResult approx(FloatMatrix queries, long[] offsets, long[] rows, int k, int rerank) {
         int wide = wide(k, rerank);
         ScanParams coarse = offsets == null ? ScanParams.topK(wide) : ScanParams.topK(wide).candidates(offsets, rows);
-        return rescore(queries, codes().search(queries, coarse), k);
+        return rescore(queries, coarse(queries, c -> c.search(queries, coarse)), k);
     }
 
     /**
@@ -355,7 +380,8 @@ final class StoredVectors {
      */
     SearchResult approx(FloatMatrix queries, long[] listOffsets, long[] listRows, int[] probes, int nprobe, int k,
             int rerank) {
-        Neighbors first = codes().searchGrouped(queries, listOffsets, listRows, probes, nprobe, wide(k, rerank));
+        int wide = wide(k, rerank);
+        Neighbors first = coarse(queries, c -> c.searchGrouped(queries, listOffsets, listRows, probes, nprobe, wide));
         return rescore(queries, first, k);
     }
 

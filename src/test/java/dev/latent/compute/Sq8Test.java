@@ -394,7 +394,7 @@ class Sq8Test extends CpuLevelsTest {
         }
     }
 
-    /** A backend without 8-bit kernels says so (the CUDA backend for now). */
+    /** A backend without 8-bit kernels says so. */
     @Test
     void backendsWithoutCodesRefuseClearly() {
         Backend none = new Backend() {

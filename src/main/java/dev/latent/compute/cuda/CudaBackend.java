@@ -6,8 +6,11 @@ import dev.latent.compute.BackendUnavailableException;
 import dev.latent.compute.Checks;
 import dev.latent.compute.DeviceException;
 import dev.latent.compute.DeviceMemoryBudget;
+import dev.latent.compute.HostCodes;
 import dev.latent.compute.LabelSums;
+import dev.latent.compute.ResidentCodes;
 import dev.latent.compute.ResidentMatrix;
+import dev.latent.compute.Sq8;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
 import dev.latent.core.Vectors;
@@ -123,6 +126,7 @@ public final class CudaBackend implements Backend {
     private final String description;
     private final DeviceMemoryBudget budget;
     private final Set<CudaMatrix> open = ConcurrentHashMap.newKeySet();
+    private final Set<CudaCodes> openCodes = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     private CudaBackend(int device, String deviceName, String description, DeviceMemoryBudget budget) {
@@ -281,6 +285,29 @@ public final class CudaBackend implements Backend {
         return m;
     }
 
+    /**
+     * Encodes {@code rows} on the host ({@link Sq8#encode}) and holds the 8-bit codes in device memory, searched
+     * there by integer kernels with queries quantised to 127 levels: the results equal the Java reference's at
+     * 127 levels bit for bit ({@link CudaCodes}). The codes and their room are reserved from the budget.
+     *
+     * @throws IllegalArgumentException as {@link dev.latent.compute.Backend#uploadCodes}, or for more rows than the
+     *     kernels' 32-bit row indices address
+     * @throws IllegalStateException when the backend is closed, or on a CUDA failure ({@link DeviceException})
+     */
+    @Override
+    public ResidentCodes uploadCodes(FloatMatrix rows, Metric metric, Sq8 quantizer) {
+        checkOpen();
+        HostCodes.checkUpload(rows, metric, quantizer);
+        CudaCodes codes = CudaCodes.create(this, metric, quantizer);
+        openCodes.add(codes);
+        if (closed) {
+            // close() raced with this upload: do not leak the device memory.
+            codes.close();
+            checkOpen();
+        }
+        return HostCodes.filled(codes, rows);
+    }
+
     @Override
     public Assignment assign(ResidentMatrix points, ResidentMatrix targets) {
         Checks.compatible(points, targets, this);
@@ -319,12 +346,15 @@ public final class CudaBackend implements Backend {
         return c;
     }
 
-    /** Closes the databases still open, then marks the backend closed. Idempotent. */
+    /** Marks the backend closed, then closes the databases and the sets of codes still open. Idempotent. */
     @Override
     public void close() {
         closed = true;
         for (CudaMatrix m : open) {
             m.close();
+        }
+        for (CudaCodes c : openCodes) {
+            c.close();
         }
     }
 
@@ -335,6 +365,10 @@ public final class CudaBackend implements Backend {
 
     void forget(CudaMatrix m) {
         open.remove(m);
+    }
+
+    void forget(CudaCodes c) {
+        openCodes.remove(c);
     }
 
     private void checkOpen() {

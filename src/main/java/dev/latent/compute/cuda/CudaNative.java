@@ -27,7 +27,7 @@ public final class CudaNative {
     }
 
     /** ABI version this binding was compiled against (LATENT_CUDA_ABI_VERSION). */
-    public static final int ABI_VERSION = 3;
+    public static final int ABI_VERSION = 4;
     /** Largest supported k (after clamping k to the candidate count). */
     public static final int MAX_K = 2048;
 
@@ -157,4 +157,36 @@ public final class CudaNative {
 
     @Name("latent_cudal_gram")
     public static native int gram(long points, @Cast("const double*") double[] mean, double[] out);
+
+    // 8-bit codes (latent_cuda_sq8_*): rows of 4 * ceil(d / 4) unsigned bytes, queries of as many signed bytes
+    // with 3 terms each (step, offset, squared norm); see native/cuda/latent_cuda_api.h. A handle of codes is
+    // freed with dbFree and takes dbDeviceBytes, dbSetScratchLimit and dbScratchBytes, no other float call.
+
+    @Name("latent_cudal_sq8_create")
+    public static native int sq8Create(int device, int d, int metric, long capacity, @Cast("long long*") long[] handle);
+
+    @Name("latent_cudal_sq8_reserve")
+    public static native int sq8Reserve(long handle, long rows);
+
+    @Name("latent_cudal_sq8_append")
+    public static native int sq8Append(long handle, @Cast("const unsigned char*") byte[] codes,
+            @Cast("const float*") float[] norms, long n);
+
+    @Name("latent_cudal_sq8_refresh")
+    public static native int sq8Refresh(long handle, @Cast("const unsigned char*") byte[] codes,
+            @Cast("const float*") float[] norms, @Cast("const long long*") long[] changed, long count, long newN);
+
+    @Name("latent_cudal_sq8_topk")
+    public static native int sq8Topk(long handle, @Cast("const signed char*") byte[] queries,
+            @Cast("const float*") float[] terms, int q, int k, @Cast("long long*") long[] outIds, float[] outScores,
+            int[] outCount);
+
+    @Name("latent_cudal_sq8_topk_lists")
+    public static native int sq8TopkLists(long handle, @Cast("const signed char*") byte[] queries,
+            @Cast("const float*") float[] terms, int q, int count, @Cast("const long long*") long[] offsets,
+            @Cast("const long long*") long[] rows, @Cast("long long*") long[] outIds, float[] outScores);
+
+    @Name("latent_cudal_sq8_distances")
+    public static native int sq8Distances(long handle, @Cast("const signed char*") byte[] queries,
+            @Cast("const float*") float[] terms, int q, long fromRow, long toRow, @Cast("float*") FloatPointer out);
 }

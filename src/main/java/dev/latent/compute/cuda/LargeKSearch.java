@@ -7,11 +7,11 @@ import java.util.Arrays;
 
 /**
  * Exact top-k for a k above the largest bucket of the fused kernels ({@link CudaNative#MAX_K}): the scores
- * come from the device's distance blocks, the selection is a sort on the host. Such a k asks for a large
- * part of the candidates anyway, so moving the score block to the host costs about what moving the
- * results would. Same contract as the kernels: best first, ties to the lower row, scores bit-identical to
- * {@link CudaMatrix#distances}; a query whose candidate list is shorter than the others is padded with id
- * -1 and score NaN. Stateless.
+ * come from the device's distance blocks (of float rows, or of 8-bit codes), the selection is a sort on the
+ * host. Such a k asks for a large part of the candidates anyway, so moving the score block to the host costs
+ * about what moving the results would. Same contract as the kernels: best first, ties to the lower row,
+ * scores bit-identical to the score blocks' ({@link CudaMatrix#distances}); a query whose candidate list is
+ * shorter than the others is padded with id -1 and score NaN. Stateless.
  */
 final class LargeKSearch {
     /** Largest score block held on the host per batch of queries: 64 Mi floats (256 MiB). */
@@ -19,13 +19,24 @@ final class LargeKSearch {
 
     private LargeKSearch() {}
 
+    /** Where the scores come from: the scores of queries {@code [from, from + n)} against all rows into {@code out}. */
+    interface ScoreBlocks {
+        void scores(int from, int n, FloatMatrix out);
+    }
+
     /**
      * @param subset ascending rows shared by every query, or null
      * @param offsets with {@code lists}, per-query candidate lists in CSR form, or null
      */
     static Neighbors search(CudaMatrix matrix, FloatMatrix queries, int q, int count, long rows, long[] subset,
             long[] offsets, long[] lists) {
-        Metric metric = matrix.metric();
+        return search((from, n, out) -> matrix.distances(queries.rowsView(from, from + n), 0, rows, out),
+                matrix.metric(), q, count, rows, subset, offsets, lists);
+    }
+
+    /** As above, the scores from {@code blocks} (the 8-bit codes' score blocks, for example). */
+    static Neighbors search(ScoreBlocks blocks, Metric metric, int q, int count, long rows, long[] subset,
+            long[] offsets, long[] lists) {
         long[] ids = new long[q * count];
         float[] scores = new float[q * count];
         int batch = (int) Math.max(1, Math.min(q, BLOCK_FLOATS / Math.max(1, rows)));
@@ -35,7 +46,7 @@ final class LargeKSearch {
             for (int from = 0; from < q; from += batch) {
                 int n = Math.min(batch, q - from);
                 FloatMatrix out = n == batch ? block : block.rowsView(0, n);
-                matrix.distances(queries.rowsView(from, from + n), 0, rows, out);
+                blocks.scores(from, n, out);
                 for (int i = 0; i < n; i++) {
                     int query = from + i;
                     int m;
