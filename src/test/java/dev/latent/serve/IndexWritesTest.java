@@ -143,6 +143,25 @@ class IndexWritesTest {
     }
 
     @Test
+    void aCrashBetweenASaveAndTheLogsRestartReplaysOnlyWhatTheFileLacks() throws Exception {
+        Path file = emptyIndex();
+        Path log = WriteLog.beside(file);
+        byte[] before;
+        try (FlatIndex index = FlatIndex.load(file); IndexWrites writes = IndexWrites.open(index, file)) {
+            writes.append("{\"op\": \"delete\", \"ids\": [0]}");
+            IndexWrites.apply(index, JSON.readTree("{\"op\": \"delete\", \"ids\": [0]}"));
+            before = Files.readAllBytes(log);   // the log as the save found it
+            writes.save();
+        }
+        Files.write(log, before);   // as if the process died after the file was saved, before the log restarted
+        try (FlatIndex index = FlatIndex.load(file); IndexWrites writes = IndexWrites.open(index, file)) {
+            assertEquals(0, writes.replayed(), "the saved file holds entry 1 already");
+            assertEquals(0, index.size());
+            assertEquals(1, writes.sequence());
+        }
+    }
+
+    @Test
     void aReadOnlyServerRefusesWrites() throws Exception {
         Path file = emptyIndex();
         try (FlatIndex index = FlatIndex.load(file); Engine engine = engine(index);
