@@ -41,7 +41,7 @@ public final class CorpusTexts {
         for (int i = 0; i < positions.length; i++) {
             positions[i] = i;
         }
-        sortPairs(sortedIds, positions, 0, sortedIds.length - 1);
+        dev.latent.core.LongPairs.sort(sortedIds, positions, 0, sortedIds.length - 1);
     }
 
     /** The scan made when this was created. */
@@ -75,40 +75,5 @@ public final class CorpusTexts {
         }
         int i = Arrays.binarySearch(sortedIds, id);
         return i < 0 ? -1 : (int) positions[i];
-    }
-
-    /** Sorts keys ascending, moving values with them (keys are unique). */
-    private static void sortPairs(long[] keys, long[] values, int lo, int hi) {
-        while (lo < hi) {
-            long pivot = keys[(lo + hi) >>> 1];
-            int i = lo;
-            int j = hi;
-            while (i <= j) {
-                while (keys[i] < pivot) {
-                    i++;
-                }
-                while (keys[j] > pivot) {
-                    j--;
-                }
-                if (i <= j) {
-                    long k = keys[i];
-                    keys[i] = keys[j];
-                    keys[j] = k;
-                    long v = values[i];
-                    values[i] = values[j];
-                    values[j] = v;
-                    i++;
-                    j--;
-                }
-            }
-            // Recurse into the smaller side, loop on the larger: stack depth stays logarithmic.
-            if (j - lo < hi - i) {
-                sortPairs(keys, values, lo, j);
-                lo = i;
-            } else {
-                sortPairs(keys, values, i, hi);
-                hi = j;
-            }
-        }
     }
 }

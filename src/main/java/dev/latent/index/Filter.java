@@ -292,20 +292,11 @@ public sealed interface Filter {
     }
 
     private static Object jsonScalar(JsonNode v, String field) {
-        if (v.isTextual()) {
-            return v.textValue();
+        if (v.isArray() || v.isObject() || v.isNull()) {
+            throw new IllegalArgumentException("'" + field + "' is compared with "
+                    + v.getNodeType().toString().toLowerCase(Locale.ROOT) + "; a filter compares strings, numbers and booleans");
         }
-        if (v.isBoolean()) {
-            return v.booleanValue();
-        }
-        if (v.isIntegralNumber() && v.canConvertToLong()) {
-            return v.longValue();
-        }
-        if (v.isNumber()) {
-            return v.doubleValue();
-        }
-        throw new IllegalArgumentException("'" + field + "' is compared with " + v.getNodeType().toString().toLowerCase(Locale.ROOT)
-                + "; a filter compares strings, numbers and booleans");
+        return dev.latent.space.Record.valueOf(v, field, "filter");
     }
 
     private static double number(JsonNode v, String field, String op) {

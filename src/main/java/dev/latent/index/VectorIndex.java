@@ -76,6 +76,16 @@ public interface VectorIndex extends AutoCloseable {
     /** The id of the vector whose record has {@code key}, if one has. */
     java.util.OptionalLong idOfKey(String key);
 
+    /**
+     * Removes the vectors whose records have these keys; keys no record has are skipped. Returns how many were
+     * removed.
+     */
+    default int removeKeys(java.util.Collection<String> keys) {
+        long[] ids = keys.stream().map(this::idOfKey).filter(java.util.OptionalLong::isPresent)
+                .mapToLong(java.util.OptionalLong::getAsLong).distinct().toArray();
+        return ids.length == 0 ? 0 : remove(ids);
+    }
+
     /** Whether vectors here may carry records (an index made or loaded with them). */
     boolean hasRecords();
 

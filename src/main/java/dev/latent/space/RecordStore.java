@@ -7,6 +7,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import dev.latent.core.LongPairs;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.OptionalLong;
@@ -16,7 +17,7 @@ import java.util.function.LongPredicate;
  * The {@link Record}s of a {@link VectorSet}, by id: a read-only base mapped from the index file it was loaded
  * from (the records stay in the page cache, not the heap), and the records added since, encoded in the heap.
  *
- * <p><b>Heap</b>: for the mapped base, 8 bytes per record for its id, 12 more to find a record by id when the
+ * <p><b>Heap</b>: for the mapped base, 8 bytes per record for its id, 16 more to find a record by id when the
  * file's ids are not ascending (sorted ids and their slots), and 8 to find one by key (a sorted table of 35-bit
  * key hashes with slots, each hit checked against the key's bytes): a million records cost 16 to 28 MB of heap
  * whatever their texts. Records added afterwards are held encoded ({@link Record#encode()}) plus a map entry each.
@@ -177,7 +178,7 @@ public final class RecordStore {
         private final MappedByteBuffer[] dataMap;
         private final int count;
         private final long[] sortedIds;   // null: ids ascending, slot = position in slotIds
-        private final int[] slotOfSorted;
+        private final long[] slotOfSorted;
         private final long[] slotIds;     // the id of each slot
         private final long[] keyTable;    // (35-bit key hash << 29) | slot, sorted
 
@@ -197,11 +198,11 @@ public final class RecordStore {
                 slotOfSorted = null;
             } else {
                 long[] ids = slotIds.clone();
-                int[] slots = new int[count];
+                long[] slots = new long[count];
                 for (int i = 0; i < count; i++) {
                     slots[i] = i;
                 }
-                sortBy(ids, slots, 0, count - 1);
+                LongPairs.sort(ids, slots, 0, count - 1);
                 sortedIds = ids;
                 slotOfSorted = slots;
             }
@@ -259,7 +260,7 @@ public final class RecordStore {
         }
 
         long heapBytes() {
-            return 8L * keyTable.length + 8L * count + (sortedIds == null ? 0 : 12L * count);
+            return 8L * keyTable.length + 8L * count + (sortedIds == null ? 0 : 16L * count);
         }
 
         private long offset(int slot) {
@@ -315,7 +316,7 @@ public final class RecordStore {
                 return i < 0 ? -1 : i;
             }
             int i = Arrays.binarySearch(sortedIds, id);
-            return i < 0 ? -1 : slotOfSorted[i];
+            return i < 0 ? -1 : (int) slotOfSorted[i];
         }
 
         /** The id of the base record with {@code key}, if any. */
@@ -354,39 +355,6 @@ public final class RecordStore {
             }
             h ^= h >>> 29;
             return h >>> 29;   // 35 bits
-        }
-
-        private static void sortBy(long[] keys, int[] vals, int lo, int hi) {
-            while (lo < hi) {
-                long pivot = keys[(lo + hi) >>> 1];
-                int i = lo;
-                int j = hi;
-                while (i <= j) {
-                    while (keys[i] < pivot) {
-                        i++;
-                    }
-                    while (keys[j] > pivot) {
-                        j--;
-                    }
-                    if (i <= j) {
-                        long k = keys[i];
-                        keys[i] = keys[j];
-                        keys[j] = k;
-                        int v = vals[i];
-                        vals[i] = vals[j];
-                        vals[j] = v;
-                        i++;
-                        j--;
-                    }
-                }
-                if (j - lo < hi - i) {
-                    sortBy(keys, vals, lo, j);
-                    lo = i;
-                } else {
-                    sortBy(keys, vals, i, hi);
-                    hi = j;
-                }
-            }
         }
     }
 

@@ -31,7 +31,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.OptionalLong;
 import java.util.UUID;
 
 /**
@@ -112,14 +111,7 @@ public final class LatentEmbeddingStore implements EmbeddingStore<TextSegment> {
 
     @Override
     public void removeAll(Collection<String> ids) {
-        List<Long> found = new ArrayList<>();
-        for (String id : ids) {
-            OptionalLong at = index.idOfKey(id);
-            at.ifPresent(found::add);
-        }
-        if (!found.isEmpty()) {
-            index.remove(found.stream().mapToLong(Long::longValue).toArray());
-        }
+        index.removeKeys(ids);
     }
 
     @Override

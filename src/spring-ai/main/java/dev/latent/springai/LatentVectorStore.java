@@ -12,7 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.OptionalLong;
 import org.springframework.ai.document.Document;
 import org.springframework.ai.embedding.EmbeddingModel;
 import org.springframework.ai.vectorstore.SearchRequest;
@@ -70,14 +69,7 @@ public final class LatentVectorStore implements VectorStore {
 
     @Override
     public void delete(List<String> ids) {
-        List<Long> found = new ArrayList<>();
-        for (String id : ids) {
-            OptionalLong at = index.idOfKey(id);
-            at.ifPresent(found::add);
-        }
-        if (!found.isEmpty()) {
-            index.remove(found.stream().mapToLong(Long::longValue).toArray());
-        }
+        index.removeKeys(ids);
     }
 
     @Override
