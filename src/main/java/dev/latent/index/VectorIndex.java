@@ -70,6 +70,30 @@ public interface VectorIndex extends AutoCloseable {
      */
     long[] upsert(List<Record> records, FloatMatrix vectors);
 
+    /**
+     * As {@link #upsert(List, FloatMatrix)}, with the vectors as arrays (each of the index's dimension), as the
+     * clients of other libraries hand them over.
+     *
+     * @throws IllegalArgumentException also for a count or dimension mismatch (naming the item)
+     */
+    default long[] upsert(List<Record> records, List<float[]> vectors) {
+        int d = dimension();
+        if (records.size() != vectors.size()) {
+            throw new IllegalArgumentException(records.size() + " records for " + vectors.size() + " vectors");
+        }
+        float[] flat = new float[vectors.size() * d];
+        for (int i = 0; i < vectors.size(); i++) {
+            if (vectors.get(i).length != d) {
+                throw new IllegalArgumentException("vector " + i + " has dimension " + vectors.get(i).length
+                        + ", the index has " + d);
+            }
+            System.arraycopy(vectors.get(i), 0, flat, i * d, d);
+        }
+        try (FloatMatrix m = FloatMatrix.of(flat, d)) {
+            return upsert(records, m);
+        }
+    }
+
     /** The record stored with {@code id}, or null when it has none. */
     Record record(long id);
 

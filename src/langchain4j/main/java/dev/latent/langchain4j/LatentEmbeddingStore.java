@@ -92,21 +92,14 @@ public final class LatentEmbeddingStore implements EmbeddingStore<TextSegment> {
         if (ids.isEmpty()) {
             return;
         }
-        int d = index.dimension();
-        float[] flat = new float[ids.size() * d];
         List<Record> records = new ArrayList<>(ids.size());
+        List<float[]> vectors = new ArrayList<>(ids.size());
         for (int i = 0; i < ids.size(); i++) {
-            float[] v = embeddings.get(i).vector();
-            if (v.length != d) {
-                throw new IllegalArgumentException("embedding " + i + " has dimension " + v.length + ", the index " + d);
-            }
-            System.arraycopy(v, 0, flat, i * d, d);
+            vectors.add(embeddings.get(i).vector());
             TextSegment s = segments == null ? null : segments.get(i);
             records.add(new Record(ids.get(i), s == null ? null : s.text(), s == null ? Map.of() : payload(s.metadata())));
         }
-        try (FloatMatrix m = FloatMatrix.of(flat, d)) {
-            index.upsert(records, m);
-        }
+        index.upsert(records, vectors);
     }
 
     @Override

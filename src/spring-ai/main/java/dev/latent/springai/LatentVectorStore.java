@@ -53,18 +53,7 @@ public final class LatentVectorStore implements VectorStore {
             payload.remove("distance");
             records.add(new Record(d.getId(), d.getText(), payload));
         }
-        List<float[]> vectors = model.embed(texts);
-        int dim = index.dimension();
-        float[] flat = new float[documents.size() * dim];
-        for (int i = 0; i < vectors.size(); i++) {
-            if (vectors.get(i).length != dim) {
-                throw new IllegalArgumentException("the model gives dimension " + vectors.get(i).length + ", the index " + dim);
-            }
-            System.arraycopy(vectors.get(i), 0, flat, i * dim, dim);
-        }
-        try (FloatMatrix m = FloatMatrix.of(flat, dim)) {
-            index.upsert(records, m);
-        }
+        index.upsert(records, model.embed(texts));
     }
 
     @Override
