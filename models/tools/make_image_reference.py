@@ -7,7 +7,7 @@ centre crop at floor((size - crop) / 2), rescale, per-channel mean/std, NCHW), a
 .npy files; it also exports a tiny convolutional ONNX model and the embeddings torch computes from those
 tensors, so the test can compare embeddings as well as tensors.
 
-Output: src/test/resources/dev/latent/encode/image/ (images, reference-<config>.npy,
+Output: src/cli/test/resources/dev/latent/encode/image/ (images, reference-<config>.npy,
 embeddings-clip.npy, tiny-cnn.onnx, reference.json). Needs Debian's python3-pil, python3-numpy and
 python3-torch.
 

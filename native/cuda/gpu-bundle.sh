@@ -74,8 +74,8 @@ jdk="${LATENT_JLINK_JDK:-${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(com
 [ -d "$jdk/jmods" ] || { echo "gpu-bundle: $jdk has no jmods folder; install its jmods (Debian: openjdk-17-jmods) or set LATENT_JLINK_JDK" >&2; exit 1; }
 
 if [ "${LATENT_BUNDLE_SKIP_MAVEN:-0}" != 1 ]; then
-  say "mvn -Pgpu-bundle -pl src -am package -DskipTests (classes, tests, native libraries, console launcher)"
-  mvn -B -q -Pgpu-bundle -f "$root/pom.xml" -pl src -am package -DskipTests
+  say "mvn -Pgpu-bundle -pl src/cli -am package -DskipTests (classes, tests, native libraries, console launcher)"
+  mvn -B -q -Pgpu-bundle -f "$root/pom.xml" -pl src/cli -am package -DskipTests
 fi
 if [ "$mode" = encoder ]; then
   # shellcheck source=gpu/encoder-bundle.sh

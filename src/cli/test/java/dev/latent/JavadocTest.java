@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 class JavadocTest {
     /** The source folders of latent-core, latent-encode, latent-analyse and latent-cli. */
     static final String SOURCES = String.join(java.io.File.pathSeparator, "src/core/main/java", "src/encode/main/java",
-            "src/analyse/main/java", "src/main/java");
+            "src/analyse/main/java", "src/cli/main/java");
 
     @TempDir
     Path out;
