@@ -22,7 +22,7 @@ import org.springframework.ai.vectorstore.VectorStore;
  * text and metadata (strings, numbers, booleans, lists of strings) the record's text and payload; documents are
  * embedded with the given {@link EmbeddingModel}. Adding a stored id replaces it. Searches return documents with
  * their score (the cosine similarity, as Spring AI's {@code SimpleVectorStore} gives) and {@code distance}
- * ({@code 1 - score}) in their metadata; Spring AI's filter expressions (== != > >= < <= in nin not and or) are
+ * ({@code 1 - score}) in their metadata; Spring AI's filter expressions ({@code == != > >= < <= in nin not and or}) are
  * answered by the index's payload filters; a filter on a key no document has matches nothing.
  *
  * <p>Thread-safe as the index is. The index and the model are the caller's (not closed or saved here).
