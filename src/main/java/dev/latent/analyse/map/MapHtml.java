@@ -156,6 +156,14 @@ public final class MapHtml {
             }
         }
         g.writeNumberField("noneSize", none);
+        g.writeStringField("colorBy", data.colorBy());
+        g.writeBooleanField("ordered", data.ordered());
+        // The map's coordinates of quantised 0 and the units per map unit, to place points given in map units.
+        g.writeArrayFieldStart("origin");
+        g.writeNumber(rows.length == 0 ? 0 : minX);
+        g.writeNumber(rows.length == 0 ? 0 : minY);
+        g.writeEndArray();
+        g.writeNumberField("unit", scale);
         g.writeStringField("noneColor", Palette.hex(Palette.NONE));
         g.writeArrayFieldStart("segments");
         for (int s = 0; s < data.segments().size(); s++) {
