@@ -59,6 +59,9 @@ import java.util.SplittableRandom;
  * }
  * }</pre>
  *
+ * <p><b>New points.</b> {@link #transform} places points on a layout fitted earlier without moving it, as
+ * umap-learn's {@code transform}.
+ *
  * <p><b>Settings.</b> The defaults are umap-learn's. On sentence embeddings they give a trustworthiness
  * (k = 10, {@link Trustworthiness}) below t-SNE's: 0.856 against 0.938 on the 5,000 sample glosses. Stronger
  * repulsion with {@code minDist(0)} closes the gap: {@code repulsion(8)} gave 0.940 at k = 10 and 0.943 at

@@ -30,9 +30,11 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 /**
  * A map as a PNG scatter plot, drawn with XChart without a display: one series per segment in the colours of
  * {@link Palette} (largest segment drawn first, so small ones stay visible on top), points in no segment in
- * grey underneath, outliers as black rings over everything; beside the plot a legend with each segment's label
- * (cut to {@value #LABEL_CHARS} characters) and size, as many of the largest segments as fit the height; above
- * it a header with the title, the note, the counts and, when the points were sampled, how many are shown. The
+ * grey underneath, outliers as black rings over everything; each segment's name (cut to {@value #NAME_CHARS}
+ * characters) on the plot at its densest region, no two names overlapping ({@link Labels}); beside the plot a
+ * legend headed by what the colours mean ({@link MapData#colorBy}) with each segment's label (cut to
+ * {@value #LABEL_CHARS} characters) and size, in {@link MapData#legendOrder}, as many as fit the height; above it a
+ * header with the title, the note, the counts and, when the points were sampled, how many are shown. The
  * axes have no ticks (the coordinates of a projection mean nothing by themselves) but one scale: a unit is as
  * long across as up.
  *
