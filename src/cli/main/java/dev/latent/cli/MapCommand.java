@@ -23,7 +23,9 @@ import picocli.CommandLine.Parameters;
         header = "Draw a 2-D map of vectors as a PNG and an HTML page.",
         description = {"Draw a map of vectors (.lidx index or .npy): a 2-D layout that keeps neighbourhoods (UMAP on "
                         + "the exact k-NN graph, or PCA), points coloured by k-means segment and outliers marked. Writes a "
-                        + "PNG and a self-contained HTML page (hover shows id and text, a search box highlights matches)."})
+                        + "PNG and a self-contained HTML page (hover shows id and text, a search box highlights matches, "
+                        + "shift-drag selects points and exports their keys). --coords writes the coordinates; "
+                        + "--place-on updates an earlier map, placing only the points it lacks."})
 final class MapCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -46,6 +48,27 @@ final class MapCommand implements Callable<Integer> {
 
     @Option(names = "--neighbors", paramLabel = "N", defaultValue = "15", description = "UMAP neighbourhood size (default: ${DEFAULT-VALUE}).")
     int neighbors;
+
+    @Option(names = "--min-dist", paramLabel = "D", defaultValue = "0",
+            description = "UMAP: distance below which neighbours are drawn no closer, 0 to 1 (default: ${DEFAULT-VALUE}; umap-learn's is 0.1).")
+    double minDist;
+
+    @Option(names = "--repulsion", paramLabel = "G", defaultValue = "8",
+            description = "UMAP: weight of the push between non-neighbours (default: ${DEFAULT-VALUE}; umap-learn's is 1).")
+    double repulsion;
+
+    @Option(names = "--coords", paramLabel = "FILE",
+            description = "Also write the 2-D coordinates with each point's key: FILE.tsv (key, x, y) or FILE.npy (a NumPy structured array).")
+    Path coords;
+
+    @Option(names = "--place-on", paramLabel = "COORDS",
+            description = "Keep the layout of an earlier map (a --coords file): points whose key it holds keep their "
+                    + "coordinates, the others are placed on it by UMAP's transform.")
+    Path placeOn;
+
+    @Option(names = "--color-by", paramLabel = "FIELD",
+            description = "Colour by a field of the records (the index's payload, or the --corpus records' fields) instead of k-means segments; numbers are listed in numeric order.")
+    String colorBy;
 
     @Option(names = "--outliers", paramLabel = "SCORE", defaultValue = "lof",
             description = "Score that marks outliers: lof, knn, mean-knn, centroid or none (default: ${DEFAULT-VALUE}).")
@@ -94,12 +117,32 @@ final class MapCommand implements Callable<Integer> {
         if (htmlPoints < 1) {
             throw new CommandLine.ParameterException(cl, "--html-points must be >= 1, got " + htmlPoints);
         }
+        if (!(minDist >= 0 && minDist <= 1)) {
+            throw new CommandLine.ParameterException(cl, "--min-dist must be between 0 and 1, got " + minDist);
+        }
+        if (!(repulsion >= 0) || Double.isInfinite(repulsion)) {
+            throw new CommandLine.ParameterException(cl, "--repulsion must be finite and >= 0, got " + repulsion);
+        }
+        if (coords != null) {
+            try {
+                dev.latent.analyse.map.MapCoords.checkName(coords);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(cl, "--coords: " + e.getMessage());
+            }
+        }
+        if (colorBy != null && colorByFolder) {
+            throw new CommandLine.ParameterException(cl, "give --color-by or --color-by-folder, not both");
+        }
+        if (colorBy != null && colorBy.isBlank()) {
+            throw new CommandLine.ParameterException(cl, "--color-by needs a field name");
+        }
         if (!(quantile > 0 && quantile < 1)) {
             throw new CommandLine.ParameterException(cl, "--quantile must be between 0 and 1, got " + quantile);
         }
         job.outliers(outliers.equalsIgnoreCase("none") ? null : parseScore(cl, outliers));
         job.segments(segments);
         job.neighbors(neighbors);
+        job.umapShape(minDist, repulsion);
         job.quantile(quantile);
         job.htmlPoints(htmlPoints);
         job.seed(seed);
@@ -109,8 +152,10 @@ final class MapCommand implements Callable<Integer> {
         FileRoles roles = vectors.inputs(new FileRoles())
                 .input("input vectors", input)
                 .input("--image-ids file", imageIds)
+                .input("--place-on coordinates", placeOn)
                 .output("PNG output", png)
-                .output("HTML output", html);
+                .output("HTML output", html)
+                .output("--coords output", coords);
         roles.check(cl);
         List<String> paths = null;
         if (imageIds != null) {
@@ -153,6 +198,22 @@ final class MapCommand implements Callable<Integer> {
             } else if (colorByFolder) {
                 throw new CommandLine.ParameterException(cl, "--color-by-folder needs --image-ids");
             }
+            if (colorBy != null) {
+                try {
+                    job.groups(in.field(texts, colorBy), colorBy);
+                } catch (IllegalArgumentException e) {
+                    throw new CommandLine.ParameterException(cl, "--color-by: " + e.getMessage());
+                }
+            }
+            if (placeOn != null) {
+                dev.latent.analyse.map.MapCoords previous;
+                try {
+                    previous = dev.latent.analyse.map.MapCoords.read(placeOn);
+                } catch (IllegalArgumentException e) {
+                    throw new CommandLine.ParameterException(cl, "--place-on: " + e.getMessage());
+                }
+                job.placeOn(previous, placeOn.getFileName().toString());
+            }
             MapJob.Result r;
             try {
                 r = job.build(in.vectors(), in.metric(), idStrings, textArray, "Map of " + input.getFileName(), backend);
@@ -162,8 +223,8 @@ final class MapCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(cl, e.getMessage());
             }
-            job.write(r.data(), png, html);
-            MapReport.print(out, r.summary(), png, html);
+            job.write(r.data(), png, html, coords);
+            MapReport.print(out, r.summary(), png, html, coords);
         }
         out.flush();
         return Main.OK;

@@ -10,12 +10,20 @@ final class MapReport {
 
     /** Prints {@code s}, then the absolute paths of the PNG and the page where they were written (null: not). */
     static void print(PrintWriter out, MapJob.Summary s, Path png, Path html) {
+        print(out, s, png, html, null);
+    }
+
+    /** As {@link #print(PrintWriter, MapJob.Summary, Path, Path)}, then the coordinates file (null: none). */
+    static void print(PrintWriter out, MapJob.Summary s, Path png, Path html, Path coords) {
         out.println(s);
         if (png != null) {
             out.println("  PNG:  " + png.toAbsolutePath());
         }
         if (html != null) {
             out.println("  HTML: " + html.toAbsolutePath() + "  (self-contained: open it in a browser)");
+        }
+        if (coords != null) {
+            out.println("  coordinates: " + coords.toAbsolutePath());
         }
     }
 }

@@ -86,13 +86,21 @@ final class FuzzySimplicialSet {
 
     /** Memberships {@code exp(−max(0, d − ρ) / σ)}, row by row, as umap-learn's smooth_knn_dist. */
     static double[] memberships(int n, int k, float[] knnDist) {
+        return memberships(n, k, knnDist, Math.log(k + 1) / Math.log(2), true);
+    }
+
+    /**
+     * Memberships with a given target sum: {@code localConnectivity} true subtracts ρ, the nearest distance
+     * above 0 (the fit's local connectivity 1); false takes ρ = 0, as umap-learn's {@code transform} does
+     * (its local connectivity 1 − 1 = 0 for new points, whose neighbours do not include themselves).
+     */
+    static double[] memberships(int n, int k, float[] knnDist, double target, boolean localConnectivity) {
         // umap-learn's rows include the point itself at distance 0: its means are over k + 1 entries.
         double total = 0;
         for (float v : knnDist) {
             total += v;
         }
         double meanAll = total / ((double) n * (k + 1));
-        double target = Math.log(k + 1) / Math.log(2);
         double[] w = new double[n * k];
         for (int i = 0; i < n; i++) {
             int base = i * k;
@@ -100,7 +108,7 @@ final class FuzzySimplicialSet {
             double sum = 0;
             for (int j = 0; j < k; j++) {
                 double v = knnDist[base + j];
-                if (rho == 0 && v > 0) {
+                if (localConnectivity && rho == 0 && v > 0) {
                     rho = v;
                 }
                 sum += v;

@@ -59,6 +59,9 @@ import java.util.SplittableRandom;
  * }
  * }</pre>
  *
+ * <p><b>New points.</b> {@link #transform} places points on a layout fitted earlier without moving it, as
+ * umap-learn's {@code transform}.
+ *
  * <p><b>Settings.</b> The defaults are umap-learn's. On sentence embeddings they give a trustworthiness
  * (k = 10, {@link Trustworthiness}) below t-SNE's: 0.856 against 0.938 on the 5,000 sample glosses. Stronger
  * repulsion with {@code minDist(0)} closes the gap: {@code repulsion(8)} gave 0.940 at k = 10 and 0.943 at
@@ -305,6 +308,181 @@ public final class Umap {
                 unit.close();
             }
         }
+    }
+
+    /**
+     * The epochs a {@link #transform} onto a layout of {@code n} points runs: a third of {@link #epochs(int)}
+     * when set (at least 1), else 100 up to 10,000 points and 30 above (umap-learn's {@code transform}).
+     */
+    public int transformEpochsFor(long n) {
+        return epochs > 0 ? Math.max(1, epochs / 3) : n <= 10_000 ? 100 : 30;
+    }
+
+    /**
+     * Places new points on a layout fitted earlier without moving it, as umap-learn's {@code transform}: each
+     * new point's k + 1 nearest rows of {@code reference} (umap-learn's {@code n_neighbors}; by the backend's
+     * search, under {@code metric} as in {@link #fit}), memberships {@code exp(−d / σ)} with σ by the same
+     * binary search as the fit but without subtracting the nearest distance (umap-learn's local connectivity 0
+     * for new points), a start at the membership-weighted mean of the neighbours' positions, then
+     * {@link #transformEpochsFor} epochs of the fit's stochastic gradient descent in which only the new points
+     * move (attracted to their reference neighbours, repelled from uniformly drawn reference points), from a
+     * learning rate of a quarter of {@link #learningRate}. New points do not see each other, so the result of
+     * each does not depend on the others in the batch except through the shared random stream.
+     *
+     * <p>The settings that shape the layout ({@link #neighbors}, {@link #minDist}, {@link #spread},
+     * {@link #repulsion}) should be those of the fit; {@code reference} and {@code layout} are the fit's input and
+     * output (or any layout of those rows).
+     *
+     * @param reference the rows the layout was fitted on, read, not changed
+     * @param layout    their coordinates, {@code reference.rows() × components}, read, not changed
+     * @param points    the new points, {@code q × d} with the reference's d
+     * @param metric    the metric of the fit
+     * @return the new points' coordinates, {@code q × layout.cols()}, owned by the caller
+     * @throws IllegalArgumentException for a layout whose rows differ from the reference's, points of another
+     *     dimension, fewer than k + 1 reference rows, or a row that breaks the vector rule
+     */
+    public FloatMatrix transform(FloatMatrix reference, FloatMatrix layout, FloatMatrix points, Metric metric) {
+        Objects.requireNonNull(reference, "reference");
+        Objects.requireNonNull(layout, "layout");
+        Objects.requireNonNull(points, "points");
+        Objects.requireNonNull(metric, "metric");
+        if (layout.rows() != reference.rows()) {
+            throw new IllegalArgumentException("the layout has " + layout.rows() + " rows, the reference "
+                    + reference.rows() + ": give the rows the layout was fitted on");
+        }
+        if (points.cols() != reference.cols()) {
+            throw new IllegalArgumentException("the new points have dimension " + points.cols()
+                    + ", the reference " + reference.cols());
+        }
+        int kq = neighbors + 1;
+        if (reference.rows() < kq) {
+            throw new IllegalArgumentException("placing points with k = " + neighbors + " needs at least k + 1 = "
+                    + kq + " reference points; got " + reference.rows());
+        }
+        if (minDist > spread) {
+            throw new IllegalArgumentException("UMAP minDist = " + minDist + " must be at most spread = " + spread);
+        }
+        long total = reference.rows() + points.rows();
+        if (points.rows() * kq > Integer.MAX_VALUE - 8 || total * layout.cols() > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("too many points to place: " + points.rows());
+        }
+        int nRef = (int) reference.rows();
+        int q = (int) points.rows();
+        int m = layout.cols();
+        float[] fixed = layout.copyRows(0, nRef);
+        for (int i = 0; i < fixed.length; i++) {
+            if (!Float.isFinite(fixed[i])) {
+                throw new IllegalArgumentException("layout row " + i / m + " has a coordinate that is not finite");
+            }
+        }
+        if (q == 0) {
+            return FloatMatrix.allocate(0, m);
+        }
+        Metric work = Distance.spherical(metric) ? Metric.COSINE : Metric.L2;
+        Vectors.check(reference, work, null, 0);
+        Vectors.check(points, work, null, 0);
+        Backend be = backend != null ? backend : Backends.get();
+        Curve curve = curve(minDist, spread);
+        int nEpochs = transformEpochsFor(nRef);
+        int[] knnRows = new int[q * kq];
+        float[] knnDist = new float[q * kq];
+        FloatMatrix unitRef = work == Metric.COSINE ? Rows.unitCopyIfNeeded(reference) : null;
+        FloatMatrix unitPts = work == Metric.COSINE ? Rows.unitCopyIfNeeded(points) : null;
+        try (ResidentMatrix resident = be.upload(unitRef != null ? unitRef : reference, work)) {
+            FloatMatrix x = unitPts != null ? unitPts : points;
+            for (int from = 0; from < q; from += SEARCH_BLOCK) {
+                int to = Math.min(q, from + SEARCH_BLOCK);
+                Neighbors nb;
+                try (FloatMatrix block = x.rowsView(from, to)) {
+                    nb = resident.search(block, kq);
+                }
+                for (int i = 0; i < nb.queries(); i++) {
+                    int base = (from + i) * kq;
+                    int c = 0;
+                    for (int r = 0; r < nb.count() && c < kq; r++) {
+                        long row = nb.id(i, r);
+                        if (row < 0) {
+                            continue;
+                        }
+                        knnRows[base + c] = (int) row;
+                        double dist = Distance.of(work, nb.score(i, r));
+                        knnDist[base + c] = (float) (work == Metric.L2 ? Math.sqrt(Math.max(0, dist)) : dist);
+                        c++;
+                    }
+                    if (c != kq) {
+                        throw new IllegalStateException("the backend returned " + c + " neighbours of new point "
+                                + (from + i) + ", expected " + kq);
+                    }
+                }
+            }
+        } finally {
+            if (unitRef != null) {
+                unitRef.close();
+            }
+            if (unitPts != null) {
+                unitPts.close();
+            }
+        }
+        double[] w = FuzzySimplicialSet.memberships(q, kq, knnDist, Math.log(kq) / Math.log(2), false);
+        // One array: the fixed reference first, the new points after it.
+        double[] y = new double[(nRef + q) * m];
+        for (int i = 0; i < nRef * m; i++) {
+            y[i] = fixed[i];
+        }
+        double max = 0;
+        for (int i = 0; i < q; i++) {
+            double sum = 0;
+            for (int j = 0; j < kq; j++) {
+                sum += w[i * kq + j];
+                max = Math.max(max, w[i * kq + j]);
+            }
+            for (int j = 0; j < kq; j++) {
+                int t = knnRows[i * kq + j];
+                double share = sum > 0 ? w[i * kq + j] / sum : 1.0 / kq;
+                for (int c = 0; c < m; c++) {
+                    y[(nRef + i) * m + c] += share * fixed[t * m + c];
+                }
+            }
+        }
+        // Edges too weak to be sampled once are dropped (umap-learn: weight < max / n_epochs).
+        double floor = max / nEpochs;
+        int edges = 0;
+        for (double v : w) {
+            if (v >= floor && v > 0) {
+                edges++;
+            }
+        }
+        // Round-robin over the new points, as the fit orders its edges.
+        int[] head = new int[edges];
+        int[] tail = new int[edges];
+        double[] perSample = new double[edges];
+        int e = 0;
+        for (int r = 0; r < kq; r++) {
+            for (int i = 0; i < q; i++) {
+                double v = w[i * kq + r];
+                if (v >= floor && v > 0) {
+                    head[e] = nRef + i;
+                    tail[e] = knnRows[i * kq + r];
+                    perSample[e++] = max / v;
+                }
+            }
+        }
+        UmapSgd sgd = new UmapSgd(y, nRef, m, head, tail, perSample, negativeSampleRate, curve.a(), curve.b(),
+                repulsion, new SplittableRandom(seed).nextLong() | 1L, false);
+        double start = learningRate / 4;
+        double alpha = start;
+        for (int epoch = 0; epoch < nEpochs; epoch++) {
+            sgd.epoch(epoch, alpha);
+            alpha = start * (1.0 - (double) epoch / nEpochs);
+            if (listener != null) {
+                listener.epochDone(epoch + 1, nEpochs);
+            }
+        }
+        float[] out = new float[q * m];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) y[nRef * m + i];
+        }
+        return FloatMatrix.of(out, m);
     }
 
     // ---- 1. neighbours ----

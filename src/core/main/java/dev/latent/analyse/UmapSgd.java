@@ -26,12 +26,25 @@ final class UmapSgd {
     final double b;
     final double gamma;
     final boolean negatives;
+    /** Whether an attraction moves the tail as well (false when the tails are a fixed reference layout). */
+    final boolean moveTail;
     final int[] group = new int[GROUP];
     final int[] owed = new int[GROUP];
     long state;
 
     UmapSgd(double[] y, int n, int m, int[] head, int[] tail, double[] perSample, int rate, double a, double b,
             double gamma, long state) {
+        this(y, n, m, head, tail, perSample, rate, a, b, gamma, state, true);
+    }
+
+    /**
+     * @param n        negative samples are drawn from the points {@code [0, n)} of {@code y}
+     * @param moveTail false to attract only the heads (umap-learn's {@code move_other=False}, for placing new
+     *                 points on a fixed layout)
+     */
+    UmapSgd(double[] y, int n, int m, int[] head, int[] tail, double[] perSample, int rate, double a, double b,
+            double gamma, long state, boolean moveTail) {
+        this.moveTail = moveTail;
         this.y = y;
         this.n = n;
         this.m = m;
@@ -100,7 +113,9 @@ final class UmapSgd {
                 for (int c = 0; c < m; c++) {
                     double g2 = clip(coeff * (y[jb + c] - y[tb + c])) * alpha;
                     y[jb + c] += g2;
-                    y[tb + c] -= g2;
+                    if (moveTail) {
+                        y[tb + c] -= g2;
+                    }
                 }
             }
             nextSample[i] += perSample[i];

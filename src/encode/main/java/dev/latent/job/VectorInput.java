@@ -131,8 +131,20 @@ public final class VectorInput implements AutoCloseable {
      *                     rows of an {@code .npy} file, or a bad record of the corpus
      */
     public String[] texts(Corpus corpus) throws IOException {
-        CorpusScan scan = CorpusScan.of(corpus);
         String[] texts = new String[rows()];
+        byRow(corpus, (e, row) -> texts[row] = e.text());
+        for (int i = 0; i < texts.length; i++) {
+            if (texts[i] == null) {
+                throw new IOException(corpus.name() + " has no record for id " + ids[i] + " of " + file
+                        + ": give the corpus the index was embedded from");
+            }
+        }
+        return texts;
+    }
+
+    /** Hands each corpus entry to {@code sink} with its row (entries without a row are skipped). */
+    private void byRow(Corpus corpus, java.util.function.ObjIntConsumer<Corpus.Entry> sinkByRow) throws IOException {
+        CorpusScan scan = CorpusScan.of(corpus);
         Map<Long, Integer> rowOf = null;
         if (index != null) {
             rowOf = new HashMap<>(rows() * 2);
@@ -148,22 +160,55 @@ public final class VectorInput implements AutoCloseable {
             while ((e = r.next()) != null) {
                 int p = (int) e.position();
                 if (rowOf == null) {
-                    texts[p] = e.text();
+                    sinkByRow.accept(e, p);
                 } else {
                     Integer row = rowOf.get(scan.indexIds()[p]);
                     if (row != null) {
-                        texts[row] = e.text();
+                        sinkByRow.accept(e, row);
                     }
                 }
             }
         }
-        for (int i = 0; i < texts.length; i++) {
-            if (texts[i] == null) {
-                throw new IOException(corpus.name() + " has no record for id " + ids[i] + " of " + file
-                        + ": give the corpus the index was embedded from");
+    }
+
+    /**
+     * The value of payload field {@code field} for every row, as text (numbers as JSON writes them, lists joined
+     * with commas; null where a row's record lacks the field): from {@code corpus}'s records when one is given,
+     * else from the index's own records.
+     *
+     * @throws IOException              as {@link #texts(Corpus)} for the corpus
+     * @throws IllegalArgumentException when no row has the field, or there are no records to read it from
+     */
+    public String[] field(Corpus corpus, String field) throws IOException {
+        String[] out = new String[rows()];
+        if (corpus != null) {
+            byRow(corpus.withPayload(java.util.List.of(field)), (e, row) -> out[row] = text(e.payload().get(field)));
+        } else if (pinned != null && pinned.records().hasRecords()) {
+            for (int i = 0; i < out.length; i++) {
+                dev.latent.space.Record r = pinned.records().get(ids[i]);
+                out[i] = r == null ? null : text(r.field(field));
+            }
+        } else {
+            throw new IllegalArgumentException("no records to read field '" + field + "' from: give --corpus, or an "
+                    + "index with records");
+        }
+        for (String v : out) {
+            if (v != null) {
+                return out;
             }
         }
-        return texts;
+        throw new IllegalArgumentException("no record has a field '" + field + "'"
+                + (corpus != null ? " in " + corpus.name() : " in " + file));
+    }
+
+    private static String text(Object v) {
+        if (v == null) {
+            return null;
+        }
+        if (v instanceof java.util.List<?> list) {
+            return String.join(",", list.stream().map(String::valueOf).toList());
+        }
+        return String.valueOf(v);
     }
 
     /**

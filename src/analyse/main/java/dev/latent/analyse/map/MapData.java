@@ -27,9 +27,13 @@ import java.util.Objects;
  * @param note     a line under the title (how the map was made, for instance)
  * @param images   a thumbnail per point for the HTML page's hover, as a {@code data:image/png;base64,} URI, or
  *                 null (none; single entries may be null as well)
+ * @param colorBy  what the colours mean, the legend's heading ("k-means segment", "field label"); null or empty:
+ *                 "segment"
+ * @param ordered  whether the legends list the segments in their given order (numeric labels 0, 1, 2, ...)
+ *                 rather than largest first
  */
 public record MapData(float[] x, float[] y, String[] ids, String[] texts, int[] segment, boolean[] outlier,
-        List<Segment> segments, String title, String note, String[] images) {
+        List<Segment> segments, String title, String note, String[] images, String colorBy, boolean ordered) {
     /** The data-URI form thumbnails must have (nothing else can reach the page). */
     private static final java.util.regex.Pattern PNG_URI = java.util.regex.Pattern.compile("data:image/png;base64,[A-Za-z0-9+/]*={0,2}");
 
@@ -37,6 +41,12 @@ public record MapData(float[] x, float[] y, String[] ids, String[] texts, int[] 
     public MapData(float[] x, float[] y, String[] ids, String[] texts, int[] segment, boolean[] outlier,
             List<Segment> segments, String title, String note) {
         this(x, y, ids, texts, segment, outlier, segments, title, note, null);
+    }
+
+    /** A map whose colours are segments, listed largest first. */
+    public MapData(float[] x, float[] y, String[] ids, String[] texts, int[] segment, boolean[] outlier,
+            List<Segment> segments, String title, String note, String[] images) {
+        this(x, y, ids, texts, segment, outlier, segments, title, note, images, null, false);
     }
 
     /** The segment index of a point in no segment. */
@@ -68,6 +78,7 @@ public record MapData(float[] x, float[] y, String[] ids, String[] texts, int[] 
         outlier = outlier == null ? new boolean[n] : outlier;
         title = title == null ? "" : title;
         note = note == null ? "" : note;
+        colorBy = colorBy == null || colorBy.isBlank() ? "segment" : colorBy;
         if (y.length != n || ids.length != n || segment.length != n || outlier.length != n
                 || (texts != null && texts.length != n) || (images != null && images.length != n)) {
             throw new IllegalArgumentException("a map needs one of each per point: " + n + " x, " + y.length + " y, "
@@ -119,7 +130,26 @@ public record MapData(float[] x, float[] y, String[] ids, String[] texts, int[] 
 
     /** The same map with thumbnails (see {@link #images()}). */
     public MapData withImages(String[] thumbnails) {
-        return new MapData(x, y, ids, texts, segment, outlier, segments, title, note, thumbnails);
+        return new MapData(x, y, ids, texts, segment, outlier, segments, title, note, thumbnails, colorBy, ordered);
+    }
+
+    /** The same map with the colours' meaning and the legend order given (see {@link #colorBy}, {@link #ordered}). */
+    public MapData withLegend(String colorBy, boolean ordered) {
+        return new MapData(x, y, ids, texts, segment, outlier, segments, title, note, images, colorBy, ordered);
+    }
+
+    /**
+     * The segments in legend order: as given when {@link #ordered}, else largest first (ties by index).
+     */
+    public List<Integer> legendOrder() {
+        List<Integer> order = new java.util.ArrayList<>();
+        for (int s = 0; s < segments.size(); s++) {
+            order.add(s);
+        }
+        if (!ordered) {
+            order.sort(java.util.Comparator.<Integer>comparingLong(s -> -segments.get(s).size()).thenComparing(s -> s));
+        }
+        return order;
     }
 
     /** Number of points. */

@@ -19,9 +19,12 @@ import java.nio.file.Path;
 /**
  * A map as one self-contained HTML page: the points on a canvas, coloured by segment (the colours of
  * {@link Palette}), outliers ringed in black, a legend of the segments (label and size; a click highlights a
- * segment), the id and text of the nearest point under the mouse (looked up in a uniform grid, so it stays
- * fast for a hundred thousand points), a search box that highlights the points whose text or id contains the
- * query and counts them, and pan and zoom with the mouse. The page needs no network: the script is inline,
+ * segment; headed by what the colours mean, {@link MapData#colorBy}, and in the given order when
+ * {@link MapData#ordered}), the id and text of the nearest point under the mouse (looked up in a uniform grid, so
+ * it stays fast for a hundred thousand points), a search box that highlights the points whose text or id has a
+ * word starting with the query ("river" finds "rivers", not "driver") and counts them, a lasso (shift-drag) that
+ * selects points and offers their ids as a download ({@code selection.txt}, one a line), and pan and zoom with the
+ * mouse. The page needs no network: the script is inline,
  * plain JavaScript with no library, and uses no web fonts.
  *
  * <pre>{@code
@@ -40,7 +43,9 @@ import java.nio.file.Path;
  * the segment sizes of the whole map.
  *
  * <p><b>For tests.</b> After each drawing the page sets {@code document.body.dataset.drawn} to the number of
- * points drawn in view, and after a search {@code dataset.matches} to the number of matches.
+ * points drawn in view, after a search {@code dataset.matches} to the number of matches, after a selection
+ * {@code dataset.selected} to the number selected; {@code window.latentMap.toScreen(x, y)} gives the position in
+ * the plot of a point in the map's own coordinates.
  *
  * <p>A {@code MapHtml} is a mutable configuration, not thread-safe; {@link #write} may be called again.
  */
@@ -156,6 +161,14 @@ public final class MapHtml {
             }
         }
         g.writeNumberField("noneSize", none);
+        g.writeStringField("colorBy", data.colorBy());
+        g.writeBooleanField("ordered", data.ordered());
+        // The map's coordinates of quantised 0 and the units per map unit, to place points given in map units.
+        g.writeArrayFieldStart("origin");
+        g.writeNumber(rows.length == 0 ? 0 : minX);
+        g.writeNumber(rows.length == 0 ? 0 : minY);
+        g.writeEndArray();
+        g.writeNumberField("unit", scale);
         g.writeStringField("noneColor", Palette.hex(Palette.NONE));
         g.writeArrayFieldStart("segments");
         for (int s = 0; s < data.segments().size(); s++) {

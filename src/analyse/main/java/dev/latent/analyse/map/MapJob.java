@@ -88,6 +88,10 @@ public final class MapJob {
     private double quantile = 0.99;
     private int htmlPoints = 100_000;
     private StageProgress progress = StageProgress.NONE;
+    /** A layout made before: points with these keys keep their coordinates, the others are placed; null: none. */
+    private MapCoords previous;
+    /** Where {@link #previous} came from, for the note. */
+    private String previousName;
 
     /** A job with the defaults: 12 k-means segments, UMAP, LOF outliers above the 0.99 quantile, seed 42. */
     public MapJob() {
@@ -100,8 +104,10 @@ public final class MapJob {
     }
 
     /**
-     * Colours by a given grouping instead of k-means: one name per point ({@code names}, kept, not copied) and
-     * what the names are ({@code what}, for the note: "folder", "label"); null names: k-means again.
+     * Colours by a given grouping instead of k-means: one name per point ({@code names}, kept, not copied; a null
+     * name: the point has none and is drawn grey) and what the names are ({@code what}, for the note and the
+     * legend: "folder", "label"); null names: k-means again. When every name reads as a number the legends list
+     * the groups in numeric order (0, 1, 2, ..., 10), else the largest first.
      */
     public MapJob groups(String[] names, String what) {
         this.groups = names;
@@ -175,6 +181,20 @@ public final class MapJob {
         return htmlPoints;
     }
 
+    /**
+     * Keeps the layout of an earlier map: points whose id is a key of {@code coords} keep those coordinates, the
+     * others are placed on that layout by {@link Umap#transform} (the kept points' vectors as its reference), so
+     * a map can be updated without moving the points it had. Needs the UMAP layout and more kept points than
+     * {@link #neighbors}; null: lay out afresh.
+     *
+     * @param name where the coordinates came from, for the note
+     */
+    public MapJob placeOn(MapCoords coords, String name) {
+        this.previous = coords;
+        this.previousName = name;
+        return this;
+    }
+
     /** Where the long stages report their progress (default: nowhere). */
     public MapJob progress(StageProgress p) {
         this.progress = p == null ? StageProgress.NONE : p;
@@ -215,13 +235,17 @@ public final class MapJob {
         KMeansResult km = fittedSegments;
         boolean own = km == null;
         try {
+            boolean numeric = false;
             if (groups != null) {
                 if (groups.length != n) {
                     throw new IllegalArgumentException(groups.length + " group names for " + n + " points");
                 }
-                java.util.TreeMap<String, Integer> index = new java.util.TreeMap<>();
+                numeric = allNumbers(groups);
+                java.util.TreeMap<String, Integer> index = new java.util.TreeMap<>(numeric ? NUMERIC : java.util.Comparator.naturalOrder());
                 for (String g : groups) {
-                    index.putIfAbsent(g, 0);
+                    if (g != null) {
+                        index.putIfAbsent(g, 0);
+                    }
                 }
                 int c = 0;
                 for (var e : index.entrySet()) {
@@ -230,8 +254,10 @@ public final class MapJob {
                 segment = new int[n];
                 long[] sizes = new long[index.size()];
                 for (int i = 0; i < n; i++) {
-                    segment[i] = index.get(groups[i]);
-                    sizes[segment[i]]++;
+                    segment[i] = groups[i] == null ? MapData.NONE : index.get(groups[i]);
+                    if (groups[i] != null) {
+                        sizes[segment[i]]++;
+                    }
                 }
                 for (var e : index.entrySet()) {
                     segs.add(new MapData.Segment(groupsName + " " + e.getKey(), sizes[e.getValue()]));
@@ -286,7 +312,14 @@ public final class MapJob {
             long t0 = System.nanoTime();
             FloatMatrix xy;
             String how;
-            if (layout == Layout.PCA || n <= neighbors + 1) {
+            if (previous != null) {
+                if (layout != Layout.UMAP) {
+                    throw new IllegalArgumentException("placing points on an earlier layout needs the UMAP layout");
+                }
+                Placed p = place(vectors, metric, ids, backend);
+                xy = p.xy();
+                how = p.how();
+            } else if (layout == Layout.PCA || n <= neighbors + 1) {
                 PcaModel pca = Pca.of(Math.min(2, vectors.cols())).backend(backend).fit(vectors);
                 xy = pca.transform(vectors, backend);
                 how = String.format(Locale.ROOT, "PCA (%.1f %% of the variance)",
@@ -309,14 +342,17 @@ public final class MapJob {
                 }
             }
             double tL = (System.nanoTime() - t0) / 1e9;
-            String note = String.format(Locale.ROOT, "layout %s; %s; %s", how,
-                    segs.isEmpty() ? "no segments" : groups != null ? "coloured by " + groupsName + " (" + segs.size() + ")"
-                            : segs.size() + " k-means segments",
+            String colours = segs.isEmpty() ? "" : groups != null ? groupsName : "k-means segment";
+            String note = String.format(Locale.ROOT, "%s; layout %s; %s",
+                    segs.isEmpty() ? "no segments" : "coloured by " + colours + " (" + segs.size() + ")"
+                            + (numeric ? ", in numeric order" : ""),
+                    how,
                     outlier == null ? "no outliers marked"
                             : String.format(Locale.ROOT, "%d outliers (%s score above its %.3g quantile)", flagged,
                                     outlierScore.name().toLowerCase(Locale.ROOT).replace('_', '-'), quantile));
             try (FloatMatrix coords = xy) {
-                MapData data = MapData.of(coords, ids, texts, segment, outlier, segs, title, note);
+                MapData data = MapData.of(coords, ids, texts, segment, outlier, segs, title, note)
+                        .withLegend(colours, numeric);
                 return new Result(data, new Summary(n, segs.size(), flagged, tK, tO, tL, how));
             }
         } finally {
@@ -324,6 +360,88 @@ public final class MapJob {
                 km.close();
             }
         }
+    }
+
+    /** Orders numbers by value (then as text, so "1" and "1.0" stay apart). */
+    private static final java.util.Comparator<String> NUMERIC = java.util.Comparator
+            .<String, java.math.BigDecimal>comparing(java.math.BigDecimal::new).thenComparing(java.util.Comparator.naturalOrder());
+
+    /** Whether every non-null name reads as a decimal number (and there is one). */
+    static boolean allNumbers(String[] names) {
+        boolean any = false;
+        for (String g : names) {
+            if (g == null) {
+                continue;
+            }
+            if (!g.matches("[-+]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][-+]?\\d+)?")) {
+                return false;
+            }
+            any = true;
+        }
+        return any;
+    }
+
+    /** A layout with the earlier map's points kept and the rest placed, and how it was made. */
+    private record Placed(FloatMatrix xy, String how) {}
+
+    private Placed place(FloatMatrix vectors, Metric metric, String[] ids, Backend backend) {
+        int n = Math.toIntExact(vectors.rows());
+        java.util.Map<String, Integer> at = previous.positions();
+        int kept = 0;
+        java.util.Set<String> seen = new java.util.HashSet<>(n * 2);
+        for (int i = 0; i < n; i++) {
+            if (!seen.add(ids[i])) {
+                throw new IllegalArgumentException("id '" + ids[i] + "' appears twice among the points: placing on an "
+                        + "earlier layout needs unique ids");
+            }
+            if (at.containsKey(ids[i])) {
+                kept++;
+            }
+        }
+        if (kept <= neighbors) {
+            throw new IllegalArgumentException(previousName + " holds " + kept + " of the points' ids; placing the "
+                    + "others needs more than --neighbors = " + neighbors);
+        }
+        int d = vectors.cols();
+        float[] ref = new float[kept * d];
+        float[] refXy = new float[kept * 2];
+        float[] fresh = new float[(n - kept) * d];
+        int[] freshRow = new int[n - kept];
+        float[] out = new float[n * 2];
+        float[] row = new float[d];
+        int r = 0;
+        int f = 0;
+        for (int i = 0; i < n; i++) {
+            vectors.getRow(i, row);
+            Integer p = at.get(ids[i]);
+            if (p != null) {
+                System.arraycopy(row, 0, ref, r * d, d);
+                refXy[2 * r] = previous.x()[p];
+                refXy[2 * r + 1] = previous.y()[p];
+                out[2 * i] = previous.x()[p];
+                out[2 * i + 1] = previous.y()[p];
+                r++;
+            } else {
+                System.arraycopy(row, 0, fresh, f * d, d);
+                freshRow[f++] = i;
+            }
+        }
+        if (f > 0) {
+            Umap umap = Umap.of().neighbors(neighbors).minDist(minDist).repulsion(repulsion).seed(seed).backend(backend);
+            try (FloatMatrix refM = FloatMatrix.of(ref, d); FloatMatrix layoutM = FloatMatrix.of(refXy, 2);
+                 FloatMatrix freshM = FloatMatrix.of(fresh, d);
+                 Counter c = progress.start("placing", umap.transformEpochsFor(kept), " epochs");
+                 FloatMatrix placed = umap.listener((done, total) -> c.done(done)).transform(refM, layoutM, freshM, metric)) {
+                float[] xy = placed.copyRows(0, f);
+                for (int j = 0; j < f; j++) {
+                    out[2 * freshRow[j]] = xy[2 * j];
+                    out[2 * freshRow[j] + 1] = xy[2 * j + 1];
+                }
+            }
+        }
+        String how = String.format(Locale.ROOT, "of %s kept for %,d points, %,d placed by UMAP transform (%d neighbours, "
+                + "min-dist %s, repulsion %s)", previousName, kept, f, neighbors, minDist, repulsion);
+        return new Placed(FloatMatrix.of(out, 2), how);
     }
 
     /** The map and what it took. */
@@ -335,8 +453,20 @@ public final class MapJob {
      * @throws IOException naming the output that could not be written
      */
     public void write(MapData data, Path png, Path html) throws IOException {
+        write(data, png, html, null);
+    }
+
+    /**
+     * Writes the PNG, the HTML page and the coordinates with their keys ({@link MapCoords}; any may be null),
+     * committed together.
+     */
+    public void write(MapData data, Path png, Path html, Path coords) throws IOException {
         try (OutputSet outputs = new OutputSet()) {
             writeInto(outputs, data, png, html);
+            if (coords != null) {
+                MapCoords.checkName(coords);
+                MapCoords.of(data).write(outputs.open(coords), MapCoords.isNpy(coords));
+            }
             outputs.commit();
         }
     }

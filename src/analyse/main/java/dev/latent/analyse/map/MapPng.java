@@ -6,6 +6,7 @@ import java.awt.Color;
 import java.awt.Font;
 import java.awt.FontMetrics;
 import java.awt.Graphics2D;
+import java.awt.Rectangle;
 import java.awt.RenderingHints;
 import java.awt.geom.Ellipse2D;
 import java.awt.image.BufferedImage;
@@ -29,9 +30,11 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 /**
  * A map as a PNG scatter plot, drawn with XChart without a display: one series per segment in the colours of
  * {@link Palette} (largest segment drawn first, so small ones stay visible on top), points in no segment in
- * grey underneath, outliers as black rings over everything; beside the plot a legend with each segment's label
- * (cut to {@value #LABEL_CHARS} characters) and size, as many of the largest segments as fit the height; above
- * it a header with the title, the note, the counts and, when the points were sampled, how many are shown. The
+ * grey underneath, outliers as black rings over everything; each segment's name (cut to {@value #NAME_CHARS}
+ * characters) on the plot at its densest region, no two names overlapping ({@link Labels}); beside the plot a
+ * legend headed by what the colours mean ({@link MapData#colorBy}) with each segment's label (cut to
+ * {@value #LABEL_CHARS} characters) and size, in {@link MapData#legendOrder}, as many as fit the height; above it a
+ * header with the title, the note, the counts and, when the points were sampled, how many are shown. The
  * axes have no ticks (the coordinates of a projection mean nothing by themselves) but one scale: a unit is as
  * long across as up.
  *
@@ -57,6 +60,11 @@ public final class MapPng {
     private static final Color TEXT = new Color(0x222222);
     private static final Color MUTED = new Color(0x666666);
     private static final Color SAMPLED = new Color(0x9c3d00);
+    /** Marks the legend's heading row (never drawn in this colour). */
+    private static final Color HEADING = new Color(1, 2, 3);
+    private static final Font NAME_FONT = new Font(Font.SANS_SERIF, Font.BOLD, 13);
+    /** Most characters of a segment's name on the plot. */
+    static final int NAME_CHARS = 32;
     private static final Font TITLE_FONT = new Font(Font.SANS_SERIF, Font.BOLD, 24);
     private static final Font NOTE_FONT = new Font(Font.SANS_SERIF, Font.PLAIN, 15);
     private static final Font LEGEND_FONT = new Font(Font.SANS_SERIF, Font.PLAIN, 14);
@@ -69,6 +77,7 @@ public final class MapPng {
     private int height = 1200;
     private int maxPoints = 200_000;
     private long seed = 42;
+    private boolean labels = true;
 
     private MapPng() {
     }
@@ -101,6 +110,12 @@ public final class MapPng {
     /** Seed of the sample drawn beyond {@link #maxPoints} (default 42). */
     public MapPng seed(long seed) {
         this.seed = seed;
+        return this;
+    }
+
+    /** Whether each segment's name is drawn on the plot at its densest region (default true). */
+    public MapPng labels(boolean on) {
+        this.labels = on;
         return this;
     }
 
@@ -140,10 +155,14 @@ public final class MapPng {
             Layers layers = Layers.of(data, sample, (height - header - 2 * PAD) / LEGEND_ROW);
             int legend = drawLegend(g, data, layers, header);
             int chartWidth = width - legend;
-            XYChart chart = chart(data, sample, layers, chartWidth, height - header);
+            double[] bounds = new double[4];
+            XYChart chart = chart(data, sample, layers, chartWidth, height - header, bounds);
             Graphics2D c = (Graphics2D) g.create(0, header, chartWidth, height - header);
             try {
                 chart.paint(c, chartWidth, height - header);
+                if (labels && !data.segments().isEmpty() && sample.size() > 0) {
+                    drawNames(c, chart, data, sample, layers, bounds);
+                }
             } finally {
                 c.dispose();
             }
@@ -159,10 +178,11 @@ public final class MapPng {
      *
      * @param counts         drawn points per segment, index 0 for no segment, segment s at s + 1
      * @param outliers       drawn outliers
-     * @param order          all segments, largest first (ties by index)
-     * @param legendSegments how many of {@code order} the legend lists
+     * @param order          all segments, largest first (ties by index): the drawing order
+     * @param legend         all segments in legend order ({@link MapData#legendOrder})
+     * @param legendSegments how many of {@code legend} the legend lists
      */
-    private record Layers(int[] counts, int outliers, List<Integer> order, int legendSegments) {
+    private record Layers(int[] counts, int outliers, List<Integer> order, List<Integer> legend, int legendSegments) {
         static Layers of(MapData data, Sample sample, int legendRows) {
             int segments = data.segments().size();
             int[] counts = new int[segments + 1];
@@ -179,12 +199,12 @@ public final class MapPng {
             }
             order.sort(Comparator.<Integer>comparingLong(s -> -data.segments().get(s).size())
                     .thenComparing(s -> s));
-            // Rows for "no segment" and "outliers" always: they explain the grey and the rings. One more row
-            // says how many segments did not fit.
-            int reserved = (counts[0] > 0 ? 1 : 0) + (outliers > 0 ? 1 : 0);
+            // Rows for the heading, "no segment" and "outliers" always: they explain the colours, the grey and the
+            // rings. One more row says how many segments did not fit.
+            int reserved = 1 + (counts[0] > 0 ? 1 : 0) + (outliers > 0 ? 1 : 0);
             int room = Math.max(0, legendRows - 1 - reserved);
             int listed = segments <= room + 1 ? segments : room - 1;
-            return new Layers(counts, outliers, order, Math.max(0, listed));
+            return new Layers(counts, outliers, order, data.legendOrder(), Math.max(0, listed));
         }
     }
 
@@ -216,8 +236,11 @@ public final class MapPng {
         List<String> labels = new ArrayList<>();
         List<String> sizes = new ArrayList<>();
         List<Color> colours = new ArrayList<>();
+        labels.add(Strings.cut("colour: " + data.colorBy(), LABEL_CHARS));
+        sizes.add("");
+        colours.add(HEADING);
         for (int k = 0; k < layers.legendSegments(); k++) {
-            int seg = layers.order().get(k);
+            int seg = layers.legend().get(k);
             MapData.Segment info = data.segments().get(seg);
             labels.add(Strings.cut(info.label().strip(), LABEL_CHARS));
             sizes.add(String.format(Locale.ROOT, "%,d", info.size()));
@@ -236,7 +259,7 @@ public final class MapPng {
                     none++;
                 }
             }
-            labels.add("no segment");
+            labels.add("no " + data.colorBy());
             sizes.add(String.format(Locale.ROOT, "%,d", none));
             colours.add(Palette.NONE);
         }
@@ -245,8 +268,8 @@ public final class MapPng {
             sizes.add(String.format(Locale.ROOT, "%,d", data.outlierCount()));
             colours.add(Palette.OUTLIER);
         }
-        if (labels.isEmpty()) {
-            return 0;
+        if (labels.size() == 1) {
+            return 0;  // only the heading: nothing to explain
         }
         g.setFont(LEGEND_FONT);
         FontMetrics m = g.getFontMetrics();
@@ -270,6 +293,12 @@ public final class MapPng {
             Color c = colours.get(k);
             int cy = y + LEGEND_ROW / 2;
             int sx = left + 10;
+            if (c == HEADING) {
+                line(g, labels.get(k), LEGEND_FONT.deriveFont(Font.BOLD), TEXT, sx, cy - m.getHeight() / 2,
+                        legendWidth - 2 * PAD - 12);
+                y += LEGEND_ROW;
+                continue;
+            }
             if (c == Palette.OUTLIER) {
                 g.setColor(c);
                 g.setStroke(new BasicStroke(1.6f));
@@ -306,7 +335,7 @@ public final class MapPng {
         return top + m.getHeight();
     }
 
-    private XYChart chart(MapData data, Sample sample, Layers layers, int chartWidth, int chartHeight) {
+    private XYChart chart(MapData data, Sample sample, Layers layers, int chartWidth, int chartHeight, double[] bounds) {
         XYChart chart = new XYChartBuilder().width(chartWidth).height(chartHeight).build();
         XYStyler st = chart.getStyler();
         st.setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
@@ -323,7 +352,7 @@ public final class MapPng {
         st.setPlotMargin(0);
         st.setMarkerSize(markerSize(sample.size()));
         st.setAntiAlias(true);
-        equalAspect(st, data, sample, chartWidth - 2 * PAD, chartHeight - 2 * PAD);
+        equalAspect(st, data, sample, chartWidth - 2 * PAD, chartHeight - 2 * PAD, bounds);
 
         int alpha = alpha(sample.size());
         int[] counts = layers.counts();
@@ -379,7 +408,8 @@ public final class MapPng {
      * every direction), the points centred with a small margin; {@code plotWidth} and {@code plotHeight}
      * approximate the plot area in pixels.
      */
-    private static void equalAspect(XYStyler st, MapData data, Sample sample, int plotWidth, int plotHeight) {
+    private static void equalAspect(XYStyler st, MapData data, Sample sample, int plotWidth, int plotHeight,
+            double[] bounds) {
         if (sample.size() == 0 || plotWidth <= 0 || plotHeight <= 0) {
             return;
         }
@@ -405,6 +435,59 @@ public final class MapPng {
         st.setXAxisMax(cx + perPixel * plotWidth / 2);
         st.setYAxisMin(cy - perPixel * plotHeight / 2);
         st.setYAxisMax(cy + perPixel * plotHeight / 2);
+        bounds[0] = cx - perPixel * plotWidth / 2;
+        bounds[1] = cx + perPixel * plotWidth / 2;
+        bounds[2] = cy - perPixel * plotHeight / 2;
+        bounds[3] = cy + perPixel * plotHeight / 2;
+    }
+
+    /**
+     * Each segment's name on the plot, at its densest region, no two overlapping ({@link Labels}): in a white box
+     * edged in the segment's colour. Segments choose their spots in legend order.
+     */
+    private void drawNames(Graphics2D c, XYChart chart, MapData data, Sample sample, Layers layers, double[] bounds) {
+        int[] rows = sample.rows();
+        double[] px = new double[rows.length];
+        double[] py = new double[rows.length];
+        int[] seg = new int[rows.length];
+        for (int k = 0; k < rows.length; k++) {
+            px[k] = chart.getScreenXFromChart(data.x()[rows[k]]);
+            py[k] = chart.getScreenYFromChart(data.y()[rows[k]]);
+            seg[k] = data.segment()[rows[k]];
+        }
+        int x0 = (int) Math.ceil(chart.getScreenXFromChart(bounds[0]));
+        int x1 = (int) Math.floor(chart.getScreenXFromChart(bounds[1]));
+        int y0 = (int) Math.ceil(chart.getScreenYFromChart(bounds[3]));
+        int y1 = (int) Math.floor(chart.getScreenYFromChart(bounds[2]));
+        Rectangle plot = new Rectangle(x0 + 2, y0 + 2, Math.max(1, x1 - x0 - 4), Math.max(1, y1 - y0 - 4));
+        int segments = data.segments().size();
+        double[][] anchors = Labels.anchors(px, py, seg, segments, plot, 24);
+        c.setFont(NAME_FONT);
+        FontMetrics m = c.getFontMetrics();
+        String[] names = new String[segments];
+        int[] widths = new int[segments];
+        for (int s = 0; s < segments; s++) {
+            names[s] = Strings.cut(data.segments().get(s).label().strip(), NAME_CHARS);
+            widths[s] = m.stringWidth(names[s]) + 10;
+        }
+        int h = m.getHeight() + 4;
+        int[] order = layers.order().stream().mapToInt(Integer::intValue).toArray();
+        Rectangle[] spots = Labels.place(anchors, widths, h, order, plot, 6);
+        c.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+        c.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        for (int s = 0; s < segments; s++) {
+            Rectangle r = spots[s];
+            if (r == null) {
+                continue;
+            }
+            c.setColor(new Color(255, 255, 255, 225));
+            c.fillRoundRect(r.x, r.y, r.width, r.height, 8, 8);
+            c.setColor(Palette.segment(s));
+            c.setStroke(new BasicStroke(2f));
+            c.drawRoundRect(r.x, r.y, r.width, r.height, 8, 8);
+            c.setColor(TEXT);
+            c.drawString(names[s], r.x + 5, r.y + 2 + m.getAscent());
+        }
     }
 
     /** An outlier's mark: a ring of a fixed diameter, whatever the markers' size. */
