@@ -100,10 +100,13 @@ final class ClusterCommand implements Callable<Integer> {
         if (ks.length > 1 && (centroids != null || assignments != null)) {
             throw new CommandLine.ParameterException(cl, "--centroids and --assignments need one k, not a range");
         }
-        if (terms < 1 || show < 0 || iterations < 0 || sample < 0 || silhouetteSample < 2 || restarts < 1
-                || seedCandidates < 0) {
-            throw new CommandLine.ParameterException(cl, "--terms and --restarts must be >= 1, --show, --iterations, "
-                    + "--sample and --seed-candidates >= 0, --silhouette-sample >= 2");
+        if (terms < 1 || show < 0 || iterations < 0 || sample < 0 || silhouetteSample < 2) {
+            throw new CommandLine.ParameterException(cl, "--terms must be >= 1, --show, --iterations and --sample >= 0, "
+                    + "--silhouette-sample >= 2");
+        }
+        if (restarts < 1 || seedCandidates < 0) {
+            throw new CommandLine.ParameterException(cl, "--restarts must be >= 1 and --seed-candidates >= 0, got "
+                    + restarts + " and " + seedCandidates);
         }
         vectors.inputs(new FileRoles())
                 .input("input vectors", input)

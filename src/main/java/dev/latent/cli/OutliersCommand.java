@@ -40,7 +40,7 @@ final class OutliersCommand implements Callable<Integer> {
     @Option(names = "--batch", paramLabel = "VECTORS", description = "New vectors to score against the reference (.lidx or .npy; default: the reference itself).")
     Path batch;
 
-    @Option(names = "--score", defaultValue = "lof", description = "knn (distance to the k-th neighbour), mean-knn, centroid (distance to the nearest k-means centroid over that cluster's typical radius) or lof (local outlier factor; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--score", defaultValue = "knn", description = "knn (distance to the k-th neighbour; the default, best on planted anomalies), mean-knn, centroid (distance to the nearest k-means centroid over that cluster's typical radius) or lof (local outlier factor).")
     String score;
 
     @Option(names = "-k", defaultValue = "10", description = "Neighbours per score (default: ${DEFAULT-VALUE}).")
