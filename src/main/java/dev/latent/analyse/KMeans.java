@@ -42,7 +42,8 @@ import java.util.SplittableRandom;
  *
  * <p><b>Restarts.</b> With {@link #restarts} above 1 the seeding and iterations run that many times on the
  * same resident points and the lowest final inertia wins; run 0 is the single run with the seed, so restarts
- * are never worse than it. On the native CPU backend they run on several threads at once ({@link #parallel}).
+ * are never worse than it. On the native CPU backend and small inputs they run on several threads at once
+ * ({@link #parallel}).
  * On the digits and on text embeddings 10 restarts match scikit-learn's {@code n_init=10} (docs/analyses.md).
  *
  * <p><b>Iterations.</b> Each iteration assigns every point to its nearest centroid, then moves each
@@ -163,7 +164,8 @@ public final class KMeans {
 
     /**
      * Runs this many times from different seedings and keeps the run with the lowest final inertia (default
-     * 1). The first run is the single run with {@link #seed}, so restarts never end on a worse objective
+     * 1; with {@link #trainingSample}, the inertia on the sample). The first run is the single run with
+     * {@link #seed}, so restarts never end on a worse objective
      * than one run; run {@code r > 0} seeds with a value derived from the seed and {@code r}. The ties go to
      * the earlier run, so the result does not depend on {@link #parallel}.
      */
@@ -191,7 +193,7 @@ public final class KMeans {
 
     /**
      * Whether restarts run on several threads at once, sharing the resident points (default: on the native
-     * CPU backend only, where it was measured faster; see docs/analysis.md).
+     * CPU backend when n·k·d is at most 1e7, the only case where it was measured faster; see docs/analyses.md).
      */
     public KMeans parallel(boolean parallel) {
         this.parallel = parallel;
@@ -301,16 +303,25 @@ public final class KMeans {
         return new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * r)).nextLong();
     }
 
-    /** Whether restarts run in parallel on {@code be} by default. */
-    static boolean parallelByDefault(Backend be) {
-        return "cpu".equals(be.name());
+    /** Most {@code n·k·d} (multiply-adds per assignment) for which restarts run in parallel by default. */
+    static final double PARALLEL_WORK = 1e7;
+
+    /**
+     * Whether restarts run in parallel on {@code be} by default: on the native CPU backend for small inputs
+     * only. Measured on 2 cores (jmh/results/analyse3-20261206/restarts-timing.txt): 10 restarts on the digits
+     * (n·k·d 1.2e6) 14 % faster in parallel, where the per-call overheads and the single-threaded seeding and
+     * update steps leave a core idle; on 5,000 × 384 text, k = 20 (3.8e7) no difference; on 50,000 × 384,
+     * k = 100 (1.9e9) 3 % slower, the kernels already using every core. Not measured on CUDA: sequential.
+     */
+    static boolean parallelByDefault(Backend be, long n, int k, int d) {
+        return "cpu".equals(be.name()) && (double) n * k * d <= PARALLEL_WORK;
     }
 
     /** All restarts, sequential or parallel; the lowest final inertia wins (ties to the earlier restart). */
     private Run runs(Backend be, ResidentMatrix resident, FloatMatrix train, Metric work, boolean spherical,
             SplittableRandom first, long start, double[] finals) {
         Run[] done = new Run[restarts];
-        boolean together = restarts > 1 && (parallel != null ? parallel : parallelByDefault(be));
+        boolean together = restarts > 1 && (parallel != null ? parallel : parallelByDefault(be, train.rows(), k, train.cols()));
         if (!together) {
             for (int r = 0; r < restarts; r++) {
                 done[r] = lloyd(be, resident, train, work, spherical, r == 0 ? first : new SplittableRandom(restartSeed(seed, r)), r, start);
