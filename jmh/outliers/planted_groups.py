@@ -3,15 +3,21 @@
     /usr/bin/python3 jmh/outliers/planted_groups.py JAR WORKDIR [TRIALS] [SCORES]
 
 The reference is the sample corpus (models/corpus/wordnet-glosses.jsonl, 5,000 glosses) plus m planted
-texts of one foreign kind, m in 1, 5, 20, 50 (and m = 0, once: how often the warning fires on the clean corpus), drawn at random (seed = trial) from a pool:
-  code: distinct lines of Java source of this repository (src/main/java, 30-120 characters, with '(' or ';');
+texts of one foreign kind, m in 1, 5, 20, 50 (and m = 0, once: how often the warning fires on the clean
+corpus), drawn at random (seed = trial) from a pool:
+  code: 400 distinct lines of Java source of this repository (src/main/java, 30-120 characters, with '(' or
+  ';'), drawn with numpy seed 0; the pool depends on the sources, so it is kept as WORKDIR/code.jsonl and its
+  embeddings as WORKDIR/code.npy, and a WORKDIR that holds them is reused as it is (the pool of the committed
+  results is jmh/results/analyse3-20261206/code-pool.jsonl);
 the planted texts resemble each other, so for m > 1 they form a small dense group of their own.
 Each planted set is scored by `latent outliers` (every --score in SCORES, k = 10, cosine, the reference
-scoring itself) and by scikit-learn's LocalOutlierFactor (n_neighbors 10 and 20, Euclidean on the unit
+scoring itself; SCORE@K runs with -k K: knn@50 by default, k above every planted group) and by
+scikit-learn's LocalOutlierFactor (n_neighbors 10 and 20, Euclidean on the unit
 vectors, i.e. the chord Latent uses) and IsolationForest (random_state = trial). Reported: precision at the
 planted count (planted among the m highest scores) and ROC AUC (planted = positive), per run, then the mean
-(min-max) over the trials. Also the offline rank average of Latent's lof and knn scores (what an ensemble
-would give), and whether the tight-group warning of `latent outliers` fired on its top 20 (the default --top).
+(min-max) over the trials. Also two offline ensembles of Latent's lof and knn scores (their rank average,
+and the sum of their robust z-scores: what an ensemble of normalised scores would give), and whether the
+tight-group warning of `latent outliers` fired on its top 20 (the default --top).
 """
 import json
 import os
@@ -27,7 +33,7 @@ from scipy.stats import rankdata
 
 jar, work = sys.argv[1], sys.argv[2]
 trials = int(sys.argv[3]) if len(sys.argv) > 3 else 5
-scores = (sys.argv[4] if len(sys.argv) > 4 else "knn,mean-knn,centroid,lof").split(",")
+scores = (sys.argv[4] if len(sys.argv) > 4 else "knn,mean-knn,centroid,lof,knn@50").split(",")
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sizes = [0, 1, 5, 20, 50]
 
@@ -68,14 +74,22 @@ pools = {"code": embed(code_lines(), "code")}
 
 
 def latent(path, score):
+    """`latent outliers` with --score SCORE (SCORE@K: with -k K instead of 10)."""
     out = os.path.join(work, "scores.tsv")
     if os.path.exists(out):
         os.remove(out)
-    p = subprocess.run(["java", "-jar", jar, "outliers", path, "--score", score, "-k", "10", "--metric", "cosine",
+    score, _, k = score.partition("@")
+    p = subprocess.run(["java", "-jar", jar, "outliers", path, "--score", score, "-k", k or "10", "--metric", "cosine",
                         "--top", "20", "-o", out, "-q"], check=True, capture_output=True, text=True)
     warn = [l for l in (p.stdout + p.stderr).splitlines() if "warning" in l.lower()]
     rows = np.loadtxt(out, skiprows=1, usecols=(0, 1))
     return rows[np.argsort(rows[:, 0]), 1], (warn[0] if warn else "")
+
+
+def robust_z(s):
+    """(s - median) / (1.4826 MAD): a score standardised on the reference's own distribution."""
+    med = np.median(s)
+    return (s - med) / (1.4826 * np.median(np.abs(s - med)))
 
 
 def measure(y, s, m):
@@ -100,6 +114,7 @@ for kind, pool in pools.items():
                 got["latent " + sc], warns["latent " + sc] = latent(path, sc)
             if "latent lof" in got and "latent knn" in got:
                 got["offline rank-avg(lof, knn)"] = (rankdata(got["latent lof"]) + rankdata(got["latent knn"])) / 2
+                got["offline robust-z(lof) + z(knn)"] = robust_z(got["latent lof"]) + robust_z(got["latent knn"])
             for nn in (10, 20):
                 lof = LocalOutlierFactor(n_neighbors=nn).fit(x)
                 got[f"sklearn LOF n_neighbors={nn}"] = -lof.negative_outlier_factor_

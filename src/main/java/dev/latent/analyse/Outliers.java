@@ -30,6 +30,12 @@ import java.util.Objects;
  *       above 1 for a point in a sparser place than its neighbours.</li>
  * </ul>
  *
+ * <p><b>Which score.</b> On planted groups of foreign texts among real embeddings (docs/analyses.md),
+ * {@link Score#KNN} ranked the planted points best at every group size from 1 to 50 and is what
+ * {@code latent outliers} uses by default; {@link Score#LOF} calls a dense group of similar anomalies normal,
+ * and every neighbour score does once the group holds more than k points. {@link #groupInReference} and
+ * {@link #group} tell when the top outliers form such a group of their own.
+ *
  * <p>Scores of the reference itself ({@link #scoreReference}) leave each point out of its own
  * neighbours (by row, so an exact duplicate elsewhere still counts as a neighbour at distance 0). New
  * points ({@link #score}) are scored against the whole reference. A threshold comes from the reference's
