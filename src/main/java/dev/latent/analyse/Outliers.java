@@ -453,7 +453,7 @@ public final class Outliers implements AutoCloseable {
         int grouped = 0;
         double[] spreads = new double[m];
         for (int i = 0; i < m; i++) {
-            if (nearTop[i] < nearRef[i]) {
+            if (nearTop[i] < nearRef[i] && Double.isFinite(nearRef[i])) { // all examined: nothing to compare with
                 spreads[grouped++] = nearTop[i];
             }
         }

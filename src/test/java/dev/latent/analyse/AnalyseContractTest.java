@@ -415,6 +415,12 @@ abstract class AnalyseContractTest {
             assertEquals(4, Outliers.Group.needed(20));
             assertEquals(10, Outliers.Group.needed(50));
             assertThrows(IllegalArgumentException.class, () -> clean.group(batch, new float[3], 5));
+            // Examining the whole reference leaves no rest to compare with: no group.
+            try (Outliers few = Outliers.of(batch, Metric.L2, 3, null, backend())) {
+                Outliers.Group all = few.groupInReference(few.scoreReference(Outliers.Score.KNN), 20);
+                assertEquals(8, all.examined());
+                assertEquals(0, all.grouped(), all.toString());
+            }
         }
     }
 
