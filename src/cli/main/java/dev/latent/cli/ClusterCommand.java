@@ -54,6 +54,12 @@ final class ClusterCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}); the same seed gives the same clusters on one backend.")
     long seed;
 
+    @Option(names = "--restarts", paramLabel = "N", defaultValue = "1", description = "Run k-means N times from different seedings and keep the lowest inertia; the first run is the one with --seed, so more restarts never give a worse inertia (default: ${DEFAULT-VALUE}).")
+    int restarts;
+
+    @Option(names = "--seed-candidates", paramLabel = "N", defaultValue = "0", description = "Candidates per k-means++ step, the best kept (greedy k-means++); 1: plain k-means++ (default 0: 2 + ln k, as scikit-learn).")
+    int seedCandidates;
+
     @Option(names = "--iterations", defaultValue = "25", description = "Most iterations (default: ${DEFAULT-VALUE}).")
     int iterations;
 
@@ -98,6 +104,10 @@ final class ClusterCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, "--terms must be >= 1, --show, --iterations and --sample >= 0, "
                     + "--silhouette-sample >= 2");
         }
+        if (restarts < 1 || seedCandidates < 0) {
+            throw new CommandLine.ParameterException(cl, "--restarts must be >= 1 and --seed-candidates >= 0, got "
+                    + restarts + " and " + seedCandidates);
+        }
         vectors.inputs(new FileRoles())
                 .input("input vectors", input)
                 .output("centroids output (--centroids)", centroids)
@@ -127,8 +137,9 @@ final class ClusterCommand implements Callable<Integer> {
             int kk = ks[0];
             String[] corpusTexts = in.textsOrRecords(texts);
             KMeansResult r;
-            try (Progress progress = Progress.start("k-means", iterations + 1L, quietOption.quiet, " iterations")) {
-                r = kmeans(kk).backend(backend).listener((it, inertia, s) -> progress.done(it + 1)).fit(in.vectors(), in.metric());
+            try (Progress progress = Progress.start("k-means", (iterations + 1L) * restarts, quietOption.quiet, " iterations")) {
+                long[] steps = {0};
+                r = kmeans(kk).backend(backend).listener((it, inertia, s) -> progress.done(++steps[0])).fit(in.vectors(), in.metric());
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(cl, e.getMessage());
             }
@@ -139,6 +150,12 @@ final class ClusterCommand implements Callable<Integer> {
                         r.iterations() == 1 ? "" : "s", r.converged() ? " (converged)" : "", r.inertia(),
                         Distance.name(in.metric()), r.seconds(), r.backend(),
                         r.trainedOn() < in.rows() ? ", trained on a sample of " + r.trainedOn() : "");
+                if (restarts > 1) {
+                    double[] all = r.restartInertia();
+                    double worst = Arrays.stream(all).max().orElse(Double.NaN);
+                    out.printf(Locale.ROOT, "restarts: %d, kept run %d (inertia %.6g; the seed's own run %.6g, worst %.6g)%n",
+                            restarts, r.restart(), r.inertia(), all[0], worst);
+                }
                 if (corpusTexts != null) {
                     List<String> all = Arrays.asList(corpusTexts);
                     List<Segments.Segment> segments = Segments.describe(r.labels(), r.distances(), kk, all, terms, 1);
@@ -159,7 +176,8 @@ final class ClusterCommand implements Callable<Integer> {
     }
 
     private KMeans kmeans(int kk) {
-        return KMeans.of(kk).seed(seed).iterations(iterations).tolerance(tolerance).trainingSample(sample);
+        return KMeans.of(kk).seed(seed).iterations(iterations).tolerance(tolerance).trainingSample(sample)
+                .restarts(restarts).seedCandidates(seedCandidates);
     }
 
     private void printSizes(PrintWriter out, KMeansResult r) {

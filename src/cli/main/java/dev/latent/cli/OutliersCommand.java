@@ -40,7 +40,7 @@ final class OutliersCommand implements Callable<Integer> {
     @Option(names = "--batch", paramLabel = "VECTORS", description = "New vectors to score against the reference (.lidx or .npy; default: the reference itself).")
     Path batch;
 
-    @Option(names = "--score", defaultValue = "lof", description = "knn (distance to the k-th neighbour), mean-knn, centroid (distance to the nearest k-means centroid over that cluster's typical radius) or lof (local outlier factor; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--score", defaultValue = "knn", description = "knn (distance to the k-th neighbour; the default, best on planted anomalies), mean-knn, centroid (distance to the nearest k-means centroid over that cluster's typical radius) or lof (local outlier factor).")
     String score;
 
     @Option(names = "-k", defaultValue = "10", description = "Neighbours per score (default: ${DEFAULT-VALUE}).")
@@ -137,9 +137,12 @@ final class OutliersCommand implements Callable<Integer> {
                 }
                 throw new CommandLine.ParameterException(cl, e.getMessage());
             }
+            Outliers.Group group;
             try (o) {
                 refScores = o.scoreReference(kind);
                 scores = scored == null ? refScores : o.score(scored.vectors(), kind);
+                group = top < 3 ? null : scored == null ? o.groupInReference(scores, top)
+                        : o.group(scored.vectors(), scores, top);
             }
             double threshold = Outliers.threshold(refScores, q);
             int above = 0;
@@ -168,6 +171,16 @@ final class OutliersCommand implements Callable<Integer> {
                     String text = targetTexts == null ? "" : cut(targetTexts[p], 90);
                     out.printf(Locale.ROOT, "%5d %14d %12.5g  %s%n", i + 1, target.ids()[p], scores[p], text);
                 }
+                out.flush();
+            }
+            if (group != null && group.tight()) {
+                cl.getErr().printf(Locale.ROOT, "warning: %d of the top %d outliers have their nearest neighbour among "
+                        + "the top %d: they form a group of their own (median distance to the nearest in the group %.3g; "
+                        + "typical %d-th neighbour distance in the reference %.3g). A group of similar unusual points "
+                        + "scores low on lof, and on knn when it holds more than k points: look at them together, "
+                        + "and try -k above the group's size.%n", group.grouped(), group.examined(), group.examined(),
+                        group.spread(), k, group.typical());
+                cl.getErr().flush();
             }
         }
         return Main.OK;

@@ -139,6 +139,66 @@ abstract class AnalyseContractTest {
         }
     }
 
+    /**
+     * Restarts keep the lowest final inertia, and their first run is the single run with the same seed, so
+     * they are never worse than it: checked over ten seeds on overlapping blobs (where seeds end in different
+     * local minima), sequential and parallel giving the same result.
+     */
+    @Test
+    void restartsAreNeverWorseThanTheSingleRunWithTheSameSeed() {
+        Planted p = Planted.blobs(8, 9, 37, 5, 2.5); // 333 points, overlapping
+        int improved = 0;
+        try (p.points) {
+            for (long seed = 0; seed < 10; seed++) {
+                try (KMeansResult one = kmeans(9).seed(seed).fit(p.points, Metric.L2);
+                        KMeansResult many = kmeans(9).seed(seed).restarts(5).parallel(false).fit(p.points, Metric.L2);
+                        KMeansResult together = kmeans(9).seed(seed).restarts(5).parallel(true).fit(p.points, Metric.L2)) {
+                    double[] each = many.restartInertia();
+                    assertEquals(5, each.length);
+                    assertEquals(one.inertia(), each[0], 0.0, "restart 0 is the single run");
+                    assertEquals(Arrays.stream(each).min().getAsDouble(), many.inertia(), 0.0);
+                    assertEquals(each[many.restart()], many.inertia(), 0.0);
+                    assertTrue(many.inertia() <= one.inertia(), "seed " + seed);
+                    if (many.inertia() < one.inertia()) {
+                        improved++;
+                    } else {
+                        assertArrayEquals(one.labels(), many.labels(), "seed " + seed);
+                    }
+                    assertArrayEquals(each, together.restartInertia(), "seed " + seed + ": parallel");
+                    assertArrayEquals(many.labels(), together.labels(), "seed " + seed + ": parallel");
+                    labelsMatchTheNearestCentroid(p.points, many, Metric.L2);
+                }
+            }
+        }
+        assertTrue(improved > 0, "restarts should find a lower minimum for some seed on overlapping blobs");
+    }
+
+    /**
+     * Greedy k-means++ (several candidates per step, the best kept) starts from a lower total distance than
+     * plain k-means++ on average: over 20 seeds, the inertia of the seeding itself (0 iterations).
+     */
+    @Test
+    void greedySeedingStartsLowerThanPlainKMeansPlusPlus() {
+        Planted p = Planted.blobs(21, 15, 40, 6, 1.0);
+        double plain = 0;
+        double greedy = 0;
+        try (p.points) {
+            for (long seed = 0; seed < 20; seed++) {
+                try (KMeansResult a = kmeans(15).seed(seed).iterations(0).seedCandidates(1).fit(p.points, Metric.L2);
+                        KMeansResult b = kmeans(15).seed(seed).iterations(0).fit(p.points, Metric.L2)) {
+                    plain += a.inertia();
+                    greedy += b.inertia();
+                }
+            }
+        }
+        assertTrue(greedy < 0.9 * plain, "greedy " + greedy + ", plain " + plain);
+        assertEquals(4, KMeans.of(15).candidatesPerStep()); // 2 + floor(ln 15)
+        assertEquals(2, KMeans.of(1).candidatesPerStep());
+        assertEquals(3, KMeans.of(15).seedCandidates(3).candidatesPerStep());
+        assertThrows(IllegalArgumentException.class, () -> KMeans.of(3).restarts(0));
+        assertThrows(IllegalArgumentException.class, () -> KMeans.of(3).seedCandidates(-1));
+    }
+
     @Test
     void inertiaNeverRisesAndTheRunStopsOnTheTolerance() {
         Planted p = Planted.blobs(5, 12, 80, 8, 2.5);
@@ -298,6 +358,70 @@ abstract class AnalyseContractTest {
             }
         }
         return FloatMatrix.of(flat, d);
+    }
+
+    /**
+     * The tight-group check both ways on planted data: outliers placed one per direction far from the blobs
+     * are not a group (each one's nearest neighbour is a blob point); eight points planted close together far
+     * from the blobs are (each one's nearest neighbour is another of them), for the reference scoring itself
+     * and for a batch.
+     */
+    @Test
+    void theTopOutliersAreCalledAGroupOnlyWhenTheyAre() {
+        int d = 6;
+        Planted blobs = Planted.blobs(31, 4, 100, d, 1.0);
+        float[] inliers = blobs.points.copyRows(0, 400);
+        blobs.points.close();
+        float[] scattered = new float[(400 + 2 * d) * d];
+        System.arraycopy(inliers, 0, scattered, 0, inliers.length);
+        for (int i = 0; i < 2 * d; i++) { // +-30 on each axis: 42 apart, nearer the blobs than each other
+            scattered[(400 + i) * d + i / 2] = i % 2 == 0 ? 30 : -30;
+        }
+        SplittableRandom r = new SplittableRandom(5);
+        float[] grouped = new float[(400 + 8) * d];
+        System.arraycopy(inliers, 0, grouped, 0, inliers.length);
+        float[] group = new float[8 * d];
+        for (int i = 0; i < 8; i++) {
+            for (int j = 0; j < d; j++) {
+                group[i * d + j] = (float) (35 + 0.3 * Planted.gaussian(r));
+            }
+        }
+        System.arraycopy(group, 0, grouped, 400 * d, group.length);
+        try (FloatMatrix a = FloatMatrix.of(scattered, d); FloatMatrix b = FloatMatrix.of(grouped, d);
+                FloatMatrix batch = FloatMatrix.of(group, d); FloatMatrix plain = FloatMatrix.of(inliers, d);
+                Outliers oa = Outliers.of(a, Metric.L2, 10, null, backend());
+                Outliers ob = Outliers.of(b, Metric.L2, 10, null, backend());
+                Outliers clean = Outliers.of(plain, Metric.L2, 10, null, backend())) {
+            float[] sa = oa.scoreReference(Outliers.Score.KNN);
+            assertTrue(Arrays.stream(Outliers.top(sa, 12)).allMatch(i -> i >= 400), "the scattered ones lead");
+            Outliers.Group ga = oa.groupInReference(sa, 12);
+            assertEquals(12, ga.examined());
+            assertEquals(0, ga.grouped(), ga.toString());
+            assertTrue(!ga.tight());
+
+            float[] sb = ob.scoreReference(Outliers.Score.KNN); // k = 10 > 8: the group still scores high
+            assertTrue(Arrays.stream(Outliers.top(sb, 8)).allMatch(i -> i >= 400), "the group leads");
+            Outliers.Group gb = ob.groupInReference(sb, 12);
+            assertEquals(8, gb.grouped(), gb.toString());
+            assertTrue(gb.tight());
+            assertTrue(gb.spread() < gb.typical(), gb.toString());
+
+            // The same group as a new batch against the clean reference.
+            float[] sc = clean.score(batch, Outliers.Score.KNN);
+            Outliers.Group gc = clean.group(batch, sc, 8);
+            assertEquals(8, gc.grouped(), gc.toString());
+            assertTrue(gc.tight());
+            assertEquals(3, Outliers.Group.needed(12));
+            assertEquals(4, Outliers.Group.needed(20));
+            assertEquals(10, Outliers.Group.needed(50));
+            assertThrows(IllegalArgumentException.class, () -> clean.group(batch, new float[3], 5));
+            // Examining the whole reference leaves no rest to compare with: no group.
+            try (Outliers few = Outliers.of(batch, Metric.L2, 3, null, backend())) {
+                Outliers.Group all = few.groupInReference(few.scoreReference(Outliers.Score.KNN), 20);
+                assertEquals(8, all.examined());
+                assertEquals(0, all.grouped(), all.toString());
+            }
+        }
     }
 
     @Test

@@ -113,6 +113,52 @@ class AnalyseCommandsTest {
         }
         assertEquals(123, Files.readAllLines(scores).size());
         assertTrue(Files.readAllLines(scores).get(0).startsWith("{\"id\":0,\"score\":"));
+        assertTrue(!res.err().contains("warning"), "three scattered outliers are no group:\n" + res.err());
+    }
+
+    /** Six points planted close together far from the blobs: listed first, with a warning that they form a group. */
+    @Test
+    void outliersWarnWhenTheTopOnesFormAGroup() throws IOException {
+        int d = 8;
+        float[] flat = new float[126 * d];
+        try (FloatMatrix blobs = Npy.read(clean)) {
+            System.arraycopy(blobs.copyRows(0, 120), 0, flat, 0, 120 * d);
+        }
+        SplittableRandom r = new SplittableRandom(9);
+        for (int i = 120; i < 126; i++) {
+            for (int j = 0; j < d; j++) {
+                flat[i * d + j] = (float) (30 + r.nextDouble(-0.5, 0.5));
+            }
+        }
+        Path grouped = dir.resolve("grouped.npy");
+        try (FloatMatrix m = FloatMatrix.of(flat, d)) {
+            Npy.write(grouped, m);
+        }
+        MainTest.Result res = MainTest.run("outliers", grouped.toString(), "--metric", "l2", "-k", "8", "--top", "6");
+        assertEquals(0, res.code(), res.err());
+        assertTrue(res.out().startsWith("knn scores"), "knn is the default score:\n" + res.out());
+        assertTrue(res.err().contains("warning: 6 of the top 6 outliers") && res.err().contains("group of their own"),
+                res.err());
+        MainTest.Result quiet = MainTest.run("outliers", grouped.toString(), "--metric", "l2", "-k", "8", "--top", "6", "-q");
+        assertTrue(quiet.err().contains("group of their own"), "the warning is not a progress bar: " + quiet.err());
+    }
+
+    @Test
+    void restartsKeepTheLowestInertiaAndNeverLoseTheSeedsOwnRun() {
+        MainTest.Result res = MainTest.run("cluster", vectors.toString(), "-k", "7", "--metric", "l2", "--restarts", "4",
+                "--show", "0", "-q");
+        assertEquals(0, res.code(), res.err());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "restarts: 4, kept run (\\d) \\(inertia ([0-9.e+]+); the seed's own run ([0-9.e+]+), worst ([0-9.e+]+)\\)")
+                .matcher(res.out());
+        assertTrue(m.find(), res.out());
+        double kept = Double.parseDouble(m.group(2));
+        assertTrue(kept <= Double.parseDouble(m.group(3)) && kept <= Double.parseDouble(m.group(4)), res.out());
+        MainTest.Result one = MainTest.run("cluster", vectors.toString(), "-k", "7", "--metric", "l2", "--show", "0", "-q");
+        assertTrue(one.out().contains("inertia " + m.group(3) + " "), "restart 0 is the single run:\n" + one.out() + res.out());
+        MainTest.Result bad = MainTest.run("cluster", vectors.toString(), "-k", "3", "--restarts", "0");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--restarts must be >= 1"), bad.err());
     }
 
     @Test

@@ -32,11 +32,19 @@ import java.util.SplittableRandom;
  * directions (rows not of unit length are normalised in a copy), centroids renormalised after each update,
  * minimising the sum of cosine distances.
  *
- * <p><b>Seeding.</b> k-means++ (D² sampling, Arthur and Vassilvitskii) on a random sample of
- * {@link #seedSample} points (default {@code max(4k, 1024)}, all points when fewer): each new centre costs
- * one pass over the sample, so seeding stays a small share of a run even for k in the thousands; the
- * Lloyd iterations then refine on all points. {@link Seeding#RANDOM} takes k distinct random points (as
- * FAISS does). A fixed {@link #seed} gives identical runs on one backend.
+ * <p><b>Seeding.</b> Greedy k-means++ (D² sampling, Arthur and Vassilvitskii; at each step
+ * {@link #seedCandidates} points are drawn, {@code 2 + floor(ln k)} by default as in scikit-learn, and the one
+ * that leaves the smallest total distance is kept) on a random sample of {@link #seedSample} points (default
+ * {@code max(4k, 1024)}, all points when fewer): each new centre costs one {@link ResidentMatrix#distances}
+ * call over the sample for all its candidates, so seeding stays a small share of a run even for k in the
+ * thousands; the Lloyd iterations then refine on all points. {@link Seeding#RANDOM} takes k distinct random
+ * points (as FAISS does). A fixed {@link #seed} gives identical runs on one backend.
+ *
+ * <p><b>Restarts.</b> With {@link #restarts} above 1 the seeding and iterations run that many times on the
+ * same resident points and the lowest final inertia wins; run 0 is the single run with the seed, so restarts
+ * are never worse than it. On the native CPU backend and small inputs they run on several threads at once
+ * ({@link #parallel}).
+ * On the digits and on text embeddings 10 restarts match scikit-learn's {@code n_init=10} (docs/analyses.md).
  *
  * <p><b>Iterations.</b> Each iteration assigns every point to its nearest centroid, then moves each
  * centroid to the mean of its points. An empty cluster is repaired by splitting the largest one (its
@@ -71,6 +79,14 @@ public final class KMeans {
          * @param seconds   since the start of the fit
          */
         void assigned(int iteration, double inertia, double seconds);
+
+        /**
+         * As {@link #assigned(int, double, double)}, for run {@code restart} of {@link #restarts} (calls are
+         * serialised, but those of parallel runs interleave). By default forgets the restart.
+         */
+        default void assigned(int restart, int iteration, double inertia, double seconds) {
+            assigned(iteration, inertia, seconds);
+        }
     }
 
     /** Rows assigned per call when all points are assigned after training on a sample. */
@@ -83,6 +99,9 @@ public final class KMeans {
     private Seeding seeding = Seeding.KMEANS_PLUS_PLUS;
     private int seedSample;
     private long trainingSample;
+    private int restarts = 1;
+    private int candidates;
+    private Boolean parallel;
     private Backend backend;
     private Listener listener;
 
@@ -143,6 +162,44 @@ public final class KMeans {
         return this;
     }
 
+    /**
+     * Runs this many times from different seedings and keeps the run with the lowest final inertia (default
+     * 1; with {@link #trainingSample}, the inertia on the sample). The first run is the single run with
+     * {@link #seed}, so restarts never end on a worse objective
+     * than one run; run {@code r > 0} seeds with a value derived from the seed and {@code r}. The ties go to
+     * the earlier run, so the result does not depend on {@link #parallel}.
+     */
+    public KMeans restarts(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("restarts must be >= 1, got " + n);
+        }
+        this.restarts = n;
+        return this;
+    }
+
+    /**
+     * Candidates per k-means++ step (greedy k-means++, as scikit-learn): each step draws this many points
+     * by D² sampling and keeps the one that lowers the seeding's total distance most, scoring all of them
+     * in one {@link ResidentMatrix#distances} call. 1 is plain k-means++; 0 (the default) takes
+     * {@code 2 + floor(ln k)}, scikit-learn's choice.
+     */
+    public KMeans seedCandidates(int n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("seedCandidates must be >= 0, got " + n);
+        }
+        this.candidates = n;
+        return this;
+    }
+
+    /**
+     * Whether restarts run on several threads at once, sharing the resident points (default: on the native
+     * CPU backend when n·k·d is at most 1e7, the only case where it was measured faster; see docs/analyses.md).
+     */
+    public KMeans parallel(boolean parallel) {
+        this.parallel = parallel;
+        return this;
+    }
+
     /** The backend to run on (default {@link Backends#get()}). */
     public KMeans backend(Backend backend) {
         this.backend = Objects.requireNonNull(backend, "backend");
@@ -195,35 +252,14 @@ public final class KMeans {
             sample = sampled ? Rows.copyOf(all, Rows.sampleRows(random, n, trainingSample)) : null;
             FloatMatrix train = sampled ? sample : all;
             int d = train.cols();
-            float[] centroids;
-            List<Double> inertia = new ArrayList<>();
-            int updates = 0;
-            boolean converged = false;
-            int repairs = 0;
-            Assignment last;
+            Run best;
+            double[] finals = new double[restarts];
             try (ResidentMatrix resident = be.upload(train, work)) {
-                centroids = seeding == Seeding.RANDOM ? randomSeeds(train, random) : plusPlusSeeds(be, train, work, random);
-                double previous = Double.NaN;
-                while (true) {
-                    last = assign(be, resident, centroids, d, work);
-                    double total = inertia(last, work);
-                    inertia.add(total);
-                    if (listener != null) {
-                        listener.assigned(updates, total, (System.nanoTime() - start) / 1e9);
-                    }
-                    if (updates > 0 && (previous - total) <= tolerance * Math.abs(previous)) {
-                        converged = true;
-                        break;
-                    }
-                    if (updates == iterations) {
-                        break;
-                    }
-                    previous = total;
-                    LabelSums sums = be.accumulate(resident, last.labels(), k);
-                    repairs += update(centroids, sums, spherical);
-                    updates++;
-                }
+                best = runs(be, resident, train, work, spherical, random, start, finals);
             }
+            float[] centroids = best.centroids;
+            Assignment last = best.last;
+            int updates = best.updates;
             int[] labels;
             float[] distances;
             if (sampled) {
@@ -241,9 +277,9 @@ public final class KMeans {
             for (int l : labels) {
                 sizes[l]++;
             }
-            double[] history = inertia.stream().mapToDouble(Double::doubleValue).toArray();
-            return new KMeansResult(FloatMatrix.of(centroids, d), metric, labels, distances, sizes, history, updates,
-                    converged, repairs, sampled ? trainingSample : n, (System.nanoTime() - start) / 1e9, be.name());
+            return new KMeansResult(FloatMatrix.of(centroids, d), metric, labels, distances, sizes, best.inertia, updates,
+                    best.converged, best.repairs, sampled ? trainingSample : n, (System.nanoTime() - start) / 1e9, be.name(),
+                    best.restart, finals);
         } finally {
             if (sample != null) {
                 sample.close();
@@ -252,6 +288,126 @@ public final class KMeans {
                 normalised.close();
             }
         }
+    }
+
+    /** One run from one seeding: its centroids, last assignment and inertia after each assignment. */
+    private record Run(int restart, float[] centroids, Assignment last, double[] inertia, int updates,
+            boolean converged, int repairs) {
+        double finalInertia() {
+            return inertia[inertia.length - 1];
+        }
+    }
+
+    /** Seed of restart {@code r > 0}: the base seed mixed with r (restart 0 uses the base seed itself). */
+    static long restartSeed(long seed, int r) {
+        return new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * r)).nextLong();
+    }
+
+    /** Most {@code n·k·d} (multiply-adds per assignment) for which restarts run in parallel by default. */
+    static final double PARALLEL_WORK = 1e7;
+
+    /**
+     * Whether restarts run in parallel on {@code be} by default: on the native CPU backend for small inputs
+     * only. Measured on 2 cores (jmh/results/analyse3-20261206/restarts-timing.txt): 10 restarts on the digits
+     * (n·k·d 1.2e6) 14 % faster in parallel, where the per-call overheads and the single-threaded seeding and
+     * update steps leave a core idle; on 5,000 × 384 text, k = 20 (3.8e7) no difference; on 50,000 × 384,
+     * k = 100 (1.9e9) 3 % slower, the kernels already using every core. Not measured on CUDA: sequential.
+     */
+    static boolean parallelByDefault(Backend be, long n, int k, int d) {
+        return "cpu".equals(be.name()) && (double) n * k * d <= PARALLEL_WORK;
+    }
+
+    /** All restarts, sequential or parallel; the lowest final inertia wins (ties to the earlier restart). */
+    private Run runs(Backend be, ResidentMatrix resident, FloatMatrix train, Metric work, boolean spherical,
+            SplittableRandom first, long start, double[] finals) {
+        Run[] done = new Run[restarts];
+        boolean together = restarts > 1 && (parallel != null ? parallel : parallelByDefault(be, train.rows(), k, train.cols()));
+        if (!together) {
+            for (int r = 0; r < restarts; r++) {
+                done[r] = lloyd(be, resident, train, work, spherical, r == 0 ? first : new SplittableRandom(restartSeed(seed, r)), r, start);
+            }
+        } else {
+            int threads = Math.min(restarts, Math.max(2, Runtime.getRuntime().availableProcessors()));
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, t -> {
+                Thread th = new Thread(t, "kmeans-restart");
+                th.setDaemon(true);
+                return th;
+            });
+            try {
+                List<java.util.concurrent.Future<Run>> futures = new ArrayList<>();
+                for (int r = 0; r < restarts; r++) {
+                    int restart = r;
+                    SplittableRandom random = r == 0 ? first : new SplittableRandom(restartSeed(seed, r));
+                    futures.add(pool.submit(() -> lloyd(be, resident, train, work, spherical, random, restart, start)));
+                }
+                for (int r = 0; r < restarts; r++) {
+                    try {
+                        done[r] = futures.get(r).get();
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        for (java.util.concurrent.Future<Run> f : futures) {
+                            f.cancel(true);
+                        }
+                        Throwable c = e.getCause();
+                        if (c instanceof RuntimeException re) {
+                            throw re;
+                        }
+                        if (c instanceof Error err) {
+                            throw err;
+                        }
+                        throw new IllegalStateException(c);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IllegalStateException("interrupted while k-means restarts ran", e);
+                    }
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+        Run best = done[0];
+        for (int r = 0; r < restarts; r++) {
+            finals[r] = done[r].finalInertia();
+            if (done[r].finalInertia() < best.finalInertia()) {
+                best = done[r];
+            }
+        }
+        return best;
+    }
+
+    /** One seeding and its Lloyd iterations. */
+    private Run lloyd(Backend be, ResidentMatrix resident, FloatMatrix train, Metric work, boolean spherical,
+            SplittableRandom random, int restart, long start) {
+        int d = train.cols();
+        float[] centroids = seeding == Seeding.RANDOM ? randomSeeds(train, random) : plusPlusSeeds(be, train, work, random);
+        List<Double> inertia = new ArrayList<>();
+        int updates = 0;
+        boolean converged = false;
+        int repairs = 0;
+        Assignment last;
+        double previous = Double.NaN;
+        while (true) {
+            last = assign(be, resident, centroids, d, work);
+            double total = inertia(last, work);
+            inertia.add(total);
+            if (listener != null) {
+                synchronized (listener) {
+                    listener.assigned(restart, updates, total, (System.nanoTime() - start) / 1e9);
+                }
+            }
+            if (updates > 0 && (previous - total) <= tolerance * Math.abs(previous)) {
+                converged = true;
+                break;
+            }
+            if (updates == iterations) {
+                break;
+            }
+            previous = total;
+            LabelSums sums = be.accumulate(resident, last.labels(), k);
+            repairs += update(centroids, sums, spherical);
+            updates++;
+        }
+        return new Run(restart, centroids, last, inertia.stream().mapToDouble(Double::doubleValue).toArray(), updates,
+                converged, repairs);
     }
 
     private Assignment assign(Backend be, ResidentMatrix points, float[] centroids, int d, Metric work) {
@@ -350,61 +506,79 @@ public final class KMeans {
         return c;
     }
 
-    /** k-means++ on a sample: each centre drawn with probability proportional to its distance to the nearest. */
+    /** Candidates per k-means++ step for this k: the set value, else 2 + floor(ln k). */
+    int candidatesPerStep() {
+        return candidates > 0 ? candidates : 2 + (int) Math.log(k);
+    }
+
+    /**
+     * k-means++ on a sample: each centre drawn with probability proportional to its distance to the nearest;
+     * with several candidates per step (greedy), the candidate that leaves the smallest total is kept.
+     */
     private float[] plusPlusSeeds(Backend be, FloatMatrix train, Metric work, SplittableRandom random) {
         long n = train.rows();
         int s = (int) Math.min(n, seedSample > 0 ? seedSample : Math.max(4L * k, 1024));
         int d = train.cols();
+        int t = candidatesPerStep();
         FloatMatrix pool = s == n ? null : Rows.copyOf(train, Rows.sampleRows(random, n, s));
         FloatMatrix from = pool != null ? pool : train;
         float[] c = new float[k * d];
-        try (ResidentMatrix candidates = be.upload(from, work); FloatMatrix centre = FloatMatrix.allocate(1, d);
-                FloatMatrix scores = FloatMatrix.allocate(1, s)) {
+        try (ResidentMatrix points = be.upload(from, work); FloatMatrix centres = FloatMatrix.allocate(t, d);
+                FloatMatrix scores = FloatMatrix.allocate(t, s)) {
             double[] nearest = new double[s];
-            Arrays.fill(nearest, Double.POSITIVE_INFINITY);
+            double[] trial = new double[s];
+            double[] bestNearest = new double[s];
             float[] row = new float[d];
             float[] out = new float[s];
-            int pick = random.nextInt(s);
-            for (int i = 0; i < k; i++) {
-                from.getRow(pick, row);
-                System.arraycopy(row, 0, c, i * d, d);
-                if (i == k - 1) {
-                    break;
-                }
-                centre.setRow(0, row);
-                candidates.distances(centre, 0, s, scores);
-                scores.getRow(0, out);
-                double total = 0;
-                for (int j = 0; j < s; j++) {
-                    double dist = Distance.of(work, out[j]);
-                    if (dist < nearest[j]) {
-                        nearest[j] = dist;
-                    }
-                    total += nearest[j];
-                }
+            int[] picks = new int[t];
+            int first = random.nextInt(s);
+            from.getRow(first, row);
+            System.arraycopy(row, 0, c, 0, d);
+            if (k == 1) {
+                return c;
+            }
+            centres.setRow(0, row);
+            try (FloatMatrix one = centres.rowsView(0, 1); FloatMatrix oneOut = scores.rowsView(0, 1)) {
+                points.distances(one, 0, s, oneOut);
+            }
+            scores.getRow(0, out);
+            double total = 0;
+            for (int j = 0; j < s; j++) {
+                nearest[j] = Distance.of(work, out[j]);
+                total += nearest[j];
+            }
+            for (int i = 1; i < k; i++) {
                 if (!(total > 0)) {
-                    throw new IllegalArgumentException("the points hold only " + (i + 1) + " distinct vector"
-                            + (i == 0 ? "" : "s") + (pool != null ? " in a random sample of " + s : "")
+                    throw new IllegalArgumentException("the points hold only " + i + " distinct vector"
+                            + (i == 1 ? "" : "s") + (pool != null ? " in a random sample of " + s : "")
                             + ", fewer than k = " + k + "; choose a smaller k");
                 }
-                double target = random.nextDouble() * total;
-                double acc = 0;
-                pick = -1;
-                for (int j = 0; j < s; j++) {
-                    acc += nearest[j];
-                    if (acc > target && nearest[j] > 0) {
-                        pick = j;
-                        break;
+                for (int q = 0; q < t; q++) {
+                    picks[q] = draw(nearest, total, random.nextDouble() * total);
+                    from.getRow(picks[q], row);
+                    centres.setRow(q, row);
+                }
+                points.distances(centres, 0, s, scores);
+                int best = -1;
+                double bestTotal = Double.POSITIVE_INFINITY;
+                for (int q = 0; q < t; q++) {
+                    scores.getRow(q, out);
+                    double sum = 0;
+                    for (int j = 0; j < s; j++) {
+                        double dist = Distance.of(work, out[j]);
+                        trial[j] = Math.min(dist, nearest[j]);
+                        sum += trial[j];
+                    }
+                    if (sum < bestTotal) {
+                        bestTotal = sum;
+                        best = q;
+                        System.arraycopy(trial, 0, bestNearest, 0, s);
                     }
                 }
-                if (pick < 0) { // rounding at the very end of the sum: the last point with weight
-                    for (int j = s - 1; j >= 0; j--) {
-                        if (nearest[j] > 0) {
-                            pick = j;
-                            break;
-                        }
-                    }
-                }
+                System.arraycopy(bestNearest, 0, nearest, 0, s);
+                total = bestTotal;
+                from.getRow(picks[best], row);
+                System.arraycopy(row, 0, c, i * d, d);
             }
         } finally {
             if (pool != null) {
@@ -412,5 +586,22 @@ public final class KMeans {
             }
         }
         return c;
+    }
+
+    /** The point the cumulative weights reach at {@code target}, skipping weight 0 (points already chosen). */
+    private static int draw(double[] nearest, double total, double target) {
+        double acc = 0;
+        for (int j = 0; j < nearest.length; j++) {
+            acc += nearest[j];
+            if (acc > target && nearest[j] > 0) {
+                return j;
+            }
+        }
+        for (int j = nearest.length - 1; j >= 0; j--) { // rounding at the very end of the sum: the last with weight
+            if (nearest[j] > 0) {
+                return j;
+            }
+        }
+        throw new IllegalStateException("no point with weight left, total " + total);
     }
 }

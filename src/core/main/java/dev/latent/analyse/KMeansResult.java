@@ -27,9 +27,12 @@ public final class KMeansResult implements AutoCloseable {
     private final long trainedOn;
     private final double seconds;
     private final String backend;
+    private final int restart;
+    private final double[] restartInertia;
 
     KMeansResult(FloatMatrix centroids, Metric metric, int[] labels, float[] distances, long[] sizes, double[] inertia,
-            int iterations, boolean converged, int repairs, long trainedOn, double seconds, String backend) {
+            int iterations, boolean converged, int repairs, long trainedOn, double seconds, String backend, int restart,
+            double[] restartInertia) {
         this.centroids = centroids;
         this.metric = metric;
         this.labels = labels;
@@ -42,6 +45,8 @@ public final class KMeansResult implements AutoCloseable {
         this.trainedOn = trainedOn;
         this.seconds = seconds;
         this.backend = backend;
+        this.restart = restart;
+        this.restartInertia = restartInertia;
     }
 
     /** Rebuilds a result from saved centroids (for {@link #assign} only: no labels, sizes or history). */
@@ -49,7 +54,7 @@ public final class KMeansResult implements AutoCloseable {
         float[] flat = centroids.copyRows(0, (int) centroids.rows());
         FloatMatrix own = FloatMatrix.of(flat, centroids.cols());
         return new KMeansResult(own, metric, new int[0], new float[0], new long[(int) centroids.rows()], new double[0], 0,
-                false, 0, 0, 0, "");
+                false, 0, 0, 0, "", 0, new double[0]);
     }
 
     /** Number of clusters. */
@@ -92,7 +97,17 @@ public final class KMeansResult implements AutoCloseable {
         return inertia.length == 0 ? Double.NaN : inertia[inertia.length - 1];
     }
 
-    /** Centroid updates made. */
+    /** Which restart the result comes from (0: the run with the base seed). */
+    public int restart() {
+        return restart;
+    }
+
+    /** The final inertia of every restart, in restart order (one entry without restarts). */
+    public double[] restartInertia() {
+        return restartInertia;
+    }
+
+    /** Centroid updates made (by the restart kept). */
     public int iterations() {
         return iterations;
     }

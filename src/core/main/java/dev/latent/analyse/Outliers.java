@@ -30,6 +30,12 @@ import java.util.Objects;
  *       above 1 for a point in a sparser place than its neighbours.</li>
  * </ul>
  *
+ * <p><b>Which score.</b> On planted groups of foreign texts among real embeddings (docs/analyses.md),
+ * {@link Score#KNN} ranked the planted points best at every group size from 1 to 50 and is what
+ * {@code latent outliers} uses by default; {@link Score#LOF} calls a dense group of similar anomalies normal,
+ * and every neighbour score does once the group holds more than k points. {@link #groupInReference} and
+ * {@link #group} tell when the top outliers form such a group of their own.
+ *
  * <p>Scores of the reference itself ({@link #scoreReference}) leave each point out of its own
  * neighbours (by row, so an exact duplicate elsewhere still counts as a neighbour at distance 0). New
  * points ({@link #score}) are scored against the whole reference. A threshold comes from the reference's
@@ -65,7 +71,7 @@ public final class Outliers implements AutoCloseable {
     private final Backend backend;
     private final ResidentMatrix resident;
     private final long seed;
-    private volatile double[] kDistance;   // reference k-distance (self excluded), for LOF
+    private volatile double[] kDistance;   // reference k-distance (self excluded), for LOF and groups
     private volatile double[] lrd;         // reference local reachability density, for LOF
     private KMeansResult clusters;         // for CENTROID: the reference's k-means
     private KMeansResult large;            // its large clusters' centroids
@@ -181,7 +187,11 @@ public final class Outliers implements AutoCloseable {
 
     private float[] knn(FloatMatrix points, boolean kth, boolean self) {
         float[] out = new float[(int) points.rows()];
+        double[] kd = self && kDistance == null ? new double[out.length] : null;
         neighbours(points, self, (p, rows, dist) -> {
+            if (kd != null) {
+                kd[p] = dist[k - 1];
+            }
             if (kth) {
                 out[p] = (float) dist[k - 1];
             } else {
@@ -192,7 +202,20 @@ public final class Outliers implements AutoCloseable {
                 out[p] = (float) (s / k);
             }
         });
+        if (kd != null && kDistance == null) {
+            kDistance = kd;
+        }
         return out;
+    }
+
+    /** The reference's k-distances (self excluded), computed once. */
+    private double[] referenceKDistance() {
+        double[] kd = kDistance;
+        if (kd == null) {
+            knn(reference, true, true);
+            kd = kDistance;
+        }
+        return kd;
     }
 
     /** Fills the reference's k-distances and densities once (self excluded). */
@@ -328,6 +351,114 @@ public final class Outliers implements AutoCloseable {
         Arrays.sort(s);
         int m = s.length / 2;
         return s.length % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+    }
+
+    /**
+     * Whether the top outliers form a group of their own: of the {@code examined} highest-scored points,
+     * {@code grouped} have their nearest neighbour (among the reference and the examined points, itself
+     * left out) among the examined points rather than in the rest of the reference. Scattered outliers
+     * each sit next to some ordinary point; a cluster of similar unusual points (records of a foreign kind,
+     * a bot's near-copies) sit next to each other, and such a group scores low on {@link Score#LOF} and on
+     * {@link Score#KNN} with {@code k} below its size. {@link #tight()} when at least
+     * {@code max(3, ceil(examined / 5))} are grouped (chosen on planted groups in real embeddings, see
+     * docs/analysis.md). {@code spread} is the median distance from a grouped point to its nearest grouped
+     * mate, {@code typical} the median k-th neighbour distance in the reference, both as {@link Distance#length}.
+     */
+    public record Group(int examined, int grouped, double spread, double typical) {
+        /** Grouped points needed for {@link #tight()} among this many examined. */
+        public static int needed(int examined) {
+            return Math.max(3, (examined + 4) / 5);
+        }
+
+        /** Whether enough of the top outliers are grouped to call it a group of their own. */
+        public boolean tight() {
+            return examined >= 3 && grouped >= needed(examined);
+        }
+    }
+
+    /** {@link #group(FloatMatrix, float[], int)} for the reference's own scores ({@link #scoreReference}). */
+    public Group groupInReference(float[] referenceScores, int top) {
+        if (referenceScores.length != reference.rows()) {
+            throw new IllegalArgumentException("expected " + reference.rows() + " reference scores, got "
+                    + referenceScores.length);
+        }
+        return group(reference, referenceScores, top, true);
+    }
+
+    /** Whether the {@code top} highest-scored of {@code points} (scored by {@link #score}) form a group. */
+    public Group group(FloatMatrix points, float[] scores, int top) {
+        if (scores.length != points.rows()) {
+            throw new IllegalArgumentException("expected " + points.rows() + " scores, got " + scores.length);
+        }
+        if (points.cols() != reference.cols()) {
+            throw new IllegalArgumentException("points have dimension " + points.cols() + ", the reference "
+                    + reference.cols());
+        }
+        return group(points, scores, top, false);
+    }
+
+    private Group group(FloatMatrix points, float[] scores, int top, boolean self) {
+        check();
+        if (top < 0) {
+            throw new IllegalArgumentException("top must be >= 0, got " + top);
+        }
+        double typical = median(referenceKDistance());
+        int[] best = top(scores, top);
+        int m = best.length;
+        if (m < 2) {
+            return new Group(m, 0, Double.NaN, typical);
+        }
+        int d = reference.cols();
+        float[] flat = new float[m * d];
+        float[] row = new float[d];
+        for (int i = 0; i < m; i++) {
+            points.getRow(best[i], row);
+            System.arraycopy(row, 0, flat, i * d, d);
+        }
+        java.util.Set<Integer> members = new java.util.HashSet<>();
+        for (int b : best) {
+            members.add(b);
+        }
+        double[] nearTop = new double[m];
+        double[] nearRef = new double[m];
+        try (FloatMatrix q = FloatMatrix.of(flat, d); ResidentMatrix mates = backend.upload(q, work);
+                FloatMatrix between = FloatMatrix.allocate(m, m)) {
+            mates.distances(q, 0, m, between);
+            float[] line = new float[m];
+            for (int i = 0; i < m; i++) {
+                between.getRow(i, line);
+                double near = Double.POSITIVE_INFINITY;
+                for (int j = 0; j < m; j++) {
+                    if (j != i) {
+                        near = Math.min(near, Distance.length(work, line[j]));
+                    }
+                }
+                nearTop[i] = near;
+            }
+            // The nearest reference point outside the examined ones (for the reference: m + 1 neighbours suffice).
+            int want = (int) Math.min(reference.rows(), self ? m + 1L : 1L);
+            Neighbors nb = resident.search(q, want);
+            for (int i = 0; i < m; i++) {
+                nearRef[i] = Double.POSITIVE_INFINITY;
+                for (int r = 0; r < nb.count(); r++) {
+                    long id = nb.id(i, r);
+                    if (id < 0 || (self && members.contains((int) id))) {
+                        continue;
+                    }
+                    nearRef[i] = Distance.length(work, nb.score(i, r));
+                    break;
+                }
+            }
+        }
+        int grouped = 0;
+        double[] spreads = new double[m];
+        for (int i = 0; i < m; i++) {
+            if (nearTop[i] < nearRef[i] && Double.isFinite(nearRef[i])) { // all examined: nothing to compare with
+                spreads[grouped++] = nearTop[i];
+            }
+        }
+        double spread = grouped == 0 ? Double.NaN : median(Arrays.copyOf(spreads, grouped));
+        return new Group(m, grouped, spread, typical);
     }
 
     /**
