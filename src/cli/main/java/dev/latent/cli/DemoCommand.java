@@ -158,7 +158,7 @@ final class DemoCommand extends ModelCommand {
         return map == null || map.equalsIgnoreCase("none") ? null : Path.of(map + ext);
     }
 
-    /** The map of the sample corpus: UMAP layout, the same segments, outliers by LOF. */
+    /** The map of the sample corpus: UMAP layout, the same segments, outliers by the k-th-neighbour distance. */
     private MapJob.Result buildMap(PrintWriter out, VectorIndex index, List<SampleCorpus.Entry> entries) {
         String[] ids = new String[entries.size()];
         String[] texts = new String[entries.size()];

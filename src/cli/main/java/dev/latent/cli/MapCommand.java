@@ -70,7 +70,7 @@ final class MapCommand implements Callable<Integer> {
             description = "Colour by a field of the records (the index's payload, or the --corpus records' fields) instead of k-means segments; numbers are listed in numeric order.")
     String colorBy;
 
-    @Option(names = "--outliers", paramLabel = "SCORE", defaultValue = "lof",
+    @Option(names = "--outliers", paramLabel = "SCORE", defaultValue = "knn",
             description = "Score that marks outliers: lof, knn, mean-knn, centroid or none (default: ${DEFAULT-VALUE}).")
     String outliers;
 

@@ -83,7 +83,7 @@ public final class MapJob {
     private double repulsion = 8;
     private long seed = 42;
     /** null: no outliers marked. */
-    private Outliers.Score outlierScore = Outliers.Score.LOF;
+    private Outliers.Score outlierScore = Outliers.Score.KNN;
     private int outlierK = 10;
     private double quantile = 0.99;
     private int htmlPoints = 100_000;
@@ -93,7 +93,7 @@ public final class MapJob {
     /** Where {@link #previous} came from, for the note. */
     private String previousName;
 
-    /** A job with the defaults: 12 k-means segments, UMAP, LOF outliers above the 0.99 quantile, seed 42. */
+    /** A job with the defaults: 12 k-means segments, UMAP, k-th-neighbour (knn) outliers above the 0.99 quantile, seed 42. */
     public MapJob() {
     }
 
@@ -152,7 +152,7 @@ public final class MapJob {
         return this;
     }
 
-    /** The outlier score (default LOF), or null to mark no outliers. */
+    /** The outlier score (default knn, the distance to the k-th neighbour, which finds planted groups of anomalies that LOF scores as normal), or null to mark no outliers. */
     public MapJob outliers(Outliers.Score score) {
         this.outlierScore = score;
         return this;
