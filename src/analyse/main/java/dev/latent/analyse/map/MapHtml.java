@@ -44,7 +44,9 @@ import java.nio.file.Path;
  *
  * <p><b>For tests.</b> After each drawing the page sets {@code document.body.dataset.drawn} to the number of
  * points drawn in view, after a search {@code dataset.matches} to the number of matches, after a selection
- * {@code dataset.selected} to the number selected; {@code window.latentMap.toScreen(x, y)} gives the position in
+ * {@code dataset.selected} to the number selected, and {@code dataset.names} to the segment names it placed on the plot
+ * ({@code segment:x,y,width,height} in screen pixels, separated by semicolons; each name sits at its segment's
+ * densest region, the largest segment first, never over another); {@code window.latentMap.toScreen(x, y)} gives the position in
  * the plot of a point in the map's own coordinates.
  *
  * <p>A {@code MapHtml} is a mutable configuration, not thread-safe; {@link #write} may be called again.
@@ -52,6 +54,8 @@ import java.nio.file.Path;
 public final class MapHtml {
     /** Largest quantised coordinate. */
     static final int GRID = 65535;
+    /** Cells per side of the grid in which each segment's densest region is looked for (about the PNG's 24 pixels). */
+    static final int ANCHOR_CELLS = 40;
     private static final String TEMPLATE = "map.html";
     private static final String TITLE_SLOT = "{{TITLE}}";
     private static final String DATA_SLOT = "{{DATA}}";
@@ -170,6 +174,18 @@ public final class MapHtml {
         g.writeEndArray();
         g.writeNumberField("unit", scale);
         g.writeStringField("noneColor", Palette.hex(Palette.NONE));
+        // Where each segment's name goes: its densest region among the embedded points (as on the PNG), in map units
+        // (quantised, y up); the page places the names around these anchors without overlaps at every zoom.
+        double[] qx = new double[rows.length];
+        double[] qy = new double[rows.length];
+        int[] qs = new int[rows.length];
+        for (int k = 0; k < rows.length; k++) {
+            qx[k] = Math.round((x[rows[k]] - (double) minX) * scale);
+            qy[k] = Math.round((y[rows[k]] - (double) minY) * scale);
+            qs[k] = data.segment()[rows[k]];
+        }
+        double[][] anchors = Labels.anchors(qx, qy, qs, data.segments().size(),
+                new java.awt.Rectangle(0, 0, GRID + 1, GRID + 1), GRID / ANCHOR_CELLS);
         g.writeArrayFieldStart("segments");
         for (int s = 0; s < data.segments().size(); s++) {
             MapData.Segment seg = data.segments().get(s);
@@ -177,6 +193,12 @@ public final class MapHtml {
             g.writeStringField("label", seg.label());
             g.writeNumberField("size", seg.size());
             g.writeStringField("color", Palette.hex(Palette.segment(s)));
+            if (anchors[s] != null) {
+                g.writeArrayFieldStart("anchor");
+                g.writeNumber((int) Math.round(anchors[s][0]));
+                g.writeNumber((int) Math.round(anchors[s][1]));
+                g.writeEndArray();
+            }
             g.writeEndObject();
         }
         g.writeEndArray();

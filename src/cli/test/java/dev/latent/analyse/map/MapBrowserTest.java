@@ -58,6 +58,34 @@ class MapBrowserTest {
     }
 
     @Test
+    void namesEverySegmentOnThePlotWithoutOverlaps() throws Exception {
+        Path chromium = chromium();
+        MapData map = SyntheticMap.blobs(3_000, 11);
+        Path page = dir.resolve("map.html");
+        MapHtml.create().write(map, page);
+        String dom = run(chromium, "--dump-dom", page.toUri().toString());
+        Matcher m = Pattern.compile("data-names=\"([^\"]*)\"").matcher(dom);
+        assertTrue(m.find(), "the page marks the body with the names it placed");
+        List<int[]> boxes = new ArrayList<>();
+        java.util.Set<Integer> named = new java.util.TreeSet<>();
+        for (String entry : m.group(1).split(";")) {
+            String[] sr = entry.split(":");
+            named.add(Integer.parseInt(sr[0]));
+            boxes.add(java.util.Arrays.stream(sr[1].split(",")).mapToInt(Integer::parseInt).toArray());
+        }
+        assertEquals(map.segments().size(), named.size(), "every segment named: " + m.group(1));
+        for (int i = 0; i < boxes.size(); i++) {
+            int[] a = boxes.get(i);
+            assertTrue(a[0] >= 0 && a[1] >= 0 && a[2] > 20 && a[3] > 0, "a name's box in the plot: " + m.group(1));
+            for (int j = i + 1; j < boxes.size(); j++) {
+                int[] b = boxes.get(j);
+                boolean apart = a[0] + a[2] <= b[0] || b[0] + b[2] <= a[0] || a[1] + a[3] <= b[1] || b[1] + b[3] <= a[1];
+                assertTrue(apart, "names " + i + " and " + j + " overlap: " + m.group(1));
+            }
+        }
+    }
+
+    @Test
     void searchesFromTheLinkAndCountsMatches() throws Exception {
         Path chromium = chromium();
         MapData map = SyntheticMap.blobs(5_000, 12);
