@@ -76,6 +76,9 @@ final class MapCommand implements Callable<Integer> {
     boolean colorByFolder;
 
 
+    @Mixin
+    TermOptions termOptions = new TermOptions();
+
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
@@ -109,6 +112,8 @@ final class MapCommand implements Callable<Integer> {
         FileRoles roles = vectors.inputs(new FileRoles())
                 .input("input vectors", input)
                 .input("--image-ids file", imageIds)
+                .input("--onnx model", termOptions.model.onnx)
+                .input("--tokenizer file", termOptions.model.tokenizer)
                 .output("PNG output", png)
                 .output("HTML output", html);
         roles.check(cl);
@@ -154,13 +159,22 @@ final class MapCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(cl, "--color-by-folder needs --image-ids");
             }
             MapJob.Result r;
+            dev.latent.encode.text.TextEncoder termEncoder = null;
             try {
+                if (textArray != null && segments > 0 && !colorByFolder) { // segments named by their texts' terms
+                    termEncoder = termOptions.open(in.metadata());
+                    job.termNaming(termOptions.settings(4, cl).encoder(termEncoder).backend(backend));
+                }
                 r = job.build(in.vectors(), in.metric(), idStrings, textArray, "Map of " + input.getFileName(), backend);
                 if (paths != null) {
                     r = new MapJob.Result(r.data().withImages(Thumbnails.of(paths, in.ids(), imageRoot, job.htmlPoints(), cl)), r.summary());
                 }
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(cl, e.getMessage());
+            } finally {
+                if (termEncoder != null) {
+                    termEncoder.close();
+                }
             }
             job.write(r.data(), png, html);
             MapReport.print(out, r.summary(), png, html);

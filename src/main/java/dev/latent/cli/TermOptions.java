@@ -1,0 +1,82 @@
+package dev.latent.cli;
+
+import dev.latent.analyse.text.SegmentTerms;
+import dev.latent.encode.text.TextEncoder;
+import java.nio.file.NoSuchFileException;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import picocli.CommandLine;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * How segments are named from their texts ({@code cluster}, {@code map}): class-based TF-IDF candidates, the
+ * common-term filter and, unless {@code --plain-terms}, re-ranking by the text model's embeddings (see
+ * {@link SegmentTerms}).
+ */
+final class TermOptions {
+    @Option(names = "--plain-terms",
+            description = "Name segments by class-based TF-IDF and the common-term filter alone, without encoding the "
+                    + "candidate terms (default: candidates re-ranked by their similarity to the segment's centroid, "
+                    + "then diversified).")
+    boolean plain;
+
+    @Option(names = "--term-candidates", paramLabel = "N", defaultValue = "30",
+            description = "Best c-TF-IDF terms of each segment that are re-ranked (default: ${DEFAULT-VALUE}).")
+    int candidates;
+
+    @Option(names = "--term-diversity", paramLabel = "LAMBDA", defaultValue = "0.3",
+            description = "Maximal marginal relevance: 0 ranks by similarity to the centroid alone, 1 only avoids terms "
+                    + "like those chosen (BERTopic's diversity; default: ${DEFAULT-VALUE}).")
+    double diversity;
+
+    @Option(names = "--common-terms", paramLabel = "SHARE", defaultValue = "0.5",
+            description = "Drop terms frequent in more than this share of the segments (1: keep them; "
+                    + "default: ${DEFAULT-VALUE}).")
+    double commonShare;
+
+    @Option(names = "--common-df", paramLabel = "SHARE", defaultValue = "0.01",
+            description = "A term is frequent in a segment when at least this share of its texts hold it "
+                    + "(default: ${DEFAULT-VALUE}).")
+    double commonDf;
+
+    @Mixin
+    ModelOptions model = new ModelOptions();
+
+    /** The settings for {@code terms} terms per segment; a usage error for values out of range. */
+    SegmentTerms settings(int terms, CommandLine cl) {
+        model.check(cl);
+        try {
+            return SegmentTerms.of(terms).candidates(candidates).diversity(diversity).commonShare(commonShare)
+                    .commonDf(commonDf);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage().replace("candidates per segment",
+                    "--term-candidates").replace("diversity", "--term-diversity")
+                    .replace("common-term share", "--common-terms")
+                    .replace("common-term document frequency", "--common-df"));
+        }
+    }
+
+    /**
+     * The encoder of the candidate terms, or null with {@code --plain-terms}: {@code --model}/{@code --onnx} if
+     * given, else the model an index records, else the default model.
+     */
+    TextEncoder open(Map<String, String> metadata) throws NoSuchFileException {
+        return plain ? null : model.open(metadata);
+    }
+
+    /** One line saying how the terms were chosen and which common terms were dropped. */
+    static String describe(SegmentTerms.Named named, TextEncoder encoder, double diversity) {
+        String how = encoder == null ? "terms: class-based TF-IDF"
+                : String.format(Locale.ROOT, "terms: class-based TF-IDF candidates re-ranked by similarity to the "
+                        + "centroid (model %s, diversity %.2f)", encoder.modelName(), diversity);
+        List<String> common = named.common();
+        if (common.isEmpty()) {
+            return how + "; no common terms dropped";
+        }
+        int shown = Math.min(12, common.size());
+        return how + "; common terms dropped: " + String.join(", ", common.subList(0, shown))
+                + (common.size() > shown ? " and " + (common.size() - shown) + " more" : "");
+    }
+}
