@@ -190,7 +190,7 @@ public final class SegmentTerms {
             }
             if (centroids.cols() != encoder.dimension()) {
                 throw new IllegalArgumentException("the centroids have dimension " + centroids.cols() + " but the "
-                        + "term encoder (" + encoder.spec().name() + ") gives " + encoder.dimension()
+                        + "term encoder gives " + encoder.dimension()
                         + ": encode the terms with the model that embedded the corpus");
             }
         }
