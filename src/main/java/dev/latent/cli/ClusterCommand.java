@@ -152,10 +152,10 @@ final class ClusterCommand implements Callable<Integer> {
                     List<String> all = Arrays.asList(corpusTexts);
                     SegmentTerms.Named named;
                     String how;
-                    try (TextEncoder enc = termOptions.open(in.metadata())) {
+                    try (TextEncoder enc = termOptions.open(in.metadata(), in.vectors().cols(), cl)) {
                         named = naming.encoder(enc).backend(backend).name(r.labels(), r.distances(), kk, r.centroids(),
                                 all, 1);
-                        how = TermOptions.describe(named, enc, termOptions.diversity);
+                        how = termOptions.describe(named, enc);
                     }
                     List<Segments.Segment> segments = named.segments();
                     out.printf(Locale.ROOT, "%3s %12s %8s  %-44s | %s%n", "#", "size", "share", "distinctive terms",

@@ -162,7 +162,7 @@ final class MapCommand implements Callable<Integer> {
             dev.latent.encode.text.TextEncoder termEncoder = null;
             try {
                 if (textArray != null && segments > 0 && !colorByFolder) { // segments named by their texts' terms
-                    termEncoder = termOptions.open(in.metadata());
+                    termEncoder = termOptions.open(in.metadata(), in.vectors().cols(), cl);
                     job.termNaming(termOptions.settings(4, cl).encoder(termEncoder).backend(backend));
                 }
                 r = job.build(in.vectors(), in.metric(), idStrings, textArray, "Map of " + input.getFileName(), backend);

@@ -1,6 +1,8 @@
 package dev.latent.cli;
 
 import dev.latent.analyse.text.SegmentTerms;
+import dev.latent.encode.ModelManifest;
+import dev.latent.encode.ModelSpec;
 import dev.latent.encode.text.TextEncoder;
 import java.nio.file.NoSuchFileException;
 import java.util.List;
@@ -58,17 +60,51 @@ final class TermOptions {
         }
     }
 
+    /** Why the terms were not re-ranked though --plain-terms was not given; null otherwise. */
+    private String notReranked;
+
     /**
      * The encoder of the candidate terms, or null with {@code --plain-terms}: {@code --model}/{@code --onnx} if
-     * given, else the model an index records, else the default model.
+     * given, else the model an index records, else the default model. Vectors of no recorded model (an
+     * {@code .npy} file) whose dimension differs from the default model's are named by c-TF-IDF alone, said in the
+     * summary line; a model that is given or recorded and gives another dimension is a usage error.
+     *
+     * @param metadata  the index's metadata, or null for {@code .npy} input
+     * @param dimension the dimension of the clustered vectors
      */
-    TextEncoder open(Map<String, String> metadata) throws NoSuchFileException {
-        return plain ? null : model.open(metadata);
+    TextEncoder open(Map<String, String> metadata, int dimension, CommandLine cl) throws NoSuchFileException {
+        if (plain) {
+            return null;
+        }
+        boolean known = model.given() || metadata != null && (metadata.containsKey("model") || metadata.containsKey("onnx"));
+        if (!known) {
+            ModelSpec spec = ModelManifest.get().model(TextEncoder.defaultModel());
+            if (spec.dimension() != 0 && spec.dimension() != dimension) {
+                notReranked = String.format(Locale.ROOT, "not re-ranked: the vectors (dimension %d) record no model and "
+                        + "the default model %s gives %d; --model names the one that embedded them", dimension,
+                        spec.name(), spec.dimension());
+                return null;
+            }
+        }
+        TextEncoder enc;
+        try {
+            enc = model.open(metadata);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
+        if (enc.dimension() != dimension) {
+            String name = enc.modelName();
+            int d = enc.dimension();
+            enc.close();
+            throw new CommandLine.ParameterException(cl, "the vectors have dimension " + dimension + " but model " + name
+                    + " gives " + d + ": name the model that embedded them (--model), or --plain-terms");
+        }
+        return enc;
     }
 
     /** One line saying how the terms were chosen and which common terms were dropped. */
-    static String describe(SegmentTerms.Named named, TextEncoder encoder, double diversity) {
-        String how = encoder == null ? "terms: class-based TF-IDF"
+    String describe(SegmentTerms.Named named, TextEncoder encoder) {
+        String how = encoder == null ? "terms: class-based TF-IDF" + (notReranked != null ? " (" + notReranked + ")" : "")
                 : String.format(Locale.ROOT, "terms: class-based TF-IDF candidates re-ranked by similarity to the "
                         + "centroid (model %s, diversity %.2f)", encoder.modelName(), diversity);
         List<String> common = named.common();
