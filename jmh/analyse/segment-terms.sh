@@ -7,7 +7,9 @@
 #   before  --plain-terms --common-terms 1   class-based TF-IDF alone (what `cluster` printed before)
 #   filter  --plain-terms                    c-TF-IDF and the common-term filter
 #   after   (defaults)                       filter, 30 candidates re-ranked by similarity to the centroid, MMR 0.3
-# then joined into one markdown table per corpus and k (segments.py). Quality only: no timing is reported.
+# then joined into one markdown table per corpus and k (segments.py). SegmentTermsBench then scores the names of
+# each variant, and re-ranking at several MMR λ, on the same clusters: coverage and exclusivity (from the texts
+# alone), relevance and redundancy (cosines of the terms' embeddings). Quality only: no timing is reported.
 #
 #   bash jmh/analyse/segment-terms.sh OUTDIR [K...]      (after mvn package; default K: 12 24)
 set -euo pipefail
@@ -24,7 +26,7 @@ python3 "$root/jmh/analyse/debian_corpus.py" "$work/debian.jsonl" 5000 1 | tee "
 cp "$work/debian.jsonl" "$out/debian-packages.jsonl"
 declare -A corpus=([wordnet]="$root/models/corpus/wordnet-glosses.jsonl" [debian]="$work/debian.jsonl")
 for name in wordnet debian; do
-  latent embed "${corpus[$name]}" --index "$work/$name.lidx" --quiet 2>&1 | tail -1
+  latent embed "${corpus[$name]}" -o "$work/$name.npy" --index "$work/$name.lidx" --quiet 2>&1 | tail -1
   for k in "${ks[@]}"; do
     base="$out/$name-k$k"
     { latent cluster "$work/$name.lidx" -k "$k" --corpus "${corpus[$name]}" --show 100 --quiet --plain-terms --common-terms 1 \
@@ -35,4 +37,9 @@ for name in wordnet debian; do
     echo "== $name, k = $k: $base.md"
     cat "$base.md"
   done
+  klist=$(IFS=,; echo "${ks[*]}")
+  echo "\$ java -cp target/latent.jar:target/lib/* dev.latent.bench.SegmentTermsBench WORK/$name.npy ${corpus[$name]#$work/} -k $klist" \
+    | sed "s|$root/||g; s|$work/|WORK/|g" >> "$out/commands.txt"
+  java -cp "$jar:$root/target/lib/*" dev.latent.bench.SegmentTermsBench "$work/$name.npy" "${corpus[$name]}" -k "$klist" \
+    2>/dev/null | tee "$out/$name-scores.md"
 done
