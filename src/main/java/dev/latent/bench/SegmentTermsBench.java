@@ -5,6 +5,7 @@ import dev.latent.analyse.KMeans;
 import dev.latent.analyse.KMeansResult;
 import dev.latent.analyse.text.SegmentTerms;
 import dev.latent.analyse.text.Segments;
+import dev.latent.analyse.text.TermEncoder;
 import dev.latent.analyse.text.Terms;
 import dev.latent.compute.Backend;
 import dev.latent.compute.Backends;
@@ -108,7 +109,7 @@ public final class SegmentTermsBench implements Callable<Integer> {
                     variants.put("+ filter", SegmentTerms.of(terms));
                     for (double l : lambdas) {
                         variants.put(String.format(Locale.ROOT, "+ re-rank, MMR λ %.1f", l),
-                                SegmentTerms.of(terms).encoder(enc).diversity(l).backend(backend));
+                                SegmentTerms.of(terms).encoder(TermEncoder.of(enc::encode, enc.dimension())).diversity(l).backend(backend));
                     }
                     out.printf(Locale.ROOT, "%nk = %d (seed %d)%n", k, seed);
                     out.printf(Locale.ROOT, "| %-24s | %8s | %11s | %9s | %10s | %6s |%n", "names", "coverage",

@@ -153,7 +153,7 @@ final class ClusterCommand implements Callable<Integer> {
                     SegmentTerms.Named named;
                     String how;
                     try (TextEncoder enc = termOptions.open(in.metadata(), in.vectors().cols(), cl)) {
-                        named = naming.encoder(enc).backend(backend).name(r.labels(), r.distances(), kk, r.centroids(),
+                        named = naming.encoder(TermOptions.terms(enc)).backend(backend).name(r.labels(), r.distances(), kk, r.centroids(),
                                 all, 1);
                         how = termOptions.describe(named, enc);
                     }

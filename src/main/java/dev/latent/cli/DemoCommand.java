@@ -84,7 +84,7 @@ final class DemoCommand extends ModelCommand {
              FlatIndex index = new FlatIndex(enc.dimension(), Metric.COSINE)) {
             out.println("Embedding " + entries.size() + " WordNet glosses with " + enc.modelName() + " ...");
             // Segments are named by their c-TF-IDF terms re-ranked with the model that embedded the glosses.
-            mapJob.termNaming(SegmentTerms.of(4).encoder(enc).backend(index.backend()));
+            mapJob.termNaming(SegmentTerms.of(4).encoder(TermOptions.terms(enc)).backend(index.backend()));
             out.flush();
             long start = System.nanoTime();
             long tokensBefore = enc.tokensProcessed();
@@ -214,7 +214,7 @@ final class DemoCommand extends ModelCommand {
             r = KMeans.of(segments).seed(42).backend(index.backend()).fit(rows, index.metric());
         }
         try {
-            List<Segments.Segment> list = SegmentTerms.of(5).encoder(enc).backend(index.backend())
+            List<Segments.Segment> list = SegmentTerms.of(5).encoder(TermOptions.terms(enc)).backend(index.backend())
                     .describe(r.labels(), r.distances(), segments, r.centroids(), texts, 1);
             out.println();
             out.printf(Locale.ROOT, "segments: k-means, k = %d, %d iterations in %.2f s on the %s backend; each "

@@ -163,7 +163,7 @@ final class MapCommand implements Callable<Integer> {
             try {
                 if (textArray != null && segments > 0 && !colorByFolder) { // segments named by their texts' terms
                     termEncoder = termOptions.open(in.metadata(), in.vectors().cols(), cl);
-                    job.termNaming(termOptions.settings(4, cl).encoder(termEncoder).backend(backend));
+                    job.termNaming(termOptions.settings(4, cl).encoder(TermOptions.terms(termEncoder)).backend(backend));
                 }
                 r = job.build(in.vectors(), in.metric(), idStrings, textArray, "Map of " + input.getFileName(), backend);
                 if (paths != null) {

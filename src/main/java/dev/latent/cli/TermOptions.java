@@ -1,6 +1,7 @@
 package dev.latent.cli;
 
 import dev.latent.analyse.text.SegmentTerms;
+import dev.latent.analyse.text.TermEncoder;
 import dev.latent.encode.ModelManifest;
 import dev.latent.encode.ModelSpec;
 import dev.latent.encode.text.TextEncoder;
@@ -100,6 +101,11 @@ final class TermOptions {
                     + " gives " + d + ": name the model that embedded them (--model), or --plain-terms");
         }
         return enc;
+    }
+
+    /** {@code enc} as the analyses see it; null for null. */
+    static TermEncoder terms(TextEncoder enc) {
+        return enc == null ? null : TermEncoder.of(enc::encode, enc.dimension());
     }
 
     /** One line saying how the terms were chosen and which common terms were dropped. */

@@ -5,7 +5,6 @@ import dev.latent.compute.Backends;
 import dev.latent.compute.ResidentMatrix;
 import dev.latent.core.FloatMatrix;
 import dev.latent.core.Metric;
-import dev.latent.encode.Encoder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -58,7 +57,7 @@ public final class SegmentTerms {
     private double diversity = DEFAULT_DIVERSITY;
     private double commonShare = DEFAULT_COMMON_SHARE;
     private double commonDf = DEFAULT_COMMON_DF;
-    private Encoder<String> encoder;
+    private TermEncoder encoder;
     private Backend backend;
 
     private SegmentTerms(int terms) {
@@ -121,10 +120,10 @@ public final class SegmentTerms {
     }
 
     /**
-     * The text encoder the candidates are re-ranked with (the model that embedded the corpus), or null for none
-     * (default).
+     * The encoder the candidates are re-ranked with (the text model that embedded the corpus, adapted with
+     * {@link TermEncoder#of}), or null for none (default).
      */
-    public SegmentTerms encoder(Encoder<String> e) {
+    public SegmentTerms encoder(TermEncoder e) {
         this.encoder = e;
         return this;
     }

@@ -10,9 +10,6 @@ import dev.latent.compute.Backend;
 import dev.latent.compute.Backends;
 import dev.latent.compute.java.JavaBackend;
 import dev.latent.core.FloatMatrix;
-import dev.latent.encode.Encoder;
-import dev.latent.encode.Modality;
-import dev.latent.encode.ModelSpec;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -31,7 +28,7 @@ class SegmentTermsTest {
     }
 
     /** Planted embeddings by word (unit vectors, 4-d); other words get a fixed pseudo-random direction. */
-    static final class FakeEncoder implements Encoder<String> {
+    static final class FakeEncoder implements TermEncoder {
         final Map<String, float[]> planted;
         final List<List<String>> calls = new ArrayList<>();
 
@@ -59,24 +56,6 @@ class SegmentTermsTest {
             return 4;
         }
 
-        @Override
-        public Modality modality() {
-            return Modality.TEXT;
-        }
-
-        @Override
-        public String provider() {
-            return "CPU";
-        }
-
-        @Override
-        public ModelSpec spec() {
-            return null;
-        }
-
-        @Override
-        public void close() {
-        }
     }
 
     static float[] unit(float... v) {
