@@ -19,6 +19,7 @@ ks=("$@"); [ ${#ks[@]} -gt 0 ] || ks=(12 24)
 jar="$root/target/latent.jar"
 [ -f "$jar" ] || { echo "segment-terms: build first: mvn -B -q -o package -DskipTests -f src/pom.xml" >&2; exit 1; }
 mkdir -p "$out"
+: > "$out/commands.txt"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 latent() { echo "\$ latent $*" | sed "s|$work/|WORK/|g; s|$root/||g" >&2; java -jar "$jar" "$@"; }
