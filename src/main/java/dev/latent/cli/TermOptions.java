@@ -2,6 +2,7 @@ package dev.latent.cli;
 
 import dev.latent.analyse.text.SegmentTerms;
 import dev.latent.analyse.text.TermEncoder;
+import dev.latent.encode.Modality;
 import dev.latent.encode.ModelManifest;
 import dev.latent.encode.ModelSpec;
 import dev.latent.encode.text.TextEncoder;
@@ -67,8 +68,10 @@ final class TermOptions {
     /**
      * The encoder of the candidate terms, or null with {@code --plain-terms}: {@code --model}/{@code --onnx} if
      * given, else the model an index records, else the default model. Vectors of no recorded model (an
-     * {@code .npy} file) whose dimension differs from the default model's are named by c-TF-IDF alone, said in the
-     * summary line; a model that is given or recorded and gives another dimension is a usage error.
+     * {@code .npy} file) whose dimension differs from the default model's, and an index whose model is not a text
+     * model or cannot be opened here (model files of its own), are named by c-TF-IDF alone, said in the summary
+     * line; a model that is given and cannot be opened, or a given or recorded one of another dimension, is a
+     * usage error.
      *
      * @param metadata  the index's metadata, or null for {@code .npy} input
      * @param dimension the dimension of the clustered vectors
@@ -87,11 +90,26 @@ final class TermOptions {
                 return null;
             }
         }
+        if (!model.given() && metadata != null && !metadata.containsKey("onnx") && metadata.containsKey("model")) {
+            String name = metadata.get("model");
+            ModelSpec spec = ModelManifest.get().names().contains(name) ? ModelManifest.get().model(name) : null;
+            if (spec != null && spec.modality() != Modality.TEXT && spec.textModel() == null) {
+                notReranked = "not re-ranked: the index's model " + name + " is an "
+                        + spec.modality().name().toLowerCase(Locale.ROOT) + " model with no paired text model";
+                return null;
+            }
+        }
         TextEncoder enc;
         try {
             enc = model.open(metadata);
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(cl, e.getMessage());
+            if (model.given()) {
+                throw new CommandLine.ParameterException(cl, e.getMessage());
+            }
+            // The index's own model cannot encode the terms here (model files of its own, a model this manifest
+            // lacks): the names need no model, so they are made without one, and the summary says why.
+            notReranked = "not re-ranked: " + e.getMessage();
+            return null;
         }
         if (enc.dimension() != dimension) {
             String name = enc.modelName();

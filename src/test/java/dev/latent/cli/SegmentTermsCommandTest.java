@@ -87,4 +87,26 @@ class SegmentTermsCommandTest {
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("the vectors have dimension 8 but model all-minilm-l6-v2-q gives 384"), bad.err());
     }
+
+    @Test
+    void anImageIndexIsNamedWithoutAModel() {
+        Path d = dir.resolve("digits");
+        MainTest.Result r = MainTest.run("digits", d.toString(), "--count", "60");
+        assertEquals(0, r.code(), r.err());
+        Path idx = dir.resolve("d.lidx");
+        r = MainTest.run("embed", "--model", "digits-ae", d.toString(), "--index", idx.toString(), "--metric", "l2");
+        assertEquals(0, r.code(), r.err());
+        // Its records are the image paths: named without re-ranking, since digits-ae has no text model.
+        MainTest.Result res = MainTest.run("cluster", idx.toString(), "-k", "3", "-q");
+        assertEquals(0, res.code(), res.err());
+        assertTrue(res.out().contains("not re-ranked: the index's model digits-ae is an image model with no paired text "
+                + "model"), res.out());
+        MainTest.Result map = MainTest.run("map", idx.toString(), "--segments", "3", "--layout", "pca", "--outliers",
+                "none", "-o", dir.resolve("m").toString(), "-q");
+        assertEquals(0, map.code(), map.err());
+        // A model named that is no text model is refused.
+        MainTest.Result bad = MainTest.run("cluster", idx.toString(), "-k", "3", "-q", "--model", "digits-ae");
+        assertEquals(2, bad.code(), bad.out());
+        assertTrue(bad.err().contains("digits-ae"), bad.err());
+    }
 }
