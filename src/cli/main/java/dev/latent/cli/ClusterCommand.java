@@ -6,9 +6,11 @@ import dev.latent.analyse.KMeans;
 import dev.latent.analyse.KMeansResult;
 import dev.latent.analyse.KSweep;
 import dev.latent.analyse.Distance;
+import dev.latent.analyse.text.SegmentTerms;
 import dev.latent.analyse.text.Segments;
 import dev.latent.compute.Backend;
 import dev.latent.compute.Backends;
+import dev.latent.encode.text.TextEncoder;
 import dev.latent.space.AtomicOutput;
 import dev.latent.space.OutputSet;
 import dev.latent.space.format.Npy;
@@ -34,8 +36,9 @@ import picocli.CommandLine.Parameters;
 @Command(name = "cluster", mixinStandardHelpOptions = true,
         header = "Cluster vectors with k-means and describe each cluster.",
         description = {"Cluster vectors (.lidx index or .npy) with k-means on the compute backend.",
-                "With --corpus, each cluster is described by its most distinctive terms (class-based TF-IDF) and its "
-                        + "most central text. With a range of k (--k 4..64), prints inertia and a silhouette "
+                "With --corpus, each cluster is described by its most distinctive terms (class-based TF-IDF "
+                        + "candidates without the terms common to most clusters, re-ranked by their embedding's similarity "
+                        + "to the centroid unless --plain-terms) and its most central text. With a range of k (--k 4..64), prints inertia and a silhouette "
                         + "estimate for each k instead, to help choose one."})
 final class ClusterCommand implements Callable<Integer> {
     @CommandLine.Spec
@@ -81,6 +84,9 @@ final class ClusterCommand implements Callable<Integer> {
     @Option(names = "--terms", defaultValue = "5", description = "Terms per cluster (default: ${DEFAULT-VALUE}).")
     int terms;
 
+    @Mixin
+    TermOptions termOptions = new TermOptions();
+
     @Option(names = "--show", defaultValue = "20", description = "Clusters listed, largest first (default: ${DEFAULT-VALUE}).")
     int show;
 
@@ -108,8 +114,11 @@ final class ClusterCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, "--restarts must be >= 1 and --seed-candidates >= 0, got "
                     + restarts + " and " + seedCandidates);
         }
+        SegmentTerms naming = termOptions.settings(terms, cl);
         vectors.inputs(new FileRoles())
                 .input("input vectors", input)
+                .input("--onnx model", termOptions.model.onnx)
+                .input("--tokenizer file", termOptions.model.tokenizer)
                 .output("centroids output (--centroids)", centroids)
                 .output("assignments output (--assignments)", assignments)
                 .check(cl);
@@ -158,7 +167,14 @@ final class ClusterCommand implements Callable<Integer> {
                 }
                 if (corpusTexts != null) {
                     List<String> all = Arrays.asList(corpusTexts);
-                    List<Segments.Segment> segments = Segments.describe(r.labels(), r.distances(), kk, all, terms, 1);
+                    SegmentTerms.Named named;
+                    String how;
+                    try (TextEncoder enc = termOptions.open(in.metadata(), in.vectors().cols(), cl)) {
+                        named = naming.encoder(TermOptions.terms(enc)).backend(backend).name(r.labels(), r.distances(), kk, r.centroids(),
+                                all, 1);
+                        how = termOptions.describe(named, enc);
+                    }
+                    List<Segments.Segment> segments = named.segments();
                     out.printf(Locale.ROOT, "%3s %12s %8s  %-44s | %s%n", "#", "size", "share", "distinctive terms",
                             "most central text");
                     for (Segments.Segment s : segments.subList(0, Math.min(show, segments.size()))) {
@@ -167,6 +183,7 @@ final class ClusterCommand implements Callable<Integer> {
                     if (segments.size() > show) {
                         out.printf(Locale.ROOT, "... %d more clusters (--show)%n", segments.size() - show);
                     }
+                    out.println(how);
                 } else {
                     printSizes(out, r);
                 }

@@ -8,6 +8,7 @@ import dev.latent.encode.SampleCorpus;
 import dev.latent.encode.text.TextEncoder;
 import dev.latent.analyse.KMeans;
 import dev.latent.analyse.KMeansResult;
+import dev.latent.analyse.text.SegmentTerms;
 import dev.latent.analyse.text.Segments;
 import dev.latent.index.FlatIndex;
 import dev.latent.index.VectorIndex;
@@ -82,6 +83,8 @@ final class DemoCommand extends ModelCommand {
         try (TextEncoder enc = model.open(null);
              FlatIndex index = new FlatIndex(enc.dimension(), Metric.COSINE)) {
             out.println("Embedding " + entries.size() + " WordNet glosses with " + enc.modelName() + " ...");
+            // Segments are named by their c-TF-IDF terms re-ranked with the model that embedded the glosses.
+            mapJob.termNaming(SegmentTerms.of(4).encoder(TermOptions.terms(enc)).backend(index.backend()));
             out.flush();
             long start = System.nanoTime();
             long tokensBefore = enc.tokensProcessed();
@@ -132,7 +135,7 @@ final class DemoCommand extends ModelCommand {
             KMeansResult fitted = null;
             if (segments > 0 && index.size() >= segments) {
                 // The map colours by these same segments instead of fitting them again.
-                fitted = summariseSegments(out, index, entries);
+                fitted = summariseSegments(out, index, entries, enc);
                 mapJob.fittedSegments(fitted);
             }
             try {
@@ -200,7 +203,8 @@ final class DemoCommand extends ModelCommand {
 
     /** k-means over the demo's vectors, each cluster described by its terms and most central gloss. */
     /** Prints the segment summary and returns the k-means result (the caller closes it). */
-    private KMeansResult summariseSegments(PrintWriter out, VectorIndex index, List<SampleCorpus.Entry> entries) {
+    private KMeansResult summariseSegments(PrintWriter out, VectorIndex index, List<SampleCorpus.Entry> entries,
+            TextEncoder enc) {
         List<String> texts = new ArrayList<>(entries.size());
         for (SampleCorpus.Entry e : entries) {
             texts.add(e.text());
@@ -210,10 +214,12 @@ final class DemoCommand extends ModelCommand {
             r = KMeans.of(segments).seed(42).backend(index.backend()).fit(rows, index.metric());
         }
         try {
-            List<Segments.Segment> list = Segments.describe(r.labels(), r.distances(), segments, texts, 5, 1);
+            List<Segments.Segment> list = SegmentTerms.of(5).encoder(TermOptions.terms(enc)).backend(index.backend())
+                    .describe(r.labels(), r.distances(), segments, r.centroids(), texts, 1);
             out.println();
             out.printf(Locale.ROOT, "segments: k-means, k = %d, %d iterations in %.2f s on the %s backend; each "
-                    + "cluster's most distinctive terms (class-based TF-IDF) and most central gloss%n", segments,
+                    + "cluster's most distinctive terms (class-based TF-IDF, re-ranked by similarity to the "
+                    + "centroid) and most central gloss%n", segments,
                     r.iterations(), r.seconds(), r.backend());
             for (Segments.Segment seg : list) {
                 out.println(Segments.line(seg, texts, 60));

@@ -99,6 +99,9 @@ final class MapCommand implements Callable<Integer> {
     boolean colorByFolder;
 
 
+    @Mixin
+    TermOptions termOptions = new TermOptions();
+
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
@@ -153,6 +156,8 @@ final class MapCommand implements Callable<Integer> {
                 .input("input vectors", input)
                 .input("--image-ids file", imageIds)
                 .input("--place-on coordinates", placeOn)
+                .input("--onnx model", termOptions.model.onnx)
+                .input("--tokenizer file", termOptions.model.tokenizer)
                 .output("PNG output", png)
                 .output("HTML output", html)
                 .output("--coords output", coords);
@@ -215,13 +220,22 @@ final class MapCommand implements Callable<Integer> {
                 job.placeOn(previous, placeOn.getFileName().toString());
             }
             MapJob.Result r;
+            dev.latent.encode.text.TextEncoder termEncoder = null;
             try {
+                if (textArray != null && segments > 0 && !colorByFolder) { // segments named by their texts' terms
+                    termEncoder = termOptions.open(in.metadata(), in.vectors().cols(), cl);
+                    job.termNaming(termOptions.settings(4, cl).encoder(TermOptions.terms(termEncoder)).backend(backend));
+                }
                 r = job.build(in.vectors(), in.metric(), idStrings, textArray, "Map of " + input.getFileName(), backend);
                 if (paths != null) {
                     r = new MapJob.Result(r.data().withImages(Thumbnails.of(paths, in.ids(), imageRoot, job.htmlPoints(), cl)), r.summary());
                 }
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(cl, e.getMessage());
+            } finally {
+                if (termEncoder != null) {
+                    termEncoder.close();
+                }
             }
             job.write(r.data(), png, html, coords);
             MapReport.print(out, r.summary(), png, html, coords);

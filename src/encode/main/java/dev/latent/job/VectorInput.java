@@ -244,6 +244,11 @@ public final class VectorInput implements AutoCloseable {
         return out;
     }
 
+    /** The index's metadata (its model among them), or null for {@code .npy} input. */
+    public java.util.Map<String, String> metadata() {
+        return index == null ? null : index.metadata();
+    }
+
     /** Frees the vectors and the index they came from. */
     @Override
     public void close() {

@@ -7,6 +7,7 @@ import dev.latent.analyse.Pca;
 import dev.latent.analyse.PcaModel;
 import dev.latent.analyse.Umap;
 import dev.latent.analyse.UmapResult;
+import dev.latent.analyse.text.SegmentTerms;
 import dev.latent.analyse.text.Segments;
 import dev.latent.compute.Backend;
 import dev.latent.core.FloatMatrix;
@@ -72,6 +73,8 @@ public final class MapJob {
     /** Segments already fitted by the caller (who keeps and closes it); null: fit k-means here. */
     private KMeansResult fittedSegments;
     private int terms = 4;
+    /** How segments are named from their texts; null: c-TF-IDF with the common-term filter, {@link #terms} terms. */
+    private SegmentTerms termNaming;
     private Layout layout = Layout.UMAP;
     private int neighbors = 15;
     /**
@@ -124,6 +127,16 @@ public final class MapJob {
     /** Terms naming each segment when there are texts (default 4). */
     public MapJob terms(int n) {
         this.terms = n;
+        return this;
+    }
+
+    /**
+     * How segments are named from their texts (its own count of terms replaces {@link #terms(int)}), for example
+     * re-ranked with the corpus's text encoder; null (default): class-based TF-IDF with the common-term filter.
+     * The settings' encoder and backend stay the caller's.
+     */
+    public MapJob termNaming(SegmentTerms naming) {
+        this.termNaming = naming;
         return this;
     }
 
@@ -281,7 +294,9 @@ public final class MapJob {
                     labels[c] = "segment " + c;
                 }
                 if (texts != null) {
-                    for (Segments.Segment s : Segments.describe(km.labels(), km.distances(), k, Arrays.asList(texts), terms, 1)) {
+                    SegmentTerms naming = termNaming != null ? termNaming : SegmentTerms.of(terms).backend(backend);
+                    for (Segments.Segment s : naming.describe(km.labels(), km.distances(), k, km.centroids(),
+                            Arrays.asList(texts), 1)) {
                         if (!s.terms().isEmpty()) {
                             labels[s.cluster()] = String.join(", ", s.terms());
                         }
