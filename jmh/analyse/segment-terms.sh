@@ -17,7 +17,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:?usage: segment-terms.sh OUTDIR [K...]}"; shift
 ks=("$@"); [ ${#ks[@]} -gt 0 ] || ks=(12 24)
 jar="$root/target/latent.jar"
-[ -f "$jar" ] || { echo "segment-terms: build first: mvn -B -q -o package -DskipTests -f src/pom.xml" >&2; exit 1; }
+[ -f "$jar" ] || { echo "segment-terms: build first: mvn -B -q package -DskipTests" >&2; exit 1; }
 mkdir -p "$out"
 : > "$out/commands.txt"
 work="$(mktemp -d)"

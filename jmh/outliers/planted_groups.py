@@ -5,7 +5,7 @@
 The reference is the sample corpus (models/corpus/wordnet-glosses.jsonl, 5,000 glosses) plus m planted
 texts of one foreign kind, m in 1, 5, 20, 50 (and m = 0, once: how often the warning fires on the clean
 corpus), drawn at random (seed = trial) from a pool:
-  code: 400 distinct lines of Java source of this repository (src/main/java, 30-120 characters, with '(' or
+  code: 400 distinct lines of Java source of this repository (src/*/main/java, 30-120 characters, with '(' or
   ';'), drawn with numpy seed 0; the pool depends on the sources, so it is kept as WORKDIR/code.jsonl and its
   embeddings as WORKDIR/code.npy, and a WORKDIR that holds them is reused as it is (the pool of the committed
   results is jmh/results/analyse3-20261206/code-pool.jsonl);
@@ -54,7 +54,9 @@ def embed(texts, name):
 def code_lines():
     seen = set()
     lines = []
-    for d, _, files in sorted(os.walk(os.path.join(root, "src/main/java"))):
+    for d, _, files in sorted(os.walk(os.path.join(root, "src"))):
+        if "/main/java" not in d.replace(os.sep, "/"):
+            continue
         for fn in sorted(files):
             if not fn.endswith(".java"):
                 continue
