@@ -84,6 +84,10 @@ final class MapCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--restarts", paramLabel = "N", defaultValue = "1",
+            description = "k-means runs for the segments, the lowest inertia kept (default: ${DEFAULT-VALUE}).")
+    int restarts;
+
     @Mixin
     QuietOption quietOption = new QuietOption();
 
@@ -113,6 +117,9 @@ final class MapCommand implements Callable<Integer> {
         }
         if (segments < 0) {
             throw new CommandLine.ParameterException(cl, "--segments must be >= 0, got " + segments);
+        }
+        if (restarts < 1) {
+            throw new CommandLine.ParameterException(cl, "--restarts must be >= 1, got " + restarts);
         }
         if (neighbors < 2) {
             throw new CommandLine.ParameterException(cl, "--neighbors must be >= 2, got " + neighbors);
@@ -149,6 +156,7 @@ final class MapCommand implements Callable<Integer> {
         job.quantile(quantile);
         job.htmlPoints(htmlPoints);
         job.seed(seed);
+        job.restarts(restarts);
         job.progress(Progress.stages(quietOption.quiet));
         Path png = Path.of(output + ".png");
         Path html = Path.of(output + ".html");

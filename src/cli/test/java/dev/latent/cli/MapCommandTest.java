@@ -128,6 +128,13 @@ class MapCommandTest {
         assertTrue(r.err().contains("--min-dist must be between 0 and 1"), r.err());
         r = MainTest.run("map", first.toString(), "--coords", first.toString(), "-o", dir.resolve("m7").toString(), "-q");
         assertEquals(2, r.code(), "an output may not replace the input");
+        r = MainTest.run("map", first.toString(), "--restarts", "0", "-o", dir.resolve("m8").toString(), "-q");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--restarts must be >= 1"), r.err());
+        r = MainTest.run("map", first.toString(), "--metric", "l2", "--neighbors", "10", "--restarts", "3", "-o",
+                dir.resolve("m9").toString(), "-q");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.exists(dir.resolve("m9.png")), "a map with restarts");
     }
 
     @Test

@@ -66,6 +66,7 @@ public final class MapJob {
     }
 
     private int segments = 12;
+    private int restarts = 1;
     /** A given grouping (one name per point, such as a true label) to colour by instead of k-means; null: none. */
     private String[] groups;
     /** What {@link #groups} are, for the note ("folder", say). */
@@ -159,13 +160,25 @@ public final class MapJob {
         return this;
     }
 
+    /** k-means runs for the segments, the lowest inertia kept (default 1; see {@link KMeans#restarts}). */
+    public MapJob restarts(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("restarts must be >= 1, got " + n);
+        }
+        this.restarts = n;
+        return this;
+    }
+
     /** The seed of k-means, UMAP and the sampling of large maps (default 42). */
     public MapJob seed(long s) {
         this.seed = s;
         return this;
     }
 
-    /** The outlier score (default knn, the distance to the k-th neighbour, which finds planted groups of anomalies that LOF scores as normal), or null to mark no outliers. */
+    /**
+     * The outlier score (default knn, the distance to the k-th neighbour, which finds planted groups of anomalies
+     * that LOF scores as normal), or null to mark no outliers.
+     */
     public MapJob outliers(Outliers.Score score) {
         this.outlierScore = score;
         return this;
@@ -279,7 +292,7 @@ public final class MapJob {
                 long t0 = System.nanoTime();
                 if (km == null) {
                     try (Counter p = progress.start("segments", 26, " iterations")) {
-                        km = KMeans.of(Math.min(segments, n)).seed(seed).backend(backend)
+                        km = KMeans.of(Math.min(segments, n)).seed(seed).restarts(restarts).backend(backend)
                                 .listener((it, inertia, s) -> p.done(Math.min(26, it + 1))).fit(vectors, metric);
                     }
                     tK = (System.nanoTime() - t0) / 1e9;
