@@ -161,7 +161,7 @@ final class ClusterCommand implements Callable<Integer> {
                         r.trainedOn() < in.rows() ? ", trained on a sample of " + r.trainedOn() : "");
                 if (restarts > 1) {
                     double[] all = r.restartInertia();
-                    double worst = Arrays.stream(all).max().orElse(Double.NaN);
+                    double worst = Arrays.stream(all).filter(v -> !Double.isNaN(v)).max().orElse(Double.NaN);
                     out.printf(Locale.ROOT, "restarts: %d, kept run %d (inertia %.6g; the seed's own run %.6g, worst %.6g)%n",
                             restarts, r.restart(), r.inertia(), all[0], worst);
                 }

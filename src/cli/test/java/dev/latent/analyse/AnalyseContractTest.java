@@ -2,6 +2,7 @@ package dev.latent.analyse;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -171,6 +172,56 @@ abstract class AnalyseContractTest {
             }
         }
         assertTrue(improved > 0, "restarts should find a lower minimum for some seed on overlapping blobs");
+    }
+
+    /**
+     * A restart whose own seeding sample holds fewer than k distinct vectors is skipped (NaN), not fatal, when the
+     * single run succeeded: 380 copies of one vector and 20 others, seeding samples of 30 points, k = 4. Among the
+     * first seeds, one whose single run succeeds while a restart's sample falls short; that fit still returns, no
+     * worse than the single run, sequential and parallel alike; a single run that falls short still throws.
+     */
+    @Test
+    void aRestartWhoseSampleHoldsTooFewDistinctVectorsIsSkipped() {
+        int n = 400;
+        int d = 5;
+        float[] flat = new float[n * d];
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(3);
+        for (int i = 380; i < n; i++) {
+            for (int j = 0; j < d; j++) {
+                flat[i * d + j] = (float) rnd.nextGaussian() * 5f;
+            }
+        }
+        boolean skipped = false;
+        boolean failedAlone = false;
+        try (FloatMatrix m = FloatMatrix.of(flat, d)) {
+            for (long seed = 0; seed < 60 && !(skipped && failedAlone); seed++) {
+                KMeansResult one;
+                try {
+                    one = kmeans(4).seed(seed).seedSample(30).fit(m, Metric.L2);
+                } catch (IllegalArgumentException e) {
+                    assertTrue(e.getMessage().contains("distinct"), e.getMessage());
+                    long s0 = seed;
+                    assertThrows(IllegalArgumentException.class,
+                            () -> kmeans(4).seed(s0).seedSample(30).restarts(6).fit(m, Metric.L2).close(),
+                            "restart 0 is the single run: its failure stays one");
+                    failedAlone = true;
+                    continue;
+                }
+                try (one; KMeansResult many = kmeans(4).seed(seed).seedSample(30).restarts(6).parallel(false).fit(m, Metric.L2);
+                        KMeansResult together = kmeans(4).seed(seed).seedSample(30).restarts(6).parallel(true).fit(m, Metric.L2)) {
+                    double[] each = many.restartInertia();
+                    assertEquals(one.inertia(), each[0], 0.0, "restart 0 is the single run");
+                    assertTrue(many.inertia() <= one.inertia(), "seed " + seed);
+                    assertArrayEquals(each, together.restartInertia(), "seed " + seed + ": parallel");
+                    if (Arrays.stream(each).anyMatch(Double::isNaN)) {
+                        skipped = true;
+                        assertFalse(Double.isNaN(many.inertia()));
+                    }
+                }
+            }
+        }
+        assertTrue(skipped, "some seed has a restart whose sample holds fewer than 4 distinct vectors");
+        assertTrue(failedAlone, "some seed's single run falls short");
     }
 
     /**

@@ -317,61 +317,113 @@ public final class KMeans {
         return "cpu".equals(be.name()) && (double) n * k * d <= PARALLEL_WORK;
     }
 
-    /** All restarts, sequential or parallel; the lowest final inertia wins (ties to the earlier restart). */
+    /**
+     * Thrown when a seeding finds fewer than k distinct vectors among the points it draws from. A restart other
+     * than the first may meet it in its own random seeding sample where the first did not: that restart is then
+     * skipped (its inertia NaN), so restarts never end worse than the single run.
+     */
+    static final class TooFewDistinct extends IllegalArgumentException {
+        private static final long serialVersionUID = 1L;
+
+        TooFewDistinct(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * All restarts, sequential or parallel; the lowest final inertia wins (ties to the earlier restart). Only the
+     * best run so far is kept (a run holds an assignment of every point). In parallel, every task has finished
+     * before this returns or throws, since the tasks read {@code resident} and {@code train}, which the caller
+     * frees next.
+     */
     private Run runs(Backend be, ResidentMatrix resident, FloatMatrix train, Metric work, boolean spherical,
             SplittableRandom first, long start, double[] finals) {
-        Run[] done = new Run[restarts];
         boolean together = restarts > 1 && (parallel != null ? parallel : parallelByDefault(be, train.rows(), k, train.cols()));
+        Run best = null;
         if (!together) {
             for (int r = 0; r < restarts; r++) {
-                done[r] = lloyd(be, resident, train, work, spherical, r == 0 ? first : new SplittableRandom(restartSeed(seed, r)), r, start);
-            }
-        } else {
-            int threads = Math.min(restarts, Math.max(2, Runtime.getRuntime().availableProcessors()));
-            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, t -> {
-                Thread th = new Thread(t, "kmeans-restart");
-                th.setDaemon(true);
-                return th;
-            });
-            try {
-                List<java.util.concurrent.Future<Run>> futures = new ArrayList<>();
-                for (int r = 0; r < restarts; r++) {
-                    int restart = r;
-                    SplittableRandom random = r == 0 ? first : new SplittableRandom(restartSeed(seed, r));
-                    futures.add(pool.submit(() -> lloyd(be, resident, train, work, spherical, random, restart, start)));
-                }
-                for (int r = 0; r < restarts; r++) {
-                    try {
-                        done[r] = futures.get(r).get();
-                    } catch (java.util.concurrent.ExecutionException e) {
-                        for (java.util.concurrent.Future<Run> f : futures) {
-                            f.cancel(true);
-                        }
-                        Throwable c = e.getCause();
-                        if (c instanceof RuntimeException re) {
-                            throw re;
-                        }
-                        if (c instanceof Error err) {
-                            throw err;
-                        }
-                        throw new IllegalStateException(c);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new IllegalStateException("interrupted while k-means restarts ran", e);
+                Run run;
+                try {
+                    run = lloyd(be, resident, train, work, spherical, r == 0 ? first : new SplittableRandom(restartSeed(seed, r)), r, start);
+                } catch (TooFewDistinct e) {
+                    if (r == 0) {
+                        throw e;
                     }
+                    finals[r] = Double.NaN;
+                    continue;
                 }
-            } finally {
-                pool.shutdownNow();
+                finals[r] = run.finalInertia();
+                if (best == null || run.finalInertia() < best.finalInertia()) {
+                    best = run;
+                }
+            }
+            return best;
+        }
+        int threads = Math.min(restarts, Math.max(2, Runtime.getRuntime().availableProcessors()));
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, t -> {
+            Thread th = new Thread(t, "kmeans-restart");
+            th.setDaemon(true);
+            return th;
+        });
+        List<java.util.concurrent.Future<Run>> futures = new ArrayList<>();
+        try {
+            for (int r = 0; r < restarts; r++) {
+                int restart = r;
+                SplittableRandom random = r == 0 ? first : new SplittableRandom(restartSeed(seed, r));
+                futures.add(pool.submit(() -> lloyd(be, resident, train, work, spherical, random, restart, start)));
+            }
+            for (int r = 0; r < restarts; r++) {
+                Run run;
+                try {
+                    run = futures.get(r).get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    Throwable c = e.getCause();
+                    if (c instanceof TooFewDistinct && r > 0) {
+                        finals[r] = Double.NaN;
+                        continue;
+                    }
+                    if (c instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    if (c instanceof Error err) {
+                        throw err;
+                    }
+                    throw new IllegalStateException(c);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while k-means restarts ran", e);
+                } finally {
+                    futures.set(r, null);
+                }
+                finals[r] = run.finalInertia();
+                if (best == null || run.finalInertia() < best.finalInertia()) {
+                    best = run;
+                }
+            }
+            return best;
+        } finally {
+            // On a failure the runs not yet started are cancelled; those running finish their current step (a
+            // native call cannot be stopped), and no memory they read is freed before they have.
+            for (java.util.concurrent.Future<Run> f : futures) {
+                if (f != null) {
+                    f.cancel(false);
+                }
+            }
+            pool.shutdown();
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    if (pool.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES)) {
+                        break;
+                    }
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
         }
-        Run best = done[0];
-        for (int r = 0; r < restarts; r++) {
-            finals[r] = done[r].finalInertia();
-            if (done[r].finalInertia() < best.finalInertia()) {
-                best = done[r];
-            }
-        }
-        return best;
     }
 
     /** One seeding and its Lloyd iterations. */
@@ -549,7 +601,7 @@ public final class KMeans {
             }
             for (int i = 1; i < k; i++) {
                 if (!(total > 0)) {
-                    throw new IllegalArgumentException("the points hold only " + i + " distinct vector"
+                    throw new TooFewDistinct("the points hold only " + i + " distinct vector"
                             + (i == 1 ? "" : "s") + (pool != null ? " in a random sample of " + s : "")
                             + ", fewer than k = " + k + "; choose a smaller k");
                 }

@@ -102,7 +102,10 @@ public final class KMeansResult implements AutoCloseable {
         return restart;
     }
 
-    /** The final inertia of every restart, in restart order (one entry without restarts). */
+    /**
+     * The final inertia of every restart, in restart order (one entry without restarts); NaN for a restart other than
+     * the first whose seeding drew fewer than k distinct vectors from its random sample, which is skipped.
+     */
     public double[] restartInertia() {
         return restartInertia;
     }
