@@ -108,10 +108,11 @@ jar_of() {  # jar_of OUT.jar CLASSES_DIR: the packages above, and CLASSES_DIR's 
   rm -rf "$tmp"
 }
 say "jars"
-# latent-core's classes (core, compute, space, index, analyse) with latent-cli's (bench).
+# latent-core's classes (core, compute, space, index, analyse), latent-analyse's (analyse.map, analyse.text: the
+# packages list above takes them with analyse) and latent-cli's (bench).
 merged="$stage/classes"
 mkdir -p "$merged"
-cp -r target/core/classes/. target/cli/classes/. "$merged/"
+cp -r target/core/classes/. target/analyse/classes/. target/cli/classes/. "$merged/"
 jar_of "$b/lib/latent-compute.jar" "$merged"
 rm -rf "$merged"
 jar_of "$b/tests/latent-tests.jar" target/cli/test-classes

@@ -20,6 +20,7 @@ if ! podman image exists "$base"; then
 fi
 # The build context: only what the Dockerfile copies (the repository's target/ holds far more).
 ctx="$(mktemp -d)"
+trap 'rm -rf "$ctx"' EXIT
 mkdir -p "$ctx/target" "$ctx/models/corpus"
 cp target/latent.jar "$ctx/target/"
 cp -r target/lib "$ctx/target/lib"
