@@ -145,51 +145,60 @@ final class ClusterCommand implements Callable<Integer> {
             }
             int kk = ks[0];
             String[] corpusTexts = in.textsOrRecords(texts);
-            KMeansResult r;
-            try (Progress progress = Progress.start("k-means", (iterations + 1L) * restarts, quietOption.quiet, " iterations")) {
-                long[] steps = {0};
-                r = kmeans(kk).backend(backend).listener((it, inertia, s) -> progress.done(++steps[0])).fit(in.vectors(), in.metric());
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.ParameterException(cl, e.getMessage());
-            }
-            try (r) {
-                write(r, in);
-                out.printf(Locale.ROOT, "k-means: %d vectors of dimension %d (%s), k = %d, %d iteration%s%s, inertia %.6g "
-                        + "(%s), %.2f s on %s%s%n", in.rows(), in.vectors().cols(), metricName, kk, r.iterations(),
-                        r.iterations() == 1 ? "" : "s", r.converged() ? " (converged)" : "", r.inertia(),
-                        Distance.name(in.metric()), r.seconds(), r.backend(),
-                        r.trainedOn() < in.rows() ? ", trained on a sample of " + r.trainedOn() : "");
-                if (restarts > 1) {
-                    double[] all = r.restartInertia();
-                    double worst = Arrays.stream(all).filter(v -> !Double.isNaN(v)).max().orElse(Double.NaN);
-                    out.printf(Locale.ROOT, "restarts: %d, kept run %d (inertia %.6g; the seed's own run %.6g, worst %.6g)%n",
-                            restarts, r.restart(), r.inertia(), all[0], worst);
-                }
-                if (corpusTexts != null) {
-                    List<String> all = Arrays.asList(corpusTexts);
-                    SegmentTerms.Named named;
-                    String how;
-                    try (TextEncoder enc = termOptions.open(in.metadata(), in.vectors().cols(), cl)) {
-                        named = naming.encoder(TermOptions.terms(enc)).backend(backend).name(r.labels(), r.distances(), kk, r.centroids(),
-                                all, 1);
-                        how = termOptions.describe(named, enc);
-                    }
-                    List<Segments.Segment> segments = named.segments();
-                    out.printf(Locale.ROOT, "%3s %12s %8s  %-44s | %s%n", "#", "size", "share", "distinctive terms",
-                            "most central text");
-                    for (Segments.Segment s : segments.subList(0, Math.min(show, segments.size()))) {
-                        out.println(Segments.line(s, all, 70));
-                    }
-                    if (segments.size() > show) {
-                        out.printf(Locale.ROOT, "... %d more clusters (--show)%n", segments.size() - show);
-                    }
-                    out.println(how);
-                } else {
-                    printSizes(out, r);
-                }
+            // The term encoder is opened (and checked: a model that cannot be opened, or of another dimension, is a
+            // usage error) before k-means, so a bad one fails fast and leaves no outputs.
+            try (TextEncoder enc = corpusTexts == null ? null : termOptions.open(in.metadata(), in.vectors().cols(), cl)) {
+                cluster(kk, in, corpusTexts, naming, enc, backend, out);
             }
         }
         return Main.OK;
+    }
+
+    /** One k-means, its segments listed (named when there are texts), then the outputs written. */
+    private void cluster(int kk, VectorInput in, String[] corpusTexts, SegmentTerms naming, TextEncoder enc,
+            Backend backend, PrintWriter out) throws java.io.IOException {
+        CommandLine cl = spec.commandLine();
+        String metricName = in.metric().name().toLowerCase(Locale.ROOT);
+        KMeansResult r;
+        try (Progress progress = Progress.start("k-means", (iterations + 1L) * restarts, quietOption.quiet, " iterations")) {
+            long[] steps = {0};
+            r = kmeans(kk).backend(backend).listener((it, inertia, s) -> progress.done(++steps[0])).fit(in.vectors(), in.metric());
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
+        }
+        try (r) {
+            out.printf(Locale.ROOT, "k-means: %d vectors of dimension %d (%s), k = %d, %d iteration%s%s, inertia %.6g "
+                    + "(%s), %.2f s on %s%s%n", in.rows(), in.vectors().cols(), metricName, kk, r.iterations(),
+                    r.iterations() == 1 ? "" : "s", r.converged() ? " (converged)" : "", r.inertia(),
+                    Distance.name(in.metric()), r.seconds(), r.backend(),
+                    r.trainedOn() < in.rows() ? ", trained on a sample of " + r.trainedOn() : "");
+            if (restarts > 1) {
+                double[] all = r.restartInertia();
+                double worst = Arrays.stream(all).filter(v -> !Double.isNaN(v)).max().orElse(Double.NaN);
+                out.printf(Locale.ROOT, "restarts: %d, kept run %d (inertia %.6g; the seed's own run %.6g, worst %.6g)%n",
+                        restarts, r.restart(), r.inertia(), all[0], worst);
+            }
+            if (corpusTexts != null) {
+                List<String> all = Arrays.asList(corpusTexts);
+                SegmentTerms.Named named = naming.encoder(TermOptions.terms(enc)).backend(backend).name(r.labels(),
+                        r.distances(), kk, r.centroids(), all, 1);
+                String how = termOptions.describe(named, enc);
+                List<Segments.Segment> segments = named.segments();
+                out.printf(Locale.ROOT, "%3s %12s %8s  %-44s | %s%n", "#", "size", "share", "distinctive terms",
+                        "most central text");
+                for (Segments.Segment s : segments.subList(0, Math.min(show, segments.size()))) {
+                    out.println(Segments.line(s, all, 70));
+                }
+                if (segments.size() > show) {
+                    out.printf(Locale.ROOT, "... %d more clusters (--show)%n", segments.size() - show);
+                }
+                out.println(how);
+            } else {
+                printSizes(out, r);
+            }
+            out.flush();
+            write(r, in);
+        }
     }
 
     private KMeans kmeans(int kk) {

@@ -55,7 +55,8 @@ final class OutliersCommand implements Callable<Integer> {
     @Option(names = "--contamination", paramLabel = "C", description = "Threshold: the share of the reference expected to be outliers (quantile 1 - C).")
     Double contamination;
 
-    @Option(names = "--top", defaultValue = "20", description = "Outliers listed, most unusual first (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--top", defaultValue = "20", description = "Outliers listed, most unusual first (default: ${DEFAULT-VALUE}); from 3, the first "
+            + "ones (at most " + Outliers.GROUP_EXAMINED + ") are checked for forming a group of their own.")
     int top;
 
     @Option(names = "--metric", paramLabel = "METRIC", description = "For .npy input: cosine, ip or l2 (default cosine).")

@@ -67,11 +67,11 @@ final class TermOptions {
 
     /**
      * The encoder of the candidate terms, or null with {@code --plain-terms}: {@code --model}/{@code --onnx} if
-     * given, else the model an index records, else the default model. Vectors of no recorded model (an
-     * {@code .npy} file) whose dimension differs from the default model's, and an index whose model is not a text
-     * model or cannot be opened here (model files of its own), are named by c-TF-IDF alone, said in the summary
-     * line; a model that is given and cannot be opened, or a given or recorded one of another dimension, is a
-     * usage error.
+     * given, else the model an index records. Vectors of no recorded model (an {@code .npy} file) with no model
+     * given, and an index whose model is not a text model or cannot be opened here (model files of its own), are
+     * named by c-TF-IDF alone, said in the summary line: a default model of the same dimension need not be the one
+     * that embedded them, and its similarities would then be meaningless. A model that is given and cannot be
+     * opened, or a given or recorded one of another dimension, is a usage error.
      *
      * @param metadata  the index's metadata, or null for {@code .npy} input
      * @param dimension the dimension of the clustered vectors
@@ -82,13 +82,9 @@ final class TermOptions {
         }
         boolean known = model.given() || metadata != null && (metadata.containsKey("model") || metadata.containsKey("onnx"));
         if (!known) {
-            ModelSpec spec = ModelManifest.get().model(TextEncoder.defaultModel());
-            if (spec.dimension() != 0 && spec.dimension() != dimension) {
-                notReranked = String.format(Locale.ROOT, "not re-ranked: the vectors (dimension %d) record no model and "
-                        + "the default model %s gives %d; --model names the one that embedded them", dimension,
-                        spec.name(), spec.dimension());
-                return null;
-            }
+            notReranked = String.format(Locale.ROOT, "not re-ranked: the vectors (dimension %d) record no model; "
+                    + "--model or --onnx names the one that embedded them", dimension);
+            return null;
         }
         if (!model.given() && metadata != null && !metadata.containsKey("onnx") && metadata.containsKey("model")) {
             String name = metadata.get("model");

@@ -475,6 +475,64 @@ abstract class AnalyseContractTest {
         }
     }
 
+    /**
+     * The group check examines at most {@link Outliers#GROUP_EXAMINED} of the top outliers however many are asked
+     * for (a top of 50,000 would otherwise hold a 50,000² distance matrix), and it takes the reference's typical
+     * k-distance only for a tight group: after a centroid scoring, which computes no k-distances, a top that is no
+     * group costs no k-nearest-neighbour pass over the reference.
+     */
+    @Test
+    void theGroupCheckIsBoundedAndSearchesTheReferenceOnlyForATightGroup() {
+        int d = 6;
+        Planted blobs = Planted.blobs(31, 4, 100, d, 1.0);
+        float[] inliers = blobs.points.copyRows(0, 400);
+        blobs.points.close();
+        float[] scattered = new float[(400 + 2 * d) * d];
+        System.arraycopy(inliers, 0, scattered, 0, inliers.length);
+        for (int i = 0; i < 2 * d; i++) {
+            scattered[(400 + i) * d + i / 2] = i % 2 == 0 ? 30 : -30;
+        }
+        float[] grouped = new float[(400 + 8) * d];
+        System.arraycopy(inliers, 0, grouped, 0, inliers.length);
+        SplittableRandom r = new SplittableRandom(5);
+        for (int i = 400; i < 408; i++) {
+            for (int j = 0; j < d; j++) {
+                grouped[i * d + j] = (float) (35 + 0.3 * Planted.gaussian(r));
+            }
+        }
+        try (FloatMatrix a = FloatMatrix.of(scattered, d); FloatMatrix b = FloatMatrix.of(grouped, d)) {
+            try (Outliers o = Outliers.of(a, Metric.L2, 10, null, backend())) {
+                float[] s = o.scoreReference(Outliers.Score.CENTROID);
+                assertTrue(Arrays.stream(Outliers.top(s, 12)).allMatch(i -> i >= 400), "the scattered ones lead");
+                Outliers.Group g = o.groupInReference(s, 12);
+                assertEquals(0, g.grouped(), g.toString());
+                assertTrue(Double.isNaN(g.typical()), g.toString());
+                assertEquals(0, o.referencePasses(), "no k-NN pass over the reference for a loose top");
+            }
+            try (Outliers o = Outliers.of(b, Metric.L2, 10, null, backend())) {
+                float[] s = o.scoreReference(Outliers.Score.CENTROID);
+                assertEquals(0, o.referencePasses());
+                Outliers.Group g = o.groupInReference(s, 8);
+                assertTrue(g.tight(), g.toString());
+                assertEquals(1, o.referencePasses(), "a tight group takes the typical distance once");
+                assertTrue(g.spread() < g.typical(), g.toString());
+                o.groupInReference(s, 8);
+                assertEquals(1, o.referencePasses(), "the k-distances are kept");
+            }
+            try (Outliers o = Outliers.of(b, Metric.L2, 10, null, backend())) {
+                float[] s = o.scoreReference(Outliers.Score.KNN);
+                assertEquals(1, o.referencePasses());
+                Outliers.Group g = o.groupInReference(s, 50_000);
+                assertEquals(Outliers.GROUP_EXAMINED, g.examined(), g.toString());
+                assertEquals(1, o.referencePasses(), "knn scores of the reference leave its k-distances behind");
+                try (FloatMatrix batch = b.rowsView(0, 408)) {
+                    Outliers.Group gb = o.group(batch, o.score(batch, Outliers.Score.KNN), Integer.MAX_VALUE);
+                    assertEquals(Outliers.GROUP_EXAMINED, gb.examined(), gb.toString());
+                }
+            }
+        }
+    }
+
     @Test
     void plantedOutliersRankAtTheTopForEveryScore() {
         try (FloatMatrix x = withPlantedOutliers(10, 8); Outliers o = Outliers.of(x, Metric.L2, 10, null, backend())) {

@@ -66,26 +66,65 @@ class SegmentTermsCommandTest {
     @Test
     void vectorsOfAnotherDimensionAreNamedByCtfidfOrRefused() throws IOException {
         Path corpus = corpus();
-        Path vectors = dir.resolve("v.npy");
-        float[] flat = new float[60 * 8];
-        SplittableRandom r = new SplittableRandom(5);
-        for (int i = 0; i < 60; i++) {
-            for (int j = 0; j < 8; j++) {
-                flat[i * 8 + j] = (float) ((j == i % 3 ? 10 : 0) + r.nextDouble(-1, 1));
-            }
-        }
-        try (FloatMatrix m = FloatMatrix.of(flat, 8)) {
-            Npy.write(vectors, m);
-        }
-        // No model recorded, and the default model's dimension differs: c-TF-IDF alone, said.
+        Path vectors = vectors(8);
+        // No model recorded: c-TF-IDF alone, said.
         MainTest.Result res = MainTest.run("cluster", vectors.toString(), "-k", "3", "--corpus", corpus.toString(), "-q");
         assertEquals(0, res.code(), res.err());
-        assertTrue(res.out().contains("not re-ranked: the vectors (dimension 8) record no model"), res.out());
-        // A model named that gives another dimension is refused.
+        assertTrue(res.out().contains("not re-ranked: the vectors (dimension 8) record no model; --model or --onnx names "
+                + "the one that embedded them"), res.out());
+        // A model named that gives another dimension is refused, before k-means: no outputs are left.
+        Path centroids = dir.resolve("centroids.npy");
+        Path assignments = dir.resolve("assignments.tsv");
         MainTest.Result bad = MainTest.run("cluster", vectors.toString(), "-k", "3", "--corpus", corpus.toString(), "-q",
-                "--model", "all-minilm-l6-v2-q");
+                "--model", "all-minilm-l6-v2-q", "--centroids", centroids.toString(), "--assignments",
+                assignments.toString());
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("the vectors have dimension 8 but model all-minilm-l6-v2-q gives 384"), bad.err());
+        assertTrue(!Files.exists(centroids) && !Files.exists(assignments), "a refused model leaves no outputs");
+        try (var left = Files.list(dir)) {
+            assertEquals(List.of(), left.filter(f -> f.getFileName().toString().contains("centroids")
+                    || f.getFileName().toString().contains("assignments")).toList());
+        }
+        // With a good model the same outputs are written.
+        MainTest.Result good = MainTest.run("cluster", vectors.toString(), "-k", "3", "--corpus", corpus.toString(), "-q",
+                "--centroids", centroids.toString(), "--assignments", assignments.toString());
+        assertEquals(0, good.code(), good.err());
+        assertTrue(Files.exists(centroids) && Files.exists(assignments));
+    }
+
+    /**
+     * Vectors of the default model's dimension (384) that record no model are not re-ranked with the default model,
+     * which need not be the one that embedded them; a model named re-ranks them.
+     */
+    @Test
+    void vectorsThatRecordNoModelAreReRankedOnlyWithAModelNamed() throws IOException {
+        Path corpus = corpus();
+        Path vectors = vectors(384);
+        MainTest.Result res = MainTest.run("cluster", vectors.toString(), "-k", "3", "--corpus", corpus.toString(), "-q");
+        assertEquals(0, res.code(), res.err());
+        assertTrue(res.out().contains("terms: class-based TF-IDF (not re-ranked: the vectors (dimension 384) record no "
+                + "model; --model or --onnx names the one that embedded them)"), res.out());
+        assertTrue(!res.out().contains("re-ranked by similarity"), res.out());
+        MainTest.Result named = MainTest.run("cluster", vectors.toString(), "-k", "3", "--corpus", corpus.toString(), "-q",
+                "--model", "all-minilm-l6-v2-q");
+        assertEquals(0, named.code(), named.err());
+        assertTrue(named.out().contains("re-ranked by similarity to the centroid (model all-minilm-l6-v2-q"), named.out());
+    }
+
+    /** 60 vectors of dimension d in three planted groups (as the corpus's topics), no model recorded (.npy). */
+    private Path vectors(int d) throws IOException {
+        Path vectors = dir.resolve("v" + d + ".npy");
+        float[] flat = new float[60 * d];
+        SplittableRandom r = new SplittableRandom(5);
+        for (int i = 0; i < 60; i++) {
+            for (int j = 0; j < d; j++) {
+                flat[i * d + j] = (float) ((j == i % 3 ? 10 : 0) + r.nextDouble(-1, 1));
+            }
+        }
+        try (FloatMatrix m = FloatMatrix.of(flat, d)) {
+            Npy.write(vectors, m);
+        }
+        return vectors;
     }
 
     @Test

@@ -64,6 +64,13 @@ public final class Outliers implements AutoCloseable {
     /** Queries searched per call, bounding the neighbour lists held at once. */
     private static final int BLOCK = 1 << 14;
 
+    /**
+     * The most top outliers the group check examines ({@link #group}): it holds their distances to each other
+     * (examined² floats) and their {@code examined + 1} nearest reference points, so a large {@code top} costs no
+     * more than this many.
+     */
+    public static final int GROUP_EXAMINED = 200;
+
     private final FloatMatrix reference;
     private final Metric metric;
     private final Metric work;
@@ -77,6 +84,7 @@ public final class Outliers implements AutoCloseable {
     private KMeansResult large;            // its large clusters' centroids
     private double[] spread;               // median member distance per large cluster
     private boolean closed;
+    private final java.util.concurrent.atomic.AtomicInteger referencePasses = new java.util.concurrent.atomic.AtomicInteger();
 
     private Outliers(FloatMatrix reference, Metric metric, int k, Backend backend, KMeansResult clusters, long seed) {
         long n = reference.rows();
@@ -158,6 +166,9 @@ public final class Outliers implements AutoCloseable {
     }
 
     private void neighbours(FloatMatrix points, boolean self, NeighbourSink sink) {
+        if (self) {
+            referencePasses.incrementAndGet();
+        }
         long n = points.rows();
         int want = self ? k + 1 : k;
         int[] rows = new int[k];
@@ -206,6 +217,11 @@ public final class Outliers implements AutoCloseable {
             kDistance = kd;
         }
         return out;
+    }
+
+    /** How many k-nearest-neighbour searches over the whole reference (each point against it) have run. */
+    int referencePasses() {
+        return referencePasses.get();
     }
 
     /** The reference's k-distances (self excluded), computed once. */
@@ -354,15 +370,19 @@ public final class Outliers implements AutoCloseable {
     }
 
     /**
-     * Whether the top outliers form a group of their own: of the {@code examined} highest-scored points,
+     * Whether the top outliers form a group of their own: of the {@code examined} highest-scored points (the
+     * {@code top} asked for, at most {@link #GROUP_EXAMINED}),
      * {@code grouped} have their nearest neighbour (among the reference and the examined points, itself
      * left out) among the examined points rather than in the rest of the reference. Scattered outliers
      * each sit next to some ordinary point; a cluster of similar unusual points (records of a foreign kind,
      * a bot's near-copies) sit next to each other, and such a group scores low on {@link Score#LOF} and on
      * {@link Score#KNN} with {@code k} below its size. {@link #tight()} when at least
      * {@code max(3, ceil(examined / 5))} are grouped (chosen on planted groups in real embeddings, see
-     * docs/analysis.md). {@code spread} is the median distance from a grouped point to its nearest grouped
+     * docs/analyses.md). {@code spread} is the median distance from a grouped point to its nearest grouped
      * mate, {@code typical} the median k-th neighbour distance in the reference, both as {@link Distance#length}.
+     * {@code typical} is computed only for a {@link #tight()} group (it takes the reference's k-distances, a full
+     * k-nearest-neighbour pass unless a {@link Score#KNN}, {@link Score#MEAN_KNN} or {@link Score#LOF} scoring of
+     * the reference already made them) and is NaN otherwise.
      */
     public record Group(int examined, int grouped, double spread, double typical) {
         /** Grouped points needed for {@link #tight()} among this many examined. */
@@ -402,11 +422,10 @@ public final class Outliers implements AutoCloseable {
         if (top < 0) {
             throw new IllegalArgumentException("top must be >= 0, got " + top);
         }
-        double typical = median(referenceKDistance());
-        int[] best = top(scores, top);
+        int[] best = top(scores, Math.min(top, GROUP_EXAMINED));
         int m = best.length;
         if (m < 2) {
-            return new Group(m, 0, Double.NaN, typical);
+            return new Group(m, 0, Double.NaN, Double.NaN);
         }
         int d = reference.cols();
         float[] flat = new float[m * d];
@@ -458,7 +477,8 @@ public final class Outliers implements AutoCloseable {
             }
         }
         double spread = grouped == 0 ? Double.NaN : median(Arrays.copyOf(spreads, grouped));
-        return new Group(m, grouped, spread, typical);
+        boolean tight = new Group(m, grouped, spread, Double.NaN).tight();
+        return new Group(m, grouped, spread, tight ? median(referenceKDistance()) : Double.NaN);
     }
 
     /**
