@@ -115,6 +115,10 @@ final class MapCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, "unknown --layout '" + layout + "' (expected umap or pca)");
         }
+        if (placeOn != null && !layout.equalsIgnoreCase("umap")) {
+            throw new CommandLine.ParameterException(cl, "--place-on needs the UMAP layout, not --layout " + layout
+                    + " (points are placed by UMAP's transform)");
+        }
         if (segments < 0) {
             throw new CommandLine.ParameterException(cl, "--segments must be >= 0, got " + segments);
         }
@@ -226,6 +230,14 @@ final class MapCommand implements Callable<Integer> {
                     throw new CommandLine.ParameterException(cl, "--place-on: " + e.getMessage());
                 }
                 job.placeOn(previous, placeOn.getFileName().toString());
+            }
+            if (coords != null) {
+                // Before the map is computed: a key the file cannot hold would otherwise fail only at the write.
+                try {
+                    dev.latent.analyse.map.MapCoords.checkKeys(idStrings, coords);
+                } catch (IllegalArgumentException e) {
+                    throw new CommandLine.ParameterException(cl, "--coords: " + e.getMessage());
+                }
             }
             MapJob.Result r;
             dev.latent.encode.text.TextEncoder termEncoder = null;

@@ -140,6 +140,115 @@ class UmapTransformTest {
     }
 
     @Test
+    void theEpochsFollowTheNumberOfNewPoints() {
+        // umap-learn's transform: 100 epochs for up to 10,000 new points, 30 above, whatever the reference's size.
+        SplittableRandom r = new SplittableRandom(2);
+        int[] total = new int[1];
+        Umap umap = Umap.of().neighbors(15).seed(1).backend(UmapTest.backend()).listener((done, all) -> total[0] = all);
+        try (FloatMatrix bigRef = random(r, 10_001, 4); FloatMatrix bigLayout = random(r, 10_001, 2);
+             FloatMatrix few = random(r, 3, 4);
+             FloatMatrix placed = umap.transform(bigRef, bigLayout, few, Metric.L2)) {
+            assertEquals(100, total[0], "3 new points on 10,001 reference points");
+            assertEquals(100, umap.transformEpochsFor(3));
+        }
+        try (FloatMatrix smallRef = random(r, 40, 4); FloatMatrix smallLayout = random(r, 40, 2);
+             FloatMatrix many = random(r, 10_001, 4);
+             FloatMatrix placed = umap.transform(smallRef, smallLayout, many, Metric.L2)) {
+            assertEquals(30, total[0], "10,001 new points on 40 reference points");
+            assertEquals(10_001, placed.rows());
+        }
+        assertEquals(33, Umap.of().epochs(100).transformEpochsFor(5), "a third of the epochs set");
+    }
+
+    @Test
+    void newPointsMembershipsAreUmapLearnsWithLocalConnectivityZero() {
+        // smooth_knn_dist(dists, n_neighbors, local_connectivity=0): rho = 0, sigma so that columns 1 .. kq-1
+        // (column 0 left out of the sum) sum to log2(kq); every column gets exp(-d / sigma), 1 at distance 0.
+        SplittableRandom r = new SplittableRandom(7);
+        int q = 300;
+        for (int kq : new int[] {4, 16, 51}) {
+            float[] dist = new float[q * kq];
+            for (int i = 0; i < q; i++) {
+                double scale = Math.exp(r.nextDouble(-5, 5));
+                double v = i % 10 == 3 ? 0 : r.nextDouble() * scale;  // every tenth a duplicate of its nearest
+                for (int j = 0; j < kq; j++) {
+                    dist[i * kq + j] = (float) v;
+                    v += r.nextDouble() * scale;
+                }
+            }
+            double[] w = FuzzySimplicialSet.transformMemberships(q, kq, dist);
+            double target = Math.log(kq) / Math.log(2);
+            // sigma is at least 1e-3 of the batch's mean distance (umap-learn's floor where rho = 0): it binds for
+            // the rows of the smallest scales here.
+            double mean = 0;
+            for (float v : dist) {
+                mean += v;
+            }
+            double floor = 1e-3 * mean / dist.length;
+            int floored = 0;
+            for (int i = 0; i < q; i++) {
+                double tail = 0;
+                for (int j = 1; j < kq; j++) {
+                    tail += w[i * kq + j];
+                }
+                // One sigma for the row, read off the last column: every membership is exp(-d / sigma).
+                double sigma = -dist[i * kq + kq - 1] / Math.log(w[i * kq + kq - 1]);
+                if (Math.abs(sigma - floor) <= 1e-9 * floor) {
+                    floored++;
+                    assertTrue(tail > target, "a floored sigma is above the search's: row " + i + ", kq = " + kq);
+                } else {
+                    assertTrue(sigma > floor, "row " + i);
+                    assertEquals(target, tail, 1e-4, "columns 1.. of row " + i + ", kq = " + kq);
+                }
+                for (int j = 0; j < kq; j++) {
+                    double d = dist[i * kq + j];
+                    assertEquals(d == 0 ? 1.0 : Math.exp(-d / sigma), w[i * kq + j], 1e-9,
+                            "row " + i + " column " + j + ", kq = " + kq);
+                }
+                if (i % 10 == 3) {
+                    assertEquals(1.0, w[i * kq], 0.0, "a duplicate has membership 1");
+                } else {
+                    assertTrue(w[i * kq] < 1.0, "no rho subtracted: the nearest is below 1, row " + i);
+                }
+            }
+            assertTrue(floored > 0 && floored < q / 2, floored + " rows floored, kq = " + kq);
+        }
+    }
+
+    @Test
+    void anExactDuplicateStartsOnItsReferencePoint() {
+        // umap-learn's init_graph_transform: a membership of 1 puts the new point on that reference point (of several,
+        // the lowest row). A learning rate near 0 leaves the start where it is.
+        SplittableRandom r = new SplittableRandom(4);
+        int n = 200;
+        try (FloatMatrix ref0 = sheet(6, n, 12, 0.05); FloatMatrix layout = random(r, n, 2)) {
+            float[] flat = ref0.copyRows(0, n);
+            System.arraycopy(flat, 150 * 12, flat, 60 * 12, 12);  // rows 60 and 150 the same point
+            try (FloatMatrix ref = FloatMatrix.of(flat, 12);
+                 FloatMatrix pts = FloatMatrix.of(new float[][] {ref.getRow(17), ref.getRow(150), ref.getRow(99)})) {
+                Umap umap = Umap.of().neighbors(10).seed(3).learningRate(1e-9).backend(UmapTest.backend());
+                float[] lay = layout.copyRows(0, n);
+                try (FloatMatrix placed = umap.transform(ref, layout, pts, Metric.L2)) {
+                    int[] on = {17, 60, 99};
+                    for (int i = 0; i < on.length; i++) {
+                        float[] p = placed.getRow(i);
+                        assertEquals(lay[2 * on[i]], p[0], 1e-5, "new point " + i + " on reference row " + on[i]);
+                        assertEquals(lay[2 * on[i] + 1], p[1], 1e-5, "new point " + i + " on reference row " + on[i]);
+                    }
+                }
+            }
+        }
+    }
+
+    private static FloatMatrix random(SplittableRandom r, int n, int d) {
+        float[] flat = new float[n * d];
+        for (int i = 0; i < flat.length; i++) {
+            flat[i] = (float) r.nextDouble(-10, 10);
+        }
+        return FloatMatrix.of(flat, d);
+    }
+
+    @Test
     void badInputIsNamed() {
         try (FloatMatrix x = sheet(1, 40, 8, 0.1); FloatMatrix wrongLayout = FloatMatrix.allocate(39, 2);
              FloatMatrix layout = FloatMatrix.allocate(40, 2); FloatMatrix pts = sheet(2, 3, 7, 0.1)) {

@@ -128,6 +128,11 @@ class MapCommandTest {
         assertTrue(r.err().contains("--min-dist must be between 0 and 1"), r.err());
         r = MainTest.run("map", first.toString(), "--coords", first.toString(), "-o", dir.resolve("m7").toString(), "-q");
         assertEquals(2, r.code(), "an output may not replace the input");
+        r = MainTest.run("map", first.toString(), "--metric", "l2", "--place-on", tsv.toString(), "--layout", "pca",
+                "-o", dir.resolve("m10").toString(), "-q");
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.err().contains("--place-on needs the UMAP layout, not --layout pca"), r.err());
+        assertFalse(Files.exists(dir.resolve("m10.png")), "nothing written");
         r = MainTest.run("map", first.toString(), "--restarts", "0", "-o", dir.resolve("m8").toString(), "-q");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--restarts must be >= 1"), r.err());

@@ -5,7 +5,8 @@ import java.util.Arrays;
 /**
  * UMAP's fuzzy simplicial set (steps 2 and 3 of {@link Umap}): each point's local fuzzy set from its k nearest
  * neighbours (umap-learn's {@code smooth_knn_dist}: ρ the nearest distance, σ by binary search so that the
- * memberships sum to log2 k), then their symmetric union {@code A + Aᵀ − A ∘ Aᵀ} as a sparse graph. Stateless.
+ * memberships sum to log2(k + 1)), then their symmetric union {@code A + Aᵀ − A ∘ Aᵀ} as a sparse graph; and the
+ * memberships of new points for {@link Umap#transform}. Stateless.
  */
 final class FuzzySimplicialSet {
     /** Binary search steps for σ and the tolerance on the sum (umap-learn's values). */
@@ -84,66 +85,103 @@ final class FuzzySimplicialSet {
         throw new AssertionError();
     }
 
-    /** Memberships {@code exp(−max(0, d − ρ) / σ)}, row by row, as umap-learn's smooth_knn_dist. */
-    static double[] memberships(int n, int k, float[] knnDist) {
-        return memberships(n, k, knnDist, Math.log(k + 1) / Math.log(2), true);
-    }
-
     /**
-     * Memberships with a given target sum: {@code localConnectivity} true subtracts ρ, the nearest distance
-     * above 0 (the fit's local connectivity 1); false takes ρ = 0, as umap-learn's {@code transform} does
-     * (its local connectivity 1 − 1 = 0 for new points, whose neighbours do not include themselves).
+     * Memberships {@code exp(−max(0, d − ρ) / σ)}, row by row, as umap-learn's {@code smooth_knn_dist} with local
+     * connectivity 1 in a fit: k other points per row (umap-learn's rows hold the point itself first, at distance
+     * 0, and its sums start after it), ρ the nearest distance above 0, σ so that the k memberships sum to
+     * log2(k + 1), and σ at least 1e-3 of the row's mean distance (the point itself counted: over k + 1), or of
+     * the mean over all rows where ρ is 0.
      */
-    static double[] memberships(int n, int k, float[] knnDist, double target, boolean localConnectivity) {
+    static double[] memberships(int n, int k, float[] knnDist) {
+        double target = Math.log(k + 1) / Math.log(2);
         // umap-learn's rows include the point itself at distance 0: its means are over k + 1 entries.
-        double total = 0;
-        for (float v : knnDist) {
-            total += v;
-        }
-        double meanAll = total / ((double) n * (k + 1));
+        double meanAll = sum(knnDist, 0, knnDist.length) / ((double) n * (k + 1));
         double[] w = new double[n * k];
         for (int i = 0; i < n; i++) {
             int base = i * k;
             double rho = 0;
-            double sum = 0;
             for (int j = 0; j < k; j++) {
                 double v = knnDist[base + j];
-                if (localConnectivity && rho == 0 && v > 0) {
+                if (v > 0) {
                     rho = v;
-                }
-                sum += v;
-            }
-            double lo = 0;
-            double hi = Double.POSITIVE_INFINITY;
-            double mid = 1;
-            for (int step = 0; step < SIGMA_STEPS; step++) {
-                double psum = 0;
-                for (int j = 0; j < k; j++) {
-                    double dd = knnDist[base + j] - rho;
-                    psum += dd > 0 ? Math.exp(-(dd / mid)) : 1.0;
-                }
-                if (Math.abs(psum - target) < SIGMA_TOLERANCE) {
                     break;
                 }
-                if (psum > target) {
-                    hi = mid;
-                    mid = (lo + hi) / 2;
-                } else {
-                    lo = mid;
-                    mid = hi == Double.POSITIVE_INFINITY ? mid * 2 : (lo + hi) / 2;
-                }
             }
-            double sigma = mid;
-            double floor = MIN_SIGMA_SHARE * (rho > 0 ? sum / (k + 1) : meanAll);
+            double sigma = sigma(knnDist, base, base + k, rho, target);
+            double floor = MIN_SIGMA_SHARE * (rho > 0 ? sum(knnDist, base, base + k) / (k + 1) : meanAll);
             if (sigma < floor) {
                 sigma = floor;
             }
             for (int j = 0; j < k; j++) {
-                double dd = knnDist[base + j] - rho;
-                w[base + j] = dd <= 0 || sigma == 0 ? 1.0 : Math.exp(-(dd / sigma));
+                w[base + j] = membership(knnDist[base + j] - rho, sigma);
             }
         }
         return w;
+    }
+
+    /**
+     * Memberships of new points to their {@code kq} nearest reference rows (ascending distance, the point itself
+     * not among them), as umap-learn's {@code transform} computes them: {@code smooth_knn_dist(dists, kq,
+     * local_connectivity=0)}, with {@code kq} its {@code n_neighbors}. So ρ = 0; σ by the fit's binary search so that
+     * the memberships of columns 1 to kq − 1 sum to log2 kq (umap-learn's sum starts at column 1, which in a fit
+     * skips the point itself and here skips the nearest reference row; that row still gets its membership); σ at
+     * least 1e-3 of the mean of all {@code q · kq} distances of the batch (the branch umap-learn takes when ρ is 0);
+     * membership 1 at distance 0 (an exact duplicate of a reference row), else {@code exp(−d / σ)}.
+     */
+    static double[] transformMemberships(int q, int kq, float[] knnDist) {
+        double target = Math.log(kq) / Math.log(2);
+        double floor = MIN_SIGMA_SHARE * sum(knnDist, 0, knnDist.length) / ((double) q * kq);
+        double[] w = new double[q * kq];
+        for (int i = 0; i < q; i++) {
+            int base = i * kq;
+            double sigma = Math.max(sigma(knnDist, base + 1, base + kq, 0, target), floor);
+            for (int j = 0; j < kq; j++) {
+                w[base + j] = membership(knnDist[base + j], sigma);
+            }
+        }
+        return w;
+    }
+
+    /**
+     * umap-learn's binary search for σ: {@code Σ exp(−max(0, d − ρ) / σ)} over {@code d[from, to)} within
+     * {@value #SIGMA_TOLERANCE} of {@code target}, at most {@value #SIGMA_STEPS} steps, from σ = 1 (doubled while
+     * the sum is short and no upper bound is known).
+     */
+    private static double sigma(float[] d, int from, int to, double rho, double target) {
+        double lo = 0;
+        double hi = Double.POSITIVE_INFINITY;
+        double mid = 1;
+        for (int step = 0; step < SIGMA_STEPS; step++) {
+            double psum = 0;
+            for (int j = from; j < to; j++) {
+                double dd = d[j] - rho;
+                psum += dd > 0 ? Math.exp(-(dd / mid)) : 1.0;
+            }
+            if (Math.abs(psum - target) < SIGMA_TOLERANCE) {
+                break;
+            }
+            if (psum > target) {
+                hi = mid;
+                mid = (lo + hi) / 2;
+            } else {
+                lo = mid;
+                mid = hi == Double.POSITIVE_INFINITY ? mid * 2 : (lo + hi) / 2;
+            }
+        }
+        return mid;
+    }
+
+    /** umap-learn's {@code compute_membership_strengths}: 1 at or below ρ (or for σ = 0), else {@code exp(−dd/σ)}. */
+    private static double membership(double dd, double sigma) {
+        return dd <= 0 || sigma == 0 ? 1.0 : Math.exp(-(dd / sigma));
+    }
+
+    private static double sum(float[] a, int from, int to) {
+        double s = 0;
+        for (int i = from; i < to; i++) {
+            s += a[i];
+        }
+        return s;
     }
 
     /** Index of {@code key} in the ascending {@code a[from, to)}, or -1. */

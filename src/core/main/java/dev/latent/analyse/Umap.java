@@ -20,7 +20,8 @@ import java.util.SplittableRandom;
  * <ol>
  *   <li><b>Neighbours.</b> The exact k nearest other points of every point, by the backend's
  *       {@link ResidentMatrix#search} (k + 1 searched, the point itself dropped by row, so an exact duplicate
- *       of another row stays a neighbour at distance 0), in blocks of {@value #SEARCH_BLOCK} queries.
+ *       of another row stays a neighbour, at the backend's float32 distance: 0 up to rounding), in blocks of
+ *       {@value #SEARCH_BLOCK} queries.
  *       Distances are Euclidean under {@link Metric#L2} and the cosine distance {@code 1 − cos} under
  *       {@link Metric#COSINE} and {@link Metric#INNER_PRODUCT} (directions, as the other analyses treat an
  *       inner-product space; umap-learn's {@code metric="cosine"}).</li>
@@ -60,7 +61,7 @@ import java.util.SplittableRandom;
  * }</pre>
  *
  * <p><b>New points.</b> {@link #transform} places points on a layout fitted earlier without moving it, as
- * umap-learn's {@code transform}.
+ * umap-learn's {@code transform} (the differences are listed there).
  *
  * <p><b>Settings.</b> The defaults are umap-learn's. On sentence embeddings they give a trustworthiness
  * (k = 10, {@link Trustworthiness}) below t-SNE's: 0.856 against 0.938 on the 5,000 sample glosses. Stronger
@@ -311,23 +312,46 @@ public final class Umap {
     }
 
     /**
-     * The epochs a {@link #transform} onto a layout of {@code n} points runs: a third of {@link #epochs(int)}
-     * when set (at least 1), else 100 up to 10,000 points and 30 above (umap-learn's {@code transform}).
+     * The epochs a {@link #transform} of {@code q} new points runs: a third of {@link #epochs(int)} when set (at
+     * least 1), else 100 for up to 10,000 new points and 30 for more (umap-learn's {@code transform}, which counts
+     * the rows of the new points' graph, not the reference).
      */
-    public int transformEpochsFor(long n) {
-        return epochs > 0 ? Math.max(1, epochs / 3) : n <= 10_000 ? 100 : 30;
+    public int transformEpochsFor(long q) {
+        return epochs > 0 ? Math.max(1, epochs / 3) : q <= 10_000 ? 100 : 30;
     }
 
     /**
-     * Places new points on a layout fitted earlier without moving it, as umap-learn's {@code transform}: each
-     * new point's k + 1 nearest rows of {@code reference} (umap-learn's {@code n_neighbors}; by the backend's
-     * search, under {@code metric} as in {@link #fit}), memberships {@code exp(−d / σ)} with σ by the same
-     * binary search as the fit but without subtracting the nearest distance (umap-learn's local connectivity 0
-     * for new points), a start at the membership-weighted mean of the neighbours' positions, then
-     * {@link #transformEpochsFor} epochs of the fit's stochastic gradient descent in which only the new points
-     * move (attracted to their reference neighbours, repelled from uniformly drawn reference points), from a
-     * learning rate of a quarter of {@link #learningRate}. New points do not see each other, so the result of
-     * each does not depend on the others in the batch except through the shared random stream.
+     * Places new points on a layout fitted earlier without moving it, as umap-learn's {@code transform}
+     * (0.5, {@code output_metric="euclidean"}):
+     *
+     * <ol>
+     *   <li>each new point's k + 1 nearest rows of {@code reference} (umap-learn's {@code n_neighbors}; exact, by
+     *       the backend's search, under {@code metric} as in {@link #fit}); a reference row equal to the new point
+     *       (compared component by component, unit vectors under cosine) at distance exactly 0, which the
+     *       backend's float32 arithmetic misses by rounding;</li>
+     *   <li>memberships by {@code smooth_knn_dist} with local connectivity 1 − 1 = 0 (umap-learn's
+     *       {@code adjusted_local_connectivity}): ρ = 0, {@code w = exp(−d / σ)}, σ by the fit's binary search so
+     *       that the memberships of the 2nd to the (k + 1)-th neighbour sum to log2(k + 1) (umap-learn's sum skips
+     *       the first column, the point itself in a fit, here the nearest reference row), σ at least 1e-3 of the
+     *       batch's mean neighbour distance; weight 1 at distance 0;</li>
+     *   <li>a start ({@code init_graph_transform}): on the reference point itself when a membership is 1 (an exact
+     *       duplicate; of several, the lowest row), else at the membership-weighted mean of the neighbours'
+     *       positions;</li>
+     *   <li>{@link #transformEpochsFor}{@code (q)} epochs of the fit's stochastic gradient descent in which only the
+     *       new points move (attracted to their reference neighbours, repelled from uniformly drawn reference
+     *       points), from a learning rate of a quarter of {@link #learningRate}; with {@code max} the batch's largest
+     *       membership, edges below {@code max / epochs} dropped and each kept edge sampled once every
+     *       {@code max / w} epochs.</li>
+     * </ol>
+     *
+     * <p>New points do not see each other, but a point's result still depends on the rest of the batch: through
+     * the number of epochs (the batch's size), the σ floor (1e-3 of the batch's mean distance; it binds where a
+     * point's neighbours are far nearer than the batch's on average, duplicates among them), the largest
+     * membership of the batch (which sets every edge's sampling rate and the floor of dropped edges) and the
+     * shared random stream. All as umap-learn. The differences: exact neighbours (umap-learn searches its
+     * approximate index above about 4,096 reference rows), a neighbour at cosine distance 2 or more is kept
+     * (umap-learn drops it, and a point left without neighbours starts at NaN), arithmetic in float64 rather than
+     * float32, and the fit's order of the samples within an epoch and its random stream.
      *
      * <p>The settings that shape the layout ({@link #neighbors}, {@link #minDist}, {@link #spread},
      * {@link #repulsion}) should be those of the fit; {@code reference} and {@code layout} are the fit's input and
@@ -383,13 +407,17 @@ public final class Umap {
         Vectors.check(points, work, null, 0);
         Backend be = backend != null ? backend : Backends.get();
         Curve curve = curve(minDist, spread);
-        int nEpochs = transformEpochsFor(nRef);
+        int nEpochs = transformEpochsFor(q);
         int[] knnRows = new int[q * kq];
         float[] knnDist = new float[q * kq];
         FloatMatrix unitRef = work == Metric.COSINE ? Rows.unitCopyIfNeeded(reference) : null;
         FloatMatrix unitPts = work == Metric.COSINE ? Rows.unitCopyIfNeeded(points) : null;
-        try (ResidentMatrix resident = be.upload(unitRef != null ? unitRef : reference, work)) {
+        FloatMatrix refWork = unitRef != null ? unitRef : reference;
+        try (ResidentMatrix resident = be.upload(refWork, work)) {
             FloatMatrix x = unitPts != null ? unitPts : points;
+            int d = x.cols();
+            float[] query = new float[d];
+            float[] other = new float[d];
             for (int from = 0; from < q; from += SEARCH_BLOCK) {
                 int to = Math.min(q, from + SEARCH_BLOCK);
                 Neighbors nb;
@@ -413,6 +441,7 @@ public final class Umap {
                         throw new IllegalStateException("the backend returned " + c + " neighbours of new point "
                                 + (from + i) + ", expected " + kq);
                     }
+                    exactDuplicates(x, from + i, refWork, work, knnRows, knnDist, base, kq, query, other);
                 }
             }
         } finally {
@@ -423,7 +452,7 @@ public final class Umap {
                 unitPts.close();
             }
         }
-        double[] w = FuzzySimplicialSet.memberships(q, kq, knnDist, Math.log(kq) / Math.log(2), false);
+        double[] w = FuzzySimplicialSet.transformMemberships(q, kq, knnDist);
         // One array: the fixed reference first, the new points after it.
         double[] y = new double[(nRef + q) * m];
         for (int i = 0; i < nRef * m; i++) {
@@ -432,9 +461,23 @@ public final class Umap {
         double max = 0;
         for (int i = 0; i < q; i++) {
             double sum = 0;
+            int same = -1;
             for (int j = 0; j < kq; j++) {
-                sum += w[i * kq + j];
-                max = Math.max(max, w[i * kq + j]);
+                double v = w[i * kq + j];
+                sum += v;
+                max = Math.max(max, v);
+                int t = knnRows[i * kq + j];
+                if (v == 1.0 && (same < 0 || t < same)) {
+                    same = t;
+                }
+            }
+            if (same >= 0) {
+                // A duplicate of a reference row starts on it (umap-learn's init_graph_transform: the first
+                // column of weight 1, columns in row order).
+                for (int c = 0; c < m; c++) {
+                    y[(nRef + i) * m + c] = fixed[same * m + c];
+                }
+                continue;
             }
             for (int j = 0; j < kq; j++) {
                 int t = knnRows[i * kq + j];
@@ -483,6 +526,50 @@ public final class Umap {
             out[i] = (float) y[nRef * m + i];
         }
         return FloatMatrix.of(out, m);
+    }
+
+    /**
+     * Sets the distance of new point {@code p} to a reference row holding the same vector (the same unit vector
+     * under cosine) to exactly 0, and keeps the row's neighbours in ascending order. The backends compute a squared
+     * distance as {@code |x|² + |y|² − 2 x·y} in float32, which leaves a duplicate at a small distance above 0
+     * (about 1e-7 of {@code |x|²}); the candidates are the neighbours within 1e-5 of {@code |x|²} (under cosine,
+     * a cosine distance of 1e-5), each compared component by component.
+     */
+    private static void exactDuplicates(FloatMatrix x, int p, FloatMatrix ref, Metric work, int[] knnRows,
+            float[] knnDist, int base, int kq, float[] query, float[] other) {
+        x.getRow(p, query);
+        double tolerance;
+        if (work == Metric.L2) {
+            double norm = 0;
+            for (float v : query) {
+                norm += (double) v * v;
+            }
+            tolerance = Math.sqrt(1e-5 * norm);  // knnDist holds the Euclidean distance under L2
+        } else {
+            tolerance = 1e-5;
+        }
+        boolean changed = false;
+        for (int j = 0; j < kq && knnDist[base + j] <= tolerance; j++) {
+            if (knnDist[base + j] != 0 && java.util.Arrays.equals(query, ref.getRow(knnRows[base + j], other))) {
+                knnDist[base + j] = 0;
+                changed = true;
+            }
+        }
+        if (changed) {
+            // Insertion sort by distance (the zeros move forward; ties keep the backend's order).
+            for (int j = base + 1; j < base + kq; j++) {
+                float dj = knnDist[j];
+                int rj = knnRows[j];
+                int i = j - 1;
+                while (i >= base && knnDist[i] > dj) {
+                    knnDist[i + 1] = knnDist[i];
+                    knnRows[i + 1] = knnRows[i];
+                    i--;
+                }
+                knnDist[i + 1] = dj;
+                knnRows[i + 1] = rj;
+            }
+        }
     }
 
     // ---- 1. neighbours ----

@@ -27,8 +27,11 @@ import java.util.regex.Pattern;
  *       coordinates in the shortest decimal form that reads back to the same float. Keys must hold no tab and no
  *       line break (record keys never do).</li>
  *   <li><b>{@code .npy}</b>: a NumPy structured array of n records {@code (key '<U w', x '<f4', y '<f4')}, w the
- *       longest key in code points: {@code a = numpy.load(f); a['key'], a['x'], a['y']}, no pickle.</li>
+ *       longest key in code points: {@code a = numpy.load(f); a['key'], a['x'], a['y']}, no pickle. Keys must not
+ *       end in a NUL character.</li>
  * </ul>
+ *
+ * In both, every key must be present and not empty ({@link #checkKeys}).
  *
  * Stateless. Files are written atomically ({@link AtomicOutput}).
  *
@@ -96,15 +99,42 @@ public record MapCoords(String[] keys, float[] x, float[] y) {
         }
     }
 
-    /** Writes into {@code out} (not committed: the caller commits, with its other outputs). */
-    public void write(AtomicOutput out, boolean npy) throws IOException {
+    /**
+     * Whether {@code keys} can be written to the coordinates file {@code file} and read back: every key present and
+     * not empty; in a {@code .tsv} file no tab and no line break (the format's separators); in a {@code .npy} file no
+     * NUL character at the end (NumPy's strings drop trailing NULs). Callers check before computing what they
+     * write.
+     *
+     * @throws IllegalArgumentException naming the first point whose key cannot be written, and why
+     */
+    public static void checkKeys(String[] keys, Path file) {
+        checkKeys(keys, isNpy(file));
+    }
+
+    private static void checkKeys(String[] keys, boolean npy) {
         for (int i = 0; i < keys.length; i++) {
             String k = keys[i];
-            if (k == null || k.indexOf('\t') >= 0 || k.indexOf('\n') >= 0 || k.indexOf('\r') >= 0) {
-                throw new IllegalArgumentException("point " + i + " has " + (k == null ? "no key"
-                        : "a key with a tab or line break") + ": it cannot be written to a coordinates file");
+            String problem = k == null ? "no key"
+                    : k.isEmpty() ? "an empty key"
+                    : npy ? (k.endsWith("\0") ? "a key ending in a NUL character, which .npy drops" : null)
+                    : k.indexOf('\t') >= 0 || k.indexOf('\n') >= 0 || k.indexOf('\r') >= 0
+                            ? "a key with a tab or line break, the separators of .tsv" : null;
+            if (problem != null) {
+                String shown = k == null || k.isEmpty() ? "" : " ('" + Strings.cut(k, 60).replace("\t", "\\t")
+                        .replace("\n", "\\n").replace("\r", "\\r").replace("\0", "\\0") + "')";
+                throw new IllegalArgumentException("point " + i + shown + " has " + problem
+                        + ": it cannot be written to a " + (npy ? ".npy" : ".tsv") + " coordinates file");
             }
         }
+    }
+
+    /**
+     * Writes into {@code out} (not committed: the caller commits, with its other outputs).
+     *
+     * @throws IllegalArgumentException for a key the format cannot hold ({@link #checkKeys}), before writing
+     */
+    public void write(AtomicOutput out, boolean npy) throws IOException {
+        checkKeys(keys, npy);
         if (npy) {
             writeNpy(out);
             return;

@@ -254,6 +254,9 @@ public final class MapJob {
         if (n < 2) {
             throw new IllegalArgumentException("a map needs at least 2 points, got " + n);
         }
+        if (previous != null && layout != Layout.UMAP) {
+            throw new IllegalArgumentException("placing points on an earlier layout needs the UMAP layout");
+        }
         int[] segment = null;
         List<MapData.Segment> segs = new ArrayList<>();
         double tK = 0;
@@ -291,9 +294,14 @@ public final class MapJob {
             } else if (km != null || segments > 0) {
                 long t0 = System.nanoTime();
                 if (km == null) {
-                    try (Counter p = progress.start("segments", 26, " iterations")) {
+                    // Each run reports its assignments (at most iterations + 1 = 26), the runs' calls serialised but
+                    // interleaved when they run in parallel: one count over all of them, as cluster's.
+                    long steps = 26L * restarts;
+                    try (Counter p = progress.start("segments", steps, " iterations")) {
+                        java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
                         km = KMeans.of(Math.min(segments, n)).seed(seed).restarts(restarts).backend(backend)
-                                .listener((it, inertia, s) -> p.done(Math.min(26, it + 1))).fit(vectors, metric);
+                                .listener((it, inertia, s) -> p.done(Math.min(steps, done.incrementAndGet())))
+                                .fit(vectors, metric);
                     }
                     tK = (System.nanoTime() - t0) / 1e9;
                 } else {
@@ -341,9 +349,6 @@ public final class MapJob {
             FloatMatrix xy;
             String how;
             if (previous != null) {
-                if (layout != Layout.UMAP) {
-                    throw new IllegalArgumentException("placing points on an earlier layout needs the UMAP layout");
-                }
                 Placed p = place(vectors, metric, ids, backend);
                 xy = p.xy();
                 how = p.how();
@@ -394,7 +399,11 @@ public final class MapJob {
     private static final java.util.Comparator<String> NUMERIC = java.util.Comparator
             .<String, java.math.BigDecimal>comparing(java.math.BigDecimal::new).thenComparing(java.util.Comparator.naturalOrder());
 
-    /** Whether every non-null name reads as a decimal number (and there is one). */
+    /**
+     * Whether every non-null name reads as a decimal number (and there is one). A name {@link java.math.BigDecimal}
+     * cannot hold (its scale, the fraction digits less the exponent, beyond an int: {@code 1e9999999999}) is not a
+     * number here, so {@link #NUMERIC} can compare every name it is given.
+     */
     static boolean allNumbers(String[] names) {
         boolean any = false;
         for (String g : names) {
@@ -402,6 +411,11 @@ public final class MapJob {
                 continue;
             }
             if (!g.matches("[-+]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][-+]?\\d+)?")) {
+                return false;
+            }
+            try {
+                new java.math.BigDecimal(g);
+            } catch (NumberFormatException e) {
                 return false;
             }
             any = true;
@@ -458,7 +472,7 @@ public final class MapJob {
             Umap umap = Umap.of().neighbors(neighbors).minDist(minDist).repulsion(repulsion).seed(seed).backend(backend);
             try (FloatMatrix refM = FloatMatrix.of(ref, d); FloatMatrix layoutM = FloatMatrix.of(refXy, 2);
                  FloatMatrix freshM = FloatMatrix.of(fresh, d);
-                 Counter c = progress.start("placing", umap.transformEpochsFor(kept), " epochs");
+                 Counter c = progress.start("placing", umap.transformEpochsFor(f), " epochs");
                  FloatMatrix placed = umap.listener((done, total) -> c.done(done)).transform(refM, layoutM, freshM, metric)) {
                 float[] xy = placed.copyRows(0, f);
                 for (int j = 0; j < f; j++) {
@@ -487,12 +501,19 @@ public final class MapJob {
     /**
      * Writes the PNG, the HTML page and the coordinates with their keys ({@link MapCoords}; any may be null),
      * committed together.
+     *
+     * @throws IllegalArgumentException for a coordinates file named neither {@code .tsv} nor {@code .npy}, or an id
+     *     that file cannot hold ({@link MapCoords#checkKeys}; check before {@link #build} to fail early), before
+     *     anything is written
      */
     public void write(MapData data, Path png, Path html, Path coords) throws IOException {
+        if (coords != null) {
+            MapCoords.checkName(coords);
+            MapCoords.checkKeys(data.ids(), coords);
+        }
         try (OutputSet outputs = new OutputSet()) {
             writeInto(outputs, data, png, html);
             if (coords != null) {
-                MapCoords.checkName(coords);
                 MapCoords.of(data).write(outputs.open(coords), MapCoords.isNpy(coords));
             }
             outputs.commit();

@@ -443,7 +443,9 @@ public final class MapPng {
 
     /**
      * Each segment's name on the plot, at its densest region, no two overlapping ({@link Labels}): in a white box
-     * edged in the segment's colour. Segments choose their spots in legend order.
+     * edged in the segment's colour. Segments choose their spots largest first (ties by index; the drawing
+     * order, {@link Layers#order}), so a large segment's name is not pushed aside by a small one's. That is the
+     * legend order too unless the legend is in numeric order ({@link MapData#ordered}), which this does not follow.
      */
     private void drawNames(Graphics2D c, XYChart chart, MapData data, Sample sample, Layers layers, double[] bounds) {
         int[] rows = sample.rows();

@@ -100,7 +100,37 @@ class MapCoordsTest {
         assertThrows(IllegalArgumentException.class, () -> MapCoords.read(csv));
         MapCoords tab = new MapCoords(new String[] {"a\tb"}, new float[] {0}, new float[] {0});
         assertTrue(assertThrows(IllegalArgumentException.class, () -> tab.write(dir.resolve("tab.tsv"))).getMessage()
-                .contains("point 0 has a key with a tab"));
+                .contains("point 0 ('a\\tb') has a key with a tab or line break"));
         assertFalse(Files.exists(dir.resolve("tab.tsv")), "nothing written");
+    }
+
+    @Test
+    void whatIsWrittenReadsBack() throws IOException {
+        // An empty key: the reader refuses it, so the writer does, in both formats, before writing anything.
+        MapCoords empty = new MapCoords(new String[] {"a", ""}, new float[] {0, 1}, new float[] {0, 1});
+        for (String name : new String[] {"empty.tsv", "empty.npy"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> empty.write(dir.resolve(name)));
+            assertTrue(e.getMessage().contains("point 1 has an empty key"), e.getMessage());
+            assertFalse(Files.exists(dir.resolve(name)), "nothing written");
+            assertThrows(IllegalArgumentException.class, () -> MapCoords.checkKeys(empty.keys(), dir.resolve(name)));
+        }
+        // Tabs and line breaks only break the .tsv format: .npy holds them and reads them back.
+        String[] odd = {"a\tb", "line\nbreak", "cr\r", "plain"};
+        MapCoords c = new MapCoords(odd, new float[] {1, 2, 3, 4}, new float[] {5, 6, 7, 8});
+        MapCoords.checkKeys(odd, dir.resolve("odd.npy"));
+        c.write(dir.resolve("odd.npy"));
+        assertArrayEquals(odd, MapCoords.read(dir.resolve("odd.npy")).keys());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> MapCoords.checkKeys(odd, dir.resolve("odd.tsv")));
+        assertTrue(e.getMessage().contains("point 0 ('a\\tb') has a key with a tab or line break")
+                && e.getMessage().contains(".tsv"), e.getMessage());
+        // A NUL at the end is what .npy cannot keep (NumPy's strings drop trailing NULs); .tsv keeps it.
+        String[] nul = {"x\0"};
+        MapCoords n = new MapCoords(nul, new float[] {1}, new float[] {2});
+        e = assertThrows(IllegalArgumentException.class, () -> n.write(dir.resolve("nul.npy")));
+        assertTrue(e.getMessage().contains("ending in a NUL character"), e.getMessage());
+        n.write(dir.resolve("nul.tsv"));
+        assertArrayEquals(nul, MapCoords.read(dir.resolve("nul.tsv")).keys());
     }
 }
